@@ -1,0 +1,3 @@
+//! Intersection (site) configuration.
+
+pub mod derive;

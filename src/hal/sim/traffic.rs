@@ -1,0 +1,1 @@
+//! Simulated traffic (filled in below).

@@ -1,0 +1,33 @@
+//! # greenwave — an adaptive traffic-signal controller for one intersection
+//!
+//! One process per intersection on a roadside-cabinet Linux board. The layers, from the street up:
+//!
+//! ```text
+//!  camera/ (V4L2 or simulated frames in preallocated rings)
+//!    └─► detect/ (zone detector, NPU decoding)  ──►  DetectorSnapshot (Copy, per tick)
+//!                                                        │
+//!  plan/  (Webster fixed-time fail-safe, actuated, adaptive)  ──►  PlanCommand
+//!                                                        ▼
+//!  signal/ timing engine (NEMA dual-ring barrier, min/max green, gap-out, yellow, red clearance,
+//!          pedestrian walk / flashing don't walk)  ──►  OutputFrame + Indiana hi-res events
+//!                                                        ▼
+//!  monitor  (independent conflict monitor on the exact frame)  ──►  relays (hal) | flash
+//!                                                        ▼
+//!  events/ (hi-res event ring → CSV), console/, watchdog kick (only when every part is healthy)
+//! ```
+//!
+//! `signal`, `monitor`, `plan`, `detect`, `scenario`, `events` and the console parser are pure
+//! logic: no I/O, no clock reads, no allocation after construction. Time is passed in as
+//! [`time::Instant`]. Only `hal` and `runtime` touch the operating system.
+//!
+//! Capacities are constants in [`limits`].
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+pub mod config;
+pub mod detect;
+pub mod events;
+pub mod hal;
+pub mod limits;
+pub mod signal;
+pub mod time;

@@ -1,0 +1,181 @@
+//! The site file as written on disk: TOML, deserialized with spans so that every validation error can
+//! name the line. Field names carry their units (`_s`, `_m`, `_kmh`, `_vph`).
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteFile {
+    pub site: SiteSection,
+    pub structure: Spanned<StructureSection>,
+    #[serde(default)]
+    pub phase: Vec<Spanned<PhaseSection>>,
+    #[serde(default)]
+    pub detector: Vec<Spanned<DetectorSection>>,
+    /// Read by the SUMO bridge (`tools/sumo`), not by the controller.
+    #[serde(default)]
+    pub sumo: Option<toml::Value>,
+    /// Read by the camera subsystem (`camera`, `detect::zone`).
+    #[serde(default)]
+    pub camera: Option<toml::Value>,
+    /// Console settings (PIN hash) read by the console.
+    #[serde(default)]
+    pub console: Option<toml::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteSection {
+    pub name: Spanned<String>,
+    #[serde(default = "one")]
+    pub device_id: Spanned<i64>,
+    #[serde(default = "default_tick")]
+    pub tick_ms: Spanned<i64>,
+    /// "green": rest in the green of the last phase served when nothing else calls; "red": all red.
+    #[serde(default = "default_rest")]
+    pub rest: Spanned<String>,
+    /// "actuated" or "webster" (fixed time).
+    #[serde(default = "default_planner")]
+    pub planner: Spanned<String>,
+    #[serde(default = "default_cycle_min")]
+    pub cycle_min_s: Spanned<f64>,
+    #[serde(default = "default_cycle_max")]
+    pub cycle_max_s: Spanned<f64>,
+    /// All-red time at start-up and after a flash is cleared, before the first green.
+    #[serde(default = "default_startup_red")]
+    pub startup_red_s: Spanned<f64>,
+    /// Saturation flow per lane for the Webster plan (HCM base 1900 pc/h/ln; 1800 is common practice).
+    #[serde(default = "default_sat")]
+    pub saturation_flow_vphpl: Spanned<f64>,
+    /// Default flash colour of vehicle heads: "red" or "yellow".
+    #[serde(default = "default_flash")]
+    pub flash: Spanned<String>,
+    /// Detector data older than this is stale (fall back to Webster).
+    #[serde(default = "default_stale")]
+    pub detector_stale_s: Spanned<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StructureSection {
+    /// Each ring is its phase sequence, e.g. `[[1, 2, 3, 4], [5, 6, 7, 8]]`.
+    pub rings: Spanned<Vec<Vec<Spanned<i64>>>>,
+    /// Barrier (concurrency) groups in service order, e.g. `[[1, 2, 5, 6], [3, 4, 7, 8]]`.
+    pub barriers: Spanned<Vec<Vec<Spanned<i64>>>>,
+    /// Extra conflicting pairs beyond those implied by rings and barriers.
+    #[serde(default = "no_pairs")]
+    pub conflicts: Spanned<Vec<Vec<Spanned<i64>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseSection {
+    pub number: Spanned<i64>,
+    #[serde(default)]
+    pub name: Option<Spanned<String>>,
+    pub min_green_s: Spanned<f64>,
+    pub max_green_s: Spanned<f64>,
+    pub passage_s: Spanned<f64>,
+    #[serde(default = "default_recall")]
+    pub recall: Spanned<String>,
+    pub speed_kmh: Spanned<f64>,
+    #[serde(default = "zero")]
+    pub grade_pct: Spanned<f64>,
+    /// Distance from the stop line to the far side of the last conflicting lane (ITE `W`).
+    pub crossing_width_m: Spanned<f64>,
+    #[serde(default = "one")]
+    pub lanes: Spanned<i64>,
+    pub design_volume_vph: Spanned<f64>,
+    /// Overrides of the derived intervals; never accepted below the derived minimums' floors.
+    #[serde(default)]
+    pub yellow_s: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub red_clear_s: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub flash: Option<Spanned<String>>,
+    #[serde(default)]
+    pub ped: Option<Spanned<PedSection>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PedSection {
+    pub crossing_m: Spanned<f64>,
+    #[serde(default = "default_walk")]
+    pub walk_s: Spanned<f64>,
+    #[serde(default)]
+    pub clearance_s: Option<Spanned<f64>>,
+    /// Pedestrians demand rate for the simulator (per hour).
+    #[serde(default = "default_ped_rate")]
+    pub design_volume_pph: Spanned<f64>,
+    #[serde(default)]
+    pub recall: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorSection {
+    pub number: Spanned<i64>,
+    pub phase: Spanned<i64>,
+    /// The detector places calls on its phase when the phase is not green.
+    #[serde(default = "yes")]
+    pub call: bool,
+    /// The detector extends its phase's green (gap timing) while green.
+    #[serde(default = "yes")]
+    pub extend: bool,
+    #[serde(default)]
+    pub name: Option<Spanned<String>>,
+}
+
+fn sp<T>(v: T) -> Spanned<T> {
+    Spanned::new(0..0, v)
+}
+fn no_pairs() -> Spanned<Vec<Vec<Spanned<i64>>>> {
+    sp(Vec::new())
+}
+fn zero() -> Spanned<f64> {
+    sp(0.0)
+}
+fn one() -> Spanned<i64> {
+    sp(1)
+}
+fn yes() -> bool {
+    true
+}
+fn default_tick() -> Spanned<i64> {
+    sp(100)
+}
+fn default_rest() -> Spanned<String> {
+    sp("green".into())
+}
+fn default_planner() -> Spanned<String> {
+    sp("actuated".into())
+}
+fn default_cycle_min() -> Spanned<f64> {
+    sp(40.0)
+}
+fn default_cycle_max() -> Spanned<f64> {
+    sp(120.0)
+}
+fn default_startup_red() -> Spanned<f64> {
+    sp(4.0)
+}
+fn default_sat() -> Spanned<f64> {
+    sp(1800.0)
+}
+fn default_flash() -> Spanned<String> {
+    sp("red".into())
+}
+fn default_stale() -> Spanned<f64> {
+    sp(2.0)
+}
+fn default_recall() -> Spanned<String> {
+    sp("none".into())
+}
+fn default_walk() -> Spanned<f64> {
+    sp(7.0)
+}
+fn default_ped_rate() -> Spanned<f64> {
+    sp(30.0)
+}

@@ -8,6 +8,7 @@
 //! run on SIGKILL, `abort` or power loss. The hardware watchdog and the cabinet's flash-transfer
 //! relay (de-energised = flash) are the real safety net.
 
+pub mod linux;
 pub mod sim;
 
 use crate::detect::DetectorSnapshot;
@@ -34,7 +35,9 @@ impl core::fmt::Display for HalError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             HalError::Os(e) => write!(f, "OS error {e}"),
-            HalError::ReadBackMismatch { wrote, read } => write!(f, "relay read-back mismatch: wrote {wrote}, read {read}"),
+            HalError::ReadBackMismatch { wrote, read } => {
+                write!(f, "relay read-back mismatch: wrote {wrote}, read {read}")
+            }
             HalError::Unavailable => f.write_str("device unavailable"),
             HalError::WouldBlock => f.write_str("would block"),
             HalError::BadData => f.write_str("bad data from device"),

@@ -25,6 +25,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod config;
+pub mod console;
 pub mod detect;
 pub mod events;
 pub mod hal;

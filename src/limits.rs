@@ -23,3 +23,10 @@ pub const NAME_LEN: usize = 32;
 const _: () = assert!(MAX_PHASES <= 16, "PhaseSet is a u16 bit set");
 const _: () = assert!(MAX_DETECTORS <= 32, "DetectorSet is a u32 bit set");
 const _: () = assert!(EVENT_RING > 1 && SCENARIO_SLOTS > 1);
+
+/// Characters of one console command line (a longer line is rejected whole).
+pub const CONSOLE_LINE: usize = 80;
+/// Bytes of console output buffered for the serial port (the longest command output fits).
+pub const CONSOLE_OUT: usize = 4096;
+/// Recent events the console keeps for `events N`.
+pub const CONSOLE_EVENTS: usize = 64;

@@ -15,7 +15,9 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(start: Instant) -> Self {
-        ManualClock { now: Cell::new(start.0) }
+        ManualClock {
+            now: Cell::new(start.0),
+        }
     }
     pub fn advance_ms(&self, ms: u64) {
         self.now.set(self.now.get() + ms);

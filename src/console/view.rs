@@ -1,0 +1,133 @@
+//! What the console shows and does, as seen from the console: small `Copy` snapshots it renders and
+//! one `apply` for the mutating commands. The runtime implements [`ConsoleTarget`] over the
+//! controller; tests implement it over fixed data. Keeping this narrow keeps the console pure.
+
+use crate::config::{PlannerKind, Site};
+use crate::detect::DetectorSnapshot;
+use crate::limits::MAX_PHASES;
+use crate::signal::phase::{PhaseId, PhaseSet};
+use crate::time::Instant;
+
+/// Controller status for `status`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StatusView {
+    /// Operating mode name (`startup`, `normal`, `preempt`, `flash`, `stopping`).
+    pub mode: &'static str,
+    pub planner: PlannerKind,
+    /// Current cycle length (0 when the planner has none, e.g. free actuated).
+    pub cycle_ms: u32,
+    /// Time into the current cycle.
+    pub cycle_elapsed_ms: u32,
+    /// Latched fault (flash), if any: its name.
+    pub fault: Option<&'static str>,
+    /// Detection trusted by the planner (false means the Webster fallback is in force).
+    pub detection_trusted: bool,
+    pub watchdog_ok: bool,
+}
+
+/// One phase for `status` and `phases`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PhaseView {
+    /// Interval name (`green`, `yellow`, `red-clear`, `red`, `walk`, `ped-clear`, …).
+    pub interval: &'static str,
+    /// Time since the interval began.
+    pub since_ms: u32,
+    pub called: bool,
+    pub ped_called: bool,
+}
+
+/// One fault record for `faults`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FaultView {
+    pub at: Instant,
+    pub name: &'static str,
+    /// Phase, detector or other number the fault is about (0 when none).
+    pub param: u16,
+    pub latched: bool,
+}
+
+/// The Webster plan in force or on standby for `timing`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlanView {
+    pub cycle_ms: u32,
+    /// Green split per phase index (0 for phases not in the plan).
+    pub split_ms: [u32; MAX_PHASES],
+    /// Where the flows came from: `design volumes` or `learned flows`.
+    pub source: &'static str,
+}
+
+/// Scenario pool counters for `scenarios` (DESIGN.md section 6).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScenarioView {
+    pub capacity: u32,
+    pub in_use: u32,
+    pub created: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub timed_out: u64,
+}
+
+/// Control loop counters for `stats`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoopStats {
+    pub ticks: u64,
+    pub overruns: u64,
+    pub worst_tick_us: u32,
+    /// Heap allocations since start-up finished (must stay 0).
+    pub allocations: u64,
+    pub rss_kb: u32,
+    pub events_dropped: u64,
+    pub log_bytes_dropped: u64,
+}
+
+/// A mutating console command, applied by the controller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    ClearFlash,
+    SetPlan(PlannerKind),
+    /// Exercise preempt input `n` (1-based) through its full entry, dwell and exit.
+    PreemptTest(u8),
+    /// Place a vehicle call on a phase (as if its detector had called).
+    Recall(PhaseId),
+    SetLogLevel(log::LevelFilter),
+}
+
+/// Why an action was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// Flash stays: the fault that latched it is still present.
+    FaultPresent,
+    /// The phase is not configured at this site.
+    NoSuchPhase,
+    /// The preempt input is not configured.
+    NoSuchPreempt,
+    /// The controller is stopping or starting up.
+    NotNow,
+}
+
+impl core::fmt::Display for Refused {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Refused::FaultPresent => "the fault is still present; find it with `faults` and fix it first",
+            Refused::NoSuchPhase => "that phase is not configured at this site (see `phases`)",
+            Refused::NoSuchPreempt => "that preempt input is not configured at this site",
+            Refused::NotNow => "not possible while the controller is starting up or stopping",
+        })
+    }
+}
+
+/// The controller as the console sees it.
+pub trait ConsoleTarget {
+    fn site(&self) -> &Site;
+    fn status(&self) -> StatusView;
+    fn phase(&self, p: PhaseId) -> Option<PhaseView>;
+    fn detectors(&self) -> DetectorSnapshot;
+    /// Fault records, newest last; `i` from 0.
+    fn fault(&self, i: usize) -> Option<FaultView>;
+    fn plan(&self) -> PlanView;
+    fn scenarios(&self) -> ScenarioView;
+    fn stats(&self) -> LoopStats;
+    /// Phases the monitor currently allows together (for `status`; empty in flash).
+    fn active(&self) -> PhaseSet;
+    fn apply(&mut self, action: Action, now: Instant) -> Result<(), Refused>;
+}

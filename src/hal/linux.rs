@@ -1,0 +1,4 @@
+//! Real Linux implementations of the `hal` traits (STYLE.md 5). Each sits next to a simulated twin
+//! in `hal::sim`.
+
+pub mod serial;

@@ -332,7 +332,8 @@ impl Console {
                 }
                 Unlock::Wrong { remaining } => {
                     self.stats.wrong_pins += 1;
-                    let _ = writeln!(o, "error: wrong PIN; {remaining} tries left before a 60 s lockout");
+                    let tries = if remaining == 1 { "try" } else { "tries" };
+                    let _ = writeln!(o, "error: wrong PIN; {remaining} {tries} left before a 60 s lockout");
                 }
                 Unlock::LockedOut { ms } => {
                     self.stats.wrong_pins += 1;

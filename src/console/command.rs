@@ -113,6 +113,8 @@ pub enum ParseError {
     Bad(&'static str),
     /// More words than the command takes; the string is the usage line.
     Extra(&'static str),
+    /// The command takes no arguments.
+    NoArguments,
 }
 
 impl core::fmt::Display for ParseError {
@@ -122,6 +124,7 @@ impl core::fmt::Display for ParseError {
             ParseError::Missing(u) => write!(f, "missing argument; usage: {u}"),
             ParseError::Bad(u) => write!(f, "bad argument; usage: {u}"),
             ParseError::Extra(u) => write!(f, "too many arguments; usage: {u}"),
+            ParseError::NoArguments => f.write_str("this command takes no arguments"),
         }
     }
 }
@@ -158,7 +161,7 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
     // Commands without arguments.
     let bare = |c: Command| {
         if arg1.is_some() {
-            Err(ParseError::Extra("(no arguments)"))
+            Err(ParseError::NoArguments)
         } else {
             Ok(c)
         }
@@ -284,9 +287,8 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
         _ => return Err(ParseError::Unknown),
     };
     if more {
-        // Every single-argument command checked `arg2`; reaching here with more words is a bug-free
-        // rejection for the zero-argument ones.
-        return Err(ParseError::Extra("(see help)"));
+        // Only `events`, `unlock` and `recall` (one argument) get here; they checked `arg2` already.
+        return Err(ParseError::NoArguments);
     }
     Ok(cmd)
 }
@@ -314,7 +316,7 @@ mod tests {
         assert_eq!(parse("recall 4"), Ok(Command::Recall(PhaseId::new(4).unwrap())));
         assert_eq!(parse("recall 9"), Err(ParseError::Bad(U_RECALL)));
         assert_eq!(parse("clear flash now"), Err(ParseError::Extra(U_CLEAR)));
-        assert_eq!(parse("help me"), Err(ParseError::Extra("(no arguments)")));
+        assert_eq!(parse("help me"), Err(ParseError::NoArguments));
         assert_eq!(parse("reboot"), Err(ParseError::Unknown));
         assert!(parse("clear flash").unwrap().mutating());
         assert!(!parse("status").unwrap().mutating());

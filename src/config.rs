@@ -204,7 +204,13 @@ impl Site {
             } else {
                 "correct the value's type or the TOML syntax".to_string()
             };
-            ConfigError { file: file.into(), line, field, message: msg, fix }
+            ConfigError {
+                file: file.into(),
+                line,
+                field,
+                message: msg,
+                fix,
+            }
         })?;
         Validator { text, file }.site(raw)
     }
@@ -252,8 +258,18 @@ struct Validator<'a> {
 
 impl Validator<'_> {
     fn err(&self, span: Range<usize>, field: &str, message: impl Into<String>, fix: impl Into<String>) -> ConfigError {
-        let line = if span.start == 0 && span.end == 0 { 0 } else { line_of(self.text, span.start) };
-        ConfigError { file: self.file.into(), line, field: field.into(), message: message.into(), fix: fix.into() }
+        let line = if span.start == 0 && span.end == 0 {
+            0
+        } else {
+            line_of(self.text, span.start)
+        };
+        ConfigError {
+            file: self.file.into(),
+            line,
+            field: field.into(),
+            message: message.into(),
+            fix: fix.into(),
+        }
     }
 
     /// Seconds in `[lo, hi]` to milliseconds.
@@ -273,7 +289,12 @@ impl Validator<'_> {
     fn number(&self, v: &Spanned<f64>, field: &str, lo: f64, hi: f64) -> Result<f64, ConfigError> {
         let x = *v.get_ref();
         if !x.is_finite() || x < lo || x > hi {
-            return Err(self.err(v.span(), field, format!("{x} is out of range"), format!("use a value from {lo} to {hi}")));
+            return Err(self.err(
+                v.span(),
+                field,
+                format!("{x} is out of range"),
+                format!("use a value from {lo} to {hi}"),
+            ));
         }
         Ok(x)
     }
@@ -291,7 +312,12 @@ impl Validator<'_> {
 
     fn name(&self, v: &Spanned<String>, field: &str) -> Result<heapless::String<NAME_LEN>, ConfigError> {
         heapless::String::try_from(v.get_ref().as_str()).map_err(|_| {
-            self.err(v.span(), field, "name is too long", format!("use at most {NAME_LEN} bytes"))
+            self.err(
+                v.span(),
+                field,
+                "name is too long",
+                format!("use at most {NAME_LEN} bytes"),
+            )
         })
     }
 
@@ -299,7 +325,12 @@ impl Validator<'_> {
         match v.get_ref().as_str() {
             "red" => Ok(FlashColor::Red),
             "yellow" => Ok(FlashColor::Yellow),
-            other => Err(self.err(v.span(), field, format!("unknown flash colour `{other}`"), "use \"red\" or \"yellow\"")),
+            other => Err(self.err(
+                v.span(),
+                field,
+                format!("unknown flash colour `{other}`"),
+                "use \"red\" or \"yellow\"",
+            )),
         }
     }
 
@@ -312,25 +343,46 @@ impl Validator<'_> {
             .ok()
             .filter(|t| (10..=1000).contains(t) && 1000 % t == 0)
             .ok_or_else(|| {
-                self.err(s.tick_ms.span(), "site.tick_ms", "unsupported tick", "use a divisor of 1000 from 10 to 1000 ms (100 is standard)")
+                self.err(
+                    s.tick_ms.span(),
+                    "site.tick_ms",
+                    "unsupported tick",
+                    "use a divisor of 1000 from 10 to 1000 ms (100 is standard)",
+                )
             })?;
         let rest_in_red = match s.rest.get_ref().as_str() {
             "green" => false,
             "red" => true,
             other => {
-                return Err(self.err(s.rest.span(), "site.rest", format!("unknown rest mode `{other}`"), "use \"green\" or \"red\""))
+                return Err(self.err(
+                    s.rest.span(),
+                    "site.rest",
+                    format!("unknown rest mode `{other}`"),
+                    "use \"green\" or \"red\"",
+                ))
             }
         };
         let planner = parse_planner(s.planner.get_ref()).ok_or_else(|| {
-            self.err(s.planner.span(), "site.planner", format!("unknown planner `{}`", s.planner.get_ref()), "use \"actuated\" or \"webster\"")
+            self.err(
+                s.planner.span(),
+                "site.planner",
+                format!("unknown planner `{}`", s.planner.get_ref()),
+                "use \"actuated\" or \"webster\"",
+            )
         })?;
         let cycle_min_ms = self.secs(&s.cycle_min_s, "site.cycle_min_s", 20.0, 300.0)?;
         let cycle_max_ms = self.secs(&s.cycle_max_s, "site.cycle_max_s", 20.0, 300.0)?;
         if cycle_max_ms < cycle_min_ms {
-            return Err(self.err(s.cycle_max_s.span(), "site.cycle_max_s", "shorter than cycle_min_s", "make cycle_max_s >= cycle_min_s"));
+            return Err(self.err(
+                s.cycle_max_s.span(),
+                "site.cycle_max_s",
+                "shorter than cycle_min_s",
+                "make cycle_max_s >= cycle_min_s",
+            ));
         }
         let startup_red_ms = self.secs(&s.startup_red_s, "site.startup_red_s", 2.0, 30.0)?;
-        let saturation_flow_vphpl = self.number(&s.saturation_flow_vphpl, "site.saturation_flow_vphpl", 600.0, 2400.0)? as f32;
+        let saturation_flow_vphpl =
+            self.number(&s.saturation_flow_vphpl, "site.saturation_flow_vphpl", 600.0, 2400.0)? as f32;
         let default_flash = self.flash(&s.flash, "site.flash")?;
         let detector_stale_ms = self.secs(&s.detector_stale_s, "site.detector_stale_s", 0.2, 60.0)?;
 
@@ -343,7 +395,12 @@ impl Validator<'_> {
             let p = self.phase(sp, default_flash)?;
             let slot = &mut phases[p.id.index()];
             if slot.is_some() {
-                return Err(self.err(sp.get_ref().number.span(), "phase.number", format!("phase {} is defined twice", p.id), "give each [[phase]] a distinct number"));
+                return Err(self.err(
+                    sp.get_ref().number.span(),
+                    "phase.number",
+                    format!("phase {} is defined twice", p.id),
+                    "give each [[phase]] a distinct number",
+                ));
             }
             *slot = Some(p);
         }
@@ -360,28 +417,60 @@ impl Validator<'_> {
         let mut rings: heapless::Vec<Ring, MAX_RINGS> = heapless::Vec::new();
         let mut in_rings = PhaseSet::EMPTY;
         if st.rings.get_ref().is_empty() {
-            return Err(self.err(st.rings.span(), "structure.rings", "no rings", "list each ring's phase sequence, e.g. [[1, 2, 3, 4], [5, 6, 7, 8]]"));
+            return Err(self.err(
+                st.rings.span(),
+                "structure.rings",
+                "no rings",
+                "list each ring's phase sequence, e.g. [[1, 2, 3, 4], [5, 6, 7, 8]]",
+            ));
         }
         for r in st.rings.get_ref() {
             let mut ring = Ring::default();
             for v in r {
                 let p = self.phase_id(v, "structure.rings")?;
                 if !defined.contains(p) {
-                    return Err(self.err(v.span(), "structure.rings", format!("phase {p} is in a ring but has no [[phase]] table"), "add a [[phase]] with that number or remove it from the ring"));
+                    return Err(self.err(
+                        v.span(),
+                        "structure.rings",
+                        format!("phase {p} is in a ring but has no [[phase]] table"),
+                        "add a [[phase]] with that number or remove it from the ring",
+                    ));
                 }
                 if in_rings.contains(p) {
-                    return Err(self.err(v.span(), "structure.rings", format!("phase {p} appears twice in the rings"), "each phase belongs to exactly one ring, once"));
+                    return Err(self.err(
+                        v.span(),
+                        "structure.rings",
+                        format!("phase {p} appears twice in the rings"),
+                        "each phase belongs to exactly one ring, once",
+                    ));
                 }
                 in_rings.insert(p);
                 let _ = ring.phases.push(p);
             }
             if ring.phases.is_empty() {
-                return Err(self.err(st.rings.span(), "structure.rings", "empty ring", "remove the empty ring"));
+                return Err(self.err(
+                    st.rings.span(),
+                    "structure.rings",
+                    "empty ring",
+                    "remove the empty ring",
+                ));
             }
-            rings.push(ring).map_err(|_| self.err(st.rings.span(), "structure.rings", "too many rings", format!("use at most {MAX_RINGS} rings")))?;
+            rings.push(ring).map_err(|_| {
+                self.err(
+                    st.rings.span(),
+                    "structure.rings",
+                    "too many rings",
+                    format!("use at most {MAX_RINGS} rings"),
+                )
+            })?;
         }
         if let Some(p) = defined.difference(in_rings).iter().next() {
-            return Err(self.err(st.rings.span(), "structure.rings", format!("phase {p} is defined but in no ring"), "add it to a ring sequence"));
+            return Err(self.err(
+                st.rings.span(),
+                "structure.rings",
+                format!("phase {p} is defined but in no ring"),
+                "add it to a ring sequence",
+            ));
         }
         let mut groups: heapless::Vec<PhaseSet, MAX_GROUPS> = heapless::Vec::new();
         let mut in_groups = PhaseSet::EMPTY;
@@ -390,21 +479,48 @@ impl Validator<'_> {
             for v in g {
                 let p = self.phase_id(v, "structure.barriers")?;
                 if !defined.contains(p) {
-                    return Err(self.err(v.span(), "structure.barriers", format!("phase {p} is in a barrier group but has no [[phase]] table"), "add the phase or remove it from the barrier group"));
+                    return Err(self.err(
+                        v.span(),
+                        "structure.barriers",
+                        format!("phase {p} is in a barrier group but has no [[phase]] table"),
+                        "add the phase or remove it from the barrier group",
+                    ));
                 }
                 if in_groups.contains(p) {
-                    return Err(self.err(v.span(), "structure.barriers", format!("phase {p} is in two barrier groups"), "each phase belongs to exactly one barrier group"));
+                    return Err(self.err(
+                        v.span(),
+                        "structure.barriers",
+                        format!("phase {p} is in two barrier groups"),
+                        "each phase belongs to exactly one barrier group",
+                    ));
                 }
                 in_groups.insert(p);
                 set.insert(p);
             }
             if set.is_empty() {
-                return Err(self.err(st.barriers.span(), "structure.barriers", "empty barrier group", "remove it"));
+                return Err(self.err(
+                    st.barriers.span(),
+                    "structure.barriers",
+                    "empty barrier group",
+                    "remove it",
+                ));
             }
-            groups.push(set).map_err(|_| self.err(st.barriers.span(), "structure.barriers", "too many barrier groups", format!("use at most {MAX_GROUPS}")))?;
+            groups.push(set).map_err(|_| {
+                self.err(
+                    st.barriers.span(),
+                    "structure.barriers",
+                    "too many barrier groups",
+                    format!("use at most {MAX_GROUPS}"),
+                )
+            })?;
         }
         if let Some(p) = defined.difference(in_groups).iter().next() {
-            return Err(self.err(st.barriers.span(), "structure.barriers", format!("phase {p} is in no barrier group"), "add it to the barrier group it runs in"));
+            return Err(self.err(
+                st.barriers.span(),
+                "structure.barriers",
+                format!("phase {p} is in no barrier group"),
+                "add it to the barrier group it runs in",
+            ));
         }
         // Within a ring the phases of one barrier group must be contiguous and the groups must come in
         // the barrier order: otherwise the ring would have to cross a barrier twice in one cycle.
@@ -440,12 +556,22 @@ impl Validator<'_> {
         }
         for pair in st.conflicts.get_ref() {
             if pair.len() != 2 {
-                return Err(self.err(st.conflicts.span(), "structure.conflicts", "each conflict is a pair of phases", "write pairs like [[2, 8]]"));
+                return Err(self.err(
+                    st.conflicts.span(),
+                    "structure.conflicts",
+                    "each conflict is a pair of phases",
+                    "write pairs like [[2, 8]]",
+                ));
             }
             let a = self.phase_id(&pair[0], "structure.conflicts")?;
             let b = self.phase_id(&pair[1], "structure.conflicts")?;
             if a == b || !defined.contains(a) || !defined.contains(b) {
-                return Err(self.err(pair[0].span(), "structure.conflicts", format!("bad conflict pair {a}-{b}"), "name two different configured phases"));
+                return Err(self.err(
+                    pair[0].span(),
+                    "structure.conflicts",
+                    format!("bad conflict pair {a}-{b}"),
+                    "name two different configured phases",
+                ));
             }
             conflicts[a.index()].insert(b);
             conflicts[b.index()].insert(a);
@@ -457,17 +583,37 @@ impl Validator<'_> {
             let d = sd.get_ref();
             let n = *d.number.get_ref();
             if n < 1 || n > MAX_DETECTORS as i64 {
-                return Err(self.err(d.number.span(), "detector.number", format!("detector {n} is out of range"), format!("number detectors 1 to {MAX_DETECTORS}")));
+                return Err(self.err(
+                    d.number.span(),
+                    "detector.number",
+                    format!("detector {n} is out of range"),
+                    format!("number detectors 1 to {MAX_DETECTORS}"),
+                ));
             }
             let phase = self.phase_id(&d.phase, "detector.phase")?;
             if !defined.contains(phase) {
-                return Err(self.err(d.phase.span(), "detector.phase", format!("detector {n} serves unknown phase {phase}"), "map it to a configured phase"));
+                return Err(self.err(
+                    d.phase.span(),
+                    "detector.phase",
+                    format!("detector {n} serves unknown phase {phase}"),
+                    "map it to a configured phase",
+                ));
             }
             let slot = &mut detectors[n as usize - 1];
             if slot.is_some() {
-                return Err(self.err(d.number.span(), "detector.number", format!("detector {n} is defined twice"), "give each [[detector]] a distinct number"));
+                return Err(self.err(
+                    d.number.span(),
+                    "detector.number",
+                    format!("detector {n} is defined twice"),
+                    "give each [[detector]] a distinct number",
+                ));
             }
-            *slot = Some(DetectorDef { number: n as u8, phase, call: d.call, extend: d.extend });
+            *slot = Some(DetectorDef {
+                number: n as u8,
+                phase,
+                call: d.call,
+                extend: d.extend,
+            });
         }
 
         Ok(Site {
@@ -500,7 +646,12 @@ impl Validator<'_> {
         let min_green_ms = self.secs(&p.min_green_s, &f("min_green_s"), 2.0, 120.0)?;
         let max_green_ms = self.secs(&p.max_green_s, &f("max_green_s"), 2.0, 255.0)?;
         if max_green_ms < min_green_ms {
-            return Err(self.err(p.max_green_s.span(), &f("max_green_s"), "max green is shorter than min green", "make max_green_s >= min_green_s"));
+            return Err(self.err(
+                p.max_green_s.span(),
+                &f("max_green_s"),
+                "max green is shorter than min green",
+                "make max_green_s >= min_green_s",
+            ));
         }
         let passage_ms = self.secs(&p.passage_s, &f("passage_s"), 0.0, 10.0)?;
         let recall = match p.recall.get_ref().as_str() {
@@ -508,7 +659,14 @@ impl Validator<'_> {
             "min" => Recall::Min,
             "max" => Recall::Max,
             "ped" => Recall::Ped,
-            other => return Err(self.err(p.recall.span(), &f("recall"), format!("unknown recall `{other}`"), "use \"none\", \"min\", \"max\" or \"ped\"")),
+            other => {
+                return Err(self.err(
+                    p.recall.span(),
+                    &f("recall"),
+                    format!("unknown recall `{other}`"),
+                    "use \"none\", \"min\", \"max\" or \"ped\"",
+                ))
+            }
         };
         let speed_kmh = self.number(&p.speed_kmh, &f("speed_kmh"), 10.0, 130.0)?;
         let grade_pct = self.number(&p.grade_pct, &f("grade_pct"), -10.0, 10.0)?;
@@ -516,7 +674,14 @@ impl Validator<'_> {
         let lanes = u8::try_from(*p.lanes.get_ref())
             .ok()
             .filter(|l| (1..=8).contains(l))
-            .ok_or_else(|| self.err(p.lanes.span(), &f("lanes"), "lane count out of range", "use 1 to 8 lanes"))?;
+            .ok_or_else(|| {
+                self.err(
+                    p.lanes.span(),
+                    &f("lanes"),
+                    "lane count out of range",
+                    "use 1 to 8 lanes",
+                )
+            })?;
         let design_volume_vph = self.number(&p.design_volume_vph, &f("design_volume_vph"), 0.0, 4000.0)? as f32;
 
         let derived_yellow = derive::yellow_ms(speed_kmh, grade_pct);
@@ -525,10 +690,20 @@ impl Validator<'_> {
             Some(y) => {
                 let ms = self.secs(y, &f("yellow_s"), 0.0, 10.0)?;
                 if ms < derive::YELLOW_MIN_MS {
-                    return Err(self.err(y.span(), &f("yellow_s"), format!("yellow {} s is below the 3 s minimum (MUTCD 4D.26)", *y.get_ref()), "use at least 3.0 s, or remove yellow_s to use the ITE value"));
+                    return Err(self.err(
+                        y.span(),
+                        &f("yellow_s"),
+                        format!("yellow {} s is below the 3 s minimum (MUTCD 4D.26)", *y.get_ref()),
+                        "use at least 3.0 s, or remove yellow_s to use the ITE value",
+                    ));
                 }
                 if ms > derive::YELLOW_MAX_MS {
-                    return Err(self.err(y.span(), &f("yellow_s"), "yellow longer than 6 s (MUTCD 4D.26)", "use at most 6.0 s"));
+                    return Err(self.err(
+                        y.span(),
+                        &f("yellow_s"),
+                        "yellow longer than 6 s (MUTCD 4D.26)",
+                        "use at most 6.0 s",
+                    ));
                 }
                 ms
             }
@@ -539,10 +714,20 @@ impl Validator<'_> {
             Some(r) => {
                 let ms = self.secs(r, &f("red_clear_s"), 0.0, 10.0)?;
                 if ms < derive::RED_CLEAR_MIN_MS {
-                    return Err(self.err(r.span(), &f("red_clear_s"), "red clearance below 1.0 s", "use at least 1.0 s, or remove red_clear_s to use the ITE value"));
+                    return Err(self.err(
+                        r.span(),
+                        &f("red_clear_s"),
+                        "red clearance below 1.0 s",
+                        "use at least 1.0 s, or remove red_clear_s to use the ITE value",
+                    ));
                 }
                 if ms > derive::RED_CLEAR_MAX_MS {
-                    return Err(self.err(r.span(), &f("red_clear_s"), "red clearance longer than 6 s (MUTCD 4D.26)", "use at most 6.0 s"));
+                    return Err(self.err(
+                        r.span(),
+                        &f("red_clear_s"),
+                        "red clearance longer than 6 s (MUTCD 4D.26)",
+                        "use at most 6.0 s",
+                    ));
                 }
                 ms
             }
@@ -558,7 +743,12 @@ impl Validator<'_> {
                 let crossing_m = self.number(&pd.crossing_m, &f("ped.crossing_m"), 2.0, 100.0)?;
                 let walk_ms = self.secs(&pd.walk_s, &f("ped.walk_s"), 0.0, 60.0)?;
                 if walk_ms < derive::WALK_MIN_MS {
-                    return Err(self.err(pd.walk_s.span(), &f("ped.walk_s"), "walk below 7 s (MUTCD 4E.06)", "use at least 7.0 s"));
+                    return Err(self.err(
+                        pd.walk_s.span(),
+                        &f("ped.walk_s"),
+                        "walk below 7 s (MUTCD 4E.06)",
+                        "use at least 7.0 s",
+                    ));
                 }
                 let derived = derive::ped_clear_ms(crossing_m);
                 let clearance_ms = match &pd.clearance_s {
@@ -566,22 +756,51 @@ impl Validator<'_> {
                     Some(c) => {
                         let ms = self.secs(c, &f("ped.clearance_s"), 0.0, 120.0)?;
                         if ms < derived {
-                            return Err(self.err(c.span(), &f("ped.clearance_s"), format!("pedestrian clearance below {:.1} s, the crossing at 1.07 m/s (MUTCD 4E.06)", derived as f64 / 1000.0), "lengthen it or remove clearance_s to use the derived value"));
+                            return Err(self.err(
+                                c.span(),
+                                &f("ped.clearance_s"),
+                                format!(
+                                    "pedestrian clearance below {:.1} s, the crossing at 1.07 m/s (MUTCD 4E.06)",
+                                    derived as f64 / 1000.0
+                                ),
+                                "lengthen it or remove clearance_s to use the derived value",
+                            ));
                         }
                         ms
                     }
                 };
-                let design_volume_pph = self.number(&pd.design_volume_pph, &f("ped.design_volume_pph"), 0.0, 3600.0)? as f32;
-                Some(PedTiming { crossing_m: crossing_m as f32, walk_ms, clearance_ms, recall: pd.recall, design_volume_pph })
+                let design_volume_pph =
+                    self.number(&pd.design_volume_pph, &f("ped.design_volume_pph"), 0.0, 3600.0)? as f32;
+                Some(PedTiming {
+                    crossing_m: crossing_m as f32,
+                    walk_ms,
+                    clearance_ms,
+                    recall: pd.recall,
+                    design_volume_pph,
+                })
             }
         };
         if let Some(pd) = &ped {
             if max_green_ms < pd.service_ms() {
-                return Err(self.err(p.max_green_s.span(), &f("max_green_s"), format!("max green {:.1} s cannot serve walk + pedestrian clearance {:.1} s", max_green_ms as f64 / 1000.0, pd.service_ms() as f64 / 1000.0), "raise max_green_s"));
+                return Err(self.err(
+                    p.max_green_s.span(),
+                    &f("max_green_s"),
+                    format!(
+                        "max green {:.1} s cannot serve walk + pedestrian clearance {:.1} s",
+                        max_green_ms as f64 / 1000.0,
+                        pd.service_ms() as f64 / 1000.0
+                    ),
+                    "raise max_green_s",
+                ));
             }
         }
         let recall = if ped.is_none() && recall == Recall::Ped {
-            return Err(self.err(p.recall.span(), &f("recall"), "pedestrian recall on a phase without a crossing", "add a [phase.ped] table or use another recall"));
+            return Err(self.err(
+                p.recall.span(),
+                &f("recall"),
+                "pedestrian recall on a phase without a crossing",
+                "add a [phase.ped] table or use another recall",
+            ));
         } else {
             recall
         };

@@ -84,7 +84,11 @@ impl Default for EventRing {
 
 impl EventRing {
     pub const fn new() -> Self {
-        EventRing { buf: heapless::Deque::new(), dropped: 0, total: 0 }
+        EventRing {
+            buf: heapless::Deque::new(),
+            dropped: 0,
+            total: 0,
+        }
     }
 
     pub fn push(&mut self, at: Instant, code: u8, param: u16) {

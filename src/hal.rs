@@ -34,7 +34,9 @@ impl core::fmt::Display for HalError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             HalError::Os(e) => write!(f, "OS error {e}"),
-            HalError::ReadBackMismatch { wrote, read } => write!(f, "relay read-back mismatch: wrote {wrote}, read {read}"),
+            HalError::ReadBackMismatch { wrote, read } => {
+                write!(f, "relay read-back mismatch: wrote {wrote}, read {read}")
+            }
             HalError::Unavailable => f.write_str("device unavailable"),
             HalError::WouldBlock => f.write_str("would block"),
             HalError::BadData => f.write_str("bad data from device"),

@@ -22,7 +22,10 @@ USAGE:
 ";
 
 fn main() -> ExitCode {
-    let _ = simple_logger::SimpleLogger::new().with_level(log::LevelFilter::Info).env().init();
+    let _ = simple_logger::SimpleLogger::new()
+        .with_level(log::LevelFilter::Info)
+        .env()
+        .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = args.first() else {
         eprint!("{USAGE}");
@@ -71,7 +74,9 @@ impl<'a> Flags<'a> {
     fn num<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, String> {
         match self.get(name) {
             None => Ok(default),
-            Some(v) => v.parse().map_err(|_| format!("option `{name}`: `{v}` is not a valid number")),
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("option `{name}`: `{v}` is not a valid number")),
         }
     }
 }
@@ -85,12 +90,22 @@ fn load_site(flags: &Flags) -> Result<(PathBuf, Site), String> {
 fn check(args: &[String]) -> Result<(), String> {
     let flags = Flags::parse(args, &["--site"])?;
     let (path, site) = load_site(&flags)?;
-    println!("{}: OK — site \"{}\", device {}, {} phases, {} detectors", path.display(), site.name, site.device_id, site.phases().count(), site.detectors.iter().flatten().count());
+    println!(
+        "{}: OK — site \"{}\", device {}, {} phases, {} detectors",
+        path.display(),
+        site.name,
+        site.device_id,
+        site.phases().count(),
+        site.detectors.iter().flatten().count()
+    );
     println!();
     println!("phase  name                  min   max  pass  yellow  red clr  walk  ped clr");
     for ph in site.phases() {
         let (walk, pclr) = match ph.ped {
-            Some(p) => (format!("{:5.1}", p.walk_ms as f64 / 1000.0), format!("{:7.1}", p.clearance_ms as f64 / 1000.0)),
+            Some(p) => (
+                format!("{:5.1}", p.walk_ms as f64 / 1000.0),
+                format!("{:7.1}", p.clearance_ms as f64 / 1000.0),
+            ),
             None => ("    -".into(), "      -".into()),
         };
         println!(
@@ -106,7 +121,11 @@ fn check(args: &[String]) -> Result<(), String> {
     }
     let plan = webster::plan(&site, &webster::design_flows(&site));
     println!();
-    let c0 = if plan.c0_s.is_finite() { format!("{:.1} s", plan.c0_s) } else { "oversaturated".into() };
+    let c0 = if plan.c0_s.is_finite() {
+        format!("{:.1} s", plan.c0_s)
+    } else {
+        "oversaturated".into()
+    };
     println!(
         "Webster plan (design volumes): Y = {:.3}, L = {:.1} s, C0 = {c0}, cycle run = {:.1} s",
         plan.y_total,
@@ -114,24 +133,38 @@ fn check(args: &[String]) -> Result<(), String> {
         plan.cycle_ms as f64 / 1000.0
     );
     for ph in site.phases() {
-        println!("  phase {} green {:5.1} s  (y = {:.3})", ph.id.number(), plan.green(ph.id) as f64 / 1000.0, plan.y[ph.id.index()]);
+        println!(
+            "  phase {} green {:5.1} s  (y = {:.3})",
+            ph.id.number(),
+            plan.green(ph.id) as f64 / 1000.0,
+            plan.y[ph.id.index()]
+        );
     }
     Ok(())
 }
 
 fn sim(args: &[String]) -> Result<(), String> {
-    let flags = Flags::parse(args, &["--site", "--duration", "--speed", "--seed", "--events", "--volumes"])?;
+    let flags = Flags::parse(
+        args,
+        &["--site", "--duration", "--speed", "--seed", "--events", "--volumes"],
+    )?;
     let (site_path, site) = load_site(&flags)?;
     let speed = match flags.get("--speed").unwrap_or("max") {
         "max" => Speed::Max,
         v => match v.parse::<f64>() {
             Ok(f) if f > 0.0 && f.is_finite() => Speed::Factor(f),
-            _ => return Err(format!("option `--speed`: `{v}` must be `max` or a positive factor (1 = real time)")),
+            _ => {
+                return Err(format!(
+                    "option `--speed`: `{v}` must be `max` or a positive factor (1 = real time)"
+                ))
+            }
         },
     };
     let volumes: f64 = flags.num("--volumes", 1.0)?;
     if !(0.0..=10.0).contains(&volumes) {
-        return Err(format!("option `--volumes`: {volumes} is outside 0..10 (a scale of the design volumes)"));
+        return Err(format!(
+            "option `--volumes`: {volumes} is outside 0..10 (a scale of the design volumes)"
+        ));
     }
     let opts = SimOptions {
         site_path,

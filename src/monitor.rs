@@ -130,7 +130,11 @@ impl Monitor {
             min_yellow_ms: [0; MAX_PHASES],
             min_red_clear_ms: [0; MAX_PHASES],
             flash_color: [FlashColor::Red; MAX_PHASES],
-            heads: [HeadMemory { aspect: Aspect::Red, since: now, red_since: None }; MAX_PHASES],
+            heads: [HeadMemory {
+                aspect: Aspect::Red,
+                since: now,
+                red_since: None,
+            }; MAX_PHASES],
             latched: None,
             history: heapless::HistoryBuf::new(),
             faults_total: 0,
@@ -141,9 +145,11 @@ impl Monitor {
             if ph.ped.is_some() {
                 m.with_ped.insert(ph.id);
             }
-            if let (Some(y), Some(r), Some(c)) =
-                (m.min_yellow_ms.get_mut(i), m.min_red_clear_ms.get_mut(i), m.flash_color.get_mut(i))
-            {
+            if let (Some(y), Some(r), Some(c)) = (
+                m.min_yellow_ms.get_mut(i),
+                m.min_red_clear_ms.get_mut(i),
+                m.flash_color.get_mut(i),
+            ) {
                 *y = ph.yellow_ms;
                 *r = ph.red_clear_ms;
                 *c = ph.flash;
@@ -170,7 +176,11 @@ impl Monitor {
     pub fn clear(&mut self, now: Instant) -> bool {
         let was = self.latched.take().is_some();
         for h in self.heads.iter_mut() {
-            *h = HeadMemory { aspect: Aspect::Red, since: now, red_since: None };
+            *h = HeadMemory {
+                aspect: Aspect::Red,
+                since: now,
+                red_since: None,
+            };
         }
         was
     }
@@ -206,7 +216,13 @@ impl Monitor {
                 }
             }
         }
-        let fault = found.map(|(kind, a, b)| Fault { at: now, kind, a, b, frame: *frame })?;
+        let fault = found.map(|(kind, a, b)| Fault {
+            at: now,
+            kind,
+            a,
+            b,
+            frame: *frame,
+        })?;
         self.latch(fault);
         Some(fault)
     }

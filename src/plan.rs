@@ -88,7 +88,11 @@ impl Planner {
         let kind = site.planner;
         Planner {
             kind,
-            mode: if kind == PlannerKind::Webster { PlanMode::Webster } else { PlanMode::Fallback },
+            mode: if kind == PlannerKind::Webster {
+                PlanMode::Webster
+            } else {
+                PlanMode::Fallback
+            },
             plan: webster::plan(site, &flows),
             flows_vph: flows,
             cycle_counts: [0; MAX_PHASES],
@@ -155,11 +159,18 @@ impl Planner {
     ) -> (Demand, Directive) {
         let fresh = now.since(det.at) <= u64::from(site.detector_stale_ms);
         let mut all_trusted = fresh;
-        let mut demand = Demand { ped: inputs.ped_buttons, ..Demand::default() };
+        let mut demand = Demand {
+            ped: inputs.ped_buttons,
+            ..Demand::default()
+        };
         for (i, d) in site.detectors.iter().enumerate() {
             let Some(d) = d else { continue };
             let param = u16::from(d.number);
-            let health = if fresh { det.health.get(i).copied().unwrap_or_default() } else { DetectorHealth::Stale };
+            let health = if fresh {
+                det.health.get(i).copied().unwrap_or_default()
+            } else {
+                DetectorHealth::Stale
+            };
             if let Some(last) = self.last_health.get_mut(i) {
                 if *last != health {
                     ev.push(now, health.event_code(), param);
@@ -213,7 +224,9 @@ impl Planner {
             self.lost_once = true;
         }
         self.detection_trusted = has_detectors
-            && self.trusted_since.is_some_and(|t| !self.lost_once || now.since(t) >= RECOVERY_MS);
+            && self
+                .trusted_since
+                .is_some_and(|t| !self.lost_once || now.since(t) >= RECOVERY_MS);
         let mode = match self.kind {
             PlannerKind::Webster => PlanMode::Webster,
             PlannerKind::Actuated if self.detection_trusted => PlanMode::Actuated,
@@ -225,7 +238,9 @@ impl Planner {
         }
         let directive = match mode {
             PlanMode::Actuated => Directive::Actuated,
-            PlanMode::Webster | PlanMode::Fallback => Directive::Fixed { green_ms: self.plan.green_ms },
+            PlanMode::Webster | PlanMode::Fallback => Directive::Fixed {
+                green_ms: self.plan.green_ms,
+            },
         };
         (demand, directive)
     }
@@ -265,7 +280,11 @@ impl Planner {
         if guard.complete(now) {
             if let Some((flows, p)) = result {
                 if p.cycle_ms / 1000 != self.plan.cycle_ms / 1000 {
-                    ev.push(now, code::CYCLE_LENGTH_CHANGE, u16::try_from(p.cycle_ms / 1000).unwrap_or(u16::MAX));
+                    ev.push(
+                        now,
+                        code::CYCLE_LENGTH_CHANGE,
+                        u16::try_from(p.cycle_ms / 1000).unwrap_or(u16::MAX),
+                    );
                 }
                 self.flows_vph = flows;
                 self.plan = p;

@@ -72,7 +72,10 @@ impl<T: Default, const N: usize> ScenarioPool<T, N> {
                 deadline: Cell::new(Instant::ZERO),
                 ctx: RefCell::new(T::default()),
             }),
-            stats: Cell::new(PoolStats { capacity: N as u32, ..PoolStats::default() }),
+            stats: Cell::new(PoolStats {
+                capacity: N as u32,
+                ..PoolStats::default()
+            }),
         }
     }
 }
@@ -91,7 +94,11 @@ impl<T, const N: usize> ScenarioPool<T, N> {
     /// Takes a free slot for a scenario that must finish by `deadline`. `init` prepares the context
     /// in place (the slot's previous contents are overwritten, nothing is allocated).
     pub fn acquire(&self, deadline: Instant, init: impl FnOnce(&mut T)) -> Option<ScenarioGuard<'_, T>> {
-        let Some((index, slot)) = self.slots.iter().enumerate().find(|(_, s)| s.state.get() == ScenarioState::Free)
+        let Some((index, slot)) = self
+            .slots
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.state.get() == ScenarioState::Free)
         else {
             self.update(|s| s.exhausted += 1);
             return None;
@@ -108,7 +115,11 @@ impl<T, const N: usize> ScenarioPool<T, N> {
             s.created += 1;
             s.in_use += 1;
         });
-        Some(ScenarioGuard { slot, pool_stats: &self.stats, index })
+        Some(ScenarioGuard {
+            slot,
+            pool_stats: &self.stats,
+            index,
+        })
     }
 
     /// State of slot `i` (for status displays and tests).
@@ -213,7 +224,10 @@ mod tests {
             g.start(); // dropped without completing
         }
         let s = pool.stats();
-        assert_eq!((s.created, s.completed, s.failed, s.timed_out, s.in_use), (3, 1, 2, 1, 0));
+        assert_eq!(
+            (s.created, s.completed, s.failed, s.timed_out, s.in_use),
+            (3, 1, 2, 1, 0)
+        );
         assert_eq!(pool.state(0), Some(ScenarioState::Free));
     }
 

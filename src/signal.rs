@@ -1,5 +1,5 @@
 //! Signal timing: phases, the output frame and the NEMA dual-ring timing engine.
 
+pub mod engine;
 pub mod frame;
 pub mod phase;
-pub mod engine;

@@ -49,7 +49,11 @@ pub fn yellow_ms(speed_kmh: f64, grade_pct: f64) -> u32 {
     let v = kmh_to_mps(speed_kmh);
     let denom = 2.0 * DECEL_MPS2 + 2.0 * (grade_pct / 100.0) * GRAVITY_MPS2;
     // A grade steep enough to make the denominator non-positive is rejected by validation; clamp anyway.
-    let y = if denom > 0.1 { REACTION_S + v / denom } else { YELLOW_MAX_MS as f64 / 1000.0 };
+    let y = if denom > 0.1 {
+        REACTION_S + v / denom
+    } else {
+        YELLOW_MAX_MS as f64 / 1000.0
+    };
     ceil_ms(y).clamp(YELLOW_MIN_MS, YELLOW_MAX_MS)
 }
 

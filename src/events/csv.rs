@@ -47,7 +47,14 @@ pub fn write_timestamp(out: &mut impl core::fmt::Write, unix_ms: i64) -> core::f
     let ms_of_day = unix_ms.rem_euclid(86_400_000);
     let (y, mo, d) = civil_from_days(days);
     let s = ms_of_day / 1000;
-    write!(out, "{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02}.{}", s / 3600, (s / 60) % 60, s % 60, (ms_of_day % 1000) / 100)
+    write!(
+        out,
+        "{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02}.{}",
+        s / 3600,
+        (s / 60) % 60,
+        s % 60,
+        (ms_of_day % 1000) / 100
+    )
 }
 
 /// Writes one CSV row (with trailing `\n`).
@@ -131,7 +138,10 @@ mod tests {
         assert_eq!(days_from_civil(2026, 1, 1), 1_767_225_600 / 86_400);
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
-        assert_eq!(parse_timestamp("2026-01-01 01:02:03.4"), Some(1_767_225_600_000 + 3_723_400));
+        assert_eq!(
+            parse_timestamp("2026-01-01 01:02:03.4"),
+            Some(1_767_225_600_000 + 3_723_400)
+        );
         assert_eq!(parse_timestamp("2026-13-01 01:02:03.4"), None);
         assert_eq!(parse_timestamp("garbage"), None);
     }
@@ -139,8 +149,20 @@ mod tests {
     #[test]
     fn row_format() {
         let mut s = String::new();
-        let clock = WallClock { unix_ms_at_zero: 1_767_225_600_000 };
-        write_row(&mut s, clock, 7, &Event { at: Instant(100), code: 1, param: 2 }).unwrap();
+        let clock = WallClock {
+            unix_ms_at_zero: 1_767_225_600_000,
+        };
+        write_row(
+            &mut s,
+            clock,
+            7,
+            &Event {
+                at: Instant(100),
+                code: 1,
+                param: 2,
+            },
+        )
+        .unwrap();
         assert_eq!(s, "2026-01-01 00:00:00.1,7,1,2\n");
     }
 }

@@ -88,7 +88,11 @@ pub fn plan(site: &Site, flows_vph: &[f32; MAX_PHASES]) -> WebsterPlan {
     let y_total: f32 = group_y.iter().sum();
     let lost_ms: u32 = group_lost_ms.iter().sum();
     let lost_s = lost_ms as f32 / 1000.0;
-    let c0_s = if y_total >= Y_OVERSATURATED { f32::INFINITY } else { (1.5 * lost_s + 5.0) / (1.0 - y_total) };
+    let c0_s = if y_total >= Y_OVERSATURATED {
+        f32::INFINITY
+    } else {
+        (1.5 * lost_s + 5.0) / (1.0 - y_total)
+    };
     let cmin = site.cycle_min_ms as f32 / 1000.0;
     let cmax = site.cycle_max_ms as f32 / 1000.0;
     let cycle_s = if c0_s.is_finite() { c0_s.clamp(cmin, cmax) } else { cmax };
@@ -98,15 +102,26 @@ pub fn plan(site: &Site, flows_vph: &[f32; MAX_PHASES]) -> WebsterPlan {
     let ngroups = site.groups.len().min(MAX_GROUPS);
     let mut cycle_ms = 0u32;
     for g in 0..ngroups {
-        let Some(set) = site.groups.get(g).copied() else { continue };
+        let Some(set) = site.groups.get(g).copied() else {
+            continue;
+        };
         let gy = group_y.get(g).copied().unwrap_or(0.0);
         // The group's time (green + lost) on the critical ring.
-        let group_green_s = if y_total > 0.0 { effective_s * gy / y_total } else { effective_s / ngroups as f32 };
+        let group_green_s = if y_total > 0.0 {
+            effective_s * gy / y_total
+        } else {
+            effective_s / ngroups as f32
+        };
         let group_time_s = group_green_s + group_lost_ms.get(g).copied().unwrap_or(0) as f32 / 1000.0;
         // First pass: each ring shares the group time among its phases by y, then minima.
         let mut ring_total = [0u32; crate::limits::MAX_RINGS];
         for (r, ring) in site.rings.iter().enumerate() {
-            let phases = || ring.phases.iter().filter(|p| set.contains(**p)).filter_map(|p| site.phase(*p));
+            let phases = || {
+                ring.phases
+                    .iter()
+                    .filter(|p| set.contains(**p))
+                    .filter_map(|p| site.phase(*p))
+            };
             let lost: u32 = phases().map(|ph| ph.yellow_ms + ph.red_clear_ms).sum();
             let sum_y: f32 = phases().map(|ph| y.get(ph.id.index()).copied().unwrap_or(0.0)).sum();
             let n = phases().count().max(1) as f32;
@@ -114,7 +129,11 @@ pub fn plan(site: &Site, flows_vph: &[f32; MAX_PHASES]) -> WebsterPlan {
             let mut total = lost;
             for ph in phases() {
                 let i = ph.id.index();
-                let share = if sum_y > 0.0 { y.get(i).copied().unwrap_or(0.0) / sum_y } else { 1.0 / n };
+                let share = if sum_y > 0.0 {
+                    y.get(i).copied().unwrap_or(0.0) / sum_y
+                } else {
+                    1.0 / n
+                };
                 let g_ms = round_100(ring_green_s * share * 1000.0).max(ph.min_green_with_ped_ms());
                 if let Some(v) = green_ms.get_mut(i) {
                     *v = g_ms;
@@ -132,7 +151,12 @@ pub fn plan(site: &Site, flows_vph: &[f32; MAX_PHASES]) -> WebsterPlan {
             if slack == 0 {
                 continue;
             }
-            let members = || ring.phases.iter().filter(|p| set.contains(**p)).filter(|p| site.phase(**p).is_some());
+            let members = || {
+                ring.phases
+                    .iter()
+                    .filter(|p| set.contains(**p))
+                    .filter(|p| site.phase(**p).is_some())
+            };
             let sum_y: f32 = members().map(|p| y.get(p.index()).copied().unwrap_or(0.0)).sum();
             let n = members().count() as u32;
             let mut given = 0u32;
@@ -154,7 +178,14 @@ pub fn plan(site: &Site, flows_vph: &[f32; MAX_PHASES]) -> WebsterPlan {
         }
         cycle_ms += group_ms;
     }
-    WebsterPlan { c0_s, cycle_ms, y_total, lost_ms, green_ms, y }
+    WebsterPlan {
+        c0_s,
+        cycle_ms,
+        y_total,
+        lost_ms,
+        green_ms,
+        y,
+    }
 }
 
 /// The site's design volumes by phase index.

@@ -143,7 +143,8 @@ impl Controller {
         let frame = self.engine.step(&self.site, now, &demand, &directive, &mut self.events);
         if self.engine.cycles() != self.last_cycles {
             self.last_cycles = self.engine.cycles();
-            self.planner.cycle_boundary(&self.site, now, self.site.tick_ms, &mut self.events);
+            self.planner
+                .cycle_boundary(&self.site, now, self.site.tick_ms, &mut self.events);
         }
         if let Some(fault) = self.monitor.check(now, &frame) {
             self.on_fault(now, fault.kind);
@@ -156,7 +157,13 @@ impl Controller {
             return frame;
         }
         if self.engine.mode() == EngineMode::Stopped {
-            self.monitor.latch(Fault { at: now, kind: FaultKind::Stopped, a: None, b: None, frame });
+            self.monitor.latch(Fault {
+                at: now,
+                kind: FaultKind::Stopped,
+                a: None,
+                b: None,
+                frame,
+            });
             self.on_fault(now, FaultKind::Stopped);
             self.last_frame = self.monitor.flash_frame(now);
             return self.last_frame;
@@ -184,14 +191,26 @@ impl Controller {
             Err(_) => FaultKind::Controller,
         };
         let frame = read_back.unwrap_or(self.last_frame);
-        self.monitor.latch(Fault { at: now, kind, a: None, b: None, frame });
+        self.monitor.latch(Fault {
+            at: now,
+            kind,
+            a: None,
+            b: None,
+            frame,
+        });
         self.on_fault(now, kind);
     }
 
     /// Latch a controller fault from outside the control path (e.g. relays unwritable).
     pub fn external_fault(&mut self, now: Instant, kind: FaultKind) {
         if self.monitor.latched().is_none() {
-            self.monitor.latch(Fault { at: now, kind, a: None, b: None, frame: self.last_frame });
+            self.monitor.latch(Fault {
+                at: now,
+                kind,
+                a: None,
+                b: None,
+                frame: self.last_frame,
+            });
             self.on_fault(now, kind);
         }
     }

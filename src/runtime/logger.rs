@@ -62,7 +62,13 @@ impl EventSink {
             out.get_ref().sync_all()?;
             Ok(written)
         })?;
-        Ok(EventSink { producer, done, thread: Some(thread), dropped: 0, sent: 0 })
+        Ok(EventSink {
+            producer,
+            done,
+            thread: Some(thread),
+            dropped: 0,
+            sent: 0,
+        })
     }
 
     /// Queues one event; `wait` = block (yielding) while the queue is full instead of dropping.
@@ -90,7 +96,9 @@ impl EventSink {
     pub fn finish(mut self) -> std::io::Result<u64> {
         self.done.store(true, Ordering::Release);
         match self.thread.take() {
-            Some(t) => t.join().unwrap_or_else(|_| Err(std::io::Error::other("event log writer panicked"))),
+            Some(t) => t
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("event log writer panicked"))),
             None => Ok(0),
         }
     }

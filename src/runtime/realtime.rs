@@ -69,7 +69,9 @@ pub fn lock_memory() -> Result<(), nix::Error> {
 
 /// Puts the calling thread under `SCHED_FIFO` at `priority` (1-99).
 pub fn set_fifo_priority(priority: i32) -> Result<(), std::io::Error> {
-    let param = nix::libc::sched_param { sched_priority: priority };
+    let param = nix::libc::sched_param {
+        sched_priority: priority,
+    };
     // SAFETY: `param` is a valid, initialised sched_param that outlives the call; pid 0 means the
     // calling thread; the call does not retain the pointer.
     let rc = unsafe { nix::libc::sched_setscheduler(0, nix::libc::SCHED_FIFO, &param) };
@@ -121,7 +123,10 @@ impl Signals {
 
     /// Flags nobody sets except the caller (tests).
     pub fn unregistered() -> Signals {
-        Signals { stop: Arc::new(AtomicBool::new(false)), reload: Arc::new(AtomicBool::new(false)) }
+        Signals {
+            stop: Arc::new(AtomicBool::new(false)),
+            reload: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     pub fn stop_requested(&self) -> bool {

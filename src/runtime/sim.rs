@@ -187,13 +187,43 @@ impl core::fmt::Display for SimSummary {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let l = &self.loop_stats;
         let t = &self.traffic;
-        writeln!(f, "simulated time    {:.1} s ({:.2} s wall, {:.0}x real time)", self.simulated_s, self.wall_s, self.simulated_s / self.wall_s.max(1e-9))?;
-        writeln!(f, "ticks             {} ({} overruns, worst tick {:.1} us)", l.ticks, l.overruns, l.worst_tick_ns as f64 / 1000.0)?;
-        writeln!(f, "vehicles          {} arrived, {} served, {} still queued, {} spilled back", t.arrived, t.served, t.queued, t.spilled)?;
-        writeln!(f, "mean delay        {:.1} s per served vehicle (model)", t.mean_delay_s())?;
+        writeln!(
+            f,
+            "simulated time    {:.1} s ({:.2} s wall, {:.0}x real time)",
+            self.simulated_s,
+            self.wall_s,
+            self.simulated_s / self.wall_s.max(1e-9)
+        )?;
+        writeln!(
+            f,
+            "ticks             {} ({} overruns, worst tick {:.1} us)",
+            l.ticks,
+            l.overruns,
+            l.worst_tick_ns as f64 / 1000.0
+        )?;
+        writeln!(
+            f,
+            "vehicles          {} arrived, {} served, {} still queued, {} spilled back",
+            t.arrived, t.served, t.queued, t.spilled
+        )?;
+        writeln!(
+            f,
+            "mean delay        {:.1} s per served vehicle (model)",
+            t.mean_delay_s()
+        )?;
         writeln!(f, "pedestrian calls  {}", t.ped_calls)?;
-        writeln!(f, "cycles            {} (last {:.1} s, Webster plan {:.1} s)", self.cycles, self.last_cycle_ms as f64 / 1000.0, self.plan_cycle_ms as f64 / 1000.0)?;
-        writeln!(f, "events            {} logged, {} dropped", l.events_logged, l.events_dropped)?;
+        writeln!(
+            f,
+            "cycles            {} (last {:.1} s, Webster plan {:.1} s)",
+            self.cycles,
+            self.last_cycle_ms as f64 / 1000.0,
+            self.plan_cycle_ms as f64 / 1000.0
+        )?;
+        writeln!(
+            f,
+            "events            {} logged, {} dropped",
+            l.events_logged, l.events_dropped
+        )?;
         write!(f, "faults            {}", self.faults)?;
         if let Some(fault) = &self.fault {
             write!(f, " (latched: {fault})")?;
@@ -206,7 +236,9 @@ impl core::fmt::Display for SimSummary {
 pub fn run_sim(site: &Site, opts: &SimOptions, signals: &Signals) -> Result<SimSummary, String> {
     let traffic = SimTraffic::new(site, opts.volumes, opts.seed);
     let mut lp = ControlLoop::new(site, SimRelays::default(), SimWatchdog::default(), traffic);
-    let clock = WallClock { unix_ms_at_zero: opts.start_unix_ms };
+    let clock = WallClock {
+        unix_ms_at_zero: opts.start_unix_ms,
+    };
     let mut sink = match &opts.events {
         Some(p) => Some(
             EventSink::create(p, site.device_id, clock)

@@ -290,7 +290,14 @@ impl Engine {
     }
 
     /// Lock new calls (NEMA locking detector memory) and apply recalls.
-    fn register_calls(&mut self, site: &Site, now: Instant, demand: &Demand, directive: &Directive, ev: &mut EventRing) {
+    fn register_calls(
+        &mut self,
+        site: &Site,
+        now: Instant,
+        demand: &Demand,
+        directive: &Directive,
+        ev: &mut EventRing,
+    ) {
         let greens = self.greens();
         for ph in site.phases() {
             let p = ph.id;
@@ -454,7 +461,9 @@ impl Engine {
         let group = *site.groups.get(self.group)?;
         let calls = self.calls.union(self.ped_calls);
         let n = ring.phases.len();
-        let start = after.and_then(|a| ring.phases.iter().position(|x| *x == a)).map_or(0, |i| i + 1);
+        let start = after
+            .and_then(|a| ring.phases.iter().position(|x| *x == a))
+            .map_or(0, |i| i + 1);
         (0..n)
             .filter_map(|k| ring.phases.get((start + k) % n).copied())
             .find(|q| Some(*q) != after && group.contains(*q) && calls.contains(*q) && !self.served.contains(*q))
@@ -465,7 +474,12 @@ impl Engine {
         let calls = self.calls.union(self.ped_calls);
         let group = site.groups.get(self.group).copied().unwrap_or(PhaseSet::EMPTY);
         let timing = self.timing_phases();
-        !calls.difference(group).is_empty() || !calls.intersection(group).intersection(self.served).difference(timing).is_empty()
+        !calls.difference(group).is_empty()
+            || !calls
+                .intersection(group)
+                .intersection(self.served)
+                .difference(timing)
+                .is_empty()
     }
 
     fn timing_phases(&self) -> PhaseSet {
@@ -519,7 +533,9 @@ impl Engine {
         let mut next: [Option<PhaseId>; MAX_RINGS] = [None; MAX_RINGS];
         for r in 0..nrings {
             let Some(ring) = self.rings.get(r) else { continue };
-            let (Some(p), Interval::Green) = (ring.phase, ring.interval) else { continue };
+            let (Some(p), Interval::Green) = (ring.phase, ring.interval) else {
+                continue;
+            };
             let Some(ph) = site.phase(p) else { continue };
             let reason = ring.end.or_else(|| green_may_end(ring, ph, p, now, directive));
             if let (Some(slot), Some(n)) = (ready.get_mut(r), next.get_mut(r)) {
@@ -617,15 +633,27 @@ impl Engine {
         // first service the first group is tried first.
         let mut chosen = None;
         for k in 0..ngroups {
-            let g = if first_run { k } else { (self.group + 1 + k) % ngroups.max(1) };
-            if site.groups.get(g).is_some_and(|set| !set.intersection(calls).is_empty()) {
+            let g = if first_run {
+                k
+            } else {
+                (self.group + 1 + k) % ngroups.max(1)
+            };
+            if site
+                .groups
+                .get(g)
+                .is_some_and(|set| !set.intersection(calls).is_empty())
+            {
                 chosen = Some(g);
                 break;
             }
         }
         let Some(g) = chosen else { return };
         if !first_run {
-            ev.push(now, code::BARRIER_TERMINATION, u16::try_from(self.group + 1).unwrap_or(0));
+            ev.push(
+                now,
+                code::BARRIER_TERMINATION,
+                u16::try_from(self.group + 1).unwrap_or(0),
+            );
         }
         if g <= self.group || first_run {
             // Back at (or before) the first group: a new cycle starts.
@@ -697,15 +725,21 @@ impl Engine {
 
 /// Whether `p` conflicts with any phase in `calls`.
 fn conflicting(site: &Site, p: PhaseId, calls: PhaseSet) -> bool {
-    site.conflicts.get(p.index()).is_some_and(|c| !c.intersection(calls).is_empty())
+    site.conflicts
+        .get(p.index())
+        .is_some_and(|c| !c.intersection(calls).is_empty())
 }
 
 fn ped_walk_ms(site: &Site, p: PhaseId) -> u64 {
-    site.phase(p).and_then(|ph| ph.ped).map_or(0, |pd| u64::from(pd.walk_ms))
+    site.phase(p)
+        .and_then(|ph| ph.ped)
+        .map_or(0, |pd| u64::from(pd.walk_ms))
 }
 
 fn ped_clear_ms(site: &Site, p: PhaseId) -> u64 {
-    site.phase(p).and_then(|ph| ph.ped).map_or(0, |pd| u64::from(pd.clearance_ms))
+    site.phase(p)
+        .and_then(|ph| ph.ped)
+        .map_or(0, |pd| u64::from(pd.clearance_ms))
 }
 
 /// Whether the green of `p` may end now, and why. Min green and the pedestrian intervals are never

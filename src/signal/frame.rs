@@ -43,9 +43,15 @@ pub struct OutputFrame {
 
 impl OutputFrame {
     /// Every vehicle head red, every pedestrian head solid don't walk.
-    pub const ALL_RED: OutputFrame = OutputFrame { veh: [lamp::RED; MAX_PHASES], ped: [ped_lamp::DONT_WALK; MAX_PHASES] };
+    pub const ALL_RED: OutputFrame = OutputFrame {
+        veh: [lamp::RED; MAX_PHASES],
+        ped: [ped_lamp::DONT_WALK; MAX_PHASES],
+    };
     /// Every lamp off (de-energised cabinet; the flash-transfer relay then flashes the heads).
-    pub const DARK: OutputFrame = OutputFrame { veh: [0; MAX_PHASES], ped: [0; MAX_PHASES] };
+    pub const DARK: OutputFrame = OutputFrame {
+        veh: [0; MAX_PHASES],
+        ped: [0; MAX_PHASES],
+    };
 
     pub fn aspect(&self, p: PhaseId) -> Aspect {
         match self.veh[p.index()] {

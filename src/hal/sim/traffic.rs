@@ -112,7 +112,13 @@ impl SimTraffic {
         for (i, d) in site.detectors.iter().enumerate() {
             let Some(d) = d else { continue };
             let Some(ph) = site.phase(d.phase) else { continue };
-            let n = site.detectors.iter().flatten().filter(|x| x.phase == d.phase).count().max(1);
+            let n = site
+                .detectors
+                .iter()
+                .flatten()
+                .filter(|x| x.phase == d.phase)
+                .count()
+                .max(1);
             let vph = f64::from(ph.design_volume_vph) * scale.max(0.0) / n as f64;
             if let (Some(l), Some(h)) = (lanes.get_mut(i), health.get_mut(i)) {
                 *l = Some(Lane {
@@ -176,7 +182,11 @@ impl SimTraffic {
                 *last = a;
             }
         }
-        let mut snap = DetectorSnapshot { at: now, health: self.health, ..DetectorSnapshot::EMPTY };
+        let mut snap = DetectorSnapshot {
+            at: now,
+            health: self.health,
+            ..DetectorSnapshot::EMPTY
+        };
         for (i, lane) in self.lanes.iter_mut().enumerate() {
             let Some(lane) = lane else { continue };
             // Arrival (at most one per step: 100 ms steps, ≤ 0.3 veh/s per lane).
@@ -204,7 +214,10 @@ impl SimTraffic {
             }
             self.stats.max_queue = self.stats.max_queue.max(lane.queue.len());
             let present = !lane.queue.is_empty() || t < lane.presence_until;
-            snap.presence.set(i, present && self.health.get(i).is_some_and(|h| *h != DetectorHealth::StuckOff));
+            snap.presence.set(
+                i,
+                present && self.health.get(i).is_some_and(|h| *h != DetectorHealth::StuckOff),
+            );
             if let (Some(c), Some(q)) = (snap.counts.get_mut(i), snap.queue_m.get_mut(i)) {
                 *c = lane.count;
                 *q = lane.queue.len() as f32 * JAM_SPACING_M;
@@ -221,4 +234,3 @@ impl SimTraffic {
         (snap, inputs)
     }
 }
-

@@ -115,6 +115,11 @@ impl<R: Relays, W: Watchdog, S: Source> ControlLoop<R, W, S> {
                 // All red after every clearance: the new site's controller starts its own start-up
                 // all red from here, and its monitor starts from the same all-red state.
                 let mut next = Controller::new(site, now);
+                if self.stop_at.is_some() {
+                    // A stop requested during the handover applies to the new controller, which is
+                    // in its start-up all red and stops at once.
+                    next.request_stop(now);
+                }
                 while let Some(ev) = self.controller.events_mut().pop() {
                     next.events_mut().push(ev.at, ev.code, ev.param);
                 }
@@ -224,9 +229,10 @@ impl core::fmt::Display for SimSummary {
             "events            {} logged, {} dropped",
             l.events_logged, l.events_dropped
         )?;
+        writeln!(f, "reloads           {} ({} rejected)", l.reloads, l.reload_errors)?;
         write!(f, "faults            {}", self.faults)?;
         if let Some(fault) = &self.fault {
-            write!(f, " (latched: {fault})")?;
+            write!(f, " (flash latched: {fault})")?;
         }
         Ok(())
     }
@@ -310,7 +316,9 @@ pub fn run_sim(site: &Site, opts: &SimOptions, signals: &Signals) -> Result<SimS
         simulated_s: lp.now().0 as f64 / 1000.0,
         loop_stats: lp.stats,
         traffic: lp.source.stats(),
-        faults: status.faults_total,
+        // A clean stop latches flash too; it is not a fault.
+        faults: status.faults_total
+            - u32::from(status.fault.is_some_and(|f| f.kind == FaultKind::Stopped)),
         fault: status.fault,
         cycles: status.cycles,
         last_cycle_ms: status.cycle_ms,

@@ -81,3 +81,40 @@ impl Watchdog for SimWatchdog {
         Ok(())
     }
 }
+
+/// What a [`FaultInjector`] does to the relays.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RelayFault {
+    #[default]
+    None,
+    /// The relay of this lamp (phase index, lamp bits) is welded on: read-back shows it lit.
+    StuckOn { phase: usize, bits: u8 },
+    /// Writes fail (driver error, chip gone).
+    WriteFails,
+}
+
+/// Wraps relays and injects faults (smoltcp's `phy::FaultInjector` idea): tests use it instead of
+/// special cases in the core.
+#[derive(Debug, Default)]
+pub struct FaultInjector<R> {
+    pub inner: R,
+    pub fault: RelayFault,
+}
+
+impl<R: Relays> Relays for FaultInjector<R> {
+    fn write(&mut self, frame: &OutputFrame) -> Result<(), HalError> {
+        match self.fault {
+            RelayFault::WriteFails => Err(HalError::Unavailable),
+            _ => self.inner.write(frame),
+        }
+    }
+    fn read_back(&mut self) -> Result<OutputFrame, HalError> {
+        let mut f = self.inner.read_back()?;
+        if let RelayFault::StuckOn { phase, bits } = self.fault {
+            if let Some(v) = f.veh.get_mut(phase) {
+                *v |= bits;
+            }
+        }
+        Ok(f)
+    }
+}

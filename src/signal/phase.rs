@@ -6,8 +6,22 @@
 use crate::limits::MAX_PHASES;
 
 /// A vehicle phase number, 1-based as printed on timing sheets (`PhaseId(2)` is NEMA phase 2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
 pub struct PhaseId(u8);
+
+impl TryFrom<u8> for PhaseId {
+    type Error = &'static str;
+    fn try_from(n: u8) -> Result<PhaseId, Self::Error> {
+        PhaseId::new(n).ok_or("phase number outside 1..=8")
+    }
+}
+
+impl From<PhaseId> for u8 {
+    fn from(p: PhaseId) -> u8 {
+        p.0
+    }
+}
 
 impl PhaseId {
     /// `Some` for 1..=MAX_PHASES.

@@ -1,0 +1,322 @@
+//! The conflict monitor: an independent check of the exact frame sent to the relays.
+//!
+//! A malfunction management unit (NEMA TS2 §6 MMU; Caltrans CMU) in software. It shares no code
+//! and no state with the timing engine: it is built from the site's compatibility matrix and the
+//! configured minimum yellow and red clearance, and it remembers only what it has seen on the
+//! frames themselves. Every tick it checks:
+//!
+//! - **conflict**: two phases marked conflicting both showing green or yellow, or a WALK together
+//!   with a conflicting green/yellow/WALK (DESIGN.md 5 rule 1);
+//! - **dual indication**: more than one lamp of a head lit, or WALK and DON'T WALK together;
+//! - **walk without green**: a WALK while its vehicle phase is not green;
+//! - **lamp on an unconfigured head**, or a configured vehicle head dark;
+//! - **yellow skipped** (green straight to red) or **green after yellow**;
+//! - **short yellow**: yellow shorter than the configured change interval (ITE, ≥ 3 s);
+//! - **short red clearance**: a green starting before every conflicting phase that went red has
+//!   finished its configured red clearance (DESIGN.md 5 rule 2);
+//! - **relay read-back** different from what was written (stuck or welded relay).
+//!
+//! A violation latches: the fault and the offending frame are recorded, and the output becomes the
+//! flash pattern until an operator clears it (DESIGN.md 5 rule 4). Cost: O(phases²) bit tests.
+
+use crate::config::{FlashColor, Site};
+use crate::limits::{FAULT_HISTORY, MAX_PHASES};
+use crate::signal::frame::{lamp, ped_lamp, Aspect, OutputFrame};
+use crate::signal::phase::{PhaseId, PhaseSet};
+use crate::time::Instant;
+
+/// Flash half period: 1 Hz, 50 % duty (MUTCD 4D.12: 50-60 flashes per minute, lit half the time).
+pub const FLASH_HALF_PERIOD_MS: u64 = 500;
+
+/// What the monitor found. The number is the Indiana alarm (event 174) parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum FaultKind {
+    Conflict = 1,
+    DualIndication = 2,
+    WalkWithoutGreen = 3,
+    UnconfiguredHeadLit = 4,
+    DarkHead = 5,
+    SkippedYellow = 6,
+    YellowToGreen = 7,
+    ShortYellow = 8,
+    ShortRedClearance = 9,
+    RelayReadBack = 10,
+    /// Not a monitor finding: the controller was stopped and rests in flash.
+    Stopped = 11,
+    /// Not a monitor finding: an unrecoverable controller fault (e.g. relays unwritable).
+    Controller = 12,
+}
+
+impl FaultKind {
+    pub const fn name(self) -> &'static str {
+        match self {
+            FaultKind::Conflict => "conflicting indications",
+            FaultKind::DualIndication => "dual indication",
+            FaultKind::WalkWithoutGreen => "walk without green",
+            FaultKind::UnconfiguredHeadLit => "unconfigured head lit",
+            FaultKind::DarkHead => "dark head",
+            FaultKind::SkippedYellow => "yellow skipped",
+            FaultKind::YellowToGreen => "green after yellow",
+            FaultKind::ShortYellow => "short yellow",
+            FaultKind::ShortRedClearance => "short red clearance",
+            FaultKind::RelayReadBack => "relay read-back mismatch",
+            FaultKind::Stopped => "stopped",
+            FaultKind::Controller => "controller fault",
+        }
+    }
+
+    pub const fn number(self) -> u16 {
+        self as u16
+    }
+}
+
+/// A latched fault with the frame that caused it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Fault {
+    pub at: Instant,
+    pub kind: FaultKind,
+    /// The phase(s) involved (first, second), if any.
+    pub a: Option<PhaseId>,
+    pub b: Option<PhaseId>,
+    pub frame: OutputFrame,
+}
+
+impl core::fmt::Display for Fault {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{} {}", self.at, self.kind.name())?;
+        if let Some(a) = self.a {
+            write!(f, " phase {a}")?;
+        }
+        if let Some(b) = self.b {
+            write!(f, " vs {b}")?;
+        }
+        f.write_str(" frame ")?;
+        self.frame.write_compact(f)
+    }
+}
+
+/// What the monitor keeps about a phase, learned from frames only.
+#[derive(Clone, Copy, Debug)]
+struct HeadMemory {
+    aspect: Aspect,
+    since: Instant,
+    /// When the head last went yellow → red (start of its red clearance).
+    red_since: Option<Instant>,
+}
+
+/// The monitor. Fixed size; `check` never allocates.
+#[derive(Clone, Debug)]
+pub struct Monitor {
+    configured: PhaseSet,
+    with_ped: PhaseSet,
+    conflicts: [PhaseSet; MAX_PHASES],
+    min_yellow_ms: [u32; MAX_PHASES],
+    min_red_clear_ms: [u32; MAX_PHASES],
+    flash_color: [FlashColor; MAX_PHASES],
+    heads: [HeadMemory; MAX_PHASES],
+    latched: Option<Fault>,
+    history: heapless::HistoryBuf<Fault, FAULT_HISTORY>,
+    faults_total: u32,
+}
+
+impl Monitor {
+    /// Builds the monitor's own tables from the site. All heads are taken as red since `now` (the
+    /// controller starts in all red).
+    pub fn new(site: &Site, now: Instant) -> Monitor {
+        let mut m = Monitor {
+            configured: PhaseSet::EMPTY,
+            with_ped: PhaseSet::EMPTY,
+            conflicts: site.conflicts,
+            min_yellow_ms: [0; MAX_PHASES],
+            min_red_clear_ms: [0; MAX_PHASES],
+            flash_color: [FlashColor::Red; MAX_PHASES],
+            heads: [HeadMemory {
+                aspect: Aspect::Red,
+                since: now,
+                red_since: None,
+            }; MAX_PHASES],
+            latched: None,
+            history: heapless::HistoryBuf::new(),
+            faults_total: 0,
+        };
+        for ph in site.phases() {
+            let i = ph.id.index();
+            m.configured.insert(ph.id);
+            if ph.ped.is_some() {
+                m.with_ped.insert(ph.id);
+            }
+            if let (Some(y), Some(r), Some(c)) = (
+                m.min_yellow_ms.get_mut(i),
+                m.min_red_clear_ms.get_mut(i),
+                m.flash_color.get_mut(i),
+            ) {
+                *y = ph.yellow_ms;
+                *r = ph.red_clear_ms;
+                *c = ph.flash;
+            }
+        }
+        m
+    }
+
+    pub fn latched(&self) -> Option<&Fault> {
+        self.latched.as_ref()
+    }
+
+    /// Faults latched since start, oldest first (bounded).
+    pub fn history(&self) -> impl Iterator<Item = &Fault> {
+        self.history.oldest_ordered()
+    }
+
+    pub fn faults_total(&self) -> u32 {
+        self.faults_total
+    }
+
+    /// Operator clear: unlatch. The heads are taken as red from `now` (the controller restarts in
+    /// all red). Returns whether a fault was latched.
+    pub fn clear(&mut self, now: Instant) -> bool {
+        let was = self.latched.take().is_some();
+        for h in self.heads.iter_mut() {
+            *h = HeadMemory {
+                aspect: Aspect::Red,
+                since: now,
+                red_since: None,
+            };
+        }
+        was
+    }
+
+    /// Latch a fault raised outside the frame checks (read-back, stop, controller fault).
+    pub fn latch(&mut self, fault: Fault) {
+        if self.latched.is_none() {
+            self.latched = Some(fault);
+            self.history.write(fault);
+            self.faults_total = self.faults_total.saturating_add(1);
+        }
+    }
+
+    /// Checks the frame about to be written. Returns the fault if this frame latched one. While
+    /// latched, frames are not checked (the output is the flash pattern).
+    pub fn check(&mut self, now: Instant, frame: &OutputFrame) -> Option<Fault> {
+        if self.latched.is_some() {
+            return None;
+        }
+        let found = self.find(now, frame);
+        // Update the head memory from this frame (also when it is faulty: the history is what the
+        // street saw, and the latch stops further checks anyway).
+        for p in PhaseId::all() {
+            let i = p.index();
+            let new = frame.aspect(p);
+            if let Some(h) = self.heads.get_mut(i) {
+                if h.aspect != new {
+                    if h.aspect == Aspect::Yellow && new == Aspect::Red {
+                        h.red_since = Some(now);
+                    }
+                    h.aspect = new;
+                    h.since = now;
+                }
+            }
+        }
+        let fault = found.map(|(kind, a, b)| Fault {
+            at: now,
+            kind,
+            a,
+            b,
+            frame: *frame,
+        })?;
+        self.latch(fault);
+        Some(fault)
+    }
+
+    fn find(&self, now: Instant, f: &OutputFrame) -> Option<(FaultKind, Option<PhaseId>, Option<PhaseId>)> {
+        let mut moving = PhaseSet::EMPTY; // green or yellow
+        let mut walking = PhaseSet::EMPTY;
+        for p in PhaseId::all() {
+            let i = p.index();
+            let veh = f.veh.get(i).copied().unwrap_or(0);
+            let ped = f.ped.get(i).copied().unwrap_or(0);
+            if !self.configured.contains(p) {
+                if veh != 0 || ped != 0 {
+                    return Some((FaultKind::UnconfiguredHeadLit, Some(p), None));
+                }
+                continue;
+            }
+            match f.aspect(p) {
+                Aspect::Dual => return Some((FaultKind::DualIndication, Some(p), None)),
+                Aspect::Dark => return Some((FaultKind::DarkHead, Some(p), None)),
+                Aspect::Green | Aspect::Yellow => moving.insert(p),
+                Aspect::Red => {}
+            }
+            if ped & !(ped_lamp::WALK | ped_lamp::DONT_WALK) != 0 || (ped != 0 && !self.with_ped.contains(p)) {
+                return Some((FaultKind::UnconfiguredHeadLit, Some(p), None));
+            }
+            if ped == ped_lamp::WALK | ped_lamp::DONT_WALK {
+                return Some((FaultKind::DualIndication, Some(p), None));
+            }
+            if ped & ped_lamp::WALK != 0 {
+                if veh != lamp::GREEN {
+                    return Some((FaultKind::WalkWithoutGreen, Some(p), None));
+                }
+                walking.insert(p);
+            }
+        }
+        // Conflicts among moving vehicle heads and walks.
+        let active = moving.union(walking);
+        for a in active.iter() {
+            let row = self.conflicts.get(a.index()).copied().unwrap_or(PhaseSet::EMPTY);
+            if let Some(b) = row.intersection(active).iter().next() {
+                return Some((FaultKind::Conflict, Some(a), Some(b)));
+            }
+        }
+        // Transitions against what the street has seen.
+        for p in self.configured.iter() {
+            let i = p.index();
+            let Some(h) = self.heads.get(i) else { continue };
+            let new = f.aspect(p);
+            match (h.aspect, new) {
+                (Aspect::Green, Aspect::Red) => return Some((FaultKind::SkippedYellow, Some(p), None)),
+                (Aspect::Yellow, Aspect::Green) => return Some((FaultKind::YellowToGreen, Some(p), None)),
+                (Aspect::Yellow, Aspect::Red) => {
+                    let min = u64::from(self.min_yellow_ms.get(i).copied().unwrap_or(u32::MAX));
+                    if now.since(h.since) < min {
+                        return Some((FaultKind::ShortYellow, Some(p), None));
+                    }
+                }
+                (Aspect::Red, Aspect::Green) => {
+                    let row = self.conflicts.get(i).copied().unwrap_or(PhaseSet::EMPTY);
+                    for c in row.intersection(self.configured).iter() {
+                        let ci = c.index();
+                        let Some(hc) = self.heads.get(ci) else { continue };
+                        let need = u64::from(self.min_red_clear_ms.get(ci).copied().unwrap_or(u32::MAX));
+                        if let Some(rs) = hc.red_since {
+                            if now.since(rs) < need {
+                                return Some((FaultKind::ShortRedClearance, Some(p), Some(c)));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// The flash pattern for `now`: each configured head flashes its configured colour at 1 Hz,
+    /// pedestrian heads dark (MUTCD 4D.12, 4E.06: pedestrian signals are dark in flash).
+    pub fn flash_frame(&self, now: Instant) -> OutputFrame {
+        let lit = (now.0 / FLASH_HALF_PERIOD_MS) % 2 == 0;
+        let mut f = OutputFrame::DARK;
+        if lit {
+            for p in self.configured.iter() {
+                let i = p.index();
+                let bits = match self.flash_color.get(i) {
+                    Some(FlashColor::Yellow) => lamp::YELLOW,
+                    _ => lamp::RED,
+                };
+                if let Some(v) = f.veh.get_mut(i) {
+                    *v = bits;
+                }
+            }
+        }
+        f
+    }
+}

@@ -1,0 +1,295 @@
+//! Planning: from detector data to the engine's demand and directive.
+//!
+//! Each tick the [`Planner`]
+//! 1. judges the detection: a snapshot older than the site's `detector_stale_s`, or any configured
+//!    detector whose health is not trusted, makes the detection untrusted;
+//! 2. maps detectors to phase calls and extensions (NEMA detector channels: a detector may call,
+//!    extend, or both) and logs detector on/off and health changes (Indiana 81/82, 83-88);
+//! 3. chooses the directive: the configured planner (actuated or fixed time), but **fixed time on the
+//!    Webster plan whenever detection is untrusted** (DESIGN.md 5 rule 6), returning to actuated only
+//!    after detection has been trusted for [`RECOVERY_MS`] (hysteresis, so a flickering camera does
+//!    not toggle the plan); each switch is a pattern-change event (131);
+//! 4. at every cycle boundary recomputes the Webster plan inside a scenario slot, from the flows
+//!    counted over the cycle when detection was trusted all cycle long, else from the last trusted
+//!    flows (initially the design volumes).
+//!
+//! Pure and allocation-free: O(detectors + phases) per tick.
+
+pub mod webster;
+
+use crate::config::{PlannerKind, Site};
+use crate::detect::{DetectorHealth, DetectorSnapshot};
+use crate::events::{code, EventRing};
+use crate::hal::InputFrame;
+use crate::limits::{MAX_DETECTORS, MAX_PHASES, SCENARIO_SLOTS};
+use crate::scenario::{PoolStats, ScenarioPool};
+use crate::signal::engine::{Demand, Directive};
+use crate::time::Instant;
+use webster::WebsterPlan;
+
+/// Trusted detection needed before leaving the fail-safe plan, ms.
+pub const RECOVERY_MS: u64 = 10_000;
+/// Weight of the newest cycle in the learned flows (exponential smoothing).
+pub const FLOW_SMOOTHING: f32 = 0.3;
+
+/// What the planner is doing (pattern-change event 131 parameter = this number).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanMode {
+    /// Actuated from trusted detection.
+    Actuated = 1,
+    /// Fixed time on the Webster plan because the site (or an operator) asks for it.
+    Webster = 2,
+    /// Fixed time on the Webster plan because detection is missing or untrusted.
+    Fallback = 3,
+}
+
+impl PlanMode {
+    pub const fn name(self) -> &'static str {
+        match self {
+            PlanMode::Actuated => "actuated",
+            PlanMode::Webster => "webster",
+            PlanMode::Fallback => "webster (fail-safe: detection untrusted)",
+        }
+    }
+}
+
+/// Context of one planning cycle (lives in a scenario slot).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PlanContext {
+    pub flows_vph: [f32; MAX_PHASES],
+    pub plan: Option<WebsterPlan>,
+}
+
+pub struct Planner {
+    kind: PlannerKind,
+    mode: PlanMode,
+    plan: WebsterPlan,
+    /// Flows the plan is computed from (learned or design), veh/h by phase index.
+    flows_vph: [f32; MAX_PHASES],
+    /// Vehicles counted per phase this cycle.
+    cycle_counts: [u32; MAX_PHASES],
+    cycle_start: Option<Instant>,
+    cycle_trusted: bool,
+    last_counts: [u16; MAX_DETECTORS],
+    counts_valid: bool,
+    last_presence: u32,
+    last_health: [DetectorHealth; MAX_DETECTORS],
+    trusted_since: Option<Instant>,
+    detection_trusted: bool,
+    /// Detection was lost at least once: returning needs the recovery time.
+    lost_once: bool,
+    pool: ScenarioPool<PlanContext, SCENARIO_SLOTS>,
+    replans: u64,
+}
+
+impl Planner {
+    pub fn new(site: &Site) -> Planner {
+        let flows = webster::design_flows(site);
+        let kind = site.planner;
+        Planner {
+            kind,
+            mode: if kind == PlannerKind::Webster {
+                PlanMode::Webster
+            } else {
+                PlanMode::Fallback
+            },
+            plan: webster::plan(site, &flows),
+            flows_vph: flows,
+            cycle_counts: [0; MAX_PHASES],
+            cycle_start: None,
+            cycle_trusted: false,
+            last_counts: [0; MAX_DETECTORS],
+            counts_valid: false,
+            last_presence: 0,
+            last_health: [DetectorHealth::Unknown; MAX_DETECTORS],
+            trusted_since: None,
+            detection_trusted: false,
+            lost_once: false,
+            pool: ScenarioPool::new(),
+            replans: 0,
+        }
+    }
+
+    pub fn mode(&self) -> PlanMode {
+        self.mode
+    }
+
+    pub fn kind(&self) -> PlannerKind {
+        self.kind
+    }
+
+    pub fn set_kind(&mut self, kind: PlannerKind) {
+        self.kind = kind;
+    }
+
+    pub fn plan(&self) -> &WebsterPlan {
+        &self.plan
+    }
+
+    pub fn flows_vph(&self) -> &[f32; MAX_PHASES] {
+        &self.flows_vph
+    }
+
+    /// Restore learned flows (e.g. from persistent storage after a reboot) and replan.
+    pub fn set_flows(&mut self, site: &Site, flows_vph: &[f32; MAX_PHASES]) {
+        self.flows_vph = *flows_vph;
+        self.plan = webster::plan(site, &self.flows_vph);
+    }
+
+    pub fn detection_trusted(&self) -> bool {
+        self.detection_trusted
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        self.pool.stats()
+    }
+
+    pub fn replans(&self) -> u64 {
+        self.replans
+    }
+
+    /// One planning tick: the engine's demand and directive.
+    pub fn tick(
+        &mut self,
+        site: &Site,
+        now: Instant,
+        det: &DetectorSnapshot,
+        inputs: &InputFrame,
+        ev: &mut EventRing,
+    ) -> (Demand, Directive) {
+        let fresh = now.since(det.at) <= u64::from(site.detector_stale_ms);
+        let mut all_trusted = fresh;
+        let mut demand = Demand {
+            ped: inputs.ped_buttons,
+            ..Demand::default()
+        };
+        for (i, d) in site.detectors.iter().enumerate() {
+            let Some(d) = d else { continue };
+            let param = u16::from(d.number);
+            let health = if fresh {
+                det.health.get(i).copied().unwrap_or_default()
+            } else {
+                DetectorHealth::Stale
+            };
+            if let Some(last) = self.last_health.get_mut(i) {
+                if *last != health {
+                    ev.push(now, health.event_code(), param);
+                    *last = health;
+                }
+            }
+            if !health.trusted() {
+                all_trusted = false;
+                continue;
+            }
+            let on = det.presence.contains(i);
+            let was = self.last_presence & (1 << i) != 0;
+            if on != was {
+                ev.push(now, if on { code::DETECTOR_ON } else { code::DETECTOR_OFF }, param);
+            }
+            if on {
+                if d.call {
+                    demand.veh.insert(d.phase);
+                }
+                if d.extend {
+                    demand.extend.insert(d.phase);
+                }
+            }
+            // Vehicle counts (wrapping u16 counters) for the learned flows.
+            let c = det.counts.get(i).copied().unwrap_or(0);
+            if self.counts_valid {
+                let prev = self.last_counts.get(i).copied().unwrap_or(c);
+                let n = u32::from(c.wrapping_sub(prev));
+                if let Some(slot) = self.cycle_counts.get_mut(d.phase.index()) {
+                    *slot = slot.saturating_add(n);
+                }
+            }
+        }
+        if fresh {
+            self.last_presence = det.presence.0;
+            self.last_counts = det.counts;
+            self.counts_valid = true;
+        } else {
+            self.last_presence = 0;
+            self.counts_valid = false;
+        }
+        if !all_trusted {
+            self.cycle_trusted = false;
+            self.trusted_since = None;
+        } else if self.trusted_since.is_none() {
+            self.trusted_since = Some(now);
+        }
+        // Trust returns only after the recovery time; a site with no detectors never trusts.
+        let has_detectors = site.detectors.iter().any(|d| d.is_some());
+        if !all_trusted && self.detection_trusted {
+            self.lost_once = true;
+        }
+        self.detection_trusted = has_detectors
+            && self
+                .trusted_since
+                .is_some_and(|t| !self.lost_once || now.since(t) >= RECOVERY_MS);
+        let mode = match self.kind {
+            PlannerKind::Webster => PlanMode::Webster,
+            PlannerKind::Actuated if self.detection_trusted => PlanMode::Actuated,
+            PlannerKind::Actuated => PlanMode::Fallback,
+        };
+        if mode != self.mode {
+            self.mode = mode;
+            ev.push(now, code::PATTERN_CHANGE, mode as u16);
+        }
+        let directive = match mode {
+            PlanMode::Actuated => Directive::Actuated,
+            PlanMode::Webster | PlanMode::Fallback => Directive::Fixed {
+                green_ms: self.plan.green_ms,
+            },
+        };
+        (demand, directive)
+    }
+
+    /// Called at every cycle boundary (the engine started the first barrier group again): learn the
+    /// cycle's flows if detection was trusted throughout, and recompute the Webster plan in a
+    /// scenario slot that must finish within `budget_ms`.
+    pub fn cycle_boundary(&mut self, site: &Site, now: Instant, budget_ms: u32, ev: &mut EventRing) {
+        let start = self.cycle_start.replace(now);
+        let trusted = core::mem::replace(&mut self.cycle_trusted, true);
+        let counts = core::mem::replace(&mut self.cycle_counts, [0; MAX_PHASES]);
+        let Some(start) = start else { return };
+        let cycle_ms = now.since(start);
+        if !trusted || cycle_ms < 10_000 {
+            return; // keep the last trusted flows
+        }
+        let mut measured = [0.0f32; MAX_PHASES];
+        for (m, c) in measured.iter_mut().zip(counts.iter()) {
+            *m = *c as f32 * 3_600_000.0 / cycle_ms as f32;
+        }
+        let old = self.flows_vph;
+        let Some(mut guard) = self.pool.acquire(now.plus_ms(budget_ms), |ctx| {
+            for ((f, o), m) in ctx.flows_vph.iter_mut().zip(old.iter()).zip(measured.iter()) {
+                *f = (1.0 - FLOW_SMOOTHING) * o + FLOW_SMOOTHING * m;
+            }
+            ctx.plan = None;
+        }) else {
+            return; // exhaustion is counted by the pool; the old plan stays
+        };
+        guard.start();
+        let result = guard.ctx().map(|mut ctx| {
+            let p = webster::plan(site, &ctx.flows_vph);
+            ctx.plan = Some(p);
+            (ctx.flows_vph, p)
+        });
+        // The plan computation is pure and short; the deadline guards against a slow board.
+        if guard.complete(now) {
+            if let Some((flows, p)) = result {
+                if p.cycle_ms / 1000 != self.plan.cycle_ms / 1000 {
+                    ev.push(
+                        now,
+                        code::CYCLE_LENGTH_CHANGE,
+                        u16::try_from(p.cycle_ms / 1000).unwrap_or(u16::MAX),
+                    );
+                }
+                self.flows_vph = flows;
+                self.plan = p;
+                self.replans += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Runtime: the controller and the loops that drive it.
+//!
+//! [`controller`] is the pure per-tick control path. [`sim`] runs it against the simulated
+//! intersection; [`realtime`] holds the operating-system side of the board loop (absolute-deadline
+//! sleeps, memory locking, real-time priority, signals).
+
+pub mod controller;
+pub mod logger;
+pub mod realtime;
+pub mod sim;
+
+pub use controller::{Controller, ControllerMode, Status};

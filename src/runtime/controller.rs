@@ -1,0 +1,294 @@
+//! The controller: planner → timing engine → conflict monitor, one call per tick.
+//!
+//! [`Controller::tick`] is the whole control path for one intersection. It is pure (time and
+//! inputs are arguments, the frame is the result), allocation-free and bounded, so it can run on
+//! the board's real-time thread, in `greenwave sim`, and in the SUMO bridge unchanged.
+//!
+//! The monitor checks the exact frame the engine produced; if it latches a fault, the frame
+//! returned (and written to the relays) is the flash pattern until an operator clears it. A clean
+//! stop runs every green out through yellow and red clearance, then latches flash as well
+//! (DESIGN.md 5 rule 4).
+
+use crate::config::{PlannerKind, Site};
+use crate::detect::DetectorSnapshot;
+use crate::events::{code, EventRing};
+use crate::hal::{HalError, InputFrame};
+use crate::limits::MAX_RINGS;
+use crate::monitor::{Fault, FaultKind, Monitor};
+use crate::plan::webster::WebsterPlan;
+use crate::plan::{PlanMode, Planner};
+use crate::scenario::PoolStats;
+use crate::signal::engine::{Engine, EngineMode, RingStatus};
+use crate::signal::frame::OutputFrame;
+use crate::signal::phase::PhaseSet;
+use crate::time::Instant;
+
+/// What the controller as a whole is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ControllerMode {
+    /// Start-up all red.
+    Startup,
+    Run,
+    /// Clean stop in progress (clearances running out).
+    Stopping,
+    /// Flash latched (fault or stopped); see `Status::fault`.
+    Flash,
+}
+
+impl ControllerMode {
+    pub const fn name(self) -> &'static str {
+        match self {
+            ControllerMode::Startup => "startup all-red",
+            ControllerMode::Run => "run",
+            ControllerMode::Stopping => "stopping",
+            ControllerMode::Flash => "FLASH",
+        }
+    }
+}
+
+/// A snapshot of everything a status display needs. `Copy`, fixed size.
+#[derive(Clone, Copy, Debug)]
+pub struct Status {
+    pub now: Instant,
+    pub mode: ControllerMode,
+    pub planner: PlannerKind,
+    pub plan_mode: PlanMode,
+    pub detection_trusted: bool,
+    /// Last complete cycle, ms (0 before the first).
+    pub cycle_ms: u32,
+    pub cycles: u64,
+    /// Active barrier group (0-based).
+    pub group: usize,
+    pub rings: [RingStatus; MAX_RINGS],
+    pub nrings: usize,
+    pub calls: PhaseSet,
+    pub ped_calls: PhaseSet,
+    pub frame: OutputFrame,
+    pub fault: Option<Fault>,
+    pub faults_total: u32,
+    pub plan: WebsterPlan,
+    pub ticks: u64,
+    pub events_total: u64,
+    pub events_dropped: u64,
+    pub scenarios: PoolStats,
+    pub replans: u64,
+}
+
+pub struct Controller {
+    site: Site,
+    engine: Engine,
+    monitor: Monitor,
+    planner: Planner,
+    events: EventRing,
+    last_frame: OutputFrame,
+    last_cycles: u64,
+    ticks: u64,
+    /// A configuration reload waits for all red (see `request_handover`).
+    handover: bool,
+}
+
+impl Controller {
+    /// Builds the controller for `site`; it starts in all red (start-up interval).
+    pub fn new(site: &Site, now: Instant) -> Controller {
+        let events = EventRing::new();
+        Controller {
+            site: site.clone(),
+            engine: Engine::new(now),
+            monitor: Monitor::new(site, now),
+            planner: Planner::new(site),
+            events,
+            last_frame: OutputFrame::ALL_RED,
+            last_cycles: 0,
+            ticks: 0,
+            handover: false,
+        }
+    }
+
+    pub fn site(&self) -> &Site {
+        &self.site
+    }
+
+    pub fn events_mut(&mut self) -> &mut EventRing {
+        &mut self.events
+    }
+
+    pub fn events(&self) -> &EventRing {
+        &self.events
+    }
+
+    pub fn monitor(&self) -> &Monitor {
+        &self.monitor
+    }
+
+    pub fn planner(&self) -> &Planner {
+        &self.planner
+    }
+
+    pub fn planner_mut(&mut self) -> &mut Planner {
+        &mut self.planner
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// One control tick. Returns the frame to write to the relays.
+    pub fn tick(&mut self, now: Instant, det: &DetectorSnapshot, inputs: &InputFrame) -> OutputFrame {
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.monitor.latched().is_some() {
+            self.last_frame = self.monitor.flash_frame(now);
+            return self.last_frame;
+        }
+        let (demand, directive) = self.planner.tick(&self.site, now, det, inputs, &mut self.events);
+        let frame = self.engine.step(&self.site, now, &demand, &directive, &mut self.events);
+        if self.engine.cycles() != self.last_cycles {
+            self.last_cycles = self.engine.cycles();
+            self.planner
+                .cycle_boundary(&self.site, now, self.site.tick_ms, &mut self.events);
+        }
+        if let Some(fault) = self.monitor.check(now, &frame) {
+            self.on_fault(now, fault.kind);
+            self.last_frame = self.monitor.flash_frame(now);
+            return self.last_frame;
+        }
+        if self.engine.mode() == EngineMode::Stopped && self.handover {
+            // All red after every clearance: a new controller may take over from here.
+            self.last_frame = frame;
+            return frame;
+        }
+        if self.engine.mode() == EngineMode::Stopped {
+            self.monitor.latch(Fault {
+                at: now,
+                kind: FaultKind::Stopped,
+                a: None,
+                b: None,
+                frame,
+            });
+            self.on_fault(now, FaultKind::Stopped);
+            self.last_frame = self.monitor.flash_frame(now);
+            return self.last_frame;
+        }
+        self.last_frame = frame;
+        frame
+    }
+
+    fn on_fault(&mut self, now: Instant, kind: FaultKind) {
+        if kind != FaultKind::Stopped {
+            self.events.push(now, code::ALARM, kind.number());
+        }
+        self.events.push(now, code::FLASH_STATUS, 1);
+    }
+
+    /// Relay read-back after writing the frame `tick` returned: a mismatch or an unreadable relay
+    /// bank latches flash.
+    pub fn relay_feedback(&mut self, now: Instant, read_back: Result<OutputFrame, HalError>) {
+        if self.monitor.latched().is_some() {
+            return;
+        }
+        let kind = match read_back {
+            Ok(f) if f == self.last_frame => return,
+            Ok(_) => FaultKind::RelayReadBack,
+            Err(_) => FaultKind::Controller,
+        };
+        let frame = read_back.unwrap_or(self.last_frame);
+        self.monitor.latch(Fault {
+            at: now,
+            kind,
+            a: None,
+            b: None,
+            frame,
+        });
+        self.on_fault(now, kind);
+    }
+
+    /// Latch a controller fault from outside the control path (e.g. relays unwritable).
+    pub fn external_fault(&mut self, now: Instant, kind: FaultKind) {
+        if self.monitor.latched().is_none() {
+            self.monitor.latch(Fault {
+                at: now,
+                kind,
+                a: None,
+                b: None,
+                frame: self.last_frame,
+            });
+            self.on_fault(now, kind);
+        }
+    }
+
+    /// Operator clear of a latched flash: restart from start-up all red. Returns whether a fault was
+    /// latched. A stopped controller stays stopped.
+    pub fn clear_flash(&mut self, now: Instant) -> bool {
+        match self.monitor.latched() {
+            None => false,
+            Some(f) if f.kind == FaultKind::Stopped => false,
+            Some(_) => {
+                self.monitor.clear(now);
+                self.engine = Engine::new(now);
+                self.last_cycles = 0;
+                self.events.push(now, code::FLASH_STATUS, 0);
+                true
+            }
+        }
+    }
+
+    /// Clean stop: no new service; greens run out through yellow and red clearance; then flash.
+    pub fn request_stop(&mut self, now: Instant) {
+        self.engine.request_stop(now);
+    }
+
+    /// Reload: run every green out through its clearances to all red, then hold all red so a
+    /// controller built from the new site can start (its start-up all red follows seamlessly).
+    pub fn request_handover(&mut self, now: Instant) {
+        self.handover = true;
+        self.engine.request_stop(now);
+    }
+
+    /// The handover point is reached (all red, nothing timing), or the controller is in flash.
+    pub fn handover_ready(&self) -> bool {
+        self.monitor.latched().is_some() || (self.handover && self.engine.mode() == EngineMode::Stopped)
+    }
+
+    /// Whether a requested stop has completed (or the controller is in flash anyway).
+    pub fn stopped(&self) -> bool {
+        self.monitor.latched().is_some()
+    }
+
+    pub fn set_planner(&mut self, kind: PlannerKind) {
+        self.planner.set_kind(kind);
+    }
+
+    pub fn status(&self) -> Status {
+        let mode = if self.monitor.latched().is_some() {
+            ControllerMode::Flash
+        } else {
+            match self.engine.mode() {
+                EngineMode::Startup => ControllerMode::Startup,
+                EngineMode::Run => ControllerMode::Run,
+                EngineMode::Stopping | EngineMode::Stopped => ControllerMode::Stopping,
+            }
+        };
+        Status {
+            now: Instant(0),
+            mode,
+            planner: self.planner.kind(),
+            plan_mode: self.planner.mode(),
+            detection_trusted: self.planner.detection_trusted(),
+            cycle_ms: self.engine.last_cycle_ms(),
+            cycles: self.engine.cycles(),
+            group: self.engine.group(),
+            rings: *self.engine.rings(),
+            nrings: self.site.rings.len(),
+            calls: self.engine.calls(),
+            ped_calls: self.engine.ped_calls(),
+            frame: self.last_frame,
+            fault: self.monitor.latched().copied(),
+            faults_total: self.monitor.faults_total(),
+            plan: *self.planner.plan(),
+            ticks: self.ticks,
+            events_total: self.events.total(),
+            events_dropped: self.events.dropped(),
+            scenarios: self.planner.pool_stats(),
+            replans: self.planner.replans(),
+        }
+    }
+}

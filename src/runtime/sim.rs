@@ -1,0 +1,329 @@
+//! The fixed-rate control loop, and `greenwave sim`: the real controller on simulated hardware.
+//!
+//! [`ControlLoop`] owns the controller and the hardware behind the `hal` traits and runs one tick
+//! per call of [`ControlLoop::tick`]: read detection and inputs → `Controller::tick` → write the
+//! relays → read them back → hand the events to the log → kick the watchdog if the tick was on
+//! time and nothing failed. The board binary and `greenwave sim` share it; only the hardware and
+//! the pacing differ. After construction it does not allocate (tested in `tests/no_alloc.rs`).
+//!
+//! Controller time is the tick count × tick length, so a simulation is exactly repeatable and a
+//! board's schedule never drifts (deadlines are absolute).
+
+use crate::config::Site;
+use crate::detect::DetectorSnapshot;
+use crate::events::csv::WallClock;
+use crate::hal::sim::traffic::{SimTraffic, TrafficStats};
+use crate::hal::sim::{SimRelays, SimWatchdog};
+use crate::hal::{InputFrame, Relays, Watchdog};
+use crate::monitor::FaultKind;
+use crate::runtime::controller::Controller;
+use crate::runtime::logger::EventSink;
+use crate::runtime::realtime::{MonotonicClock, Signals};
+use crate::signal::frame::OutputFrame;
+use crate::time::Instant;
+use std::path::PathBuf;
+
+/// Where detector data and cabinet inputs come from each tick.
+pub trait Source {
+    /// Detection and inputs at `now`, given the lamps the street showed during the last tick.
+    fn poll(&mut self, now: Instant, shown: &OutputFrame) -> (DetectorSnapshot, InputFrame);
+}
+
+impl Source for SimTraffic {
+    fn poll(&mut self, now: Instant, shown: &OutputFrame) -> (DetectorSnapshot, InputFrame) {
+        self.step(now, shown)
+    }
+}
+
+/// Longest a clean stop may take before the loop gives up waiting and latches flash (the longest
+/// green end is min green + walk + pedestrian clearance + yellow + red clearance, well below this).
+pub const STOP_LIMIT_MS: u64 = 120_000;
+
+/// Loop counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoopStats {
+    pub ticks: u64,
+    pub overruns: u64,
+    pub worst_tick_ns: u64,
+    pub relay_errors: u64,
+    pub watchdog_kicks: u64,
+    pub events_logged: u64,
+    pub events_dropped: u64,
+    pub reloads: u64,
+    pub reload_errors: u64,
+}
+
+/// One intersection's loop over hardware `R` (relays), `W` (watchdog), `S` (detection + inputs).
+pub struct ControlLoop<R: Relays, W: Watchdog, S: Source> {
+    pub controller: Controller,
+    pub relays: R,
+    pub watchdog: W,
+    pub source: S,
+    pub stats: LoopStats,
+    shown: OutputFrame,
+    now: Instant,
+    stop_at: Option<Instant>,
+    pending: Option<Box<Site>>,
+}
+
+impl<R: Relays, W: Watchdog, S: Source> ControlLoop<R, W, S> {
+    pub fn new(site: &Site, relays: R, watchdog: W, source: S) -> Self {
+        ControlLoop {
+            controller: Controller::new(site, Instant::ZERO),
+            relays,
+            watchdog,
+            source,
+            stats: LoopStats::default(),
+            shown: OutputFrame::ALL_RED,
+            now: Instant::ZERO,
+            stop_at: None,
+            pending: None,
+        }
+    }
+
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// One tick at `now`. `on_time`: the previous deadline was met (only then is the watchdog
+    /// kicked). Events stay in the controller's ring for the caller to drain.
+    pub fn tick(&mut self, now: Instant, on_time: bool) {
+        self.now = now;
+        self.stats.ticks += 1;
+        let (det, inputs) = self.source.poll(now, &self.shown);
+        let frame = self.controller.tick(now, &det, &inputs);
+        let mut healthy = on_time;
+        match self.relays.write(&frame) {
+            Ok(()) => {
+                let rb = self.relays.read_back();
+                self.controller.relay_feedback(now, rb);
+            }
+            Err(_) => {
+                self.stats.relay_errors += 1;
+                self.controller.external_fault(now, FaultKind::Controller);
+                healthy = false;
+            }
+        }
+        self.shown = frame;
+        if let Some(at) = self.stop_at {
+            if !self.controller.stopped() && now.since(at) > STOP_LIMIT_MS {
+                self.controller.external_fault(now, FaultKind::Controller);
+            }
+        }
+        if let Some(site) = self.pending.as_deref() {
+            if self.controller.handover_ready() {
+                // All red after every clearance: the new site's controller starts its own start-up
+                // all red from here, and its monitor starts from the same all-red state.
+                let mut next = Controller::new(site, now);
+                if self.stop_at.is_some() {
+                    // A stop requested during the handover applies to the new controller, which is
+                    // in its start-up all red and stops at once.
+                    next.request_stop(now);
+                }
+                while let Some(ev) = self.controller.events_mut().pop() {
+                    next.events_mut().push(ev.at, ev.code, ev.param);
+                }
+                self.controller = next;
+                self.pending = None;
+                self.stats.reloads += 1;
+            }
+        }
+        if healthy && self.watchdog.kick().is_ok() {
+            self.stats.watchdog_kicks += 1;
+        }
+    }
+
+    /// Clean stop: clearances run out, then flash.
+    pub fn request_stop(&mut self) {
+        if self.stop_at.is_none() {
+            self.stop_at = Some(self.now);
+            self.controller.request_stop(self.now);
+        }
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.controller.stopped()
+    }
+
+    /// Switch to a new, validated site at the next all-red point (SIGHUP reload).
+    pub fn reload(&mut self, site: Site) {
+        self.pending = Some(Box::new(site));
+        self.controller.request_handover(self.now);
+    }
+}
+
+/// How fast `greenwave sim` runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Speed {
+    /// As fast as the machine allows.
+    Max,
+    /// Real time × factor (1.0 = real time, as on a board).
+    Factor(f64),
+}
+
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    pub site_path: PathBuf,
+    pub duration_s: u64,
+    pub speed: Speed,
+    pub seed: u64,
+    pub events: Option<PathBuf>,
+    pub volumes: f64,
+    /// Unix time (ms) of simulated time zero, for event timestamps.
+    pub start_unix_ms: i64,
+}
+
+/// What `greenwave sim` prints at the end.
+#[derive(Clone, Debug)]
+pub struct SimSummary {
+    pub simulated_s: f64,
+    pub loop_stats: LoopStats,
+    pub traffic: TrafficStats,
+    pub faults: u32,
+    pub fault: Option<crate::monitor::Fault>,
+    pub cycles: u64,
+    pub last_cycle_ms: u32,
+    pub plan_cycle_ms: u32,
+    pub wall_s: f64,
+    pub stopped_by_signal: bool,
+}
+
+impl core::fmt::Display for SimSummary {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let l = &self.loop_stats;
+        let t = &self.traffic;
+        writeln!(
+            f,
+            "simulated time    {:.1} s ({:.2} s wall, {:.0}x real time)",
+            self.simulated_s,
+            self.wall_s,
+            self.simulated_s / self.wall_s.max(1e-9)
+        )?;
+        writeln!(
+            f,
+            "ticks             {} ({} overruns, worst tick {:.1} us)",
+            l.ticks,
+            l.overruns,
+            l.worst_tick_ns as f64 / 1000.0
+        )?;
+        writeln!(
+            f,
+            "vehicles          {} arrived, {} served, {} still queued, {} spilled back",
+            t.arrived, t.served, t.queued, t.spilled
+        )?;
+        writeln!(
+            f,
+            "mean delay        {:.1} s per served vehicle (model)",
+            t.mean_delay_s()
+        )?;
+        writeln!(f, "pedestrian calls  {}", t.ped_calls)?;
+        writeln!(
+            f,
+            "cycles            {} (last {:.1} s, Webster plan {:.1} s)",
+            self.cycles,
+            self.last_cycle_ms as f64 / 1000.0,
+            self.plan_cycle_ms as f64 / 1000.0
+        )?;
+        writeln!(
+            f,
+            "events            {} logged, {} dropped",
+            l.events_logged, l.events_dropped
+        )?;
+        writeln!(f, "reloads           {} ({} rejected)", l.reloads, l.reload_errors)?;
+        write!(f, "faults            {}", self.faults)?;
+        if let Some(fault) = &self.fault {
+            write!(f, " (flash latched: {fault})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `greenwave sim`.
+pub fn run_sim(site: &Site, opts: &SimOptions, signals: &Signals) -> Result<SimSummary, String> {
+    let traffic = SimTraffic::new(site, opts.volumes, opts.seed);
+    let mut lp = ControlLoop::new(site, SimRelays::default(), SimWatchdog::default(), traffic);
+    let clock = WallClock {
+        unix_ms_at_zero: opts.start_unix_ms,
+    };
+    let mut sink = match &opts.events {
+        Some(p) => Some(
+            EventSink::create(p, site.device_id, clock)
+                .map_err(|e| format!("cannot create the event log {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let tick_ms = u64::from(site.tick_ms.max(1));
+    let total_ticks = opts.duration_s.saturating_mul(1000) / tick_ms;
+    let mono = MonotonicClock::new();
+    let wall_start = std::time::Instant::now();
+    let mut on_time = true;
+    let mut k: u64 = 0;
+    let mut stopped_by_signal = false;
+    loop {
+        let now = Instant(k * tick_ms);
+        if k >= total_ticks && lp.stop_at.is_none() {
+            break;
+        }
+        if signals.stop_requested() && lp.stop_at.is_none() {
+            stopped_by_signal = true;
+            lp.request_stop();
+        }
+        if signals.take_reload() {
+            match Site::load(&opts.site_path) {
+                Ok(new) => {
+                    log::info!("reloading {}", opts.site_path.display());
+                    lp.reload(new);
+                }
+                Err(e) => {
+                    lp.stats.reload_errors += 1;
+                    log::error!("reload rejected, keeping the running configuration: {e}");
+                }
+            }
+        }
+        let t0 = mono.now_ns();
+        lp.tick(now, on_time);
+        let wait = matches!(opts.speed, Speed::Max);
+        while let Some(ev) = lp.controller.events_mut().pop() {
+            if let Some(s) = sink.as_mut() {
+                s.send(ev, wait);
+            }
+        }
+        let work = mono.now_ns().saturating_sub(t0);
+        lp.stats.worst_tick_ns = lp.stats.worst_tick_ns.max(work);
+        if lp.stop_at.is_some() && lp.stopped() {
+            break;
+        }
+        k += 1;
+        if let Speed::Factor(f) = opts.speed {
+            let deadline_ns = ((k * tick_ms) as f64 * 1e6 / f.max(1e-3)) as u64;
+            let now_ns = mono.now_ns();
+            on_time = now_ns <= deadline_ns;
+            if on_time {
+                mono.sleep_until_ns(deadline_ns);
+            } else {
+                lp.stats.overruns += 1;
+            }
+        }
+    }
+    if let Some(s) = sink.take() {
+        lp.stats.events_dropped += s.dropped + lp.controller.events().dropped();
+        let written = s.finish().map_err(|e| format!("event log write failed: {e}"))?;
+        lp.stats.events_logged = written;
+    }
+    let _ = lp.watchdog.disarm();
+    let status = lp.controller.status();
+    Ok(SimSummary {
+        simulated_s: lp.now().0 as f64 / 1000.0,
+        loop_stats: lp.stats,
+        traffic: lp.source.stats(),
+        // A clean stop latches flash too; it is not a fault.
+        faults: status.faults_total
+            - u32::from(status.fault.is_some_and(|f| f.kind == FaultKind::Stopped)),
+        fault: status.fault,
+        cycles: status.cycles,
+        last_cycle_ms: status.cycle_ms,
+        plan_cycle_ms: status.plan.cycle_ms,
+        wall_s: wall_start.elapsed().as_secs_f64(),
+        stopped_by_signal,
+    })
+}

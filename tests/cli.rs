@@ -1,0 +1,182 @@
+//! The `greenwave` command line as users and scripts run it: `check`, `sim`, the event log format,
+//! SIGTERM (all red then flash, log flushed, exit 0) and SIGHUP (reload, bad file rejected).
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_greenwave");
+const SITE: &str = "board/sites/nema8-4leg.toml";
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("greenwave-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+#[test]
+fn check_prints_derived_timings_and_plan() {
+    let out = Command::new(BIN).args(["check", "--site", SITE]).output().unwrap();
+    assert!(out.status.success());
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("OK"), "{s}");
+    assert!(s.contains("3.3"), "yellow 3.3 s: {s}");
+    assert!(s.contains("16.4"), "ped clearance 16.4 s: {s}");
+    assert!(s.contains("C0 = 60.2 s"), "{s}");
+}
+
+#[test]
+fn check_rejects_a_bad_file_with_exit_1() {
+    let bad = tmp("bad.toml");
+    let text = std::fs::read_to_string(SITE).unwrap().replacen("yellow_s", "x", 0).replacen(
+        "design_volume_vph = 510\n",
+        "design_volume_vph = 510\nyellow_s = 2\n",
+        1,
+    );
+    std::fs::write(&bad, text).unwrap();
+    let out = Command::new(BIN).args(["check", "--site"]).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("bad.toml line") && e.contains("yellow_s") && e.contains("fix:"), "{e}");
+}
+
+#[test]
+fn sim_writes_an_indiana_event_log() {
+    let ev = tmp("sim.csv");
+    let out = Command::new(BIN)
+        .args(["sim", "--site", SITE, "--duration", "900", "--seed", "3", "--events"])
+        .arg(&ev)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("simulated time    900.0 s") || s.contains("simulated time    899.9 s"), "{s}");
+    assert!(s.contains("faults            0"), "{s}");
+    let csv = std::fs::read_to_string(&ev).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("TimeStamp,DeviceId,EventId,Parameter"));
+    let mut n = 0;
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        assert_eq!(f.len(), 4, "{l}");
+        // YYYY-MM-DD HH:MM:SS.f
+        assert_eq!(f[0].len(), 21, "{l}");
+        assert_eq!(&f[0][4..5], "-");
+        assert_eq!(&f[0][19..20], ".");
+        assert_eq!(f[1], "1");
+        f[2].parse::<u8>().unwrap();
+        f[3].parse::<u16>().unwrap();
+        n += 1;
+    }
+    assert!(n > 1000, "{n} events");
+    // Same seed, same run.
+    let ev2 = tmp("sim2.csv");
+    let out2 = Command::new(BIN)
+        .args(["sim", "--site", SITE, "--duration", "900", "--seed", "3", "--events"])
+        .arg(&ev2)
+        .output()
+        .unwrap();
+    let strip = |t: &str| t.lines().map(|l| l.split_once(',').map(|x| x.1).unwrap_or("").to_string()).collect::<Vec<_>>();
+    assert_eq!(strip(&csv), strip(&std::fs::read_to_string(&ev2).unwrap()));
+    assert!(out2.status.success());
+}
+
+#[test]
+fn sim_rejects_bad_options() {
+    for args in [vec!["sim", "--site", SITE, "--speed", "fast"], vec!["sim", "--site", SITE, "--bogus", "1"], vec!["sim"]] {
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(!out.stderr.is_empty());
+    }
+}
+
+fn wait_exit(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let t = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(t.elapsed() < limit, "process did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn kill(child: &std::process::Child, sig: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
+}
+
+/// SIGTERM: every green runs out through yellow and red clearance, flash is latched (event 173),
+/// the log is flushed, exit 0. Run at 20x real time so the stop happens mid-cycle.
+#[test]
+fn sigterm_ends_in_all_red_then_flash_and_exit_0() {
+    let ev = tmp("term.csv");
+    let mut child = Command::new(BIN)
+        .args(["sim", "--site", SITE, "--duration", "3600", "--speed", "20", "--events"])
+        .arg(&ev)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500)); // ~50 s of controller time
+    kill(&child, nix::sys::signal::Signal::SIGTERM);
+    let status = wait_exit(&mut child, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0));
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    assert!(out.contains("faults"), "{out}");
+    let csv = std::fs::read_to_string(&ev).unwrap();
+    let rows: Vec<(u8, u16)> = csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[2].parse().unwrap(), f[3].parse().unwrap())
+        })
+        .collect();
+    assert_eq!(rows.last(), Some(&(173, 1)), "the log ends with flash on");
+    // Every phase that began green also ended its red clearance before flash.
+    let mut green = [false; 9];
+    for (c, p) in &rows {
+        match c {
+            1 => green[*p as usize] = true,
+            11 => green[*p as usize] = false,
+            _ => {}
+        }
+    }
+    assert!(green.iter().all(|g| !g), "a green did not run out through red clearance: {green:?}");
+}
+
+/// SIGHUP with a broken file keeps the old configuration; with a valid one it switches.
+#[test]
+fn sighup_reload_rejects_bad_file_and_accepts_good_one() {
+    let site = tmp("reload.toml");
+    let good = std::fs::read_to_string(SITE).unwrap();
+    std::fs::write(&site, &good).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["sim", "--site"])
+        .arg(&site)
+        .args(["--duration", "3600", "--speed", "20"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    std::fs::write(&site, good.replacen("min_green_s = 10", "min_green_s = -1", 1)).unwrap();
+    kill(&child, nix::sys::signal::Signal::SIGHUP);
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(child.try_wait().unwrap().is_none(), "a bad reload must not stop the controller");
+    std::fs::write(&site, good.replacen("min_green_s = 10", "min_green_s = 12", 1)).unwrap();
+    kill(&child, nix::sys::signal::Signal::SIGHUP);
+    std::thread::sleep(Duration::from_millis(600));
+    kill(&child, nix::sys::signal::Signal::SIGTERM);
+    let status = wait_exit(&mut child, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0));
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(err.contains("reload rejected") && err.contains("min_green_s"), "{err}");
+    assert!(err.contains("reloading"), "{err}");
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    assert!(out.contains("reloads           1 (1 rejected)"), "{out}");
+}

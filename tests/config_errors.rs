@@ -1,0 +1,108 @@
+//! Bad site files give one clear error naming file, line and field, with a fix.
+
+use greenwave::config::Site;
+
+const GOOD: &str = include_str!("../board/sites/nema8-4leg.toml");
+
+fn err(text: &str) -> String {
+    match Site::parse(text, "site.toml") {
+        Ok(_) => panic!("accepted a bad file"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text[..text.find(needle).expect("needle")].lines().count() + usize::from(!text.is_empty())
+}
+
+#[test]
+fn good_file_is_accepted() {
+    let s = Site::parse(GOOD, "site.toml").unwrap();
+    assert_eq!(s.phases().count(), 8);
+    assert_eq!(s.ped_phases().len(), 4);
+}
+
+#[test]
+fn missing_field() {
+    let bad = GOOD.replacen("min_green_s = 10\n", "", 1);
+    let e = err(&bad);
+    assert!(e.contains("site.toml line"), "{e}");
+    assert!(e.contains("min_green_s"), "{e}");
+    assert!(e.contains("fix:"), "{e}");
+}
+
+#[test]
+fn unknown_phase_in_detector() {
+    let bad = GOOD.replacen("phase = 1\n", "phase = 9\n", 1);
+    let e = err(&bad);
+    assert!(e.contains("phase"), "{e}");
+    assert!(e.contains(&format!("line {}", line_of(&bad, "phase = 9"))), "{e}");
+}
+
+#[test]
+fn conflicting_barrier_layout() {
+    // Ring 1 runs 1,2,3,4 but the barriers put 1 and 4 on one side, 2 and 3 on the other: the ring
+    // would have to cross the barrier twice per cycle.
+    let bad = GOOD.replacen(
+        "barriers = [[1, 2, 5, 6], [3, 4, 7, 8]]",
+        "barriers = [[1, 4, 5, 6], [2, 3, 7, 8]]",
+        1,
+    );
+    let e = err(&bad);
+    assert!(e.contains("barrier"), "{e}");
+    assert!(e.contains(&format!("line {}", line_of(&bad, "rings ="))), "{e}");
+    // A phase on both sides of a barrier.
+    let bad = GOOD.replacen(
+        "barriers = [[1, 2, 5, 6], [3, 4, 7, 8]]",
+        "barriers = [[1, 2, 5, 6], [2, 3, 4, 7, 8]]",
+        1,
+    );
+    let e = err(&bad);
+    assert!(e.contains("barrier"), "{e}");
+}
+
+#[test]
+fn negative_time() {
+    let bad = GOOD.replacen("passage_s = 3.0", "passage_s = -3.0", 1);
+    let e = err(&bad);
+    assert!(e.contains("passage_s"), "{e}");
+    assert!(
+        e.contains(&format!("line {}", line_of(&bad, "passage_s = -3.0"))),
+        "{e}"
+    );
+}
+
+#[test]
+fn yellow_below_three_seconds() {
+    let bad = GOOD.replacen(
+        "design_volume_vph = 510\n",
+        "design_volume_vph = 510\nyellow_s = 2.5\n",
+        1,
+    );
+    let e = err(&bad);
+    assert!(e.contains("yellow_s"), "{e}");
+    assert!(e.contains("3"), "{e}");
+}
+
+#[test]
+fn walk_below_mutcd_minimum() {
+    let bad = GOOD.replacen("walk_s = 7\n", "walk_s = 4\n", 1);
+    let e = err(&bad);
+    assert!(e.contains("walk_s"), "{e}");
+}
+
+#[test]
+fn unknown_field_and_duplicate_phase() {
+    let e = err(&GOOD.replacen("passage_s = 3.0", "pasage_s = 3.0", 1));
+    assert!(e.contains("pasage_s"), "{e}");
+    let e = err(&GOOD.replacen("number = 3\n", "number = 2\n", 1));
+    assert!(e.contains("number") || e.contains("phase"), "{e}");
+}
+
+#[test]
+fn load_reports_missing_file() {
+    let e = Site::load(std::path::Path::new("no/such/site.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no/such/site.toml") && e.contains("cannot read"), "{e}");
+}

@@ -1,0 +1,284 @@
+//! Property tests of the timing engine against the safety rules (DESIGN.md 5), checked from the
+//! output frames alone by an independent `Monitor` plus the checks below.
+//!
+//! Random call / extension / push-button patterns and random switches between actuated and
+//! fixed-time directives drive three sites (the NEMA 8-phase site resting in green, the same site
+//! resting in red, and a one-ring three-phase site). Per frame: no conflict, no dual indication,
+//! no short yellow or red clearance (monitor); per phase: every green lasts at least its min green,
+//! a green that served a walk lasts at least walk + pedestrian clearance, every yellow lasts at least
+//! its configured length; and every call is served within a bound (no starvation).
+//!
+//! Scale: `GREENWAVE_PROP_CASES` (default 100) × `GREENWAVE_PROP_STEPS` (default 10,000) steps =
+//! 10^6 steps in CI; the documented long run uses 1,000 × 100,000 = 10^8 (README, Tests).
+
+use greenwave::config::Site;
+use greenwave::events::EventRing;
+use greenwave::monitor::Monitor;
+use greenwave::signal::engine::{Demand, Directive, Engine};
+use greenwave::signal::frame::{Aspect, OutputFrame};
+use greenwave::signal::phase::{PhaseId, PhaseSet};
+use greenwave::time::Instant;
+use proptest::prelude::*;
+
+const NEMA8: &str = include_str!("../board/sites/nema8-4leg.toml");
+
+const ONE_RING: &str = r#"
+[site]
+name = "T junction, one ring"
+device_id = 2
+tick_ms = 100
+rest = "green"
+planner = "actuated"
+flash = "red"
+
+[structure]
+rings = [[1, 2, 3]]
+barriers = [[1], [2], [3]]
+
+[[phase]]
+number = 1
+name = "main"
+min_green_s = 8
+max_green_s = 40
+passage_s = 3
+recall = "min"
+speed_kmh = 60
+grade_pct = -3
+crossing_width_m = 15
+lanes = 2
+design_volume_vph = 700
+
+[phase.ped]
+crossing_m = 12
+walk_s = 7
+
+[[phase]]
+number = 2
+name = "side"
+min_green_s = 5
+max_green_s = 25
+passage_s = 2
+recall = "none"
+speed_kmh = 40
+grade_pct = 0
+crossing_width_m = 22
+lanes = 1
+design_volume_vph = 200
+
+[[phase]]
+number = 3
+name = "turn"
+min_green_s = 4
+max_green_s = 15
+passage_s = 2
+recall = "none"
+speed_kmh = 30
+grade_pct = 0
+crossing_width_m = 18
+lanes = 1
+design_volume_vph = 80
+
+[[detector]]
+number = 1
+phase = 1
+
+[[detector]]
+number = 2
+phase = 2
+
+[[detector]]
+number = 3
+phase = 3
+"#;
+
+fn env_num(name: &str, default: u32) -> u32 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+#[derive(Clone, Debug)]
+struct Segment {
+    ticks: u16,
+    veh: u16,
+    extend: u16,
+    ped: u16,
+    fixed: bool,
+}
+
+fn segment() -> impl Strategy<Value = Segment> {
+    (
+        1u16..300,
+        any::<u16>(),
+        any::<u16>(),
+        prop_oneof![9 => Just(0u16), 1 => any::<u16>()],
+        prop::bool::weighted(0.15),
+    )
+        .prop_map(|(ticks, veh, extend, ped, fixed)| Segment {
+            ticks,
+            veh,
+            extend,
+            ped,
+            fixed,
+        })
+}
+
+/// Per-phase memory of the independent checker.
+#[derive(Clone, Copy, Default)]
+struct Track {
+    green_since: Option<u64>,
+    walk_since: Option<u64>,
+    served_walk_at: Option<u64>,
+    yellow_since: Option<u64>,
+    call_since: Option<u64>,
+}
+
+fn run(site: &Site, segments: &[Segment], steps: u64) -> Result<(), TestCaseError> {
+    let mut engine = Engine::new(Instant(0));
+    let mut monitor = Monitor::new(site, Instant(0));
+    let mut ev = EventRing::new();
+    let tick = u64::from(site.tick_ms);
+    let configured = site.phase_set();
+    let mut track = [Track::default(); 8];
+    let mut prev = OutputFrame::ALL_RED;
+    // Starvation bound: every phase at its longest service, twice over, plus start-up.
+    let bound: u64 = 2 * site
+        .phases()
+        .map(|p| u64::from(p.max_green_ms.max(p.min_green_with_ped_ms()) + p.yellow_ms + p.red_clear_ms))
+        .sum::<u64>()
+        + u64::from(site.startup_red_ms)
+        + 10_000;
+    let mut plan = [0u32; 8];
+    for p in site.phases() {
+        plan[p.id.index()] = p.min_green_with_ped_ms() + 4_000;
+    }
+    let mut k = 0u64;
+    let mut seg_i = 0usize;
+    let mut left = 0u16;
+    while k < steps {
+        if left == 0 {
+            seg_i = (seg_i + 1) % segments.len();
+            left = segments[seg_i].ticks;
+        }
+        left -= 1;
+        let s = &segments[seg_i];
+        let now = k * tick;
+        let demand = Demand {
+            veh: PhaseSet(s.veh & configured.0),
+            extend: PhaseSet(s.extend & configured.0),
+            ped: PhaseSet(s.ped & site.ped_phases().0),
+        };
+        let directive = if s.fixed {
+            Directive::Fixed { green_ms: plan }
+        } else {
+            Directive::Actuated
+        };
+        let f = engine.step(site, Instant(now), &demand, &directive, &mut ev);
+        while ev.pop().is_some() {}
+        if let Some(fault) = monitor.check(Instant(now), &f) {
+            return Err(TestCaseError::fail(format!("monitor: {fault} at step {k}")));
+        }
+        for ph in site.phases() {
+            let p = ph.id;
+            let i = p.index();
+            let t = &mut track[i];
+            let (was, is) = (prev.aspect(p), f.aspect(p));
+            if is == Aspect::Green && was != Aspect::Green {
+                t.green_since = Some(now);
+                t.call_since = None;
+            }
+            if was == Aspect::Green && is != Aspect::Green {
+                let g = now - t.green_since.unwrap_or(0);
+                prop_assert!(
+                    g >= u64::from(ph.min_green_ms),
+                    "phase {p}: green {g} ms < min {} at step {k}",
+                    ph.min_green_ms
+                );
+                if let (Some(w), Some(pd)) = (t.served_walk_at, ph.ped) {
+                    prop_assert!(
+                        now - w >= u64::from(pd.service_ms()),
+                        "phase {p}: walk at {w}, green ended {now}"
+                    );
+                }
+                t.served_walk_at = None;
+            }
+            if is == Aspect::Yellow && was != Aspect::Yellow {
+                t.yellow_since = Some(now);
+            }
+            if was == Aspect::Yellow && is != Aspect::Yellow {
+                let y = now - t.yellow_since.unwrap_or(0);
+                prop_assert!(
+                    y >= u64::from(ph.yellow_ms),
+                    "phase {p}: yellow {y} ms < {}",
+                    ph.yellow_ms
+                );
+            }
+            let walk = f.walk(p);
+            if walk && !prev.walk(p) {
+                t.walk_since = Some(now);
+                t.served_walk_at = Some(now);
+            }
+            if !walk && prev.walk(p) {
+                if let Some(pd) = ph.ped {
+                    let w = now - t.walk_since.unwrap_or(0);
+                    prop_assert!(w >= u64::from(pd.walk_ms), "phase {p}: walk {w} ms < {}", pd.walk_ms);
+                }
+            }
+            // Liveness: a call on a red phase is served within the bound.
+            let called = demand.veh.contains(p) || demand.ped.contains(p);
+            if called && is != Aspect::Green && t.call_since.is_none() {
+                t.call_since = Some(now);
+            }
+            if let Some(c) = t.call_since {
+                prop_assert!(
+                    now - c <= bound,
+                    "phase {p}: call waiting {} ms > bound {bound} at step {k}",
+                    now - c
+                );
+            }
+        }
+        prev = f;
+        k += 1;
+    }
+    Ok(())
+}
+
+fn sites() -> Vec<Site> {
+    vec![
+        Site::parse(NEMA8, "nema8-4leg.toml").unwrap(),
+        Site::parse(
+            &NEMA8.replace("rest = \"green\"", "rest = \"red\""),
+            "nema8-rest-red.toml",
+        )
+        .unwrap(),
+        Site::parse(ONE_RING, "one-ring.toml").unwrap(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: env_num("GREENWAVE_PROP_CASES", 100), failure_persistence: None, ..ProptestConfig::default() })]
+    #[test]
+    fn engine_never_violates_safety(which in 0usize..3, segments in prop::collection::vec(segment(), 1..40)) {
+        let site = &sites()[which];
+        run(site, &segments, u64::from(env_num("GREENWAVE_PROP_STEPS", 10_000)))?;
+    }
+}
+
+/// The checker itself catches violations: a frame sequence with a short yellow fails.
+#[test]
+fn checker_catches_a_short_yellow() {
+    let site = Site::parse(NEMA8, "x").unwrap();
+    let mut m = Monitor::new(&site, Instant(0));
+    let p2 = PhaseId::new(2).unwrap();
+    let mut f = OutputFrame::ALL_RED;
+    for p in PhaseId::all() {
+        if site.phase(p).unwrap().ped.is_none() {
+            f.ped[p.index()] = 0;
+        }
+    }
+    assert!(m.check(Instant(0), &f).is_none());
+    f.set_aspect(p2, Aspect::Green);
+    assert!(m.check(Instant(10_000), &f).is_none());
+    f.set_aspect(p2, Aspect::Yellow);
+    assert!(m.check(Instant(20_000), &f).is_none());
+    f.set_aspect(p2, Aspect::Red);
+    assert!(m.check(Instant(21_000), &f).is_some());
+}

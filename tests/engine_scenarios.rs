@@ -1,0 +1,240 @@
+//! Hand-checked engine behaviour on the NEMA 8-phase site: gap-out, max-out, skips, recall, rest
+//! in red, pedestrian intervals, and the Webster fail-safe when detection fails.
+
+use greenwave::config::Site;
+use greenwave::detect::{DetectorHealth, DetectorSnapshot};
+use greenwave::events::{code, Event, EventRing};
+use greenwave::hal::InputFrame;
+use greenwave::plan::PlanMode;
+use greenwave::runtime::Controller;
+use greenwave::signal::engine::{Demand, Directive, Engine};
+use greenwave::signal::frame::Aspect;
+use greenwave::signal::phase::{PhaseId, PhaseSet};
+use greenwave::time::Instant;
+
+const NEMA8: &str = include_str!("../board/sites/nema8-4leg.toml");
+
+fn p(n: u8) -> PhaseId {
+    PhaseId::new(n).unwrap()
+}
+
+fn set(ns: &[u8]) -> PhaseSet {
+    ns.iter().fold(PhaseSet::EMPTY, |s, n| s.with(p(*n)))
+}
+
+/// Runs the engine for `ms` with a demand function; returns all events.
+fn drive(site: &Site, e: &mut Engine, from: u64, ms: u64, mut demand: impl FnMut(u64) -> Demand) -> Vec<Event> {
+    let mut ev = EventRing::new();
+    let mut out = Vec::new();
+    let mut t = from;
+    while t < from + ms {
+        e.step(site, Instant(t), &demand(t), &Directive::Actuated, &mut ev);
+        while let Some(x) = ev.pop() {
+            out.push(x);
+        }
+        t += 100;
+    }
+    out
+}
+
+fn first(evs: &[Event], c: u8, ph: u8) -> Option<u64> {
+    evs.iter()
+        .find(|e| e.code == c && e.param == u16::from(ph))
+        .map(|e| e.at.0)
+}
+
+#[test]
+fn recall_serves_two_and_six_then_gaps_out_by_passage() {
+    let site = Site::parse(NEMA8, "x").unwrap();
+    let mut e = Engine::new(Instant(0));
+    // No detector demand at all: min recall brings 2 and 6 after the 4 s start-up red and they rest.
+    let evs = drive(&site, &mut e, 0, 60_000, |_| Demand::default());
+    assert_eq!(first(&evs, code::PHASE_BEGIN_GREEN, 2), Some(4_000));
+    assert_eq!(first(&evs, code::PHASE_BEGIN_GREEN, 6), Some(4_000));
+    assert_eq!(first(&evs, code::PHASE_MIN_COMPLETE, 2), Some(14_000));
+    assert!(
+        first(&evs, code::PHASE_BEGIN_YELLOW, 2).is_none(),
+        "rests in green without conflicting calls"
+    );
+    assert!(
+        first(&evs, code::PHASE_BEGIN_GREEN, 1).is_none(),
+        "uncalled left turn skipped"
+    );
+    // A call on 4 at 60 s: 2 and 6 gapped out long ago → yellow at once, red clearance, barrier, 4.
+    let evs = drive(&site, &mut e, 60_000, 30_000, |_| Demand {
+        veh: set(&[4]),
+        ..Demand::default()
+    });
+    assert_eq!(first(&evs, code::PHASE_GAP_OUT, 2), Some(60_000));
+    assert_eq!(first(&evs, code::PHASE_BEGIN_YELLOW, 2), Some(60_000));
+    assert_eq!(first(&evs, code::PHASE_BEGIN_RED_CLEARANCE, 2), Some(63_300)); // yellow 3.3 s
+    assert_eq!(first(&evs, code::PHASE_END_RED_CLEARANCE, 2), Some(65_200)); // red clearance 1.9 s
+    assert_eq!(first(&evs, code::BARRIER_TERMINATION, 1), Some(65_200));
+    assert_eq!(first(&evs, code::PHASE_BEGIN_GREEN, 4), Some(65_200));
+}
+
+#[test]
+fn continuous_extension_maxes_out_from_the_conflicting_call() {
+    let site = Site::parse(NEMA8, "x").unwrap();
+    let mut e = Engine::new(Instant(0));
+    // 2 is extended continuously; a call on 8 arrives at 20 s: max green 45 s runs from there.
+    let evs = drive(&site, &mut e, 0, 120_000, |t| Demand {
+        veh: if t >= 20_000 { set(&[8]) } else { PhaseSet::EMPTY },
+        extend: set(&[2, 6]),
+        ..Demand::default()
+    });
+    assert_eq!(first(&evs, code::PHASE_MAX_OUT, 2), Some(65_000));
+    assert_eq!(first(&evs, code::PHASE_BEGIN_GREEN, 8), Some(65_000 + 3_300 + 1_900));
+    assert!(first(&evs, code::PHASE_GAP_OUT, 2).is_none());
+}
+
+#[test]
+fn left_turn_leads_and_pedestrian_intervals_are_timed() {
+    let site = Site::parse(NEMA8, "x").unwrap();
+    let mut e = Engine::new(Instant(0));
+    // Calls on 1 (left) and a push button on 2 before start-up ends.
+    let evs = drive(&site, &mut e, 0, 80_000, |t| Demand {
+        veh: if t < 1_000 { set(&[1]) } else { PhaseSet::EMPTY },
+        ped: if t < 1_000 { set(&[2]) } else { PhaseSet::EMPTY },
+        ..Demand::default()
+    });
+    assert_eq!(first(&evs, code::PED_CALL_REGISTERED, 2), Some(0));
+    // Ring 1 leads with 1 (min 5 s, gap 2.5 s → ends at 9 s), ring 2 starts 6.
+    assert_eq!(first(&evs, code::PHASE_BEGIN_GREEN, 1), Some(4_000));
+    assert_eq!(first(&evs, code::PHASE_BEGIN_GREEN, 6), Some(4_000));
+    assert_eq!(first(&evs, code::PHASE_BEGIN_YELLOW, 1), Some(9_000));
+    let g2 = first(&evs, code::PHASE_BEGIN_GREEN, 2).unwrap();
+    assert_eq!(g2, 9_000 + 3_300 + 2_200);
+    // Walk 7 s, flashing don't walk 16.4 s, then solid don't walk.
+    assert_eq!(first(&evs, code::PED_BEGIN_WALK, 2), Some(g2));
+    assert_eq!(first(&evs, code::PED_BEGIN_CLEARANCE, 2), Some(g2 + 7_000));
+    assert_eq!(first(&evs, code::PED_BEGIN_DONT_WALK, 2), Some(g2 + 23_400));
+}
+
+#[test]
+fn rest_in_red_when_nothing_calls() {
+    let text = NEMA8
+        .replace("rest = \"green\"", "rest = \"red\"")
+        .replace("recall = \"min\"", "recall = \"none\"");
+    let site = Site::parse(&text, "x").unwrap();
+    let mut e = Engine::new(Instant(0));
+    let mut ev = EventRing::new();
+    let mut last = None;
+    for k in 0..600u64 {
+        let d = Demand {
+            veh: if k == 50 { set(&[4]) } else { PhaseSet::EMPTY },
+            ..Demand::default()
+        };
+        last = Some(e.step(&site, Instant(k * 100), &d, &Directive::Actuated, &mut ev));
+    }
+    let f = last.unwrap();
+    for q in site.phases() {
+        assert_eq!(f.aspect(q.id), Aspect::Red, "phase {} should rest in red", q.id);
+    }
+}
+
+fn snapshot(now: u64, health: DetectorHealth) -> DetectorSnapshot {
+    let mut s = DetectorSnapshot {
+        at: Instant(now),
+        ..DetectorSnapshot::EMPTY
+    };
+    for h in s.health.iter_mut().take(12) {
+        *h = health;
+    }
+    s
+}
+
+#[test]
+fn detection_failure_switches_to_webster_within_one_tick_and_recovers() {
+    let site = Site::parse(NEMA8, "x").unwrap();
+    let mut c = Controller::new(&site, Instant(0));
+    let inputs = InputFrame::default();
+    let mut t = 0;
+    while t < 60_000 {
+        c.tick(Instant(t), &snapshot(t, DetectorHealth::Ok), &inputs);
+        t += 100;
+    }
+    assert_eq!(c.status().plan_mode, PlanMode::Actuated);
+    // The camera stops delivering: the snapshot stays at 60 s. Stale after 2 s → fail-safe.
+    let frozen = snapshot(t, DetectorHealth::Ok);
+    let mut switched_at = None;
+    while t < 200_000 {
+        c.tick(Instant(t), &frozen, &inputs);
+        if switched_at.is_none() && c.status().plan_mode == PlanMode::Fallback {
+            switched_at = Some(t);
+        }
+        t += 100;
+    }
+    assert_eq!(
+        switched_at,
+        Some(60_000 + 2_100),
+        "fail-safe one tick after the data went stale"
+    );
+    let mut saw = false;
+    while let Some(e) = c.events_mut().pop() {
+        saw |= e.code == code::DETECTOR_FAULT_WATCHDOG;
+    }
+    assert!(saw, "stale detectors are logged (Indiana 85)");
+    // Under fixed time every phase is served in turn.
+    // Data returns: actuated again only after the recovery time (10 s).
+    let back = t;
+    let mut recovered_at = None;
+    while t < back + 30_000 {
+        c.tick(Instant(t), &snapshot(t, DetectorHealth::Ok), &inputs);
+        if recovered_at.is_none() && c.status().plan_mode == PlanMode::Actuated {
+            recovered_at = Some(t);
+        }
+        t += 100;
+    }
+    assert_eq!(recovered_at, Some(back + 10_000));
+    assert_eq!(c.status().faults_total, 0);
+}
+
+#[test]
+fn fixed_time_serves_every_phase_at_its_split() {
+    let site = Site::parse(NEMA8, "x").unwrap();
+    let mut c = Controller::new(&site, Instant(0));
+    let inputs = InputFrame::default();
+    let mut evs = Vec::new();
+    let mut t = 0;
+    // Untrusted from the start (health Unknown): Webster fixed time from the first green.
+    while t < 400_000 {
+        c.tick(Instant(t), &snapshot(t, DetectorHealth::Unknown), &inputs);
+        while let Some(e) = c.events_mut().pop() {
+            evs.push(e);
+        }
+        t += 100;
+    }
+    assert_eq!(c.status().plan_mode, PlanMode::Fallback);
+    let plan = c.status().plan;
+    for q in site.phases() {
+        let n = q.id.number();
+        let starts: Vec<u64> = evs
+            .iter()
+            .filter(|e| e.code == code::PHASE_BEGIN_GREEN && e.param == u16::from(n))
+            .map(|e| e.at.0)
+            .collect();
+        let ends: Vec<u64> = evs
+            .iter()
+            .filter(|e| e.code == code::PHASE_BEGIN_YELLOW && e.param == u16::from(n))
+            .map(|e| e.at.0)
+            .collect();
+        assert!(starts.len() >= 4, "phase {n} served {} times", starts.len());
+        let g = ends[1] - starts[1];
+        assert!(
+            g >= u64::from(plan.green(q.id)),
+            "phase {n}: green {g} < split {}",
+            plan.green(q.id)
+        );
+        assert!(evs
+            .iter()
+            .any(|e| e.code == code::PHASE_FORCE_OFF && e.param == u16::from(n)));
+    }
+    // Cycle = the plan's cycle (both rings balanced at the barriers).
+    let c1: Vec<u64> = evs
+        .iter()
+        .filter(|e| e.code == code::PHASE_BEGIN_GREEN && e.param == 1)
+        .map(|e| e.at.0)
+        .collect();
+    assert_eq!(c1[2] - c1[1], u64::from(plan.cycle_ms));
+}

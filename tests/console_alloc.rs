@@ -52,12 +52,21 @@ const SESSION: &[(u64, &[u8])] = &[
     (100, b"sta\xff\x00\x1b[A\x1b[1;5Ctu\x01\x80s\n"),
     (100, b"phases\rdetectors\rtiming\rfaults\rscenarios\rstats\r"),
     (100, b"events\revents 3\revents 64\r"),
-    (100, b"events 999999999999999999999999999999999999999999999999999999999999999999999999999999999999999\r"),
-    (100, b"evnets 5\revents 99\rstat\x7fx\x08tus extra\rclear fl\x03\r\nlog level debug\r"),
+    (
+        100,
+        b"events 999999999999999999999999999999999999999999999999999999999999999999999999999999999999999\r",
+    ),
+    (
+        100,
+        b"evnets 5\revents 99\rstat\x7fx\x08tus extra\rclear fl\x03\r\nlog level debug\r",
+    ),
     (100, b"clear flash\rrecall 4\r"),
     (1_000, b"unlock 1111\runlock 1112\runlock 1113\r"),
     (30_000, b"unlock 2468\r"),
-    (31_000, b"unlock 2468\rset plan webster\rpreempt test 5\rrecall 9\rrecall 2\rclear flash\r"),
+    (
+        31_000,
+        b"unlock 2468\rset plan webster\rpreempt test 5\rrecall 9\rrecall 2\rclear flash\r",
+    ),
     (600_000, b""),
     (1_000, b"recall 2\runlock 2468\rlock\r"),
 ];
@@ -67,10 +76,17 @@ fn console_session_does_not_allocate() {
     // Start-up: may allocate.
     let mut target = FixedController::new();
     let mut console = Console::new(Some(PinHash::derive(b"2468", *b"cabinet-0001-abc", 64)));
-    let mut port = SimSerial::default();
-    port.accept_per_write = 200; // a slow UART: output drains over several polls
+    // A slow UART: output drains over several polls.
+    let mut port = SimSerial {
+        accept_per_write: 200,
+        ..Default::default()
+    };
     for i in 0..100u64 {
-        console.record_event(&Event { at: Instant(i * 100), code: (i % 13) as u8, param: (i % 8) as u16 + 1 });
+        console.record_event(&Event {
+            at: Instant(i * 100),
+            code: (i % 13) as u8,
+            param: (i % 8) as u16 + 1,
+        });
     }
     console.start(target.site.name.as_str());
     let mut now = Instant(1_000);
@@ -91,11 +107,23 @@ fn console_session_does_not_allocate() {
 
     let out = String::from_utf8_lossy(&port.output).into_owned();
     let lines = console.stats().lines;
-    println!("console session: {} input bytes, {lines} lines, {} output bytes, {allocations} allocations",
-        SESSION.iter().map(|s| s.1.len()).sum::<usize>(), port.output.len());
+    println!(
+        "console session: {} input bytes, {lines} lines, {} output bytes, {allocations} allocations",
+        SESSION.iter().map(|s| s.1.len()).sum::<usize>(),
+        port.output.len()
+    );
     // The session really ran: outputs of each kind are there.
-    for needle in ["mode flash", "det  phase", "webster plan", "console locked out for 60 s", "unlocked", "ok\r\n",
-        "[console locked after 10 min idle]", "line longer than 80", "begin green"] {
+    for needle in [
+        "mode flash",
+        "det  phase",
+        "webster plan",
+        "console locked out for 60 s",
+        "unlocked",
+        "ok\r\n",
+        "[console locked after 10 min idle]",
+        "line longer than 80",
+        "begin green",
+    ] {
         assert!(out.contains(needle), "missing `{needle}` in console output:\n{out}");
     }
     assert_eq!(port.output_dropped, 0);

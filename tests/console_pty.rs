@@ -10,10 +10,10 @@
 mod console_target;
 
 use console_target::FixedController;
+use greenwave::config::PlannerKind;
 use greenwave::console::lock::PinHash;
 use greenwave::console::view::Action;
 use greenwave::console::Console;
-use greenwave::config::PlannerKind;
 use greenwave::hal::linux::serial::TermiosSerial;
 use greenwave::time::Instant;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
@@ -64,7 +64,14 @@ impl Session {
         let mut console = Console::new(Some(PinHash::derive(PIN, SALT, 64)));
         let target = FixedController::new();
         console.start(target.site.name.as_str());
-        let mut s = Session { master: pty.master, port, console, target, now: Instant(1_000), transcript: String::new() };
+        let mut s = Session {
+            master: pty.master,
+            port,
+            console,
+            target,
+            now: Instant(1_000),
+            transcript: String::new(),
+        };
         s.transcript.push_str("<<< start\n");
         s.settle();
         s
@@ -77,7 +84,9 @@ impl Session {
         let mut got = Vec::new();
         let mut buf = [0u8; 512];
         while WallInstant::now() < deadline {
-            self.console.poll(&mut self.port, self.now, &mut self.target).expect("console poll");
+            self.console
+                .poll(&mut self.port, self.now, &mut self.target)
+                .expect("console poll");
             match nix::unistd::read(self.master.as_fd(), &mut buf) {
                 Ok(n) if n > 0 => {
                     got.extend_from_slice(&buf[..n]);
@@ -117,7 +126,9 @@ impl Session {
 }
 
 fn check(name: &str, transcript: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/transcripts")
+        .join(name);
     if std::env::var_os("GREENWAVE_BLESS").is_some() {
         std::fs::write(&path, transcript).unwrap();
         return;
@@ -158,7 +169,10 @@ fn read_only_session_with_garbage_and_overlong_lines() {
     s.step(100, b"\r\n");
     s.step(100, b"log level debug\r");
     s.step(100, b"clear flash\r");
-    assert_eq!(s.target.applied.as_slice(), &[Action::SetLogLevel(log::LevelFilter::Debug)]);
+    assert_eq!(
+        s.target.applied.as_slice(),
+        &[Action::SetLogLevel(log::LevelFilter::Debug)]
+    );
     assert!(s.target.flash, "a locked console must not clear flash");
     check("read_only.txt", &s.transcript);
 }
@@ -189,7 +203,11 @@ fn pin_lockout_unlock_and_idle_relock() {
     assert!(!s.target.flash);
     assert_eq!(
         s.target.applied.as_slice(),
-        &[Action::SetPlan(PlannerKind::Webster), Action::PreemptTest(5), Action::ClearFlash]
+        &[
+            Action::SetPlan(PlannerKind::Webster),
+            Action::PreemptTest(5),
+            Action::ClearFlash
+        ]
     );
     check("pin_lockout.txt", &s.transcript);
 }

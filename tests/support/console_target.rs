@@ -73,8 +73,18 @@ impl ConsoleTarget for FixedController {
 
     fn fault(&self, i: usize) -> Option<FaultView> {
         [
-            FaultView { at: Instant(3_600_000), name: "detector stale", param: 5, latched: false },
-            FaultView { at: Instant(7_200_500), name: "relay read-back", param: 4, latched: true },
+            FaultView {
+                at: Instant(3_600_000),
+                name: "detector stale",
+                param: 5,
+                latched: false,
+            },
+            FaultView {
+                at: Instant(7_200_500),
+                name: "relay read-back",
+                param: 4,
+                latched: true,
+            },
         ]
         .get(i)
         .copied()
@@ -82,14 +92,28 @@ impl ConsoleTarget for FixedController {
 
     fn plan(&self) -> PlanView {
         let mut split_ms = [0; 8];
-        for (i, s) in [8_000, 25_000, 8_000, 25_000, 8_000, 25_000, 8_000, 25_000].iter().enumerate() {
+        for (i, s) in [8_000, 25_000, 8_000, 25_000, 8_000, 25_000, 8_000, 25_000]
+            .iter()
+            .enumerate()
+        {
             split_ms[i] = *s;
         }
-        PlanView { cycle_ms: 84_000, split_ms, source: "design volumes" }
+        PlanView {
+            cycle_ms: 84_000,
+            split_ms,
+            source: "design volumes",
+        }
     }
 
     fn scenarios(&self) -> ScenarioView {
-        ScenarioView { capacity: 4, in_use: 1, created: 120, completed: 118, failed: 1, timed_out: 0 }
+        ScenarioView {
+            capacity: 4,
+            in_use: 1,
+            created: 120,
+            completed: 118,
+            failed: 1,
+            timed_out: 0,
+        }
     }
 
     fn stats(&self) -> LoopStats {

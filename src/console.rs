@@ -13,6 +13,7 @@
 //! no heap allocation (proved by `tests/console_alloc.rs`), no blocking.
 
 pub mod command;
+pub mod controller;
 pub mod line;
 pub mod lock;
 pub mod out;
@@ -386,14 +387,21 @@ fn recall_name(r: Recall) -> &'static str {
 
 fn render_status<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {
     let s = t.status();
-    let _ = writeln!(
+    let _ = write!(
         o,
-        "mode {}  planner {}  cycle {} s (at {} s)",
+        "mode {}  planner {}  cycle {} s",
         s.mode,
         s.planner.name(),
-        Secs(s.cycle_ms),
-        Secs(s.cycle_elapsed_ms)
+        Secs(s.cycle_ms)
     );
+    match s.cycle_elapsed_ms {
+        Some(at) => {
+            let _ = writeln!(o, " (at {} s)", Secs(at));
+        }
+        None => {
+            let _ = writeln!(o);
+        }
+    }
     let _ = writeln!(
         o,
         "detection {}  watchdog {}  fault {}",
@@ -405,12 +413,12 @@ fn render_status<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {
         if s.watchdog_ok { "ok" } else { "NOT KICKED" },
         s.fault.unwrap_or("none")
     );
-    let _ = writeln!(o, "phase  interval    for s  call");
+    let _ = writeln!(o, "phase  interval     for s  call");
     for p in t.site().phases() {
         if let Some(v) = t.phase(p.id) {
             let _ = writeln!(
                 o,
-                "{:>5}  {:<9} {:>7}  {}{}",
+                "{:>5}  {:<10} {:>7}  {}{}",
                 p.id.number(),
                 v.interval,
                 Secs(v.since_ms),
@@ -424,13 +432,13 @@ fn render_status<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {
 fn render_phases<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {
     let _ = writeln!(
         o,
-        "phase  name              interval    for s  call   min   max  recall  ped"
+        "phase  name              interval     for s  call   min   max  recall  ped"
     );
     for p in t.site().phases() {
         let v = t.phase(p.id);
         let _ = writeln!(
             o,
-            "{:>5}  {:<16}  {:<9} {:>7}  {:<4} {:>5} {:>5}  {:<6}  {}",
+            "{:>5}  {:<16}  {:<10} {:>7}  {:<4} {:>5} {:>5}  {:<6}  {}",
             p.id.number(),
             p.name.as_str(),
             v.map_or("-", |v| v.interval),

@@ -5,7 +5,7 @@
 use crate::config::{PlannerKind, Site};
 use crate::detect::DetectorSnapshot;
 use crate::limits::MAX_PHASES;
-use crate::signal::phase::{PhaseId, PhaseSet};
+use crate::signal::phase::PhaseId;
 use crate::time::Instant;
 
 /// Controller status for `status`.
@@ -16,8 +16,8 @@ pub struct StatusView {
     pub planner: PlannerKind,
     /// Current cycle length (0 when the planner has none, e.g. free actuated).
     pub cycle_ms: u32,
-    /// Time into the current cycle.
-    pub cycle_elapsed_ms: u32,
+    /// Time into the current cycle, when the controller knows it.
+    pub cycle_elapsed_ms: Option<u32>,
     /// Latched fault (flash), if any: its name.
     pub fault: Option<&'static str>,
     /// Detection trusted by the planner (false means the Webster fallback is in force).
@@ -52,7 +52,7 @@ pub struct PlanView {
     pub cycle_ms: u32,
     /// Green split per phase index (0 for phases not in the plan).
     pub split_ms: [u32; MAX_PHASES],
-    /// Where the flows came from: `design volumes` or `learned flows`.
+    /// What the planner is doing with it (`actuated`, `webster`, `webster (fail-safe: …)`).
     pub source: &'static str,
 }
 
@@ -103,6 +103,10 @@ pub enum Refused {
     NoSuchPreempt,
     /// The controller is stopping or starting up.
     NotNow,
+    /// Nothing to clear: the controller is not in flash, or it was stopped on purpose.
+    NotInFlash,
+    /// The controller in this build has no way to do it yet.
+    Unsupported,
 }
 
 impl core::fmt::Display for Refused {
@@ -112,6 +116,8 @@ impl core::fmt::Display for Refused {
             Refused::NoSuchPhase => "that phase is not configured at this site (see `phases`)",
             Refused::NoSuchPreempt => "that preempt input is not configured at this site",
             Refused::NotNow => "not possible while the controller is starting up or stopping",
+            Refused::NotInFlash => "the controller is not in a fault flash (a stopped controller needs a restart)",
+            Refused::Unsupported => "this controller build cannot do that yet",
         })
     }
 }
@@ -127,7 +133,5 @@ pub trait ConsoleTarget {
     fn plan(&self) -> PlanView;
     fn scenarios(&self) -> ScenarioView;
     fn stats(&self) -> LoopStats;
-    /// Phases the monitor currently allows together (for `status`; empty in flash).
-    fn active(&self) -> PhaseSet;
     fn apply(&mut self, action: Action, now: Instant) -> Result<(), Refused>;
 }

@@ -7,7 +7,7 @@ use greenwave::console::view::{
     Action, ConsoleTarget, FaultView, LoopStats, PhaseView, PlanView, Refused, ScenarioView, StatusView,
 };
 use greenwave::detect::{DetectorHealth, DetectorSnapshot};
-use greenwave::signal::phase::{PhaseId, PhaseSet};
+use greenwave::signal::phase::PhaseId;
 use greenwave::time::Instant;
 use std::path::Path;
 
@@ -43,7 +43,7 @@ impl ConsoleTarget for FixedController {
             mode: if self.flash { "flash" } else { "normal" },
             planner: self.planner,
             cycle_ms: 84_000,
-            cycle_elapsed_ms: 12_300,
+            cycle_elapsed_ms: Some(12_300),
             fault: if self.flash { Some("relay read-back") } else { None },
             detection_trusted: true,
             watchdog_ok: true,
@@ -126,10 +126,6 @@ impl ConsoleTarget for FixedController {
             events_dropped: 0,
             log_bytes_dropped: 0,
         }
-    }
-
-    fn active(&self) -> PhaseSet {
-        PhaseSet(0b0010_0010)
     }
 
     fn apply(&mut self, action: Action, _now: Instant) -> Result<(), Refused> {

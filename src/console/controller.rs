@@ -1,0 +1,135 @@
+//! The console bound to the real [`Controller`]: what the runtime hands to
+//! [`Console::poll`](super::Console::poll) each tick. Copies a few fields out of the controller's
+//! status; no allocation.
+
+use crate::config::Site;
+use crate::console::view::{
+    Action, ConsoleTarget, FaultView, LoopStats, PhaseView, PlanView, Refused, ScenarioView, StatusView,
+};
+use crate::detect::DetectorSnapshot;
+use crate::runtime::controller::{Controller, ControllerMode};
+use crate::signal::engine::{Interval, PedInterval};
+use crate::signal::phase::PhaseId;
+use crate::time::Instant;
+
+/// The controller plus what the loop knows around it, for one console poll.
+pub struct Bound<'a> {
+    pub controller: &'a mut Controller,
+    /// The detector snapshot of this tick.
+    pub detectors: &'a DetectorSnapshot,
+    pub stats: LoopStats,
+    pub watchdog_ok: bool,
+    pub now: Instant,
+}
+
+impl ConsoleTarget for Bound<'_> {
+    fn site(&self) -> &Site {
+        self.controller.site()
+    }
+
+    fn status(&self) -> StatusView {
+        let s = self.controller.status();
+        StatusView {
+            mode: s.mode.name(),
+            planner: s.planner,
+            cycle_ms: s.cycle_ms,
+            cycle_elapsed_ms: None,
+            fault: s.fault.map(|f| f.kind.name()),
+            detection_trusted: s.detection_trusted,
+            watchdog_ok: self.watchdog_ok,
+        }
+    }
+
+    fn phase(&self, p: PhaseId) -> Option<PhaseView> {
+        let s = self.controller.status();
+        self.controller.site().phase(p)?;
+        let ring = s
+            .rings
+            .iter()
+            .take(s.nrings)
+            .find(|r| r.phase == Some(p) && r.interval != Interval::Idle);
+        let (interval, since_ms) = match ring {
+            Some(r) => (
+                match (r.interval, r.ped) {
+                    (Interval::Green, PedInterval::Walk) => "green+walk",
+                    (Interval::Green, PedInterval::Clearance) => "green+pclr",
+                    (i, _) => i.name(),
+                },
+                self.now.since_ms(r.since),
+            ),
+            None if s.mode == ControllerMode::Flash => ("flash", 0),
+            None => ("red", 0),
+        };
+        Some(PhaseView {
+            interval,
+            since_ms,
+            called: s.calls.contains(p),
+            ped_called: s.ped_calls.contains(p),
+        })
+    }
+
+    fn detectors(&self) -> DetectorSnapshot {
+        *self.detectors
+    }
+
+    fn fault(&self, i: usize) -> Option<FaultView> {
+        let latched = self.controller.monitor().latched().copied();
+        self.controller.monitor().history().nth(i).map(|f| FaultView {
+            at: f.at,
+            name: f.kind.name(),
+            param: f.a.map_or(0, |p| u16::from(p.number())),
+            latched: latched == Some(*f),
+        })
+    }
+
+    fn plan(&self) -> PlanView {
+        let s = self.controller.status();
+        PlanView {
+            cycle_ms: s.plan.cycle_ms,
+            split_ms: s.plan.green_ms,
+            source: s.plan_mode.name(),
+        }
+    }
+
+    fn scenarios(&self) -> ScenarioView {
+        let p = self.controller.status().scenarios;
+        ScenarioView {
+            capacity: p.capacity,
+            in_use: p.in_use,
+            created: p.created,
+            completed: p.completed,
+            failed: p.failed,
+            timed_out: p.timed_out,
+        }
+    }
+
+    fn stats(&self) -> LoopStats {
+        let s = self.controller.status();
+        LoopStats {
+            events_dropped: s.events_dropped.max(self.stats.events_dropped),
+            ..self.stats
+        }
+    }
+
+    fn apply(&mut self, action: Action, now: Instant) -> Result<(), Refused> {
+        match action {
+            Action::ClearFlash => {
+                if self.controller.clear_flash(now) {
+                    Ok(())
+                } else {
+                    Err(Refused::NotInFlash)
+                }
+            }
+            Action::SetPlan(kind) => {
+                self.controller.set_planner(kind);
+                Ok(())
+            }
+            Action::SetLogLevel(level) => {
+                log::set_max_level(level);
+                Ok(())
+            }
+            // The controller has no operator call or preempt-test entry yet.
+            Action::PreemptTest(_) | Action::Recall(_) => Err(Refused::Unsupported),
+        }
+    }
+}

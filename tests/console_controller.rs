@@ -1,0 +1,122 @@
+//! The console on the real controller: five simulated minutes of the reference intersection, then a
+//! technician session through the simulated serial port. Checks what the console shows against the
+//! controller's own status, that `set plan` reaches the planner, and (counting allocator) that the
+//! session does not allocate.
+
+#[path = "support/sim_events.rs"]
+mod sim_events;
+
+use greenwave::config::PlannerKind;
+use greenwave::console::controller::Bound;
+use greenwave::console::lock::PinHash;
+use greenwave::console::view::LoopStats;
+use greenwave::console::Console;
+use greenwave::detect::DetectorSnapshot;
+use greenwave::hal::sim::serial::SimSerial;
+use greenwave::hal::sim::traffic::SimTraffic;
+use greenwave::hal::sim::{SimRelays, SimWatchdog};
+use greenwave::runtime::sim::ControlLoop;
+use greenwave::time::Instant;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+struct Counting;
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call unchanged to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn console_on_the_running_controller() {
+    let site = sim_events::reference_site();
+    let mut lp = ControlLoop::new(
+        &site,
+        SimRelays::default(),
+        SimWatchdog::default(),
+        SimTraffic::new(&site, 1.0, 1),
+    );
+    let mut console = Console::new(Some(PinHash::derive(b"2468", *b"cabinet-0001-abc", 64)));
+    let mut port = SimSerial::default();
+    console.start(site.name.as_str());
+    let det = DetectorSnapshot::EMPTY;
+    let tick = u64::from(site.tick_ms);
+    let script: &[(u64, &[u8])] = &[
+        (3000, b"status\r"),
+        (
+            3001,
+            b"phases\rtiming\rdetectors\rfaults\rscenarios\rstats\revents 20\r",
+        ),
+        (3002, b"unlock 2468\rset plan webster\rrecall 2\rclear flash\r"),
+        (3010, b"status\r"),
+    ];
+    COUNTING.store(true, Ordering::SeqCst);
+    for k in 0..3020u64 {
+        let now = Instant(k * tick);
+        lp.tick(now, true);
+        while let Some(ev) = lp.controller.events_mut().pop() {
+            console.record_event(&ev);
+        }
+        for (_, input) in script.iter().filter(|(at, _)| *at == k) {
+            port.type_bytes(input);
+        }
+        let stats = LoopStats {
+            ticks: lp.stats.ticks,
+            ..LoopStats::default()
+        };
+        let mut bound = Bound {
+            controller: &mut lp.controller,
+            detectors: &det,
+            stats,
+            watchdog_ok: true,
+            now,
+        };
+        console.poll(&mut port, now, &mut bound).unwrap();
+    }
+    let allocations = ALLOCS.load(Ordering::SeqCst);
+    COUNTING.store(false, Ordering::SeqCst);
+
+    let out = String::from_utf8_lossy(&port.output).into_owned();
+    println!("{out}");
+    assert_eq!(allocations, 0, "controller + console allocated {allocations} times");
+    assert_eq!(lp.controller.status().planner, PlannerKind::Webster);
+    for needle in [
+        "mode run  planner actuated",
+        "mode run  planner webster",
+        "NB through",
+        "webster plan (actuated): cycle",
+        "begin green",
+        "slots 0/",
+        "ticks 3002",
+        "refused: this controller build cannot do that yet",
+        "refused: the controller is not in a fault flash",
+        "(no faults recorded)",
+    ] {
+        assert!(out.contains(needle), "missing `{needle}`");
+    }
+    // Exactly the phases the controller times are shown in green.
+    let s = lp.controller.status();
+    assert!(s.rings.iter().take(s.nrings).any(|r| r.phase.is_some()));
+}

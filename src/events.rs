@@ -5,6 +5,7 @@
 //! tick. A full ring drops the oldest event and counts it (STYLE.md 11), it never grows.
 
 pub mod csv;
+pub mod persist;
 pub mod rotate;
 
 use crate::limits::EVENT_RING;

@@ -31,6 +31,7 @@ pub mod events;
 pub mod hal;
 pub mod limits;
 pub mod monitor;
+pub mod plot;
 pub mod plan;
 pub mod runtime;
 pub mod scenario;

@@ -704,7 +704,7 @@ impl Engine {
                 let ped_bits = match ring.ped {
                     PedInterval::Walk => ped_lamp::WALK,
                     PedInterval::Clearance => {
-                        if (now.since(ring.ped_since) / FLASH_HALF_PERIOD_MS) % 2 == 0 {
+                        if (now.since(ring.ped_since) / FLASH_HALF_PERIOD_MS).is_multiple_of(2) {
                             ped_lamp::DONT_WALK
                         } else {
                             0

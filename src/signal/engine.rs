@@ -304,8 +304,15 @@ impl Engine {
             let green = greens.contains(p);
             let recall_call = matches!(ph.recall, Recall::Min | Recall::Max | Recall::Ped)
                 || matches!(directive, Directive::Fixed { .. });
-            let ped_call = ph.ped.is_some()
-                && (demand.ped.contains(p) || ph.recall == Recall::Ped || ph.ped.is_some_and(|pd| pd.recall));
+            // A button pressed while this crossing shows WALK needs no new service (the pedestrian
+            // may go now); pressed during flashing DON'T WALK it is kept for the next service
+            // (MUTCD 4E.06). Pedestrian recall calls only while the phase is not green.
+            let walking = self
+                .rings
+                .iter()
+                .any(|r| r.phase == Some(p) && r.interval == Interval::Green && r.ped == PedInterval::Walk);
+            let ped_recall = ph.recall == Recall::Ped || ph.ped.is_some_and(|pd| pd.recall);
+            let ped_call = ph.ped.is_some() && ((demand.ped.contains(p) && !walking) || (ped_recall && !green));
             if ped_call && !self.ped_calls.contains(p) && demand.ped.contains(p) {
                 ev.push(now, code::PED_CALL_REGISTERED, u16::from(p.number()));
             }

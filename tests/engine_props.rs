@@ -237,7 +237,7 @@ fn run(site: &Site, segments: &[Segment], steps: u64) -> Result<(), TestCaseErro
                 t.walk_since = Some(now);
                 t.served_walk_at = Some(now);
             }
-            if !walk && prev.walk(p) && !preempted_since.is_some_and(|x| x >= t.walk_since.unwrap_or(0)) {
+            if !walk && prev.walk(p) && preempted_since.is_none_or(|x| x < t.walk_since.unwrap_or(0)) {
                 if let Some(pd) = ph.ped {
                     let w = now - t.walk_since.unwrap_or(0);
                     prop_assert!(w >= u64::from(pd.walk_ms), "phase {p}: walk {w} ms < {}", pd.walk_ms);

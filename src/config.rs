@@ -40,6 +40,8 @@ pub enum FlashColor {
 pub enum PlannerKind {
     Actuated,
     Webster,
+    /// Queue-aware actuated control from camera / area detection (`plan::adaptive`).
+    Adaptive,
 }
 
 impl PlannerKind {
@@ -47,6 +49,7 @@ impl PlannerKind {
         match self {
             PlannerKind::Actuated => "actuated",
             PlannerKind::Webster => "webster",
+            PlannerKind::Adaptive => "adaptive",
         }
     }
 }
@@ -391,7 +394,7 @@ impl Validator<'_> {
                 s.planner.span(),
                 "site.planner",
                 format!("unknown planner `{}`", s.planner.get_ref()),
-                "use \"actuated\" or \"webster\"",
+                "use \"actuated\", \"adaptive\" or \"webster\"",
             )
         })?;
         let cycle_min_ms = self.secs(&s.cycle_min_s, "site.cycle_min_s", 20.0, 300.0)?;
@@ -950,6 +953,7 @@ pub fn parse_planner(s: &str) -> Option<PlannerKind> {
     match s {
         "actuated" => Some(PlannerKind::Actuated),
         "webster" | "fixed" => Some(PlannerKind::Webster),
+        "adaptive" => Some(PlannerKind::Adaptive),
         _ => None,
     }
 }

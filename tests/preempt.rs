@@ -27,8 +27,16 @@ fn busy(t: u64) -> Demand {
     let all = PhaseSet(0xff);
     Demand {
         veh: all,
-        extend: if (t / 1000).is_multiple_of(4) { PhaseSet::EMPTY } else { all },
-        ped: if (t / 100).is_multiple_of(300) { all } else { PhaseSet::EMPTY },
+        extend: if (t / 1000).is_multiple_of(4) {
+            PhaseSet::EMPTY
+        } else {
+            all
+        },
+        ped: if (t / 100).is_multiple_of(300) {
+            all
+        } else {
+            PhaseSet::EMPTY
+        },
         ..Demand::default()
     }
 }

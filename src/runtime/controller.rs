@@ -139,7 +139,9 @@ impl Controller {
             self.last_frame = self.monitor.flash_frame(now);
             return self.last_frame;
         }
-        let (demand, directive) = self.planner.tick(&self.site, now, det, inputs, &mut self.events);
+        let (demand, directive) = self
+            .planner
+            .tick(&self.site, now, det, inputs, &self.engine, &mut self.events);
         let frame = self.engine.step(&self.site, now, &demand, &directive, &mut self.events);
         if self.engine.cycles() != self.last_cycles {
             self.last_cycles = self.engine.cycles();

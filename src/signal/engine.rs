@@ -106,6 +106,9 @@ pub enum Directive {
     /// Fixed time: every phase is called and its green ends (force-off) at the planned length; the
     /// Webster fail-safe. Lengths are never below the phase's min green (the engine enforces it).
     Fixed { green_ms: [u32; MAX_PHASES] },
+    /// The planner decides each tick which greens may end (`end`, after min green and pedestrian
+    /// intervals); max green still bounds every green.
+    Adaptive { end: PhaseSet },
 }
 
 /// Phase-level demand for one tick, already mapped from detectors and push buttons.
@@ -439,7 +442,7 @@ impl Engine {
                                 let planned = u64::from(green_ms.get(p.index()).copied().unwrap_or(0));
                                 now.since(ring.since) + service <= planned
                             }
-                            Directive::Actuated => match ring.max_start {
+                            Directive::Actuated | Directive::Adaptive { .. } => match ring.max_start {
                                 None => true,
                                 Some(ms) => now.since(ms) + service <= u64::from(ph.max_green_ms),
                             },
@@ -1057,6 +1060,14 @@ fn green_may_end(
         Directive::Fixed { green_ms } => {
             let planned = green_ms.get(p.index()).copied().unwrap_or(0);
             (green >= u64::from(planned)).then_some(EndReason::ForceOff)
+        }
+        Directive::Adaptive { end } => {
+            if let Some(ms) = ring.max_start {
+                if now.since(ms) >= u64::from(ph.max_green_ms) {
+                    return Some(EndReason::MaxOut);
+                }
+            }
+            end.contains(p).then_some(EndReason::GapOut)
         }
         Directive::Actuated => {
             if let Some(ms) = ring.max_start {

@@ -27,7 +27,12 @@ fn main() {
     let site = Site::load(std::path::Path::new("board/sites/nema8-4leg.toml")).expect("site");
 
     // Full loop.
-    let mut lp = ControlLoop::new(&site, SimRelays::default(), SimWatchdog::default(), SimTraffic::new(&site, 1.2, 1));
+    let mut lp = ControlLoop::new(
+        &site,
+        SimRelays::default(),
+        SimWatchdog::default(),
+        SimTraffic::new(&site, 1.2, 1),
+    );
     let t = Wall::now();
     for k in 0..TICKS {
         lp.tick(Instant(k * 100), true);
@@ -69,8 +74,14 @@ fn main() {
     let base_ns = t.elapsed().as_nanos() as f64 / TICKS as f64;
 
     println!("ticks per measurement: {TICKS}");
-    println!("loop          {loop_ns:8.1} ns/tick   {:6.1}x baseline", loop_ns / base_ns);
-    println!("controller    {ctl_ns:8.1} ns/tick   {:6.1}x baseline", ctl_ns / base_ns);
+    println!(
+        "loop          {loop_ns:8.1} ns/tick   {:6.1}x baseline",
+        loop_ns / base_ns
+    );
+    println!(
+        "controller    {ctl_ns:8.1} ns/tick   {:6.1}x baseline",
+        ctl_ns / base_ns
+    );
     println!("baseline copy {base_ns:8.1} ns/tick");
     println!("budget use at 100 ms tick: {:.5} %", loop_ns / 100e6 * 100.0);
 }

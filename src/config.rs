@@ -11,7 +11,7 @@
 pub mod derive;
 pub mod file;
 
-use crate::limits::{MAX_DETECTORS, MAX_GROUPS, MAX_PHASES, MAX_RINGS, NAME_LEN};
+use crate::limits::{MAX_DETECTORS, MAX_GROUPS, MAX_PHASES, MAX_PREEMPTS, MAX_RINGS, NAME_LEN};
 use crate::signal::phase::{PhaseId, PhaseSet};
 use core::ops::Range;
 use std::path::Path;
@@ -40,6 +40,8 @@ pub enum FlashColor {
 pub enum PlannerKind {
     Actuated,
     Webster,
+    /// Queue-aware actuated control from camera / area detection (`plan::adaptive`).
+    Adaptive,
 }
 
 impl PlannerKind {
@@ -47,6 +49,7 @@ impl PlannerKind {
         match self {
             PlannerKind::Actuated => "actuated",
             PlannerKind::Webster => "webster",
+            PlannerKind::Adaptive => "adaptive",
         }
     }
 }
@@ -109,6 +112,27 @@ pub struct DetectorDef {
     pub extend: bool,
 }
 
+/// An emergency-vehicle preempt (validated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PreemptDef {
+    /// Input number 1..=8 (bit `number - 1` of `InputFrame::preempt`); lower numbers win.
+    pub number: u8,
+    pub dwell_phases: PhaseSet,
+    /// Shortest green of a phase ended for the preempt (never below 1 s; yellow and red clearance
+    /// are never shortened).
+    pub min_green_ms: u32,
+    /// Shortest pedestrian clearance of a crossing ended for the preempt.
+    pub ped_clear_ms: u32,
+    pub dwell_ms: u32,
+}
+
+/// Transit signal priority limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TransitDef {
+    pub max_extension_ms: u32,
+    pub early_green: bool,
+}
+
 /// One ring: its phase sequence.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ring {
@@ -135,6 +159,9 @@ pub struct Site {
     pub conflicts: [PhaseSet; MAX_PHASES],
     pub phases: [Option<PhaseTiming>; MAX_PHASES],
     pub detectors: [Option<DetectorDef>; MAX_DETECTORS],
+    pub preempts: heapless::Vec<PreemptDef, MAX_PREEMPTS>,
+    /// Transit signal priority (None: disabled).
+    pub transit: Option<TransitDef>,
 }
 
 impl Site {
@@ -367,7 +394,7 @@ impl Validator<'_> {
                 s.planner.span(),
                 "site.planner",
                 format!("unknown planner `{}`", s.planner.get_ref()),
-                "use \"actuated\" or \"webster\"",
+                "use \"actuated\", \"adaptive\" or \"webster\"",
             )
         })?;
         let cycle_min_ms = self.secs(&s.cycle_min_s, "site.cycle_min_s", 20.0, 300.0)?;
@@ -616,6 +643,18 @@ impl Validator<'_> {
             });
         }
 
+        let preempts = self.preempts(&raw.preempt, &defined, &groups, &conflicts, &phases)?;
+        let transit = match &raw.transit {
+            None => None,
+            Some(t) => {
+                let t = t.get_ref();
+                Some(TransitDef {
+                    max_extension_ms: self.secs(&t.max_extension_s, "transit.max_extension_s", 0.0, 60.0)?,
+                    early_green: t.early_green,
+                })
+            }
+        };
+
         Ok(Site {
             name,
             device_id,
@@ -632,7 +671,93 @@ impl Validator<'_> {
             conflicts,
             phases,
             detectors,
+            preempts,
+            transit,
         })
+    }
+
+    fn preempts(
+        &self,
+        raw: &[Spanned<file::PreemptSection>],
+        defined: &PhaseSet,
+        groups: &heapless::Vec<PhaseSet, MAX_GROUPS>,
+        conflicts: &[PhaseSet; MAX_PHASES],
+        phases: &[Option<PhaseTiming>; MAX_PHASES],
+    ) -> Result<heapless::Vec<PreemptDef, MAX_PREEMPTS>, ConfigError> {
+        let mut out: heapless::Vec<PreemptDef, MAX_PREEMPTS> = heapless::Vec::new();
+        for sp in raw {
+            let p = sp.get_ref();
+            let n = *p.number.get_ref();
+            if !(1..=8).contains(&n) || out.iter().any(|d| i64::from(d.number) == n) {
+                return Err(self.err(
+                    p.number.span(),
+                    "preempt.number",
+                    format!("preempt {n} is out of range or defined twice"),
+                    "number preempt inputs 1 to 8, each once",
+                ));
+            }
+            let mut dwell = PhaseSet::EMPTY;
+            for v in p.dwell_phases.get_ref() {
+                let q = self.phase_id(v, "preempt.dwell_phases")?;
+                if !defined.contains(q) {
+                    return Err(self.err(
+                        v.span(),
+                        "preempt.dwell_phases",
+                        format!("phase {q} is not configured"),
+                        "name configured phases",
+                    ));
+                }
+                if conflicts
+                    .get(q.index())
+                    .is_some_and(|c| !c.intersection(dwell).is_empty())
+                {
+                    return Err(self.err(
+                        v.span(),
+                        "preempt.dwell_phases",
+                        format!("phase {q} conflicts with another dwell phase"),
+                        "dwell phases must be able to show green together (e.g. [2, 5]: a through and its leading left)",
+                    ));
+                }
+                dwell.insert(q);
+            }
+            if dwell.is_empty() || !groups.iter().any(|g| g.intersection(dwell) == dwell) {
+                return Err(self.err(
+                    p.dwell_phases.span(),
+                    "preempt.dwell_phases",
+                    "dwell phases must be non-empty and in one barrier group",
+                    "list the phases serving the emergency vehicle's approach, e.g. [2, 5]",
+                ));
+            }
+            let min_green_ms = self.secs(&p.min_green_s, "preempt.min_green_s", 1.0, 60.0)?;
+            let ped_clear_ms = match &p.ped_clearance_s {
+                Some(v) => self.secs(v, "preempt.ped_clearance_s", 0.0, 60.0)?,
+                // Without a setting the full pedestrian clearance is kept (MUTCD 4E.06 allows
+                // shortening it only for preemption, and only where the agency decides so).
+                None => phases
+                    .iter()
+                    .flatten()
+                    .filter_map(|ph| ph.ped.map(|pd| pd.clearance_ms))
+                    .max()
+                    .unwrap_or(0),
+            };
+            let dwell_ms = self.secs(&p.dwell_s, "preempt.dwell_s", 1.0, 600.0)?;
+            out.push(PreemptDef {
+                number: n as u8,
+                dwell_phases: dwell,
+                min_green_ms,
+                ped_clear_ms,
+                dwell_ms,
+            })
+            .map_err(|_| {
+                self.err(
+                    p.number.span(),
+                    "preempt",
+                    "too many preempts",
+                    format!("use at most {MAX_PREEMPTS}"),
+                )
+            })?;
+        }
+        Ok(out)
     }
 
     fn phase(&self, sp: &Spanned<file::PhaseSection>, default_flash: FlashColor) -> Result<PhaseTiming, ConfigError> {
@@ -828,6 +953,7 @@ pub fn parse_planner(s: &str) -> Option<PlannerKind> {
     match s {
         "actuated" => Some(PlannerKind::Actuated),
         "webster" | "fixed" => Some(PlannerKind::Webster),
+        "adaptive" => Some(PlannerKind::Adaptive),
         _ => None,
     }
 }

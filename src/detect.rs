@@ -7,6 +7,10 @@
 use crate::limits::MAX_DETECTORS;
 use crate::time::Instant;
 
+/// Road length one standing vehicle occupies in a queue (5 m car + 2 m gap), to convert queue
+/// lengths to vehicles.
+pub const JAM_SPACING_M: f32 = 7.0;
+
 /// A set of detectors as bits (bit `i` = detector `i + 1`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct DetectorSet(pub u32);

@@ -66,6 +66,8 @@ pub struct InputFrame {
     pub preempt: u8,
     /// Cabinet door open (logged as an alarm).
     pub door_open: bool,
+    /// Transit priority requests (a checked-in bus), by the phase serving it.
+    pub transit: PhaseSet,
 }
 
 pub trait Inputs {

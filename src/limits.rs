@@ -13,6 +13,8 @@ pub const MAX_GROUPS: usize = 4;
 pub const MAX_DETECTORS: usize = 32;
 /// Events the engine can emit between two drains of the event ring (one tick normally emits < 20).
 pub const EVENT_RING: usize = 1024;
+/// Emergency-vehicle preempt inputs.
+pub const MAX_PREEMPTS: usize = 4;
 /// Planning-cycle contexts alive at once (DESIGN.md section 6).
 pub const SCENARIO_SLOTS: usize = 4;
 /// Latched faults kept in the fault history.

@@ -15,7 +15,7 @@ USAGE:
   greenwave check --site FILE
       Validate a site file; print derived timings and the Webster plan. Exit 1 on a bad file.
   greenwave sim --site FILE [--duration SECS] [--speed max|FACTOR] [--seed N]
-                [--events FILE.csv] [--volumes SCALE]
+                [--events FILE.csv] [--volumes SCALE] [--planner actuated|adaptive|webster]
       Run the controller (engine, monitor, planner, loop) on the simulated intersection.
       Defaults: --duration 3600 --speed max --seed 1 --volumes 1.0
   greenwave help
@@ -146,9 +146,21 @@ fn check(args: &[String]) -> Result<(), String> {
 fn sim(args: &[String]) -> Result<(), String> {
     let flags = Flags::parse(
         args,
-        &["--site", "--duration", "--speed", "--seed", "--events", "--volumes"],
+        &[
+            "--site",
+            "--duration",
+            "--speed",
+            "--seed",
+            "--events",
+            "--volumes",
+            "--planner",
+        ],
     )?;
-    let (site_path, site) = load_site(&flags)?;
+    let (site_path, mut site) = load_site(&flags)?;
+    if let Some(p) = flags.get("--planner") {
+        site.planner = greenwave::config::parse_planner(p)
+            .ok_or_else(|| format!("option `--planner`: `{p}` is not one of actuated, adaptive, webster"))?;
+    }
     let speed = match flags.get("--speed").unwrap_or("max") {
         "max" => Speed::Max,
         v => match v.parse::<f64>() {

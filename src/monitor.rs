@@ -303,7 +303,7 @@ impl Monitor {
     /// The flash pattern for `now`: each configured head flashes its configured colour at 1 Hz,
     /// pedestrian heads dark (MUTCD 4D.12, 4E.06: pedestrian signals are dark in flash).
     pub fn flash_frame(&self, now: Instant) -> OutputFrame {
-        let lit = (now.0 / FLASH_HALF_PERIOD_MS) % 2 == 0;
+        let lit = (now.0 / FLASH_HALF_PERIOD_MS).is_multiple_of(2);
         let mut f = OutputFrame::DARK;
         if lit {
             for p in self.configured.iter() {

@@ -15,6 +15,7 @@
 //!
 //! Pure and allocation-free: O(detectors + phases) per tick.
 
+pub mod adaptive;
 pub mod webster;
 
 use crate::config::{PlannerKind, Site};
@@ -23,8 +24,10 @@ use crate::events::{code, EventRing};
 use crate::hal::InputFrame;
 use crate::limits::{MAX_DETECTORS, MAX_PHASES, SCENARIO_SLOTS};
 use crate::scenario::{PoolStats, ScenarioPool};
-use crate::signal::engine::{Demand, Directive};
+use crate::signal::engine::{Demand, Directive, Engine};
+use crate::signal::phase::PhaseSet;
 use crate::time::Instant;
+use adaptive::Adaptive;
 use webster::WebsterPlan;
 
 /// Trusted detection needed before leaving the fail-safe plan, ms.
@@ -41,6 +44,11 @@ pub enum PlanMode {
     Webster = 2,
     /// Fixed time on the Webster plan because detection is missing or untrusted.
     Fallback = 3,
+    /// Adaptive (queue-aware) from trusted area detection.
+    Adaptive = 4,
+    /// Actuated because some detectors failed: their phases are on constant call, the others
+    /// actuate from the remaining detectors (adaptive needs every detector).
+    Degraded = 5,
 }
 
 impl PlanMode {
@@ -49,8 +57,20 @@ impl PlanMode {
             PlanMode::Actuated => "actuated",
             PlanMode::Webster => "webster",
             PlanMode::Fallback => "webster (fail-safe: detection untrusted)",
+            PlanMode::Adaptive => "adaptive",
+            PlanMode::Degraded => "actuated (degraded: detector fault, failed phases on recall)",
         }
     }
+}
+
+/// How much of the detection the planner may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Trust {
+    /// Stale snapshot, or a phase lost all its detectors: fixed time only.
+    None,
+    /// Some detectors failed but every detectorised phase keeps one.
+    Partial,
+    Full,
 }
 
 /// Context of one planning cycle (lives in a scenario slot).
@@ -74,10 +94,13 @@ pub struct Planner {
     counts_valid: bool,
     last_presence: u32,
     last_health: [DetectorHealth; MAX_DETECTORS],
-    trusted_since: Option<Instant>,
     detection_trusted: bool,
     /// Detection was lost at least once: returning needs the recovery time.
     lost_once: bool,
+    ever_full: bool,
+    trust: Trust,
+    better_since: Option<Instant>,
+    adaptive: Adaptive,
     pool: ScenarioPool<PlanContext, SCENARIO_SLOTS>,
     replans: u64,
 }
@@ -102,9 +125,12 @@ impl Planner {
             counts_valid: false,
             last_presence: 0,
             last_health: [DetectorHealth::Unknown; MAX_DETECTORS],
-            trusted_since: None,
             detection_trusted: false,
             lost_once: false,
+            ever_full: false,
+            trust: Trust::None,
+            better_since: None,
+            adaptive: Adaptive::new(),
             pool: ScenarioPool::new(),
             replans: 0,
         }
@@ -148,24 +174,31 @@ impl Planner {
         self.replans
     }
 
-    /// One planning tick: the engine's demand and directive.
+    /// One planning tick: the engine's demand and directive. `engine` is the engine as it ended
+    /// the previous tick (the adaptive planner reads which greens are running).
     pub fn tick(
         &mut self,
         site: &Site,
         now: Instant,
         det: &DetectorSnapshot,
         inputs: &InputFrame,
+        engine: &Engine,
         ev: &mut EventRing,
     ) -> (Demand, Directive) {
         let fresh = now.since(det.at) <= u64::from(site.detector_stale_ms);
-        let mut all_trusted = fresh;
         let mut demand = Demand {
             ped: inputs.ped_buttons,
+            preempt: inputs.preempt,
+            transit: inputs.transit,
             ..Demand::default()
         };
+        let mut with_detectors = PhaseSet::EMPTY;
+        let mut with_trusted = PhaseSet::EMPTY;
+        let mut with_failed = PhaseSet::EMPTY;
         for (i, d) in site.detectors.iter().enumerate() {
             let Some(d) = d else { continue };
             let param = u16::from(d.number);
+            with_detectors.insert(d.phase);
             let health = if fresh {
                 det.health.get(i).copied().unwrap_or_default()
             } else {
@@ -178,9 +211,10 @@ impl Planner {
                 }
             }
             if !health.trusted() {
-                all_trusted = false;
+                with_failed.insert(d.phase);
                 continue;
             }
+            with_trusted.insert(d.phase);
             let on = det.presence.contains(i);
             let was = self.last_presence & (1 << i) != 0;
             if on != was {
@@ -208,36 +242,61 @@ impl Planner {
             self.last_presence = det.presence.0;
             self.last_counts = det.counts;
             self.counts_valid = true;
+            self.adaptive.observe(now, det);
         } else {
             self.last_presence = 0;
             self.counts_valid = false;
         }
-        if !all_trusted {
+        // How much of the detection can be used.
+        let raw = if !fresh || with_detectors.is_empty() || with_trusted != with_detectors {
+            Trust::None
+        } else if with_failed.is_empty() {
+            Trust::Full
+        } else {
+            Trust::Partial
+        };
+        if raw != Trust::Full {
             self.cycle_trusted = false;
-            self.trusted_since = None;
-        } else if self.trusted_since.is_none() {
-            self.trusted_since = Some(now);
         }
-        // Trust returns only after the recovery time; a site with no detectors never trusts.
-        let has_detectors = site.detectors.iter().any(|d| d.is_some());
-        if !all_trusted && self.detection_trusted {
+        // Downgrade at once; upgrade only after RECOVERY_MS at the better level (after the first
+        // loss: at start-up trusted data is used as soon as it arrives).
+        if raw <= self.trust {
+            self.trust = raw;
+            self.better_since = None;
+        } else {
+            let since = *self.better_since.get_or_insert(now);
+            if !self.lost_once || now.since(since) >= RECOVERY_MS {
+                self.trust = raw;
+                self.better_since = None;
+            }
+        }
+        if self.trust < Trust::Full && self.ever_full {
             self.lost_once = true;
         }
-        self.detection_trusted = has_detectors
-            && self
-                .trusted_since
-                .is_some_and(|t| !self.lost_once || now.since(t) >= RECOVERY_MS);
-        let mode = match self.kind {
-            PlannerKind::Webster => PlanMode::Webster,
-            PlannerKind::Actuated if self.detection_trusted => PlanMode::Actuated,
-            PlannerKind::Actuated => PlanMode::Fallback,
+        if self.trust == Trust::Full {
+            self.ever_full = true;
+        }
+        self.detection_trusted = self.trust != Trust::None;
+        let mode = match (self.kind, self.trust) {
+            (PlannerKind::Webster, _) => PlanMode::Webster,
+            (_, Trust::None) => PlanMode::Fallback,
+            (PlannerKind::Actuated, Trust::Full) => PlanMode::Actuated,
+            (PlannerKind::Adaptive, Trust::Full) => PlanMode::Adaptive,
+            (_, Trust::Partial) => PlanMode::Degraded,
         };
         if mode != self.mode {
             self.mode = mode;
             ev.push(now, code::PATTERN_CHANGE, mode as u16);
         }
+        if mode == PlanMode::Degraded {
+            // A phase whose detector failed is called every cycle (NEMA: detector fault → recall).
+            demand.veh = demand.veh.union(with_failed);
+        }
         let directive = match mode {
-            PlanMode::Actuated => Directive::Actuated,
+            PlanMode::Actuated | PlanMode::Degraded => Directive::Actuated,
+            PlanMode::Adaptive => Directive::Adaptive {
+                end: self.adaptive.end_set(site, now, det, engine),
+            },
             PlanMode::Webster | PlanMode::Fallback => Directive::Fixed {
                 green_ms: self.plan.green_ms,
             },

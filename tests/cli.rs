@@ -29,16 +29,22 @@ fn check_prints_derived_timings_and_plan() {
 #[test]
 fn check_rejects_a_bad_file_with_exit_1() {
     let bad = tmp("bad.toml");
-    let text = std::fs::read_to_string(SITE).unwrap().replacen("yellow_s", "x", 0).replacen(
-        "design_volume_vph = 510\n",
-        "design_volume_vph = 510\nyellow_s = 2\n",
-        1,
-    );
+    let text = std::fs::read_to_string(SITE)
+        .unwrap()
+        .replacen("yellow_s", "x", 0)
+        .replacen(
+            "design_volume_vph = 510\n",
+            "design_volume_vph = 510\nyellow_s = 2\n",
+            1,
+        );
     std::fs::write(&bad, text).unwrap();
     let out = Command::new(BIN).args(["check", "--site"]).arg(&bad).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let e = String::from_utf8_lossy(&out.stderr);
-    assert!(e.contains("bad.toml line") && e.contains("yellow_s") && e.contains("fix:"), "{e}");
+    assert!(
+        e.contains("bad.toml line") && e.contains("yellow_s") && e.contains("fix:"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -51,7 +57,10 @@ fn sim_writes_an_indiana_event_log() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(s.contains("simulated time    900.0 s") || s.contains("simulated time    899.9 s"), "{s}");
+    assert!(
+        s.contains("simulated time    900.0 s") || s.contains("simulated time    899.9 s"),
+        "{s}"
+    );
     assert!(s.contains("faults            0"), "{s}");
     let csv = std::fs::read_to_string(&ev).unwrap();
     let mut lines = csv.lines();
@@ -77,14 +86,22 @@ fn sim_writes_an_indiana_event_log() {
         .arg(&ev2)
         .output()
         .unwrap();
-    let strip = |t: &str| t.lines().map(|l| l.split_once(',').map(|x| x.1).unwrap_or("").to_string()).collect::<Vec<_>>();
+    let strip = |t: &str| {
+        t.lines()
+            .map(|l| l.split_once(',').map(|x| x.1).unwrap_or("").to_string())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(strip(&csv), strip(&std::fs::read_to_string(&ev2).unwrap()));
     assert!(out2.status.success());
 }
 
 #[test]
 fn sim_rejects_bad_options() {
-    for args in [vec!["sim", "--site", SITE, "--speed", "fast"], vec!["sim", "--site", SITE, "--bogus", "1"], vec!["sim"]] {
+    for args in [
+        vec!["sim", "--site", SITE, "--speed", "fast"],
+        vec!["sim", "--site", SITE, "--bogus", "1"],
+        vec!["sim"],
+    ] {
         let out = Command::new(BIN).args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(!out.stderr.is_empty());
@@ -144,7 +161,10 @@ fn sigterm_ends_in_all_red_then_flash_and_exit_0() {
             _ => {}
         }
     }
-    assert!(green.iter().all(|g| !g), "a green did not run out through red clearance: {green:?}");
+    assert!(
+        green.iter().all(|g| !g),
+        "a green did not run out through red clearance: {green:?}"
+    );
 }
 
 /// SIGHUP with a broken file keeps the old configuration; with a valid one it switches.
@@ -165,7 +185,10 @@ fn sighup_reload_rejects_bad_file_and_accepts_good_one() {
     std::fs::write(&site, good.replacen("min_green_s = 10", "min_green_s = -1", 1)).unwrap();
     kill(&child, nix::sys::signal::Signal::SIGHUP);
     std::thread::sleep(Duration::from_millis(600));
-    assert!(child.try_wait().unwrap().is_none(), "a bad reload must not stop the controller");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "a bad reload must not stop the controller"
+    );
     std::fs::write(&site, good.replacen("min_green_s = 10", "min_green_s = 12", 1)).unwrap();
     kill(&child, nix::sys::signal::Signal::SIGHUP);
     std::thread::sleep(Duration::from_millis(600));

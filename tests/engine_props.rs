@@ -102,6 +102,8 @@ struct Segment {
     extend: u16,
     ped: u16,
     fixed: bool,
+    preempt: u8,
+    transit: u16,
 }
 
 fn segment() -> impl Strategy<Value = Segment> {
@@ -111,13 +113,17 @@ fn segment() -> impl Strategy<Value = Segment> {
         any::<u16>(),
         prop_oneof![9 => Just(0u16), 1 => any::<u16>()],
         prop::bool::weighted(0.15),
+        prop_oneof![12 => Just(0u8), 1 => 1u8..16],
+        prop_oneof![6 => Just(0u16), 1 => any::<u16>()],
     )
-        .prop_map(|(ticks, veh, extend, ped, fixed)| Segment {
+        .prop_map(|(ticks, veh, extend, ped, fixed, preempt, transit)| Segment {
             ticks,
             veh,
             extend,
             ped,
             fixed,
+            preempt,
+            transit,
         })
 }
 
@@ -151,6 +157,9 @@ fn run(site: &Site, segments: &[Segment], steps: u64) -> Result<(), TestCaseErro
         plan[p.id.index()] = p.min_green_with_ped_ms() + 4_000;
     }
     let mut k = 0u64;
+    let mut preempted_since: Option<u64> = None;
+    let pmin = site.preempts.iter().map(|d| d.min_green_ms).min().unwrap_or(u32::MAX);
+    let pped = site.preempts.iter().map(|d| d.ped_clear_ms).min().unwrap_or(u32::MAX);
     let mut seg_i = 0usize;
     let mut left = 0u16;
     while k < steps {
@@ -165,7 +174,13 @@ fn run(site: &Site, segments: &[Segment], steps: u64) -> Result<(), TestCaseErro
             veh: PhaseSet(s.veh & configured.0),
             extend: PhaseSet(s.extend & configured.0),
             ped: PhaseSet(s.ped & site.ped_phases().0),
+            preempt: s.preempt,
+            transit: PhaseSet(s.transit & configured.0),
         };
+        // Preemption may shorten min green and pedestrian clearance (never yellow / red clearance).
+        if s.preempt != 0 || engine.preempt().is_some() {
+            preempted_since = Some(now);
+        }
         let directive = if s.fixed {
             Directive::Fixed { green_ms: plan }
         } else {
@@ -186,17 +201,23 @@ fn run(site: &Site, segments: &[Segment], steps: u64) -> Result<(), TestCaseErro
                 t.call_since = None;
             }
             if was == Aspect::Green && is != Aspect::Green {
-                let g = now - t.green_since.unwrap_or(0);
-                prop_assert!(
-                    g >= u64::from(ph.min_green_ms),
-                    "phase {p}: green {g} ms < min {} at step {k}",
+                let start = t.green_since.unwrap_or(0);
+                let g = now - start;
+                let pre = preempted_since.is_some_and(|x| x >= start);
+                let min = if pre {
+                    ph.min_green_ms.min(pmin)
+                } else {
                     ph.min_green_ms
-                );
+                };
+                prop_assert!(g >= u64::from(min), "phase {p}: green {g} ms < min {min} at step {k}");
                 if let (Some(w), Some(pd)) = (t.served_walk_at, ph.ped) {
-                    prop_assert!(
-                        now - w >= u64::from(pd.service_ms()),
-                        "phase {p}: walk at {w}, green ended {now}"
-                    );
+                    // Under preemption WALK may be cut short, but the (preempt) clearance still runs.
+                    let need = if pre {
+                        pd.clearance_ms.min(pped)
+                    } else {
+                        pd.service_ms()
+                    };
+                    prop_assert!(now - w >= u64::from(need), "phase {p}: walk at {w}, green ended {now}");
                 }
                 t.served_walk_at = None;
             }
@@ -216,7 +237,7 @@ fn run(site: &Site, segments: &[Segment], steps: u64) -> Result<(), TestCaseErro
                 t.walk_since = Some(now);
                 t.served_walk_at = Some(now);
             }
-            if !walk && prev.walk(p) {
+            if !walk && prev.walk(p) && preempted_since.is_none_or(|x| x < t.walk_since.unwrap_or(0)) {
                 if let Some(pd) = ph.ped {
                     let w = now - t.walk_since.unwrap_or(0);
                     prop_assert!(w >= u64::from(pd.walk_ms), "phase {p}: walk {w} ms < {}", pd.walk_ms);
@@ -224,6 +245,9 @@ fn run(site: &Site, segments: &[Segment], steps: u64) -> Result<(), TestCaseErro
             }
             // Liveness: a call on a red phase is served within the bound.
             let called = demand.veh.contains(p) || demand.ped.contains(p);
+            if preempted_since == Some(now) {
+                t.call_since = None; // preemption suspends normal service; waits restart after it
+            }
             if called && is != Aspect::Green && t.call_since.is_none() {
                 t.call_since = Some(now);
             }

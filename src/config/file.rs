@@ -13,6 +13,10 @@ pub struct SiteFile {
     pub phase: Vec<Spanned<PhaseSection>>,
     #[serde(default)]
     pub detector: Vec<Spanned<DetectorSection>>,
+    #[serde(default)]
+    pub preempt: Vec<Spanned<PreemptSection>>,
+    #[serde(default)]
+    pub transit: Option<Spanned<TransitSection>>,
     /// Read by the SUMO bridge (`tools/sumo`), not by the controller.
     #[serde(default)]
     pub sumo: Option<toml::Value>,
@@ -126,6 +130,47 @@ pub struct DetectorSection {
     pub extend: bool,
     #[serde(default)]
     pub name: Option<Spanned<String>>,
+}
+
+/// Emergency-vehicle preemption input (NTCIP 1202 preempt parameters, simplified).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreemptSection {
+    /// Preempt input 1..=8 (cabinet preempt line, optical or radio receiver); lower numbers win.
+    pub number: Spanned<i64>,
+    /// Phases held green during the dwell (the preempted approach), mutually compatible.
+    pub dwell_phases: Spanned<Vec<Spanned<i64>>>,
+    /// Shortest green a phase being ended for the preempt may show (may shorten min green).
+    #[serde(default = "default_preempt_min_green")]
+    pub min_green_s: Spanned<f64>,
+    /// Shortest pedestrian clearance when a crossing is ended for the preempt (WALK is cut short).
+    #[serde(default)]
+    pub ped_clearance_s: Option<Spanned<f64>>,
+    /// Shortest dwell green.
+    #[serde(default = "default_dwell")]
+    pub dwell_s: Spanned<f64>,
+}
+
+/// Transit signal priority limits.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitSection {
+    /// Longest green extension for a checked-in bus.
+    #[serde(default = "default_tsp_ext")]
+    pub max_extension_s: Spanned<f64>,
+    /// Early green: end conflicting greens as soon as their min green allows.
+    #[serde(default = "yes")]
+    pub early_green: bool,
+}
+
+fn default_preempt_min_green() -> Spanned<f64> {
+    sp(5.0)
+}
+fn default_dwell() -> Spanned<f64> {
+    sp(10.0)
+}
+fn default_tsp_ext() -> Spanned<f64> {
+    sp(10.0)
 }
 
 fn sp<T>(v: T) -> Spanned<T> {

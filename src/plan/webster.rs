@@ -160,7 +160,7 @@ pub fn plan(site: &Site, flows_vph: &[f32; MAX_PHASES]) -> WebsterPlan {
             let sum_y: f32 = members().map(|p| y.get(p.index()).copied().unwrap_or(0.0)).sum();
             let n = members().count() as u32;
             let mut given = 0u32;
-            let last = members().last();
+            let last = members().next_back();
             for p in members() {
                 let i = p.index();
                 let add = if Some(p) == last {

@@ -85,6 +85,8 @@ pub struct Controller {
     ticks: u64,
     /// A configuration reload waits for all red (see `request_handover`).
     handover: bool,
+    /// Time of the last tick.
+    now: Instant,
 }
 
 impl Controller {
@@ -101,6 +103,7 @@ impl Controller {
             last_cycles: 0,
             ticks: 0,
             handover: false,
+            now,
         }
     }
 
@@ -135,11 +138,14 @@ impl Controller {
     /// One control tick. Returns the frame to write to the relays.
     pub fn tick(&mut self, now: Instant, det: &DetectorSnapshot, inputs: &InputFrame) -> OutputFrame {
         self.ticks = self.ticks.wrapping_add(1);
+        self.now = now;
         if self.monitor.latched().is_some() {
             self.last_frame = self.monitor.flash_frame(now);
             return self.last_frame;
         }
-        let (demand, directive) = self.planner.tick(&self.site, now, det, inputs, &mut self.events);
+        let (demand, directive) = self
+            .planner
+            .tick(&self.site, now, det, inputs, &self.engine, &mut self.events);
         let frame = self.engine.step(&self.site, now, &demand, &directive, &mut self.events);
         if self.engine.cycles() != self.last_cycles {
             self.last_cycles = self.engine.cycles();
@@ -268,7 +274,7 @@ impl Controller {
             }
         };
         Status {
-            now: Instant(0),
+            now: self.now,
             mode,
             planner: self.planner.kind(),
             plan_mode: self.planner.mode(),

@@ -317,8 +317,7 @@ pub fn run_sim(site: &Site, opts: &SimOptions, signals: &Signals) -> Result<SimS
         loop_stats: lp.stats,
         traffic: lp.source.stats(),
         // A clean stop latches flash too; it is not a fault.
-        faults: status.faults_total
-            - u32::from(status.fault.is_some_and(|f| f.kind == FaultKind::Stopped)),
+        faults: status.faults_total - u32::from(status.fault.is_some_and(|f| f.kind == FaultKind::Stopped)),
         fault: status.fault,
         cycles: status.cycles,
         last_cycle_ms: status.cycle_ms,

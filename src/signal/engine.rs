@@ -29,7 +29,7 @@
 //! ## Cost
 //! One step is O(rings × phases) bit operations; ~0.3 µs on a Pi 4 class core (see `benches/`).
 
-use crate::config::{Recall, Site};
+use crate::config::{PreemptDef, Recall, Site};
 use crate::events::{code, EventRing};
 use crate::limits::{MAX_PHASES, MAX_RINGS};
 use crate::signal::frame::{lamp, ped_lamp, OutputFrame};
@@ -106,6 +106,9 @@ pub enum Directive {
     /// Fixed time: every phase is called and its green ends (force-off) at the planned length; the
     /// Webster fail-safe. Lengths are never below the phase's min green (the engine enforces it).
     Fixed { green_ms: [u32; MAX_PHASES] },
+    /// The planner decides each tick which greens may end (`end`, after min green and pedestrian
+    /// intervals); max green still bounds every green.
+    Adaptive { end: PhaseSet },
 }
 
 /// Phase-level demand for one tick, already mapped from detectors and push buttons.
@@ -118,6 +121,32 @@ pub struct Demand {
     pub extend: PhaseSet,
     /// Pedestrian push buttons, by the vehicle phase the crossing runs with.
     pub ped: PhaseSet,
+    /// Emergency-vehicle preempt inputs (bit `i` = preempt `i + 1`).
+    pub preempt: u8,
+    /// Transit priority requests by phase.
+    pub transit: PhaseSet,
+}
+
+/// Stage of an emergency-vehicle preemption.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PreemptStage {
+    /// Ending conflicting service (min green and pedestrian clearance may be shortened to the
+    /// preempt's minimums; yellow and red clearance never are).
+    Entry,
+    /// The preempted approach's phases are green.
+    Dwell,
+}
+
+/// An active preemption.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PreemptRun {
+    /// Index into `Site::preempts`.
+    pub index: usize,
+    pub number: u8,
+    pub stage: PreemptStage,
+    pub since: Instant,
+    /// When the call came in (time to green = dwell start − this).
+    pub called_at: Instant,
 }
 
 /// Engine operating mode.
@@ -151,6 +180,8 @@ pub struct RingStatus {
     pub end: Option<EndReason>,
     /// Phase to start after this ring's red clearance (None: the ring goes idle / to the barrier).
     next: Option<PhaseId>,
+    /// When a transit extension began holding this green.
+    transit_hold: Option<Instant>,
 }
 
 impl RingStatus {
@@ -165,6 +196,7 @@ impl RingStatus {
         max_start: None,
         end: None,
         next: None,
+        transit_hold: None,
     };
 }
 
@@ -187,6 +219,15 @@ pub struct Engine {
     cycle_start: Option<Instant>,
     last_cycle_ms: u32,
     cycles: u64,
+    preempt: Option<PreemptRun>,
+    preempt_inputs: u8,
+    transit_last: PhaseSet,
+    /// Phases whose green got a transit extension / early green in this service (one each).
+    transit_extended: PhaseSet,
+    transit_early: PhaseSet,
+    /// Completed preemptions and the last time to dwell green, ms.
+    preempts_served: u32,
+    last_time_to_dwell_ms: u32,
 }
 
 impl Engine {
@@ -204,7 +245,24 @@ impl Engine {
             cycle_start: None,
             last_cycle_ms: 0,
             cycles: 0,
+            preempt: None,
+            preempt_inputs: 0,
+            transit_last: PhaseSet::EMPTY,
+            transit_extended: PhaseSet::EMPTY,
+            transit_early: PhaseSet::EMPTY,
+            preempts_served: 0,
+            last_time_to_dwell_ms: 0,
         }
+    }
+
+    /// The active preemption, if any.
+    pub fn preempt(&self) -> Option<PreemptRun> {
+        self.preempt
+    }
+
+    /// Preemptions that reached dwell, and the last one's time from call to dwell green (ms).
+    pub fn preempt_stats(&self) -> (u32, u32) {
+        (self.preempts_served, self.last_time_to_dwell_ms)
     }
 
     pub fn mode(&self) -> EngineMode {
@@ -272,12 +330,16 @@ impl Engine {
             self.mode_since = now;
         }
         self.register_calls(site, now, demand, directive, ev);
+        self.update_preempt(site, nrings, now, demand, ev);
+        self.update_transit(now, demand, ev);
         for r in 0..nrings {
             self.time_ring(site, r, now, demand, directive, ev);
         }
-        if self.mode == EngineMode::Run {
+        if self.mode == EngineMode::Run && self.preempt.is_some() {
+            self.run_preempt(site, nrings, now, demand, ev);
+        } else if self.mode == EngineMode::Run {
             self.late_starts(site, nrings, now, ev);
-            self.decide_terminations(site, nrings, now, directive, ev);
+            self.decide_terminations(site, nrings, now, directive, demand, ev);
             self.cross_barrier(site, nrings, now, ev);
         } else if self.mode == EngineMode::Stopping {
             self.stop_greens(site, nrings, now, ev);
@@ -304,15 +366,22 @@ impl Engine {
             let green = greens.contains(p);
             let recall_call = matches!(ph.recall, Recall::Min | Recall::Max | Recall::Ped)
                 || matches!(directive, Directive::Fixed { .. });
-            let ped_call = ph.ped.is_some()
-                && (demand.ped.contains(p) || ph.recall == Recall::Ped || ph.ped.is_some_and(|pd| pd.recall));
+            // A button pressed while this crossing shows WALK needs no new service (the pedestrian
+            // may go now); pressed during flashing DON'T WALK it is kept for the next service
+            // (MUTCD 4E.06). Pedestrian recall calls only while the phase is not green.
+            let walking = self
+                .rings
+                .iter()
+                .any(|r| r.phase == Some(p) && r.interval == Interval::Green && r.ped == PedInterval::Walk);
+            let ped_recall = ph.recall == Recall::Ped || ph.ped.is_some_and(|pd| pd.recall);
+            let ped_call = ph.ped.is_some() && ((demand.ped.contains(p) && !walking) || (ped_recall && !green));
             if ped_call && !self.ped_calls.contains(p) && demand.ped.contains(p) {
                 ev.push(now, code::PED_CALL_REGISTERED, u16::from(p.number()));
             }
             if ped_call {
                 self.ped_calls.insert(p);
             }
-            let veh_call = demand.veh.contains(p) || recall_call || ped_call;
+            let veh_call = demand.veh.contains(p) || demand.transit.contains(p) || recall_call || ped_call;
             if veh_call && !green && !self.calls.contains(p) {
                 self.calls.insert(p);
                 ev.push(now, code::PHASE_CALL_REGISTERED, u16::from(p.number()));
@@ -331,10 +400,17 @@ impl Engine {
         ev: &mut EventRing,
     ) {
         let calls = self.calls.union(self.ped_calls);
+        let preempting = self.preempt.is_some();
+        let entry = self.entry_def(site);
         let Some(ring) = self.rings.get_mut(r) else { return };
         let Some(p) = ring.phase else { return };
         let Some(ph) = site.phase(p) else { return };
         let param = u16::from(p.number());
+        // During preempt entry a crossing being ended may clear in the preempt's shorter time.
+        let ped_clear_limit = match entry {
+            Some(d) if !d.dwell_phases.contains(p) => ped_clear_ms(site, p).min(u64::from(d.ped_clear_ms)),
+            _ => ped_clear_ms(site, p),
+        };
         match ring.interval {
             Interval::Idle => {}
             Interval::Green => {
@@ -348,7 +424,7 @@ impl Engine {
                         ring.ped_since = now;
                         ev.push(now, code::PED_BEGIN_CLEARANCE, param);
                     }
-                    PedInterval::Clearance if now.since(ring.ped_since) >= ped_clear_ms(site, p) => {
+                    PedInterval::Clearance if now.since(ring.ped_since) >= ped_clear_limit => {
                         ring.ped = PedInterval::DontWalk;
                         ring.ped_since = now;
                         ev.push(now, code::PED_BEGIN_DONT_WALK, param);
@@ -357,7 +433,8 @@ impl Engine {
                 }
                 // Pedestrian recycle: a button pressed during a green that will last long enough
                 // (resting, or before max-out/force-off) starts a walk now instead of a cycle later.
-                if ring.ped == PedInterval::DontWalk && self.ped_calls.contains(p) && ring.end.is_none() {
+                if ring.ped == PedInterval::DontWalk && self.ped_calls.contains(p) && ring.end.is_none() && !preempting
+                {
                     if let Some(pd) = ph.ped {
                         let service = u64::from(pd.service_ms());
                         let fits = match directive {
@@ -365,7 +442,7 @@ impl Engine {
                                 let planned = u64::from(green_ms.get(p.index()).copied().unwrap_or(0));
                                 now.since(ring.since) + service <= planned
                             }
-                            Directive::Actuated => match ring.max_start {
+                            Directive::Actuated | Directive::Adaptive { .. } => match ring.max_start {
                                 None => true,
                                 Some(ms) => now.since(ms) + service <= u64::from(ph.max_green_ms),
                             },
@@ -402,7 +479,7 @@ impl Engine {
                     ring.since = now;
                     let next = ring.next.take();
                     if let Some(q) = next {
-                        if self.mode == EngineMode::Run && !self.crossing && self.startable(site, r, q) {
+                        if self.mode == EngineMode::Run && !self.crossing && !preempting && self.startable(site, r, q) {
                             self.start_green(site, r, q, now, ev);
                         }
                     }
@@ -440,8 +517,11 @@ impl Engine {
             max_start: if conflicting(site, q, calls) { Some(now) } else { None },
             end: None,
             next: None,
+            transit_hold: None,
         };
         self.served.insert(q);
+        self.transit_extended.remove(q);
+        self.transit_early.remove(q);
         ev.push(now, code::PHASE_ON, param);
         ev.push(now, code::PHASE_BEGIN_GREEN, param);
         if self.calls.contains(q) {
@@ -524,20 +604,61 @@ impl Engine {
         nrings: usize,
         now: Instant,
         directive: &Directive,
+        demand: &Demand,
         ev: &mut EventRing,
     ) {
         let barrier_demand = self.barrier_demand(site);
+        let transit = if site.transit.is_some() {
+            demand.transit
+        } else {
+            PhaseSet::EMPTY
+        };
+        let tsp = site.transit;
         let any_call = !self.calls.union(self.ped_calls).is_empty();
         // Per ring: Some(reason) if its green may end now.
         let mut ready: [Option<EndReason>; MAX_RINGS] = [None; MAX_RINGS];
         let mut next: [Option<PhaseId>; MAX_RINGS] = [None; MAX_RINGS];
         for r in 0..nrings {
-            let Some(ring) = self.rings.get(r) else { continue };
+            let Some(ring) = self.rings.get(r).copied() else {
+                continue;
+            };
+            let ring = &ring;
             let (Some(p), Interval::Green) = (ring.phase, ring.interval) else {
                 continue;
             };
             let Some(ph) = site.phase(p) else { continue };
-            let reason = ring.end.or_else(|| green_may_end(ring, ph, p, now, directive));
+            let mut reason = ring.end.or_else(|| green_may_end(ring, ph, p, now, directive));
+            if let Some(t) = tsp {
+                // Transit priority (NTCIP 1211): hold the green for a checked-in bus up to the
+                // extension limit past the point it would have ended (events 114)...
+                if transit.contains(p) && ring.end.is_none() && reason.is_some() {
+                    let hold = ring.transit_hold.unwrap_or(now);
+                    if now.since(hold) < u64::from(t.max_extension_ms) {
+                        if !self.transit_extended.contains(p) {
+                            self.transit_extended.insert(p);
+                            ev.push(now, code::TSP_EXTEND_GREEN, u16::from(p.number()));
+                        }
+                        if let Some(rm) = self.rings.get_mut(r) {
+                            rm.transit_hold = Some(hold);
+                        }
+                        reason = None;
+                    }
+                }
+                // ...or give an early green: a green conflicting with a waiting bus ends as soon as
+                // its min green and pedestrian intervals allow (event 113).
+                if t.early_green && reason.is_none() && ring.min_done && ring.ped == PedInterval::DontWalk {
+                    let bus = transit.difference(PhaseSet::EMPTY.with(p));
+                    if conflicting(site, p, bus) && !transit.contains(p) {
+                        reason = Some(EndReason::ForceOff);
+                        if let Some(b) = bus.iter().next() {
+                            if !self.transit_early.contains(b) {
+                                self.transit_early.insert(b);
+                                ev.push(now, code::TSP_EARLY_GREEN, u16::from(b.number()));
+                            }
+                        }
+                    }
+                }
+            }
             if let (Some(slot), Some(n)) = (ready.get_mut(r), next.get_mut(r)) {
                 *slot = reason;
                 *n = self.next_in_group(site, r, Some(p));
@@ -675,6 +796,186 @@ impl Engine {
         }
     }
 
+    /// The preempt definition while in entry (for shortened pedestrian clearance).
+    fn entry_def(&self, site: &Site) -> Option<PreemptDef> {
+        match self.preempt {
+            Some(PreemptRun {
+                index,
+                stage: PreemptStage::Entry,
+                ..
+            }) => site.preempts.get(index).copied(),
+            _ => None,
+        }
+    }
+
+    /// Preempt input edges (events 102/104) and the start of a preemption (105).
+    fn update_preempt(&mut self, site: &Site, nrings: usize, now: Instant, demand: &Demand, ev: &mut EventRing) {
+        let inputs = demand.preempt;
+        let changed = inputs ^ self.preempt_inputs;
+        for def in site.preempts.iter() {
+            let bit = 1u8 << (def.number.saturating_sub(1) & 7);
+            if changed & bit != 0 {
+                let c = if inputs & bit != 0 {
+                    code::PREEMPT_CALL_ON
+                } else {
+                    code::PREEMPT_CALL_OFF
+                };
+                ev.push(now, c, u16::from(def.number));
+            }
+        }
+        self.preempt_inputs = inputs;
+        if self.preempt.is_some() || self.mode != EngineMode::Run {
+            return;
+        }
+        // Lowest input number wins (preempts are listed in any order in the file).
+        let winner = site
+            .preempts
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| inputs & (1u8 << (d.number.saturating_sub(1) & 7)) != 0)
+            .min_by_key(|(_, d)| d.number);
+        let Some((index, def)) = winner else { return };
+        self.preempt = Some(PreemptRun {
+            index,
+            number: def.number,
+            stage: PreemptStage::Entry,
+            since: now,
+            called_at: now,
+        });
+        self.crossing = false;
+        ev.push(now, code::PREEMPT_ENTRY_STARTED, u16::from(def.number));
+        // Planned next phases are cancelled; greens on the dwell phases stop any termination hold.
+        for ring in self.rings.iter_mut().take(nrings) {
+            ring.next = None;
+            if ring.interval == Interval::Green && ring.phase.is_some_and(|p| def.dwell_phases.contains(p)) {
+                ring.end = None;
+            }
+        }
+    }
+
+    /// Entry and dwell of the active preemption.
+    fn run_preempt(&mut self, site: &Site, nrings: usize, now: Instant, demand: &Demand, ev: &mut EventRing) {
+        let Some(run) = self.preempt else { return };
+        let Some(def) = site.preempts.get(run.index).copied() else {
+            self.preempt = None;
+            return;
+        };
+        match run.stage {
+            PreemptStage::Entry => {
+                for r in 0..nrings {
+                    let Some(ring) = self.rings.get_mut(r) else { continue };
+                    ring.next = None;
+                    let (Some(p), Interval::Green) = (ring.phase, ring.interval) else {
+                        continue;
+                    };
+                    if def.dwell_phases.contains(p) {
+                        continue;
+                    }
+                    // WALK is cut short into (the preempt's) pedestrian clearance (MUTCD 4E.06 allows
+                    // shortening pedestrian intervals only for preemption).
+                    if ring.ped == PedInterval::Walk {
+                        ring.ped = PedInterval::Clearance;
+                        ring.ped_since = now;
+                        ev.push(now, code::PED_BEGIN_CLEARANCE, u16::from(p.number()));
+                    }
+                    let min = site.phase(p).map_or(0, |ph| ph.min_green_ms.min(def.min_green_ms));
+                    if now.since(ring.since) >= u64::from(min) && ring.ped == PedInterval::DontWalk {
+                        self.terminate(site, r, EndReason::ForceOff, None, now, ev);
+                    }
+                }
+                // Start each dwell phase whose ring is idle once nothing conflicting is timing.
+                let all_idle = self.rings.iter().take(nrings).all(|x| x.interval == Interval::Idle);
+                let dwell_group = site
+                    .groups
+                    .iter()
+                    .position(|g| g.intersection(def.dwell_phases) == def.dwell_phases);
+                for r in 0..nrings {
+                    let Some(q) = site
+                        .rings
+                        .get(r)
+                        .and_then(|ring| ring.phases.iter().copied().find(|q| def.dwell_phases.contains(*q)))
+                    else {
+                        continue;
+                    };
+                    if self.rings.get(r).is_none_or(|x| x.interval != Interval::Idle) {
+                        continue;
+                    }
+                    let in_group = site.groups.get(self.group).is_some_and(|g| g.contains(q));
+                    if !in_group {
+                        if !all_idle {
+                            continue;
+                        }
+                        if let Some(g) = dwell_group {
+                            ev.push(
+                                now,
+                                code::BARRIER_TERMINATION,
+                                u16::try_from(self.group + 1).unwrap_or(0),
+                            );
+                            self.group = g;
+                            self.served = PhaseSet::EMPTY;
+                        }
+                    }
+                    let compatible = self.rings.iter().take(nrings).enumerate().all(|(i, o)| {
+                        i == r || o.interval == Interval::Idle || o.phase.is_none_or(|op| !site.conflicts_with(op, q))
+                    });
+                    if compatible {
+                        self.start_green(site, r, q, now, ev);
+                        if let Some(ring) = self.rings.get_mut(r) {
+                            // No walk during preemption; the pedestrian call waits for normal service.
+                            if ring.ped == PedInterval::Walk {
+                                ring.ped = PedInterval::DontWalk;
+                                self.ped_calls.insert(q);
+                            }
+                        }
+                    }
+                }
+                let greens = self.greens();
+                let dwell_configured = def.dwell_phases.intersection(site.phase_set());
+                if greens.intersection(dwell_configured) == dwell_configured {
+                    self.preempt = Some(PreemptRun {
+                        stage: PreemptStage::Dwell,
+                        since: now,
+                        ..run
+                    });
+                    self.preempts_served = self.preempts_served.saturating_add(1);
+                    self.last_time_to_dwell_ms = now.since_ms(run.called_at);
+                    ev.push(now, code::PREEMPT_BEGIN_DWELL, u16::from(def.number));
+                }
+            }
+            PreemptStage::Dwell => {
+                let bit = 1u8 << (def.number.saturating_sub(1) & 7);
+                let input_on = demand.preempt & bit != 0;
+                if !input_on && now.since(run.since) >= u64::from(def.dwell_ms) {
+                    // Exit to normal operation: the dwell greens continue as ordinary greens whose
+                    // min green is done; the max timer starts now, and the ring sequence resumes.
+                    ev.push(now, code::PREEMPT_BEGIN_EXIT, u16::from(def.number));
+                    self.preempt = None;
+                    for ring in self.rings.iter_mut().take(nrings) {
+                        if ring.interval == Interval::Green {
+                            ring.min_done = true;
+                            ring.last_actuation = now;
+                            ring.max_start = Some(now);
+                            ring.end = None;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Transit check-in / check-out events (112/115).
+    fn update_transit(&mut self, now: Instant, demand: &Demand, ev: &mut EventRing) {
+        let on = demand.transit.difference(self.transit_last);
+        let off = self.transit_last.difference(demand.transit);
+        for p in on.iter() {
+            ev.push(now, code::TSP_CHECK_IN, u16::from(p.number()));
+        }
+        for p in off.iter() {
+            ev.push(now, code::TSP_CHECK_OUT, u16::from(p.number()));
+        }
+        self.transit_last = demand.transit;
+    }
+
     /// The lamps for this tick.
     fn render(&self, site: &Site, now: Instant) -> OutputFrame {
         let mut f = OutputFrame::DARK;
@@ -704,7 +1005,7 @@ impl Engine {
                 let ped_bits = match ring.ped {
                     PedInterval::Walk => ped_lamp::WALK,
                     PedInterval::Clearance => {
-                        if (now.since(ring.ped_since) / FLASH_HALF_PERIOD_MS) % 2 == 0 {
+                        if (now.since(ring.ped_since) / FLASH_HALF_PERIOD_MS).is_multiple_of(2) {
                             ped_lamp::DONT_WALK
                         } else {
                             0
@@ -759,6 +1060,14 @@ fn green_may_end(
         Directive::Fixed { green_ms } => {
             let planned = green_ms.get(p.index()).copied().unwrap_or(0);
             (green >= u64::from(planned)).then_some(EndReason::ForceOff)
+        }
+        Directive::Adaptive { end } => {
+            if let Some(ms) = ring.max_start {
+                if now.since(ms) >= u64::from(ph.max_green_ms) {
+                    return Some(EndReason::MaxOut);
+                }
+            }
+            end.contains(p).then_some(EndReason::GapOut)
         }
         Directive::Actuated => {
             if let Some(ms) = ring.max_start {

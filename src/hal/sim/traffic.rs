@@ -29,8 +29,7 @@ pub const STARTUP_LOST_MS: u64 = 2_000;
 pub const YELLOW_USED_MS: u64 = 2_000;
 /// Zone occupancy of one passing vehicle, ms.
 pub const OCCUPANCY_MS: u64 = 700;
-/// Queue spacing, metres per stopped vehicle.
-pub const JAM_SPACING_M: f32 = 7.0;
+pub use crate::detect::JAM_SPACING_M;
 
 /// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, good enough for arrival processes.
 #[derive(Clone, Debug)]

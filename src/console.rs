@@ -115,7 +115,7 @@ commands (case-insensitive):
   log level L          off|error|warn|info|debug|trace
   unlock PIN / lock    allow / forbid the commands below
   clear flash          leave a latched flash (the fault must be gone)
-  set plan P           webster|actuated
+  set plan P           webster|actuated|adaptive
   preempt test N       run preempt input N through entry, dwell and exit
   recall P             place a vehicle call on phase P
 ";

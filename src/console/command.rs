@@ -133,7 +133,7 @@ const U_EVENTS: &str = "events [N]  (N = 1..64, default 10)";
 const U_LOG: &str = "log level off|error|warn|info|debug|trace";
 const U_UNLOCK: &str = "unlock PIN  (4 to 12 digits)";
 const U_CLEAR: &str = "clear flash";
-const U_PLAN: &str = "set plan webster|actuated";
+const U_PLAN: &str = "set plan webster|actuated|adaptive";
 const U_PREEMPT: &str = "preempt test N  (N = 1..6)";
 const U_RECALL: &str = "recall P  (P = phase 1..8)";
 
@@ -246,6 +246,7 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
             let kind = match arg2 {
                 Some(k) if eq(k, "webster") => PlannerKind::Webster,
                 Some(k) if eq(k, "actuated") => PlannerKind::Actuated,
+                Some(k) if eq(k, "adaptive") => PlannerKind::Adaptive,
                 Some(_) => return Err(ParseError::Bad(U_PLAN)),
                 None => return Err(ParseError::Missing(U_PLAN)),
             };
@@ -311,6 +312,7 @@ mod tests {
         assert_eq!(parse("log level loud"), Err(ParseError::Bad(U_LOG)));
         assert_eq!(parse("set plan Webster"), Ok(Command::SetPlan(PlannerKind::Webster)));
         assert_eq!(parse("set plan"), Err(ParseError::Missing(U_PLAN)));
+        assert_eq!(parse("set plan adaptive"), Ok(Command::SetPlan(PlannerKind::Adaptive)));
         assert_eq!(parse("preempt test 2"), Ok(Command::PreemptTest(2)));
         assert_eq!(parse("preempt test 7"), Err(ParseError::Bad(U_PREEMPT)));
         assert_eq!(parse("recall 4"), Ok(Command::Recall(PhaseId::new(4).unwrap())));

@@ -55,7 +55,7 @@ impl ConsoleTarget for FixedController {
         Some(PhaseView {
             interval: if n == 2 || n == 6 { "green" } else { "red" },
             since_ms: 1_000 * n as u32 + 250,
-            called: n % 2 == 0,
+            called: n.is_multiple_of(2),
             ped_called: n == 4,
         })
     }

@@ -18,6 +18,12 @@ USAGE:
                 [--events FILE.csv] [--volumes SCALE] [--planner actuated|adaptive|webster]
       Run the controller (engine, monitor, planner, loop) on the simulated intersection.
       Defaults: --duration 3600 --speed max --seed 1 --volumes 1.0
+      --console TTY [--baud N]: serve the serial console on TTY (e.g. one end of a socat pty pair).
+  greenwave plot --events FILE.csv --out FILE.svg|FILE.png [--from T --to T]
+      Timing diagram (rings, phases, pedestrians, detectors, preempt) from an event log.
+  greenwave pin-hash
+      Read a console PIN (4-12 digits) from standard input; print the salted hash for the site
+      file's `[console] pin_hash`.
   greenwave help
 ";
 
@@ -35,6 +41,10 @@ fn main() -> ExitCode {
     let result = match cmd.as_str() {
         "check" => check(rest),
         "sim" => sim(rest),
+        "plot" => greenwave::plot::parse_args(rest)
+            .and_then(|o| greenwave::plot::plot(&o))
+            .map(|s| println!("{s}")),
+        "pin-hash" => pin_hash(),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())
@@ -154,6 +164,8 @@ fn sim(args: &[String]) -> Result<(), String> {
             "--events",
             "--volumes",
             "--planner",
+            "--console",
+            "--baud",
         ],
     )?;
     let (site_path, mut site) = load_site(&flags)?;
@@ -178,7 +190,19 @@ fn sim(args: &[String]) -> Result<(), String> {
             "option `--volumes`: {volumes} is outside 0..10 (a scale of the design volumes)"
         ));
     }
-    let opts = SimOptions {
+    let console = match flags.get("--console") {
+        None => None,
+        Some(tty) => {
+            let baud: u32 = flags.num("--baud", 115_200)?;
+            let port = greenwave::hal::linux::serial::TermiosSerial::open(std::path::Path::new(tty), baud)
+                .map_err(|e| e.to_string())?;
+            Some(greenwave::runtime::sim::ConsoleSetup {
+                port,
+                pin: console_pin(&site_path)?,
+            })
+        }
+    };
+    let mut opts = SimOptions {
         site_path,
         duration_s: flags.num("--duration", 3600)?,
         speed,
@@ -189,15 +213,62 @@ fn sim(args: &[String]) -> Result<(), String> {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0),
+        console,
     };
     let signals = Signals::register().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     if matches!(speed, Speed::Factor(_)) {
         greenwave::runtime::realtime::setup_realtime(50);
     }
-    let summary = run_sim(&site, &opts, &signals)?;
+    let summary = run_sim(&site, &mut opts, &signals)?;
     println!("{summary}");
     if let Some(p) = &opts.events {
         println!("event log         {}", p.display());
     }
+    Ok(())
+}
+
+/// The console PIN hash from the site file's `[console] pin_hash`, if set.
+fn console_pin(site_path: &std::path::Path) -> Result<Option<greenwave::console::lock::PinHash>, String> {
+    let text = std::fs::read_to_string(site_path).map_err(|e| format!("{}: {e}", site_path.display()))?;
+    let value: toml::Value = toml::from_str(&text).map_err(|e| format!("{}: {e}", site_path.display()))?;
+    let Some(hash) = value.get("console").and_then(|c| c.get("pin_hash")) else {
+        log::warn!(
+            "no `[console] pin_hash` in {}: mutating console commands are disabled",
+            site_path.display()
+        );
+        return Ok(None);
+    };
+    let hash = hash.as_str().ok_or_else(|| {
+        format!(
+            "{}: `console.pin_hash` must be a string (make one with `greenwave pin-hash`)",
+            site_path.display()
+        )
+    })?;
+    greenwave::console::lock::PinHash::parse(hash).map(Some).map_err(|e| {
+        format!(
+            "{}: `console.pin_hash`: {e} (make one with `greenwave pin-hash`)",
+            site_path.display()
+        )
+    })
+}
+
+/// `greenwave pin-hash`: salted, iterated SHA-256 of a PIN read from standard input.
+fn pin_hash() -> Result<(), String> {
+    use greenwave::console::command::{PIN_MAX, PIN_MIN};
+    use greenwave::console::lock::{PinHash, DEFAULT_ITERATIONS};
+    use std::io::Read;
+    let mut pin = String::new();
+    std::io::stdin()
+        .read_line(&mut pin)
+        .map_err(|e| format!("cannot read the PIN from standard input: {e}"))?;
+    let pin = pin.trim();
+    if !(PIN_MIN..=PIN_MAX).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("the PIN must be {PIN_MIN} to {PIN_MAX} digits"));
+    }
+    let mut salt = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut salt))
+        .map_err(|e| format!("cannot read /dev/urandom for the salt: {e}"))?;
+    println!("{}", PinHash::derive(pin.as_bytes(), salt, DEFAULT_ITERATIONS));
     Ok(())
 }

@@ -203,3 +203,89 @@ fn sighup_reload_rejects_bad_file_and_accepts_good_one() {
     child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
     assert!(out.contains("reloads           1 (1 rejected)"), "{out}");
 }
+
+/// `greenwave sim --console TTY` serves the console on a real pseudo-terminal while the
+/// intersection runs; `plot` draws the run's event log.
+#[test]
+fn sim_serves_the_console_on_a_pty_and_plot_draws_the_log() {
+    use nix::pty::openpty;
+    use std::io::Write;
+    let pty = openpty(None, None).unwrap();
+    let slave = nix::unistd::ttyname(&pty.slave).unwrap();
+    let ev = tmp("console.csv");
+    let mut child = Command::new(BIN)
+        .args(["sim", "--site", SITE, "--duration", "600", "--speed", "10", "--console"])
+        .arg(&slave)
+        .arg("--events")
+        .arg(&ev)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut master = std::fs::File::from(pty.master);
+    std::thread::sleep(Duration::from_millis(1500));
+    master.write_all(b"status\r").unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    master.write_all(b"unlock 1234\r").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    kill(&child, nix::sys::signal::Signal::SIGTERM);
+    let status = wait_exit(&mut child, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0));
+    // Read what the console wrote (non-blocking drain).
+    let flags = nix::fcntl::fcntl(&master, nix::fcntl::FcntlArg::F_GETFL).unwrap();
+    nix::fcntl::fcntl(
+        &master,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match master.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("greenwave console, Main St & 1st Ave"), "{out}");
+    assert!(out.contains("mode run"), "{out}");
+    assert!(out.contains("no console PIN is configured"), "{out}");
+
+    let svg = tmp("diagram.svg");
+    let out = Command::new(BIN)
+        .args(["plot", "--events"])
+        .arg(&ev)
+        .arg("--out")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg") && text.len() > 10_000);
+}
+
+#[test]
+fn pin_hash_makes_a_parsable_hash() {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("pin-hash")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"2468\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let h = String::from_utf8(out.stdout).unwrap();
+    let parsed = greenwave::console::lock::PinHash::parse(h.trim()).unwrap();
+    assert!(parsed.verify(b"2468") && !parsed.verify(b"2469"));
+    let bad = Command::new(BIN)
+        .arg("pin-hash")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = bad.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -69,7 +69,10 @@ fn console_on_the_running_controller() {
             3001,
             b"phases\rtiming\rdetectors\rfaults\rscenarios\rstats\revents 20\r",
         ),
-        (3002, b"unlock 2468\rset plan webster\rrecall 2\rclear flash\r"),
+        (
+            3002,
+            b"unlock 2468\rset plan webster\rrecall 2\rpreempt test 1\rpreempt test 5\rclear flash\r",
+        ),
         (3010, b"status\r"),
     ];
     COUNTING.store(true, Ordering::SeqCst);
@@ -110,7 +113,7 @@ fn console_on_the_running_controller() {
         "begin green",
         "slots 0/",
         "ticks 3002",
-        "refused: this controller build cannot do that yet",
+        "refused: that preempt input is not configured at this site",
         "refused: the controller is not in a fault flash",
         "(no faults recorded)",
     ] {

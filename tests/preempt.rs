@@ -198,3 +198,51 @@ fn transit_priority_early_green_and_extension() {
     // Would end at 14 s (min green 10 s from 4 s); held 10 s more at most.
     assert_eq!(yellow_at, Some(14_000 + 10_000));
 }
+
+/// The console's `preempt test N` and `recall P` go through the same paths as real inputs.
+#[test]
+fn operator_preempt_test_and_recall() {
+    use greenwave::detect::{DetectorHealth, DetectorSnapshot};
+    use greenwave::hal::InputFrame;
+    use greenwave::runtime::Controller;
+    let site = site();
+    let mut c = Controller::new(&site, Instant(0));
+    let snap = |t: u64| {
+        let mut s = DetectorSnapshot {
+            at: Instant(t),
+            ..DetectorSnapshot::EMPTY
+        };
+        for h in s.health.iter_mut().take(12) {
+            *h = DetectorHealth::Ok;
+        }
+        s
+    };
+    let mut codes = Vec::new();
+    let mut t = 0;
+    while t < 100_000 {
+        if t == 20_000 {
+            assert!(c.preempt_test(3, Instant(t)));
+            assert!(!c.preempt_test(6, Instant(t)), "preempt 6 is not configured");
+        }
+        if t == 60_000 {
+            assert!(c.operator_call(p(7)));
+        }
+        c.tick(Instant(t), &snap(t), &InputFrame::default());
+        while let Some(e) = c.events_mut().pop() {
+            codes.push((e.at.0, e.code, e.param));
+        }
+        t += 100;
+    }
+    let pre: Vec<u8> = codes
+        .iter()
+        .filter(|x| (102..=111).contains(&x.1))
+        .map(|x| x.1)
+        .collect();
+    assert_eq!(pre, vec![102, 105, 107, 104, 111]);
+    assert!(codes
+        .iter()
+        .any(|x| x.0 >= 60_000 && x.1 == code::PHASE_CALL_REGISTERED && x.2 == 7));
+    assert!(codes
+        .iter()
+        .any(|x| x.0 >= 60_000 && x.1 == code::PHASE_BEGIN_GREEN && x.2 == 7));
+}

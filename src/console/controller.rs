@@ -128,8 +128,22 @@ impl ConsoleTarget for Bound<'_> {
                 log::set_max_level(level);
                 Ok(())
             }
-            // The controller has no operator call or preempt-test entry yet.
-            Action::PreemptTest(_) | Action::Recall(_) => Err(Refused::Unsupported),
+            Action::Recall(p) => {
+                if self.controller.operator_call(p) {
+                    Ok(())
+                } else {
+                    Err(Refused::NoSuchPhase)
+                }
+            }
+            Action::PreemptTest(n) => {
+                if !self.controller.site().preempts.iter().any(|d| d.number == n) {
+                    Err(Refused::NoSuchPreempt)
+                } else if self.controller.preempt_test(n, now) {
+                    Ok(())
+                } else {
+                    Err(Refused::NotNow)
+                }
+            }
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::monitor::{Fault, FaultKind, Monitor};
 use crate::plan::webster::WebsterPlan;
 use crate::plan::{PlanMode, Planner};
 use crate::scenario::PoolStats;
-use crate::signal::engine::{Engine, EngineMode, RingStatus};
+use crate::signal::engine::{Engine, EngineMode, PreemptStage, RingStatus};
 use crate::signal::frame::OutputFrame;
 use crate::signal::phase::PhaseSet;
 use crate::time::Instant;
@@ -87,7 +87,14 @@ pub struct Controller {
     handover: bool,
     /// Time of the last tick.
     now: Instant,
+    /// Operator calls (console `recall P`) for the next tick.
+    operator_calls: PhaseSet,
+    /// Console `preempt test N`: the input bit held until the given time.
+    preempt_test: Option<(u8, Instant)>,
 }
+
+/// How long `preempt test` holds the preempt input (the dwell then runs its own minimum).
+pub const PREEMPT_TEST_MS: u32 = 5_000;
 
 impl Controller {
     /// Builds the controller for `site`; it starts in all red (start-up interval).
@@ -104,6 +111,8 @@ impl Controller {
             ticks: 0,
             handover: false,
             now,
+            operator_calls: PhaseSet::EMPTY,
+            preempt_test: None,
         }
     }
 
@@ -143,9 +152,22 @@ impl Controller {
             self.last_frame = self.monitor.flash_frame(now);
             return self.last_frame;
         }
-        let (demand, directive) = self
+        let mut inputs = *inputs;
+        if let Some((bit, until)) = self.preempt_test {
+            // Held for the test time, and on through the entry so the test always sees the dwell
+            // (bounded: an entry never lasts a minute).
+            let entering = self.engine.preempt().is_some_and(|p| p.stage == PreemptStage::Entry);
+            if now < until || (entering && now.since(until) < 60_000) {
+                inputs.preempt |= bit;
+            } else {
+                self.preempt_test = None;
+            }
+        }
+        let (mut demand, directive) = self
             .planner
-            .tick(&self.site, now, det, inputs, &self.engine, &mut self.events);
+            .tick(&self.site, now, det, &inputs, &self.engine, &mut self.events);
+        demand.veh = demand.veh.union(self.operator_calls);
+        self.operator_calls = PhaseSet::EMPTY;
         let frame = self.engine.step(&self.site, now, &demand, &directive, &mut self.events);
         if self.engine.cycles() != self.last_cycles {
             self.last_cycles = self.engine.cycles();
@@ -257,6 +279,28 @@ impl Controller {
     /// Whether a requested stop has completed (or the controller is in flash anyway).
     pub fn stopped(&self) -> bool {
         self.monitor.latched().is_some()
+    }
+
+    /// Operator call on a configured phase (console `recall P`): a locking vehicle call, served in
+    /// turn like a detector's. Returns false for an unconfigured phase.
+    pub fn operator_call(&mut self, p: crate::signal::phase::PhaseId) -> bool {
+        if self.site.phase(p).is_none() {
+            return false;
+        }
+        self.operator_calls.insert(p);
+        true
+    }
+
+    /// Console `preempt test N`: hold preempt input `number` for [`PREEMPT_TEST_MS`], exercising
+    /// entry, dwell and exit exactly as a real call would. False if the preempt is not configured
+    /// or the controller is not running normally.
+    pub fn preempt_test(&mut self, number: u8, now: Instant) -> bool {
+        let configured = self.site.preempts.iter().any(|d| d.number == number);
+        if !configured || self.monitor.latched().is_some() || self.engine.mode() != EngineMode::Run {
+            return false;
+        }
+        self.preempt_test = Some((1u8 << ((number - 1) & 7), now.plus_ms(PREEMPT_TEST_MS)));
+        true
     }
 
     pub fn set_planner(&mut self, kind: PlannerKind) {

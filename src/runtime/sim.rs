@@ -10,8 +10,13 @@
 //! board's schedule never drifts (deadlines are absolute).
 
 use crate::config::Site;
+use crate::console::controller::Bound;
+use crate::console::lock::PinHash;
+use crate::console::view::LoopStats as ConsoleLoopStats;
+use crate::console::Console;
 use crate::detect::DetectorSnapshot;
 use crate::events::csv::WallClock;
+use crate::hal::linux::serial::TermiosSerial;
 use crate::hal::sim::traffic::{SimTraffic, TrafficStats};
 use crate::hal::sim::{SimRelays, SimWatchdog};
 use crate::hal::{InputFrame, Relays, Watchdog};
@@ -60,6 +65,8 @@ pub struct ControlLoop<R: Relays, W: Watchdog, S: Source> {
     pub watchdog: W,
     pub source: S,
     pub stats: LoopStats,
+    /// The detector snapshot of the last tick (console `detectors`).
+    pub last_det: DetectorSnapshot,
     shown: OutputFrame,
     now: Instant,
     stop_at: Option<Instant>,
@@ -74,6 +81,7 @@ impl<R: Relays, W: Watchdog, S: Source> ControlLoop<R, W, S> {
             watchdog,
             source,
             stats: LoopStats::default(),
+            last_det: DetectorSnapshot::EMPTY,
             shown: OutputFrame::ALL_RED,
             now: Instant::ZERO,
             stop_at: None,
@@ -92,6 +100,7 @@ impl<R: Relays, W: Watchdog, S: Source> ControlLoop<R, W, S> {
         self.stats.ticks += 1;
         let (det, inputs) = self.source.poll(now, &self.shown);
         let frame = self.controller.tick(now, &det, &inputs);
+        self.last_det = det;
         let mut healthy = on_time;
         match self.relays.write(&frame) {
             Ok(()) => {
@@ -161,7 +170,7 @@ pub enum Speed {
     Factor(f64),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct SimOptions {
     pub site_path: PathBuf,
     pub duration_s: u64,
@@ -171,6 +180,20 @@ pub struct SimOptions {
     pub volumes: f64,
     /// Unix time (ms) of simulated time zero, for event timestamps.
     pub start_unix_ms: i64,
+    /// Serial console: an open port and the PIN hash for mutating commands.
+    pub console: Option<ConsoleSetup>,
+}
+
+/// A serial console to serve from the loop.
+pub struct ConsoleSetup {
+    pub port: TermiosSerial,
+    pub pin: Option<PinHash>,
+}
+
+impl core::fmt::Debug for ConsoleSetup {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("ConsoleSetup")
+    }
 }
 
 /// What `greenwave sim` prints at the end.
@@ -239,7 +262,12 @@ impl core::fmt::Display for SimSummary {
 }
 
 /// Runs `greenwave sim`.
-pub fn run_sim(site: &Site, opts: &SimOptions, signals: &Signals) -> Result<SimSummary, String> {
+pub fn run_sim(site: &Site, opts: &mut SimOptions, signals: &Signals) -> Result<SimSummary, String> {
+    let mut console = opts.console.take().map(|c| {
+        let mut con = Console::new(c.pin);
+        con.start(site.name.as_str());
+        (con, c.port)
+    });
     let traffic = SimTraffic::new(site, opts.volumes, opts.seed);
     let mut lp = ControlLoop::new(site, SimRelays::default(), SimWatchdog::default(), traffic);
     let clock = WallClock {
@@ -284,9 +312,33 @@ pub fn run_sim(site: &Site, opts: &SimOptions, signals: &Signals) -> Result<SimS
         lp.tick(now, on_time);
         let wait = matches!(opts.speed, Speed::Max);
         while let Some(ev) = lp.controller.events_mut().pop() {
+            if let Some((con, _)) = console.as_mut() {
+                con.record_event(&ev);
+            }
             if let Some(s) = sink.as_mut() {
                 s.send(ev, wait);
             }
+        }
+        if let Some((con, port)) = console.as_mut() {
+            let stats = ConsoleLoopStats {
+                ticks: lp.stats.ticks,
+                overruns: lp.stats.overruns,
+                worst_tick_us: u32::try_from(lp.stats.worst_tick_ns / 1000).unwrap_or(u32::MAX),
+                allocations: 0,
+                rss_kb: 0,
+                events_dropped: lp.controller.events().dropped(),
+                log_bytes_dropped: 0,
+            };
+            let det = lp.last_det;
+            let mut bound = Bound {
+                controller: &mut lp.controller,
+                detectors: &det,
+                stats,
+                watchdog_ok: on_time,
+                now,
+            };
+            // A console I/O error (cable pulled) must never stop the controller.
+            let _ = con.poll(port, now, &mut bound);
         }
         let work = mono.now_ns().saturating_sub(t0);
         lp.stats.worst_tick_ns = lp.stats.worst_tick_ns.max(work);

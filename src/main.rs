@@ -19,6 +19,7 @@ USAGE:
       Run the controller (engine, monitor, planner, loop) on the simulated intersection.
       Defaults: --duration 3600 --speed max --seed 1 --volumes 1.0
       --console TTY [--baud N]: serve the serial console on TTY (e.g. one end of a socat pty pair).
+      --state-dir DIR: keep learned flows, counters and fault history in DIR across runs.
   greenwave plot --events FILE.csv --out FILE.svg|FILE.png [--from T --to T]
       Timing diagram (rings, phases, pedestrians, detectors, preempt) from an event log.
   greenwave pin-hash
@@ -166,6 +167,7 @@ fn sim(args: &[String]) -> Result<(), String> {
             "--planner",
             "--console",
             "--baud",
+            "--state-dir",
         ],
     )?;
     let (site_path, mut site) = load_site(&flags)?;
@@ -214,6 +216,7 @@ fn sim(args: &[String]) -> Result<(), String> {
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0),
         console,
+        state_dir: flags.get("--state-dir").map(PathBuf::from),
     };
     let signals = Signals::register().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     if matches!(speed, Speed::Factor(_)) {

@@ -8,5 +8,6 @@ pub mod controller;
 pub mod logger;
 pub mod realtime;
 pub mod sim;
+pub mod state;
 
 pub use controller::{Controller, ControllerMode, Status};

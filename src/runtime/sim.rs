@@ -24,6 +24,7 @@ use crate::monitor::FaultKind;
 use crate::runtime::controller::Controller;
 use crate::runtime::logger::EventSink;
 use crate::runtime::realtime::{MonotonicClock, Signals};
+use crate::runtime::state::{StateKeeper, StateSnapshot};
 use crate::signal::frame::OutputFrame;
 use crate::time::Instant;
 use std::path::PathBuf;
@@ -182,7 +183,12 @@ pub struct SimOptions {
     pub start_unix_ms: i64,
     /// Serial console: an open port and the PIN hash for mutating commands.
     pub console: Option<ConsoleSetup>,
+    /// Directory for persistent state (learned flows, counters, fault history).
+    pub state_dir: Option<PathBuf>,
 }
+
+/// Controller time between two state saves.
+pub const STATE_SAVE_MS: u64 = 300_000;
 
 /// A serial console to serve from the loop.
 pub struct ConsoleSetup {
@@ -280,6 +286,25 @@ pub fn run_sim(site: &Site, opts: &mut SimOptions, signals: &Signals) -> Result<
         ),
         None => None,
     };
+    let mut state = match &opts.state_dir {
+        None => None,
+        Some(dir) => {
+            let (keeper, loaded) = StateKeeper::start(dir)?;
+            for line in &loaded.report {
+                log::info!("state {}: {line}", dir.display());
+            }
+            if loaded.flows.cycles > 0 {
+                lp.controller.planner_mut().set_flows(site, &loaded.flows.flows_vph);
+                log::info!(
+                    "Webster fail-safe plan seeded from {} learned cycles",
+                    loaded.flows.cycles
+                );
+            }
+            Some((keeper, loaded.counters, loaded.flows.cycles))
+        }
+    };
+    let mut last_save = Instant::ZERO;
+    let mut last_faults = 0;
     let tick_ms = u64::from(site.tick_ms.max(1));
     let total_ticks = opts.duration_s.saturating_mul(1000) / tick_ms;
     let mono = MonotonicClock::new();
@@ -340,6 +365,15 @@ pub fn run_sim(site: &Site, opts: &mut SimOptions, signals: &Signals) -> Result<
             // A console I/O error (cable pulled) must never stop the controller.
             let _ = con.poll(port, now, &mut bound);
         }
+        if let Some((keeper, base, prior)) = state.as_mut() {
+            let faults = lp.controller.monitor().faults_total();
+            if now.since(last_save) >= STATE_SAVE_MS || faults != last_faults {
+                last_save = now;
+                last_faults = faults;
+                let unix_s = (opts.start_unix_ms + now.0 as i64) / 1000;
+                keeper.offer(StateSnapshot::of(&lp.controller, base, *prior, unix_s));
+            }
+        }
         let work = mono.now_ns().saturating_sub(t0);
         lp.stats.worst_tick_ns = lp.stats.worst_tick_ns.max(work);
         if lp.stop_at.is_some() && lp.stopped() {
@@ -361,6 +395,14 @@ pub fn run_sim(site: &Site, opts: &mut SimOptions, signals: &Signals) -> Result<
         lp.stats.events_dropped += s.dropped + lp.controller.events().dropped();
         let written = s.finish().map_err(|e| format!("event log write failed: {e}"))?;
         lp.stats.events_logged = written;
+    }
+    if let Some((mut keeper, base, prior)) = state.take() {
+        let unix_s = (opts.start_unix_ms + lp.now().0 as i64) / 1000;
+        keeper.offer_wait(StateSnapshot::of(&lp.controller, &base, prior, unix_s));
+        if keeper.failing() {
+            log::error!("the last state save failed: learned flows may be older than this run");
+        }
+        keeper.finish();
     }
     let _ = lp.watchdog.disarm();
     let status = lp.controller.status();

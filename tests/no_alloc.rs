@@ -13,37 +13,11 @@ use greenwave::hal::sim::traffic::SimTraffic;
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
 use greenwave::runtime::sim::ControlLoop;
 use greenwave::time::Instant;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
-struct Counting;
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-static ARMED: AtomicBool = AtomicBool::new(false);
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
-#[global_allocator]
-static A: Counting = Counting;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{ALLOCS, COUNTING};
 
 #[test]
 fn million_ticks_without_allocation() {
@@ -54,7 +28,7 @@ fn million_ticks_without_allocation() {
     let mut drained = 0u64;
     // Start-up (may allocate: not counted).
     lp.tick(Instant(0), true);
-    ARMED.store(true, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
     for k in 1..=1_000_000u64 {
         // A detector fails for 5 minutes in the middle of the run: the fail-safe path is exercised.
         if k == 400_000 {
@@ -68,7 +42,7 @@ fn million_ticks_without_allocation() {
             drained += 1;
         }
     }
-    ARMED.store(false, Ordering::SeqCst);
+    COUNTING.store(false, Ordering::SeqCst);
     let allocs = ALLOCS.load(Ordering::SeqCst);
     let st = lp.controller.status();
     assert_eq!(allocs, 0, "the control path allocated {allocs} times");

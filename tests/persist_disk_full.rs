@@ -9,31 +9,12 @@ use greenwave::monitor::{Fault, FaultKind};
 use greenwave::signal::frame::OutputFrame;
 use greenwave::time::Instant;
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-struct Counting;
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards every call unchanged to the system allocator; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{ALLOCS, COUNTING};
 
 fn history(n: usize) -> FaultHistory {
     let mut h = FaultHistory::default();
@@ -52,7 +33,11 @@ fn history(n: usize) -> FaultHistory {
 
 #[test]
 fn full_disk_is_a_fault_that_keeps_the_committed_state() {
-    signal_hook::flag::register(signal_hook::consts::SIGXFSZ, Arc::new(AtomicBool::new(false))).unwrap();
+    signal_hook::flag::register(
+        signal_hook::consts::SIGXFSZ,
+        Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    )
+    .unwrap();
     let d = std::env::temp_dir().join(format!("gw-persist-full-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     let mut s: Store<FaultHistory> = Store::new(&d).unwrap();

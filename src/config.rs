@@ -42,6 +42,9 @@ pub enum PlannerKind {
     Webster,
     /// Queue-aware actuated control from camera / area detection (`plan::adaptive`).
     Adaptive,
+    /// A trained Q-table deciding green ends, deferring to `Adaptive` when not confident
+    /// (`plan::learned`; the model file is given at start-up).
+    Learned,
 }
 
 impl PlannerKind {
@@ -50,6 +53,7 @@ impl PlannerKind {
             PlannerKind::Actuated => "actuated",
             PlannerKind::Webster => "webster",
             PlannerKind::Adaptive => "adaptive",
+            PlannerKind::Learned => "learned",
         }
     }
 }
@@ -394,7 +398,7 @@ impl Validator<'_> {
                 s.planner.span(),
                 "site.planner",
                 format!("unknown planner `{}`", s.planner.get_ref()),
-                "use \"actuated\", \"adaptive\" or \"webster\"",
+                "use \"actuated\", \"adaptive\", \"learned\" or \"webster\"",
             )
         })?;
         let cycle_min_ms = self.secs(&s.cycle_min_s, "site.cycle_min_s", 20.0, 300.0)?;
@@ -954,6 +958,7 @@ pub fn parse_planner(s: &str) -> Option<PlannerKind> {
         "actuated" => Some(PlannerKind::Actuated),
         "webster" | "fixed" => Some(PlannerKind::Webster),
         "adaptive" => Some(PlannerKind::Adaptive),
+        "learned" => Some(PlannerKind::Learned),
         _ => None,
     }
 }

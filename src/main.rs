@@ -20,6 +20,9 @@ USAGE:
       Defaults: --duration 3600 --speed max --seed 1 --volumes 1.0
       --console TTY [--baud N]: serve the serial console on TTY (e.g. one end of a socat pty pair).
       --state-dir DIR: keep learned flows, counters and fault history in DIR across runs.
+      --model FILE: the Q-table for `--planner learned` (from `greenwave train`).
+  greenwave train --site FILE --out MODEL.postcard [--episodes N] [--seconds S] [--seed N]
+      Train the `learned` planner's Q-table in the built-in traffic model (volumes 0.6-1.6 x design).
   greenwave plot --events FILE.csv --out FILE.svg|FILE.png [--from T --to T]
       Timing diagram (rings, phases, pedestrians, detectors, preempt) from an event log.
   greenwave pin-hash
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
             .and_then(|o| greenwave::plot::plot(&o))
             .map(|s| println!("{s}")),
         "pin-hash" => pin_hash(),
+        "train" => train(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())
@@ -168,6 +172,7 @@ fn sim(args: &[String]) -> Result<(), String> {
             "--console",
             "--baud",
             "--state-dir",
+            "--model",
         ],
     )?;
     let (site_path, mut site) = load_site(&flags)?;
@@ -217,7 +222,16 @@ fn sim(args: &[String]) -> Result<(), String> {
             .unwrap_or(0),
         console,
         state_dir: flags.get("--state-dir").map(PathBuf::from),
+        model: None,
     };
+    let model = match flags.get("--model") {
+        Some(m) => Some(greenwave::plan::learned::QTable::load(std::path::Path::new(m)).map_err(|e| e.to_string())?),
+        None if site.planner == greenwave::config::PlannerKind::Learned => {
+            return Err("the learned planner needs `--model FILE` (make one with `greenwave train`)".into())
+        }
+        None => None,
+    };
+    opts.model = model;
     let signals = Signals::register().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     if matches!(speed, Speed::Factor(_)) {
         greenwave::runtime::realtime::setup_realtime(50);
@@ -273,5 +287,42 @@ fn pin_hash() -> Result<(), String> {
         .and_then(|mut f| f.read_exact(&mut salt))
         .map_err(|e| format!("cannot read /dev/urandom for the salt: {e}"))?;
     println!("{}", PinHash::derive(pin.as_bytes(), salt, DEFAULT_ITERATIONS));
+    Ok(())
+}
+
+fn train(args: &[String]) -> Result<(), String> {
+    use greenwave::plan::learned::{train, QTable};
+    let flags = Flags::parse(args, &["--site", "--out", "--episodes", "--seconds", "--seed"])?;
+    let (_, site) = load_site(&flags)?;
+    let out = PathBuf::from(flags.get("--out").ok_or("missing `--out MODEL.postcard`")?);
+    let episodes: u32 = flags.num("--episodes", 60)?;
+    let seconds: u64 = flags.num("--seconds", 3600)?;
+    let seed: u64 = flags.num("--seed", 1)?;
+    let mut trainer = train::Trainer::new(QTable::default(), 0.3, seed, site.tick_ms);
+    let mut rng = greenwave::hal::sim::traffic::Rng::new(seed ^ 0x5eed);
+    for e in 0..episodes {
+        // Exploration decays from 30 % to 5 % over the run.
+        trainer.epsilon = 0.3 - 0.25 * f64::from(e) / f64::from(episodes.max(1));
+        let volumes = 0.6 + rng.unit();
+        train::episode(
+            &site,
+            &mut trainer,
+            volumes,
+            seconds,
+            seed.wrapping_add(u64::from(e) * 7919),
+        );
+    }
+    let confident = (0..greenwave::plan::learned::STATES)
+        .filter(|s| trainer.table.decide(*s).1)
+        .count();
+    std::fs::write(&out, trainer.table.to_bytes()).map_err(|e| format!("{}: {e}", out.display()))?;
+    println!(
+        "{}: {} episodes of {} s, {} of {} states confident",
+        out.display(),
+        trainer.table.episodes,
+        seconds,
+        confident,
+        greenwave::plan::learned::STATES
+    );
     Ok(())
 }

@@ -16,6 +16,7 @@
 //! Pure and allocation-free: O(detectors + phases) per tick.
 
 pub mod adaptive;
+pub mod learned;
 pub mod webster;
 
 use crate::config::{PlannerKind, Site};
@@ -49,6 +50,8 @@ pub enum PlanMode {
     /// Actuated because some detectors failed: their phases are on constant call, the others
     /// actuate from the remaining detectors (adaptive needs every detector).
     Degraded = 5,
+    /// The learned table decides where it is confident, adaptive elsewhere.
+    Learned = 6,
 }
 
 impl PlanMode {
@@ -59,6 +62,7 @@ impl PlanMode {
             PlanMode::Fallback => "webster (fail-safe: detection untrusted)",
             PlanMode::Adaptive => "adaptive",
             PlanMode::Degraded => "actuated (degraded: detector fault, failed phases on recall)",
+            PlanMode::Learned => "learned (adaptive where not confident)",
         }
     }
 }
@@ -101,6 +105,9 @@ pub struct Planner {
     trust: Trust,
     better_since: Option<Instant>,
     adaptive: Adaptive,
+    /// The learned planner's table (boxed: ~4 KB, installed once at start-up).
+    model: Option<Box<learned::QTable>>,
+    learned_stats: learned::LearnedStats,
     pool: ScenarioPool<PlanContext, SCENARIO_SLOTS>,
     replans: u64,
 }
@@ -131,6 +138,8 @@ impl Planner {
             trust: Trust::None,
             better_since: None,
             adaptive: Adaptive::new(),
+            model: None,
+            learned_stats: learned::LearnedStats::default(),
             pool: ScenarioPool::new(),
             replans: 0,
         }
@@ -282,6 +291,8 @@ impl Planner {
             (_, Trust::None) => PlanMode::Fallback,
             (PlannerKind::Actuated, Trust::Full) => PlanMode::Actuated,
             (PlannerKind::Adaptive, Trust::Full) => PlanMode::Adaptive,
+            (PlannerKind::Learned, Trust::Full) if self.model.is_some() => PlanMode::Learned,
+            (PlannerKind::Learned, Trust::Full) => PlanMode::Adaptive,
             (_, Trust::Partial) => PlanMode::Degraded,
         };
         if mode != self.mode {
@@ -297,11 +308,47 @@ impl Planner {
             PlanMode::Adaptive => Directive::Adaptive {
                 end: self.adaptive.end_set(site, now, det, engine),
             },
+            PlanMode::Learned => Directive::Adaptive {
+                end: self.learned_end_set(site, now, det, engine),
+            },
             PlanMode::Webster | PlanMode::Fallback => Directive::Fixed {
                 green_ms: self.plan.green_ms,
             },
         };
         (demand, directive)
+    }
+
+    /// The learned table's decision for each running green; the adaptive rule where the table is
+    /// not confident.
+    fn learned_end_set(&mut self, site: &Site, now: Instant, det: &DetectorSnapshot, engine: &Engine) -> PhaseSet {
+        let mut end = PhaseSet::EMPTY;
+        for o in self.adaptive.observe_greens(site, now, det, engine).iter() {
+            let decision = self.model.as_ref().map(|t| t.decide(learned::state(o)));
+            let stop = match decision {
+                Some((a, true)) => {
+                    self.learned_stats.confident += 1;
+                    a == learned::END
+                }
+                _ => {
+                    self.learned_stats.deferred += 1;
+                    o.adaptive_end
+                }
+            };
+            if stop {
+                end.insert(o.phase);
+            }
+        }
+        end
+    }
+
+    /// Installs a trained table for the `learned` planner.
+    pub fn set_model(&mut self, table: learned::QTable) {
+        self.model = Some(Box::new(table));
+    }
+
+    /// How often the learned table was confident enough to decide.
+    pub fn learned_stats(&self) -> learned::LearnedStats {
+        self.learned_stats
     }
 
     /// Called at every cycle boundary (the engine started the first barrier group again): learn the

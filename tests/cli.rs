@@ -337,3 +337,60 @@ fn state_dir_persists_flows_and_survives_corruption() {
     let fourth = run("60");
     assert!(fourth.contains("learned flows: loaded"), "{fourth}");
 }
+
+#[test]
+fn train_writes_a_model_the_learned_planner_loads() {
+    let model = tmp("q.postcard");
+    let out = Command::new(BIN)
+        .args(["train", "--site", SITE, "--episodes", "3", "--seconds", "600", "--out"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(BIN)
+        .args([
+            "sim",
+            "--site",
+            SITE,
+            "--duration",
+            "600",
+            "--planner",
+            "learned",
+            "--model",
+        ])
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("% of decisions confident"));
+    // The shipped model loads too; a missing or corrupt model is a clear error.
+    let ok = Command::new(BIN)
+        .args([
+            "sim",
+            "--site",
+            SITE,
+            "--duration",
+            "60",
+            "--planner",
+            "learned",
+            "--model",
+            "models/learned-nema8.postcard",
+        ])
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    let bad = tmp("bad.postcard");
+    std::fs::write(&bad, b"not a table").unwrap();
+    let out = Command::new(BIN)
+        .args(["sim", "--site", SITE, "--planner", "learned", "--model"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Q-table"));
+    let out = Command::new(BIN)
+        .args(["sim", "--site", SITE, "--planner", "learned"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--model"));
+}

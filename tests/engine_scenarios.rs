@@ -309,7 +309,7 @@ fn adaptive_never_ends_a_green_over_a_standing_queue() {
         s.queue_m[2] = 70.0;
         s.queue_m[3] = if t < 40_000 { 70.0 } else { 0.0 };
         s.queue_m[2] = if t < 40_000 { 70.0 } else { 0.0 };
-        s.presence.set(6, true); // detector 7: phase 4
+        s.presence.set(4, true); // detector 5: phase 4
         let f = c.tick(Instant(t), &s, &inputs);
         if ended.is_none() && t > 4_000 && f.aspect(p(2)) == Aspect::Yellow {
             ended = Some(t);
@@ -319,4 +319,52 @@ fn adaptive_never_ends_a_green_over_a_standing_queue() {
     let ended = ended.expect("phase 2 ended");
     assert!(ended >= 40_000, "green ended at {ended} ms over a standing queue");
     assert!(ended <= 40_000 + 3_000, "green held {ended} ms after the queue cleared");
+}
+
+#[test]
+fn learned_planner_follows_a_confident_table_and_defers_otherwise() {
+    use greenwave::plan::learned::{QTable, ACTIONS, END, HOLD, MIN_VISITS, STATES};
+    let text = NEMA8.replace("planner = \"actuated\"", "planner = \"learned\"");
+    let site = Site::parse(&text, "x").unwrap();
+    // A table that is sure every green should end as soon as allowed.
+    let mut eager = QTable::default();
+    for s in 0..STATES {
+        for _ in 0..MIN_VISITS {
+            eager.learn(s, END, -1.0);
+            eager.learn(s, HOLD, -5.0);
+        }
+    }
+    let run = |table: Option<QTable>| {
+        let mut c = Controller::new(&site, Instant(0));
+        if let Some(t) = table {
+            c.planner_mut().set_model(t);
+        }
+        let mut first_yellow = None;
+        let mut t = 0;
+        while t < 60_000 {
+            let mut s = snapshot(t, DetectorHealth::Ok);
+            s.presence.set(2, true); // phase 2 keeps being actuated
+            s.presence.set(4, true); // detector 5: phase 4 calls
+            let f = c.tick(Instant(t), &s, &InputFrame::default());
+            if first_yellow.is_none() && f.aspect(p(2)) == Aspect::Yellow {
+                first_yellow = Some(t);
+            }
+            t += 100;
+        }
+        (first_yellow, c.planner().learned_stats(), c.status().plan_mode)
+    };
+    let (eager_end, stats, mode) = run(Some(eager));
+    assert_eq!(mode, PlanMode::Learned);
+    // Min green 10 s from 4 s: the confident table ends it right there despite the actuations.
+    assert_eq!(eager_end, Some(14_000));
+    assert!(stats.confident > 0 && stats.deferred == 0);
+    // An untrained table is never confident: the adaptive rule decides (continuous actuation
+    // holds the green to max-out: 45 s from the conflicting call at 4 s).
+    let (deferred_end, stats, _) = run(Some(QTable::default()));
+    assert_eq!(deferred_end, Some(49_000));
+    assert!(stats.confident == 0 && stats.deferred > 0);
+    // No table at all: adaptive.
+    let (_, _, mode) = run(None);
+    assert_eq!(mode, PlanMode::Adaptive);
+    let _ = ACTIONS;
 }

@@ -27,7 +27,7 @@
 
 use crate::config::Site;
 use crate::detect::{DetectorSnapshot, JAM_SPACING_M};
-use crate::limits::{MAX_DETECTORS, MAX_PHASES};
+use crate::limits::{MAX_DETECTORS, MAX_PHASES, MAX_RINGS};
 use crate::signal::engine::{Engine, Interval};
 use crate::signal::phase::PhaseSet;
 use crate::time::Instant;
@@ -93,20 +93,23 @@ impl Adaptive {
         q
     }
 
-    /// Phases whose green should end now.
-    pub fn end_set(&self, site: &Site, now: Instant, det: &DetectorSnapshot, engine: &Engine) -> PhaseSet {
+    /// What the planner sees about each running green this tick.
+    pub fn observe_greens(
+        &self,
+        site: &Site,
+        now: Instant,
+        det: &DetectorSnapshot,
+        engine: &Engine,
+    ) -> heapless::Vec<GreenObservation, MAX_RINGS> {
         let queues = Self::queues(site, det);
         let calls = engine.calls().union(engine.ped_calls());
-        let mut end = PhaseSet::EMPTY;
+        let mut out = heapless::Vec::new();
         for ring in engine.rings().iter() {
             let (Some(p), Interval::Green) = (ring.phase, ring.interval) else {
                 continue;
             };
             let Some(ph) = site.phase(p) else { continue };
             let own_queue = queues.get(p.index()).copied().unwrap_or(0.0);
-            if own_queue > QUEUED_VEHICLES {
-                continue;
-            }
             // Vehicles waiting on phases this green holds red (a called phase counts at least one).
             let conflicts = site.conflicts.get(p.index()).copied().unwrap_or(PhaseSet::EMPTY);
             let waiting: f32 = conflicts
@@ -114,7 +117,6 @@ impl Adaptive {
                 .iter()
                 .map(|q| queues.get(q.index()).copied().unwrap_or(0.0).max(1.0))
                 .sum();
-            let gap_ms = (ph.passage_ms as f32 * PRESSURE_K / (PRESSURE_K + waiting)).max(MIN_GAP_MS as f32);
             let last = site
                 .detectors
                 .iter()
@@ -124,10 +126,47 @@ impl Adaptive {
                 .max()
                 .unwrap_or(Instant::ZERO)
                 .max(ring.since);
-            if now.since(last) as f32 >= gap_ms {
-                end.insert(p);
-            }
+            let gap_ms = now.since_ms(last);
+            let tolerated_ms = (ph.passage_ms as f32 * PRESSURE_K / (PRESSURE_K + waiting)).max(MIN_GAP_MS as f32);
+            let _ = out.push(GreenObservation {
+                phase: p,
+                own_queue,
+                waiting,
+                gap_ms,
+                elapsed_ms: now.since_ms(ring.since),
+                max_green_ms: ph.max_green_ms,
+                adaptive_end: own_queue <= QUEUED_VEHICLES && gap_ms as f32 >= tolerated_ms,
+            });
+        }
+        out
+    }
+
+    /// Phases whose green should end now.
+    pub fn end_set(&self, site: &Site, now: Instant, det: &DetectorSnapshot, engine: &Engine) -> PhaseSet {
+        let mut end = PhaseSet::EMPTY;
+        for o in self
+            .observe_greens(site, now, det, engine)
+            .iter()
+            .filter(|o| o.adaptive_end)
+        {
+            end.insert(o.phase);
         }
         end
     }
+}
+
+/// One running green as the planners see it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GreenObservation {
+    pub phase: crate::signal::phase::PhaseId,
+    /// Standing vehicles on the phase's longest lane queue.
+    pub own_queue: f32,
+    /// Vehicles waiting on called conflicting phases.
+    pub waiting: f32,
+    /// Time since the last actuation on the phase's lanes.
+    pub gap_ms: u32,
+    pub elapsed_ms: u32,
+    pub max_green_ms: u32,
+    /// The adaptive rule's decision.
+    pub adaptive_end: bool,
 }

@@ -185,6 +185,8 @@ pub struct SimOptions {
     pub console: Option<ConsoleSetup>,
     /// Directory for persistent state (learned flows, counters, fault history).
     pub state_dir: Option<PathBuf>,
+    /// Q-table for the learned planner.
+    pub model: Option<crate::plan::learned::QTable>,
 }
 
 /// Controller time between two state saves.
@@ -215,6 +217,7 @@ pub struct SimSummary {
     pub plan_cycle_ms: u32,
     pub wall_s: f64,
     pub stopped_by_signal: bool,
+    pub learned: crate::plan::learned::LearnedStats,
 }
 
 impl core::fmt::Display for SimSummary {
@@ -259,6 +262,14 @@ impl core::fmt::Display for SimSummary {
             l.events_logged, l.events_dropped
         )?;
         writeln!(f, "reloads           {} ({} rejected)", l.reloads, l.reload_errors)?;
+        if self.learned.confident + self.learned.deferred > 0 {
+            let n = (self.learned.confident + self.learned.deferred) as f64;
+            writeln!(
+                f,
+                "learned planner   {:.0} % of decisions confident",
+                self.learned.confident as f64 * 100.0 / n
+            )?;
+        }
         write!(f, "faults            {}", self.faults)?;
         if let Some(fault) = &self.fault {
             write!(f, " (flash latched: {fault})")?;
@@ -276,6 +287,9 @@ pub fn run_sim(site: &Site, opts: &mut SimOptions, signals: &Signals) -> Result<
     });
     let traffic = SimTraffic::new(site, opts.volumes, opts.seed);
     let mut lp = ControlLoop::new(site, SimRelays::default(), SimWatchdog::default(), traffic);
+    if let Some(m) = opts.model.take() {
+        lp.controller.planner_mut().set_model(m);
+    }
     let clock = WallClock {
         unix_ms_at_zero: opts.start_unix_ms,
     };
@@ -418,5 +432,6 @@ pub fn run_sim(site: &Site, opts: &mut SimOptions, signals: &Signals) -> Result<
         plan_cycle_ms: status.plan.cycle_ms,
         wall_s: wall_start.elapsed().as_secs_f64(),
         stopped_by_signal,
+        learned: lp.controller.planner().learned_stats(),
     })
 }

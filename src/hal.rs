@@ -8,6 +8,8 @@
 //! run on SIGKILL, `abort` or power loss. The hardware watchdog and the cabinet's flash-transfer
 //! relay (de-energised = flash) are the real safety net.
 
+pub mod board;
+pub mod gpio;
 pub mod linux;
 pub mod sim;
 

@@ -223,6 +223,7 @@ fn sim(args: &[String]) -> Result<(), String> {
         console,
         state_dir: flags.get("--state-dir").map(PathBuf::from),
         model: None,
+        event_dir: None,
     };
     let model = match flags.get("--model") {
         Some(m) => Some(greenwave::plan::learned::QTable::load(std::path::Path::new(m)).map_err(|e| e.to_string())?),

@@ -9,5 +9,6 @@ pub mod logger;
 pub mod realtime;
 pub mod sim;
 pub mod state;
+pub mod supervisor;
 
 pub use controller::{Controller, ControllerMode, Status};

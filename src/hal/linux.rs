@@ -2,3 +2,4 @@
 //! in `hal::sim`.
 
 pub mod serial;
+pub mod watchdog;

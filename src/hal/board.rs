@@ -1,0 +1,470 @@
+//! Board description (`board/<board>.toml`): which GPIO line drives which lamp relay, which lines
+//! are cabinet inputs, and where the console tty and the watchdog are.
+//!
+//! Lines are `OFFSET` (on the first chip) or `"CHIP:OFFSET"` (chip index into `chips`), so a board
+//! can combine the SoC's header GPIO with I/O expanders (e.g. two MCP23017 on I²C, which the kernel
+//! exposes as further gpiochips). Each chip names its driver: `"cdev"` (Linux GPIO character
+//! device, v2 uAPI, feature `gpio-cdev`) or `"rpi"` (Raspberry Pi SoC GPIO through rppal, feature
+//! `rpi`). Validation rejects a line used twice, a line beyond 63, a chip that does not exist, and a
+//! head for a phase the site does not have; errors name the file, line and field.
+//!
+//! Wiring principle (NEMA TS2 / Caltrans 332 cabinets): the controller holds the flash-transfer
+//! relay energised while it runs; a de-energised board (crash, watchdog reset, power loss, clean
+//! stop) lets the relay fall back and the cabinet's flasher takes the heads.
+
+use crate::limits::{MAX_PHASES, NAME_LEN};
+use crate::signal::phase::PhaseId;
+use serde::Deserialize;
+use std::path::Path;
+use toml::Spanned;
+
+/// GPIO chips one board may use.
+pub const MAX_CHIPS: usize = 4;
+/// Cabinet input lines.
+pub const MAX_INPUTS: usize = 16;
+/// Paths in a board file.
+pub const PATH_LEN: usize = 64;
+
+/// A GPIO line: chip index and offset on that chip (< 64).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LineRef {
+    pub chip: u8,
+    pub offset: u8,
+}
+
+impl core::fmt::Display for LineRef {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}:{}", self.chip, self.offset)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChipDriver {
+    Cdev,
+    Rpi,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chip {
+    pub path: heapless::String<PATH_LEN>,
+    pub driver: ChipDriver,
+}
+
+/// Relay lines of one vehicle head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeadLines {
+    pub red: LineRef,
+    pub yellow: LineRef,
+    pub green: LineRef,
+}
+
+/// Relay lines of one pedestrian head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PedLines {
+    pub walk: LineRef,
+    pub dont_walk: LineRef,
+}
+
+/// What a cabinet input means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    /// Pedestrian push button for the crossing of this phase.
+    Ped(PhaseId),
+    /// Emergency preempt input number (1..=8).
+    Preempt(u8),
+    /// Transit priority request for this phase.
+    Transit(PhaseId),
+    /// Cabinet door switch (closed = door shut).
+    Door,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputLine {
+    pub kind: InputKind,
+    pub line: LineRef,
+    /// The input is active when the line reads low (switch to ground with a pull-up).
+    pub active_low: bool,
+}
+
+/// A validated board. Fixed size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Board {
+    pub name: heapless::String<NAME_LEN>,
+    pub chips: heapless::Vec<Chip, MAX_CHIPS>,
+    /// Relay outputs energise on a low level (most opto-isolated relay boards).
+    pub active_low: bool,
+    pub heads: [Option<HeadLines>; MAX_PHASES],
+    pub peds: [Option<PedLines>; MAX_PHASES],
+    /// Held energised while the controller runs (see the module docs).
+    pub flash_transfer: Option<LineRef>,
+    pub inputs: heapless::Vec<InputLine, MAX_INPUTS>,
+    pub debounce_ms: u32,
+    pub console: Option<heapless::String<PATH_LEN>>,
+    pub baud: u32,
+    pub watchdog: Option<heapless::String<PATH_LEN>>,
+    pub watchdog_timeout_s: u32,
+    pub event_dir: heapless::String<PATH_LEN>,
+    pub state_dir: heapless::String<PATH_LEN>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BoardFile {
+    board: Spanned<BoardSection>,
+    #[serde(default)]
+    head: Vec<Spanned<HeadSection>>,
+    #[serde(default)]
+    ped: Vec<Spanned<PedSection>>,
+    #[serde(default)]
+    input: Vec<Spanned<InputSection>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChipSection {
+    path: Spanned<String>,
+    driver: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BoardSection {
+    name: Spanned<String>,
+    chips: Spanned<Vec<ChipSection>>,
+    #[serde(default)]
+    active_low: bool,
+    flash_transfer: Option<Spanned<toml::Value>>,
+    #[serde(default = "default_debounce")]
+    debounce_ms: Spanned<i64>,
+    console: Option<Spanned<String>>,
+    #[serde(default = "default_baud")]
+    baud: Spanned<i64>,
+    watchdog: Option<Spanned<String>>,
+    #[serde(default = "default_wd_timeout")]
+    watchdog_timeout_s: Spanned<i64>,
+    #[serde(default = "default_event_dir")]
+    event_dir: Spanned<String>,
+    #[serde(default = "default_state_dir")]
+    state_dir: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeadSection {
+    phase: Spanned<i64>,
+    red: Spanned<toml::Value>,
+    yellow: Spanned<toml::Value>,
+    green: Spanned<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PedSection {
+    phase: Spanned<i64>,
+    walk: Spanned<toml::Value>,
+    dont_walk: Spanned<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InputSection {
+    kind: Spanned<String>,
+    #[serde(default)]
+    phase: Option<Spanned<i64>>,
+    #[serde(default)]
+    number: Option<Spanned<i64>>,
+    line: Spanned<toml::Value>,
+    #[serde(default = "yes")]
+    active_low: bool,
+}
+
+fn sp<T>(v: T) -> Spanned<T> {
+    Spanned::new(0..0, v)
+}
+fn default_debounce() -> Spanned<i64> {
+    sp(30)
+}
+fn default_baud() -> Spanned<i64> {
+    sp(115_200)
+}
+fn default_wd_timeout() -> Spanned<i64> {
+    sp(10)
+}
+fn default_event_dir() -> Spanned<String> {
+    sp("/var/log/greenwave".into())
+}
+fn default_state_dir() -> Spanned<String> {
+    sp("/var/lib/greenwave".into())
+}
+fn yes() -> bool {
+    true
+}
+
+/// A board-file error: file, line, field, message and fix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoardError {
+    pub file: String,
+    pub line: usize,
+    pub field: String,
+    pub message: String,
+    pub fix: String,
+}
+
+impl core::fmt::Display for BoardError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{} line {}: `{}`: {} (fix: {})", self.file, self.line, self.field, self.message, self.fix)
+    }
+}
+
+struct V<'a> {
+    text: &'a str,
+    file: &'a str,
+}
+
+impl V<'_> {
+    fn err(&self, span: core::ops::Range<usize>, field: &str, msg: impl Into<String>, fix: impl Into<String>) -> BoardError {
+        let line = if span.start == 0 && span.end == 0 { 0 } else { self.text[..span.start.min(self.text.len())].lines().count().max(1) };
+        BoardError { file: self.file.into(), line, field: field.into(), message: msg.into(), fix: fix.into() }
+    }
+
+    fn path(&self, v: &Spanned<String>, field: &str) -> Result<heapless::String<PATH_LEN>, BoardError> {
+        heapless::String::try_from(v.get_ref().as_str())
+            .map_err(|_| self.err(v.span(), field, "path too long", format!("use at most {PATH_LEN} bytes")))
+    }
+
+    fn line(&self, v: &Spanned<toml::Value>, field: &str, nchips: usize) -> Result<LineRef, BoardError> {
+        let bad = || self.err(v.span(), field, format!("`{}` is not a GPIO line", v.get_ref()), "write OFFSET (first chip) or \"CHIP:OFFSET\", e.g. 17 or \"1:4\"");
+        let (chip, offset) = match v.get_ref() {
+            toml::Value::Integer(o) => (0i64, *o),
+            toml::Value::String(s) => {
+                let (c, o) = s.split_once(':').ok_or_else(bad)?;
+                (c.trim().parse().map_err(|_| bad())?, o.trim().parse().map_err(|_| bad())?)
+            }
+            _ => return Err(bad()),
+        };
+        if chip < 0 || chip as usize >= nchips {
+            return Err(self.err(v.span(), field, format!("chip {chip} is not in `board.chips` ({nchips} listed)"), "list the chip in board.chips or correct the index"));
+        }
+        if !(0..64).contains(&offset) {
+            return Err(self.err(v.span(), field, format!("line offset {offset} is out of range"), "GPIO offsets are 0 to 63"));
+        }
+        Ok(LineRef { chip: chip as u8, offset: offset as u8 })
+    }
+
+    fn phase(&self, v: &Spanned<i64>, field: &str) -> Result<PhaseId, BoardError> {
+        u8::try_from(*v.get_ref())
+            .ok()
+            .and_then(PhaseId::new)
+            .ok_or_else(|| self.err(v.span(), field, format!("phase {} does not exist", v.get_ref()), format!("phases are 1 to {MAX_PHASES}")))
+    }
+}
+
+impl Board {
+    pub fn load(path: &Path) -> Result<Board, BoardError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| BoardError {
+            file: file.clone(),
+            line: 0,
+            field: String::new(),
+            message: format!("cannot read the board file: {e}"),
+            fix: "check the path (board/*.toml)".into(),
+        })?;
+        Board::parse(&text, &file)
+    }
+
+    pub fn parse(text: &str, file: &str) -> Result<Board, BoardError> {
+        let v = V { text, file };
+        let raw: BoardFile = toml::from_str(text).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            let msg = e.message().trim().to_string();
+            let field = msg.split('`').nth(1).unwrap_or("").to_string();
+            v.err(span, &field, msg, "see board/rpi4.toml for a complete board file")
+        })?;
+        let b = raw.board.get_ref();
+        let name = heapless::String::try_from(b.name.get_ref().as_str())
+            .map_err(|_| v.err(b.name.span(), "board.name", "name too long", format!("at most {NAME_LEN} bytes")))?;
+        let mut chips = heapless::Vec::new();
+        for c in b.chips.get_ref() {
+            let driver = match c.driver.get_ref().as_str() {
+                "cdev" => ChipDriver::Cdev,
+                "rpi" => ChipDriver::Rpi,
+                other => return Err(v.err(c.driver.span(), "board.chips.driver", format!("unknown driver `{other}`"), "use \"cdev\" (GPIO character device) or \"rpi\" (Raspberry Pi SoC via rppal)")),
+            };
+            chips
+                .push(Chip { path: v.path(&c.path, "board.chips.path")?, driver })
+                .map_err(|_| v.err(b.chips.span(), "board.chips", "too many chips", format!("at most {MAX_CHIPS}")))?;
+        }
+        if chips.is_empty() {
+            return Err(v.err(b.chips.span(), "board.chips", "no GPIO chip", "list at least one chip, e.g. [{ path = \"/dev/gpiochip0\", driver = \"cdev\" }]"));
+        }
+        let n = chips.len();
+        let mut used: heapless::Vec<LineRef, 128> = heapless::Vec::new();
+        let mut claim = |l: LineRef, span: core::ops::Range<usize>, field: &str| -> Result<LineRef, BoardError> {
+            if used.contains(&l) {
+                return Err(v.err(span, field, format!("line {l} is used twice"), "give every relay and input its own line"));
+            }
+            let _ = used.push(l);
+            Ok(l)
+        };
+        let mut heads = [None; MAX_PHASES];
+        for h in &raw.head {
+            let h = h.get_ref();
+            let p = v.phase(&h.phase, "head.phase")?;
+            let slot = heads.get_mut(p.index()).ok_or_else(|| v.err(h.phase.span(), "head.phase", "bad phase", ""))?;
+            if slot.is_some() {
+                return Err(v.err(h.phase.span(), "head.phase", format!("phase {p} has two heads"), "one [[head]] per phase"));
+            }
+            *slot = Some(HeadLines {
+                red: claim(v.line(&h.red, "head.red", n)?, h.red.span(), "head.red")?,
+                yellow: claim(v.line(&h.yellow, "head.yellow", n)?, h.yellow.span(), "head.yellow")?,
+                green: claim(v.line(&h.green, "head.green", n)?, h.green.span(), "head.green")?,
+            });
+        }
+        let mut peds = [None; MAX_PHASES];
+        for h in &raw.ped {
+            let h = h.get_ref();
+            let p = v.phase(&h.phase, "ped.phase")?;
+            let slot = peds.get_mut(p.index()).ok_or_else(|| v.err(h.phase.span(), "ped.phase", "bad phase", ""))?;
+            if slot.is_some() {
+                return Err(v.err(h.phase.span(), "ped.phase", format!("phase {p} has two pedestrian heads"), "one [[ped]] per phase"));
+            }
+            *slot = Some(PedLines {
+                walk: claim(v.line(&h.walk, "ped.walk", n)?, h.walk.span(), "ped.walk")?,
+                dont_walk: claim(v.line(&h.dont_walk, "ped.dont_walk", n)?, h.dont_walk.span(), "ped.dont_walk")?,
+            });
+        }
+        let flash_transfer = match &b.flash_transfer {
+            Some(l) => Some(claim(v.line(l, "board.flash_transfer", n)?, l.span(), "board.flash_transfer")?),
+            None => None,
+        };
+        let mut inputs = heapless::Vec::new();
+        for i in &raw.input {
+            let s = i.get_ref();
+            let need_phase = |field: &str| -> Result<PhaseId, BoardError> {
+                let p = s.phase.as_ref().ok_or_else(|| v.err(s.kind.span(), field, "this input needs `phase`", "add phase = N"))?;
+                v.phase(p, field)
+            };
+            let kind = match s.kind.get_ref().as_str() {
+                "ped" => InputKind::Ped(need_phase("input.phase")?),
+                "transit" => InputKind::Transit(need_phase("input.phase")?),
+                "door" => InputKind::Door,
+                "preempt" => {
+                    let num = s.number.as_ref().ok_or_else(|| v.err(s.kind.span(), "input.number", "a preempt input needs `number`", "add number = 1..8"))?;
+                    let k = u8::try_from(*num.get_ref()).ok().filter(|k| (1..=8).contains(k)).ok_or_else(|| {
+                        v.err(num.span(), "input.number", format!("preempt {} is out of range", num.get_ref()), "use 1 to 8")
+                    })?;
+                    InputKind::Preempt(k)
+                }
+                other => return Err(v.err(s.kind.span(), "input.kind", format!("unknown input kind `{other}`"), "use ped, preempt, transit or door")),
+            };
+            let line = claim(v.line(&s.line, "input.line", n)?, s.line.span(), "input.line")?;
+            inputs
+                .push(InputLine { kind, line, active_low: s.active_low })
+                .map_err(|_| v.err(i.span(), "input", "too many inputs", format!("at most {MAX_INPUTS}")))?;
+        }
+        let debounce_ms = u32::try_from(*b.debounce_ms.get_ref())
+            .ok()
+            .filter(|d| *d <= 1000)
+            .ok_or_else(|| v.err(b.debounce_ms.span(), "board.debounce_ms", "out of range", "use 0 to 1000 ms (30 is typical for push buttons)"))?;
+        let baud = u32::try_from(*b.baud.get_ref()).map_err(|_| v.err(b.baud.span(), "board.baud", "out of range", "e.g. 115200"))?;
+        let watchdog_timeout_s = u32::try_from(*b.watchdog_timeout_s.get_ref())
+            .ok()
+            .filter(|t| (1..=600).contains(t))
+            .ok_or_else(|| v.err(b.watchdog_timeout_s.span(), "board.watchdog_timeout_s", "out of range", "use 1 to 600 s (10 is typical)"))?;
+        Ok(Board {
+            name,
+            chips,
+            active_low: b.active_low,
+            heads,
+            peds,
+            flash_transfer,
+            inputs,
+            debounce_ms,
+            console: b.console.as_ref().map(|c| v.path(c, "board.console")).transpose()?,
+            baud,
+            watchdog: b.watchdog.as_ref().map(|c| v.path(c, "board.watchdog")).transpose()?,
+            watchdog_timeout_s,
+            event_dir: v.path(&b.event_dir, "board.event_dir")?,
+            state_dir: v.path(&b.state_dir, "board.state_dir")?,
+        })
+    }
+
+    /// Checks the board against a site: every configured phase has a head, every crossing a
+    /// pedestrian head, and nothing is wired for phases the site lacks.
+    pub fn check_site(&self, site: &crate::config::Site, file: &str) -> Result<(), BoardError> {
+        let e = |msg: String, fix: &str| BoardError { file: file.into(), line: 0, field: "head/ped".into(), message: msg, fix: fix.into() };
+        for p in PhaseId::all() {
+            let ph = site.phase(p);
+            let head = self.heads.get(p.index()).copied().flatten();
+            let ped = self.peds.get(p.index()).copied().flatten();
+            match (ph, head) {
+                (Some(_), None) => return Err(e(format!("site phase {p} has no [[head]] on this board"), "wire a head for every site phase")),
+                (None, Some(_)) => return Err(e(format!("[[head]] for phase {p}, which the site does not have"), "remove it or use the matching site")),
+                _ => {}
+            }
+            if ph.is_some_and(|x| x.ped.is_some()) && ped.is_none() {
+                return Err(e(format!("site phase {p} has a crossing but no [[ped]] head"), "wire the pedestrian head"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINI: &str = r#"
+[board]
+name = "test"
+chips = [{ path = "/dev/gpiochip0", driver = "cdev" }, { path = "/dev/gpiochip1", driver = "cdev" }]
+active_low = true
+flash_transfer = "1:15"
+
+[[head]]
+phase = 2
+red = 1
+yellow = 2
+green = "1:3"
+
+[[ped]]
+phase = 2
+walk = 4
+dont_walk = 5
+
+[[input]]
+kind = "ped"
+phase = 2
+line = 6
+
+[[input]]
+kind = "preempt"
+number = 1
+line = 7
+"#;
+
+    #[test]
+    fn parses_lines_on_several_chips() {
+        let b = Board::parse(MINI, "b.toml").unwrap();
+        let h = b.heads[1].unwrap();
+        assert_eq!(h.green, LineRef { chip: 1, offset: 3 });
+        assert_eq!(b.flash_transfer, Some(LineRef { chip: 1, offset: 15 }));
+        assert_eq!(b.inputs.len(), 2);
+        assert_eq!(b.inputs[1].kind, InputKind::Preempt(1));
+        assert_eq!(b.debounce_ms, 30);
+    }
+
+    #[test]
+    fn errors_name_line_and_field() {
+        let e = Board::parse(&MINI.replace("walk = 4", "walk = 2"), "b.toml").unwrap_err().to_string();
+        assert!(e.contains("b.toml line 16") && e.contains("ped.walk") && e.contains("used twice"), "{e}");
+        let e = Board::parse(&MINI.replace("green = \"1:3\"", "green = \"5:3\""), "b.toml").unwrap_err().to_string();
+        assert!(e.contains("head.green") && e.contains("chip 5"), "{e}");
+        let e = Board::parse(&MINI.replace("red = 1", "red = 99"), "b.toml").unwrap_err().to_string();
+        assert!(e.contains("head.red") && e.contains("out of range"), "{e}");
+        let e = Board::parse(&MINI.replace("kind = \"ped\"", "kind = \"bell\""), "b.toml").unwrap_err().to_string();
+        assert!(e.contains("input.kind"), "{e}");
+        let e = Board::parse(&MINI.replace("driver = \"cdev\" },", "driver = \"sysfs\" },"), "b.toml").unwrap_err().to_string();
+        assert!(e.contains("board.chips.driver"), "{e}");
+    }
+}

@@ -4,6 +4,7 @@
 //! intersection; [`realtime`] holds the operating-system side of the board loop (absolute-deadline
 //! sleeps, memory locking, real-time priority, signals).
 
+pub mod board;
 pub mod controller;
 pub mod logger;
 pub mod realtime;

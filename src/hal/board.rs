@@ -42,6 +42,8 @@ impl core::fmt::Display for LineRef {
 pub enum ChipDriver {
     Cdev,
     Rpi,
+    /// In-memory lines (`hal::sim::gpio::FakeGpio`): dry runs of `greenwave run` on a host.
+    Fake,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -212,7 +214,11 @@ pub struct BoardError {
 
 impl core::fmt::Display for BoardError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{} line {}: `{}`: {} (fix: {})", self.file, self.line, self.field, self.message, self.fix)
+        write!(
+            f,
+            "{} line {}: `{}`: {} (fix: {})",
+            self.file, self.line, self.field, self.message, self.fix
+        )
     }
 }
 
@@ -222,40 +228,89 @@ struct V<'a> {
 }
 
 impl V<'_> {
-    fn err(&self, span: core::ops::Range<usize>, field: &str, msg: impl Into<String>, fix: impl Into<String>) -> BoardError {
-        let line = if span.start == 0 && span.end == 0 { 0 } else { self.text[..span.start.min(self.text.len())].lines().count().max(1) };
-        BoardError { file: self.file.into(), line, field: field.into(), message: msg.into(), fix: fix.into() }
+    fn err(
+        &self,
+        span: core::ops::Range<usize>,
+        field: &str,
+        msg: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> BoardError {
+        let line = if span.start == 0 && span.end == 0 {
+            0
+        } else {
+            self.text[..span.start.min(self.text.len())].lines().count().max(1)
+        };
+        BoardError {
+            file: self.file.into(),
+            line,
+            field: field.into(),
+            message: msg.into(),
+            fix: fix.into(),
+        }
     }
 
     fn path(&self, v: &Spanned<String>, field: &str) -> Result<heapless::String<PATH_LEN>, BoardError> {
-        heapless::String::try_from(v.get_ref().as_str())
-            .map_err(|_| self.err(v.span(), field, "path too long", format!("use at most {PATH_LEN} bytes")))
+        heapless::String::try_from(v.get_ref().as_str()).map_err(|_| {
+            self.err(
+                v.span(),
+                field,
+                "path too long",
+                format!("use at most {PATH_LEN} bytes"),
+            )
+        })
     }
 
     fn line(&self, v: &Spanned<toml::Value>, field: &str, nchips: usize) -> Result<LineRef, BoardError> {
-        let bad = || self.err(v.span(), field, format!("`{}` is not a GPIO line", v.get_ref()), "write OFFSET (first chip) or \"CHIP:OFFSET\", e.g. 17 or \"1:4\"");
+        let bad = || {
+            self.err(
+                v.span(),
+                field,
+                format!("`{}` is not a GPIO line", v.get_ref()),
+                "write OFFSET (first chip) or \"CHIP:OFFSET\", e.g. 17 or \"1:4\"",
+            )
+        };
         let (chip, offset) = match v.get_ref() {
             toml::Value::Integer(o) => (0i64, *o),
             toml::Value::String(s) => {
                 let (c, o) = s.split_once(':').ok_or_else(bad)?;
-                (c.trim().parse().map_err(|_| bad())?, o.trim().parse().map_err(|_| bad())?)
+                (
+                    c.trim().parse().map_err(|_| bad())?,
+                    o.trim().parse().map_err(|_| bad())?,
+                )
             }
             _ => return Err(bad()),
         };
         if chip < 0 || chip as usize >= nchips {
-            return Err(self.err(v.span(), field, format!("chip {chip} is not in `board.chips` ({nchips} listed)"), "list the chip in board.chips or correct the index"));
+            return Err(self.err(
+                v.span(),
+                field,
+                format!("chip {chip} is not in `board.chips` ({nchips} listed)"),
+                "list the chip in board.chips or correct the index",
+            ));
         }
         if !(0..64).contains(&offset) {
-            return Err(self.err(v.span(), field, format!("line offset {offset} is out of range"), "GPIO offsets are 0 to 63"));
+            return Err(self.err(
+                v.span(),
+                field,
+                format!("line offset {offset} is out of range"),
+                "GPIO offsets are 0 to 63",
+            ));
         }
-        Ok(LineRef { chip: chip as u8, offset: offset as u8 })
+        Ok(LineRef {
+            chip: chip as u8,
+            offset: offset as u8,
+        })
     }
 
     fn phase(&self, v: &Spanned<i64>, field: &str) -> Result<PhaseId, BoardError> {
-        u8::try_from(*v.get_ref())
-            .ok()
-            .and_then(PhaseId::new)
-            .ok_or_else(|| self.err(v.span(), field, format!("phase {} does not exist", v.get_ref()), format!("phases are 1 to {MAX_PHASES}")))
+        u8::try_from(*v.get_ref()).ok().and_then(PhaseId::new).ok_or_else(|| {
+            self.err(
+                v.span(),
+                field,
+                format!("phase {} does not exist", v.get_ref()),
+                format!("phases are 1 to {MAX_PHASES}"),
+            )
+        })
     }
 }
 
@@ -281,27 +336,59 @@ impl Board {
             v.err(span, &field, msg, "see board/rpi4.toml for a complete board file")
         })?;
         let b = raw.board.get_ref();
-        let name = heapless::String::try_from(b.name.get_ref().as_str())
-            .map_err(|_| v.err(b.name.span(), "board.name", "name too long", format!("at most {NAME_LEN} bytes")))?;
+        let name = heapless::String::try_from(b.name.get_ref().as_str()).map_err(|_| {
+            v.err(
+                b.name.span(),
+                "board.name",
+                "name too long",
+                format!("at most {NAME_LEN} bytes"),
+            )
+        })?;
         let mut chips = heapless::Vec::new();
         for c in b.chips.get_ref() {
             let driver = match c.driver.get_ref().as_str() {
                 "cdev" => ChipDriver::Cdev,
                 "rpi" => ChipDriver::Rpi,
-                other => return Err(v.err(c.driver.span(), "board.chips.driver", format!("unknown driver `{other}`"), "use \"cdev\" (GPIO character device) or \"rpi\" (Raspberry Pi SoC via rppal)")),
+                "fake" => ChipDriver::Fake,
+                other => return Err(v.err(
+                    c.driver.span(),
+                    "board.chips.driver",
+                    format!("unknown driver `{other}`"),
+                    "use \"cdev\" (GPIO character device), \"rpi\" (Raspberry Pi SoC via rppal) or \"fake\" (dry run)",
+                )),
             };
             chips
-                .push(Chip { path: v.path(&c.path, "board.chips.path")?, driver })
-                .map_err(|_| v.err(b.chips.span(), "board.chips", "too many chips", format!("at most {MAX_CHIPS}")))?;
+                .push(Chip {
+                    path: v.path(&c.path, "board.chips.path")?,
+                    driver,
+                })
+                .map_err(|_| {
+                    v.err(
+                        b.chips.span(),
+                        "board.chips",
+                        "too many chips",
+                        format!("at most {MAX_CHIPS}"),
+                    )
+                })?;
         }
         if chips.is_empty() {
-            return Err(v.err(b.chips.span(), "board.chips", "no GPIO chip", "list at least one chip, e.g. [{ path = \"/dev/gpiochip0\", driver = \"cdev\" }]"));
+            return Err(v.err(
+                b.chips.span(),
+                "board.chips",
+                "no GPIO chip",
+                "list at least one chip, e.g. [{ path = \"/dev/gpiochip0\", driver = \"cdev\" }]",
+            ));
         }
         let n = chips.len();
         let mut used: heapless::Vec<LineRef, 128> = heapless::Vec::new();
         let mut claim = |l: LineRef, span: core::ops::Range<usize>, field: &str| -> Result<LineRef, BoardError> {
             if used.contains(&l) {
-                return Err(v.err(span, field, format!("line {l} is used twice"), "give every relay and input its own line"));
+                return Err(v.err(
+                    span,
+                    field,
+                    format!("line {l} is used twice"),
+                    "give every relay and input its own line",
+                ));
             }
             let _ = used.push(l);
             Ok(l)
@@ -310,9 +397,16 @@ impl Board {
         for h in &raw.head {
             let h = h.get_ref();
             let p = v.phase(&h.phase, "head.phase")?;
-            let slot = heads.get_mut(p.index()).ok_or_else(|| v.err(h.phase.span(), "head.phase", "bad phase", ""))?;
+            let slot = heads
+                .get_mut(p.index())
+                .ok_or_else(|| v.err(h.phase.span(), "head.phase", "bad phase", ""))?;
             if slot.is_some() {
-                return Err(v.err(h.phase.span(), "head.phase", format!("phase {p} has two heads"), "one [[head]] per phase"));
+                return Err(v.err(
+                    h.phase.span(),
+                    "head.phase",
+                    format!("phase {p} has two heads"),
+                    "one [[head]] per phase",
+                ));
             }
             *slot = Some(HeadLines {
                 red: claim(v.line(&h.red, "head.red", n)?, h.red.span(), "head.red")?,
@@ -324,24 +418,42 @@ impl Board {
         for h in &raw.ped {
             let h = h.get_ref();
             let p = v.phase(&h.phase, "ped.phase")?;
-            let slot = peds.get_mut(p.index()).ok_or_else(|| v.err(h.phase.span(), "ped.phase", "bad phase", ""))?;
+            let slot = peds
+                .get_mut(p.index())
+                .ok_or_else(|| v.err(h.phase.span(), "ped.phase", "bad phase", ""))?;
             if slot.is_some() {
-                return Err(v.err(h.phase.span(), "ped.phase", format!("phase {p} has two pedestrian heads"), "one [[ped]] per phase"));
+                return Err(v.err(
+                    h.phase.span(),
+                    "ped.phase",
+                    format!("phase {p} has two pedestrian heads"),
+                    "one [[ped]] per phase",
+                ));
             }
             *slot = Some(PedLines {
                 walk: claim(v.line(&h.walk, "ped.walk", n)?, h.walk.span(), "ped.walk")?,
-                dont_walk: claim(v.line(&h.dont_walk, "ped.dont_walk", n)?, h.dont_walk.span(), "ped.dont_walk")?,
+                dont_walk: claim(
+                    v.line(&h.dont_walk, "ped.dont_walk", n)?,
+                    h.dont_walk.span(),
+                    "ped.dont_walk",
+                )?,
             });
         }
         let flash_transfer = match &b.flash_transfer {
-            Some(l) => Some(claim(v.line(l, "board.flash_transfer", n)?, l.span(), "board.flash_transfer")?),
+            Some(l) => Some(claim(
+                v.line(l, "board.flash_transfer", n)?,
+                l.span(),
+                "board.flash_transfer",
+            )?),
             None => None,
         };
         let mut inputs = heapless::Vec::new();
         for i in &raw.input {
             let s = i.get_ref();
             let need_phase = |field: &str| -> Result<PhaseId, BoardError> {
-                let p = s.phase.as_ref().ok_or_else(|| v.err(s.kind.span(), field, "this input needs `phase`", "add phase = N"))?;
+                let p = s
+                    .phase
+                    .as_ref()
+                    .ok_or_else(|| v.err(s.kind.span(), field, "this input needs `phase`", "add phase = N"))?;
                 v.phase(p, field)
             };
             let kind = match s.kind.get_ref().as_str() {
@@ -349,28 +461,69 @@ impl Board {
                 "transit" => InputKind::Transit(need_phase("input.phase")?),
                 "door" => InputKind::Door,
                 "preempt" => {
-                    let num = s.number.as_ref().ok_or_else(|| v.err(s.kind.span(), "input.number", "a preempt input needs `number`", "add number = 1..8"))?;
-                    let k = u8::try_from(*num.get_ref()).ok().filter(|k| (1..=8).contains(k)).ok_or_else(|| {
-                        v.err(num.span(), "input.number", format!("preempt {} is out of range", num.get_ref()), "use 1 to 8")
+                    let num = s.number.as_ref().ok_or_else(|| {
+                        v.err(
+                            s.kind.span(),
+                            "input.number",
+                            "a preempt input needs `number`",
+                            "add number = 1..8",
+                        )
                     })?;
+                    let k = u8::try_from(*num.get_ref())
+                        .ok()
+                        .filter(|k| (1..=8).contains(k))
+                        .ok_or_else(|| {
+                            v.err(
+                                num.span(),
+                                "input.number",
+                                format!("preempt {} is out of range", num.get_ref()),
+                                "use 1 to 8",
+                            )
+                        })?;
                     InputKind::Preempt(k)
                 }
-                other => return Err(v.err(s.kind.span(), "input.kind", format!("unknown input kind `{other}`"), "use ped, preempt, transit or door")),
+                other => {
+                    return Err(v.err(
+                        s.kind.span(),
+                        "input.kind",
+                        format!("unknown input kind `{other}`"),
+                        "use ped, preempt, transit or door",
+                    ))
+                }
             };
             let line = claim(v.line(&s.line, "input.line", n)?, s.line.span(), "input.line")?;
             inputs
-                .push(InputLine { kind, line, active_low: s.active_low })
+                .push(InputLine {
+                    kind,
+                    line,
+                    active_low: s.active_low,
+                })
                 .map_err(|_| v.err(i.span(), "input", "too many inputs", format!("at most {MAX_INPUTS}")))?;
         }
         let debounce_ms = u32::try_from(*b.debounce_ms.get_ref())
             .ok()
             .filter(|d| *d <= 1000)
-            .ok_or_else(|| v.err(b.debounce_ms.span(), "board.debounce_ms", "out of range", "use 0 to 1000 ms (30 is typical for push buttons)"))?;
-        let baud = u32::try_from(*b.baud.get_ref()).map_err(|_| v.err(b.baud.span(), "board.baud", "out of range", "e.g. 115200"))?;
+            .ok_or_else(|| {
+                v.err(
+                    b.debounce_ms.span(),
+                    "board.debounce_ms",
+                    "out of range",
+                    "use 0 to 1000 ms (30 is typical for push buttons)",
+                )
+            })?;
+        let baud = u32::try_from(*b.baud.get_ref())
+            .map_err(|_| v.err(b.baud.span(), "board.baud", "out of range", "e.g. 115200"))?;
         let watchdog_timeout_s = u32::try_from(*b.watchdog_timeout_s.get_ref())
             .ok()
             .filter(|t| (1..=600).contains(t))
-            .ok_or_else(|| v.err(b.watchdog_timeout_s.span(), "board.watchdog_timeout_s", "out of range", "use 1 to 600 s (10 is typical)"))?;
+            .ok_or_else(|| {
+                v.err(
+                    b.watchdog_timeout_s.span(),
+                    "board.watchdog_timeout_s",
+                    "out of range",
+                    "use 1 to 600 s (10 is typical)",
+                )
+            })?;
         Ok(Board {
             name,
             chips,
@@ -392,18 +545,37 @@ impl Board {
     /// Checks the board against a site: every configured phase has a head, every crossing a
     /// pedestrian head, and nothing is wired for phases the site lacks.
     pub fn check_site(&self, site: &crate::config::Site, file: &str) -> Result<(), BoardError> {
-        let e = |msg: String, fix: &str| BoardError { file: file.into(), line: 0, field: "head/ped".into(), message: msg, fix: fix.into() };
+        let e = |msg: String, fix: &str| BoardError {
+            file: file.into(),
+            line: 0,
+            field: "head/ped".into(),
+            message: msg,
+            fix: fix.into(),
+        };
         for p in PhaseId::all() {
             let ph = site.phase(p);
             let head = self.heads.get(p.index()).copied().flatten();
             let ped = self.peds.get(p.index()).copied().flatten();
             match (ph, head) {
-                (Some(_), None) => return Err(e(format!("site phase {p} has no [[head]] on this board"), "wire a head for every site phase")),
-                (None, Some(_)) => return Err(e(format!("[[head]] for phase {p}, which the site does not have"), "remove it or use the matching site")),
+                (Some(_), None) => {
+                    return Err(e(
+                        format!("site phase {p} has no [[head]] on this board"),
+                        "wire a head for every site phase",
+                    ))
+                }
+                (None, Some(_)) => {
+                    return Err(e(
+                        format!("[[head]] for phase {p}, which the site does not have"),
+                        "remove it or use the matching site",
+                    ))
+                }
                 _ => {}
             }
             if ph.is_some_and(|x| x.ped.is_some()) && ped.is_none() {
-                return Err(e(format!("site phase {p} has a crossing but no [[ped]] head"), "wire the pedestrian head"));
+                return Err(e(
+                    format!("site phase {p} has a crossing but no [[ped]] head"),
+                    "wire the pedestrian head",
+                ));
             }
         }
         Ok(())
@@ -456,15 +628,47 @@ line = 7
 
     #[test]
     fn errors_name_line_and_field() {
-        let e = Board::parse(&MINI.replace("walk = 4", "walk = 2"), "b.toml").unwrap_err().to_string();
-        assert!(e.contains("b.toml line 16") && e.contains("ped.walk") && e.contains("used twice"), "{e}");
-        let e = Board::parse(&MINI.replace("green = \"1:3\"", "green = \"5:3\""), "b.toml").unwrap_err().to_string();
+        let e = Board::parse(&MINI.replace("walk = 4", "walk = 2"), "b.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("b.toml line 16") && e.contains("ped.walk") && e.contains("used twice"),
+            "{e}"
+        );
+        let e = Board::parse(&MINI.replace("green = \"1:3\"", "green = \"5:3\""), "b.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("head.green") && e.contains("chip 5"), "{e}");
-        let e = Board::parse(&MINI.replace("red = 1", "red = 99"), "b.toml").unwrap_err().to_string();
+        let e = Board::parse(&MINI.replace("red = 1", "red = 99"), "b.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("head.red") && e.contains("out of range"), "{e}");
-        let e = Board::parse(&MINI.replace("kind = \"ped\"", "kind = \"bell\""), "b.toml").unwrap_err().to_string();
+        let e = Board::parse(&MINI.replace("kind = \"ped\"", "kind = \"bell\""), "b.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("input.kind"), "{e}");
-        let e = Board::parse(&MINI.replace("driver = \"cdev\" },", "driver = \"sysfs\" },"), "b.toml").unwrap_err().to_string();
+        let e = Board::parse(&MINI.replace("driver = \"cdev\" },", "driver = \"sysfs\" },"), "b.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("board.chips.driver"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod shipped {
+    use super::*;
+
+    /// Every shipped board file parses and fits the shipped 8-phase site.
+    #[test]
+    fn shipped_boards_fit_the_reference_site() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/board");
+        let site = crate::config::Site::load(Path::new(&format!("{root}/sites/nema8-4leg.toml"))).unwrap();
+        for b in ["rpi4", "rpi5", "rock5b", "orangepi5", "host-fake"] {
+            let path = format!("{root}/{b}.toml");
+            let board = Board::load(Path::new(&path)).unwrap_or_else(|e| panic!("{e}"));
+            board.check_site(&site, &path).unwrap_or_else(|e| panic!("{e}"));
+            assert!(board.flash_transfer.is_some(), "{b}: flash-transfer relay");
+            assert_eq!(board.inputs.len(), 9, "{b}");
+        }
     }
 }

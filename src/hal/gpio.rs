@@ -120,7 +120,10 @@ impl<B: GpioBank> GpioRelays<B> {
 
     fn put(&mut self, levels: &[u64; MAX_CHIPS]) -> Result<(), HalError> {
         for c in 0..self.nchips {
-            let (m, l) = (self.masks.get(c).copied().unwrap_or(0), levels.get(c).copied().unwrap_or(0));
+            let (m, l) = (
+                self.masks.get(c).copied().unwrap_or(0),
+                levels.get(c).copied().unwrap_or(0),
+            );
             if m != 0 {
                 self.bank.write(c, m, l)?;
             }
@@ -164,12 +167,12 @@ impl<B: GpioBank> Relays for GpioRelays<B> {
         for p in PhaseId::all() {
             let i = p.index();
             if let (Some(Some(h)), Some(v)) = (self.heads.get(i), frame.veh.get_mut(i)) {
-                *v = u8::from(is_on(h.red)) * lamp::RED
-                    | u8::from(is_on(h.yellow)) * lamp::YELLOW
-                    | u8::from(is_on(h.green)) * lamp::GREEN;
+                *v = (u8::from(is_on(h.red)) * lamp::RED)
+                    | (u8::from(is_on(h.yellow)) * lamp::YELLOW)
+                    | (u8::from(is_on(h.green)) * lamp::GREEN);
             }
             if let (Some(Some(w)), Some(v)) = (self.peds.get(i), frame.ped.get_mut(i)) {
-                *v = u8::from(is_on(w.walk)) * ped_lamp::WALK | u8::from(is_on(w.dont_walk)) * ped_lamp::DONT_WALK;
+                *v = (u8::from(is_on(w.walk)) * ped_lamp::WALK) | (u8::from(is_on(w.dont_walk)) * ped_lamp::DONT_WALK);
             }
         }
         Ok(frame)
@@ -255,7 +258,9 @@ impl<B: GpioBank> Inputs for GpioInputs<B> {
         for (i, line) in self.lines.iter().enumerate() {
             let Some(st) = self.state.get_mut(i) else { continue };
             if ok {
-                let high = levels.get(usize::from(line.line.chip)).is_some_and(|m| m & bit(line.line) != 0);
+                let high = levels
+                    .get(usize::from(line.line.chip))
+                    .is_some_and(|m| m & bit(line.line) != 0);
                 let active = high != line.active_low;
                 if active != st.raw {
                     st.raw = active;
@@ -330,7 +335,7 @@ line = 12
         let b = board();
         let mut r = GpioRelays::new(&b, FakeGpio::new()).unwrap();
         // Released at start: every relay line high (off), flash transfer off.
-        assert_eq!(r.bank().level(0, 20), true);
+        assert!(r.bank().level(0, 20));
         let mut f = OutputFrame::DARK;
         f.veh[1] = lamp::GREEN;
         f.veh[3] = lamp::RED;

@@ -1,7 +1,7 @@
 //! Simulated hardware twins: used by tests, `greenwave sim` and the SUMO bridge.
 
-pub mod serial;
 pub mod gpio;
+pub mod serial;
 pub mod traffic;
 
 use crate::hal::{Clock, HalError, InputFrame, Inputs, Relays, Watchdog};

@@ -106,7 +106,13 @@ impl EventSink {
                 Ok(written)
             })
             .map_err(|e| format!("cannot start the event log writer: {e}"))?;
-        Ok(EventSink { producer, done, thread: Some(thread), dropped: 0, sent: 0 })
+        Ok(EventSink {
+            producer,
+            done,
+            thread: Some(thread),
+            dropped: 0,
+            sent: 0,
+        })
     }
 
     /// Queues one event; `wait` = block (yielding) while the queue is full instead of dropping.

@@ -230,7 +230,8 @@ impl core::fmt::Debug for ConsoleSetup {
 pub struct SimSummary {
     pub simulated_s: f64,
     pub loop_stats: LoopStats,
-    pub traffic: TrafficStats,
+    /// The simulated traffic (None on a board).
+    pub traffic: Option<TrafficStats>,
     pub faults: u32,
     pub fault: Option<crate::monitor::Fault>,
     pub cycles: u64,
@@ -244,7 +245,6 @@ pub struct SimSummary {
 impl core::fmt::Display for SimSummary {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let l = &self.loop_stats;
-        let t = &self.traffic;
         writeln!(
             f,
             "simulated time    {:.1} s ({:.2} s wall, {:.0}x real time)",
@@ -259,17 +259,19 @@ impl core::fmt::Display for SimSummary {
             l.overruns,
             l.worst_tick_ns as f64 / 1000.0
         )?;
-        writeln!(
-            f,
-            "vehicles          {} arrived, {} served, {} still queued, {} spilled back",
-            t.arrived, t.served, t.queued, t.spilled
-        )?;
-        writeln!(
-            f,
-            "mean delay        {:.1} s per served vehicle (model)",
-            t.mean_delay_s()
-        )?;
-        writeln!(f, "pedestrian calls  {}", t.ped_calls)?;
+        if let Some(t) = &self.traffic {
+            writeln!(
+                f,
+                "vehicles          {} arrived, {} served, {} still queued, {} spilled back",
+                t.arrived, t.served, t.queued, t.spilled
+            )?;
+            writeln!(
+                f,
+                "mean delay        {:.1} s per served vehicle (model)",
+                t.mean_delay_s()
+            )?;
+            writeln!(f, "pedestrian calls  {}", t.ped_calls)?;
+        }
         writeln!(
             f,
             "cycles            {} (last {:.1} s, Webster plan {:.1} s)",
@@ -457,7 +459,7 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
     Ok(SimSummary {
         simulated_s: lp.now().0 as f64 / 1000.0,
         loop_stats: lp.stats,
-        traffic: lp.source.traffic_stats().unwrap_or_default(),
+        traffic: lp.source.traffic_stats(),
         // A clean stop latches flash too; it is not a fault.
         faults: status.faults_total - u32::from(status.fault.is_some_and(|f| f.kind == FaultKind::Stopped)),
         fault: status.fault,

@@ -48,12 +48,20 @@ impl Supervisor {
 
     /// The first subsystem that is late, if any.
     pub fn late(&self, now: Instant) -> Option<Subsystem> {
-        [Subsystem::Loop, Subsystem::Relays, Subsystem::Detection].into_iter().find(|s| {
-            let i = *s as usize;
-            let enabled = self.enabled.get(i).copied().unwrap_or(false);
-            let deadline = u64::from(self.deadline_ms.get(i).copied().unwrap_or(0));
-            enabled && self.last_ok.get(i).copied().flatten().is_none_or(|t| now.since(t) > deadline)
-        })
+        [Subsystem::Loop, Subsystem::Relays, Subsystem::Detection]
+            .into_iter()
+            .find(|s| {
+                let i = *s as usize;
+                let enabled = self.enabled.get(i).copied().unwrap_or(false);
+                let deadline = u64::from(self.deadline_ms.get(i).copied().unwrap_or(0));
+                enabled
+                    && self
+                        .last_ok
+                        .get(i)
+                        .copied()
+                        .flatten()
+                        .is_none_or(|t| now.since(t) > deadline)
+            })
     }
 
     pub fn healthy(&self, now: Instant) -> bool {

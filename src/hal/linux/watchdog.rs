@@ -33,7 +33,10 @@ impl LinuxWatchdog {
     /// Opens (arms) the watchdog and asks for `timeout_s`; returns the timeout the driver granted.
     pub fn open(path: &Path, timeout_s: u32) -> Result<LinuxWatchdog, String> {
         let file = File::options().write(true).open(path).map_err(|e| {
-            format!("cannot open the watchdog {}: {e} (is the driver loaded? e.g. `modprobe softdog`; permissions?)", path.display())
+            format!(
+                "cannot open the watchdog {}: {e} (is the driver loaded? e.g. `modprobe softdog`; permissions?)",
+                path.display()
+            )
         })?;
         let fd = file.as_raw_fd();
         let mut t: nix::libc::c_int = nix::libc::c_int::try_from(timeout_s).unwrap_or(nix::libc::c_int::MAX);
@@ -50,7 +53,11 @@ impl LinuxWatchdog {
         } else {
             log::warn!("{}: no watchdog ioctls; kicking by writes", path.display());
         }
-        Ok(LinuxWatchdog { file: Some(file), ioctl, timeout_s: granted })
+        Ok(LinuxWatchdog {
+            file: Some(file),
+            ioctl,
+            timeout_s: granted,
+        })
     }
 
     pub fn timeout_s(&self) -> u32 {
@@ -64,12 +71,16 @@ impl LinuxWatchdog {
 
 impl Watchdog for LinuxWatchdog {
     fn kick(&mut self) -> Result<(), HalError> {
-        let Some(f) = self.file.as_mut() else { return Err(HalError::Unavailable) };
+        let Some(f) = self.file.as_mut() else {
+            return Err(HalError::Unavailable);
+        };
         if self.ioctl {
             let mut dummy: nix::libc::c_int = 0;
             // SAFETY: the descriptor belongs to `f` and stays open during the call; `dummy` is a
             // valid c_int (WDIOC_KEEPALIVE ignores it).
-            return unsafe { wdioc_keepalive(f.as_raw_fd(), &mut dummy) }.map(|_| ()).map_err(|e| HalError::Os(e as i32));
+            return unsafe { wdioc_keepalive(f.as_raw_fd(), &mut dummy) }
+                .map(|_| ())
+                .map_err(|e| HalError::Os(e as i32));
         }
         f.write_all(b"\0").map_err(os)
     }
@@ -97,7 +108,9 @@ mod tests {
         w.disarm().unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"\0\0V");
         assert_eq!(w.kick(), Err(HalError::Unavailable), "closed after the magic close");
-        let e = LinuxWatchdog::open(Path::new("/nonexistent/watchdog"), 10).err().unwrap();
+        let e = LinuxWatchdog::open(Path::new("/nonexistent/watchdog"), 10)
+            .err()
+            .unwrap();
         assert!(e.contains("modprobe softdog"), "{e}");
     }
 }

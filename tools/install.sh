@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs greenwave onto a board: the cross-built binary, the board and site files, the systemd
+# unit and a udev rule for the watchdog group.
+#   tools/install.sh --target aarch64-unknown-linux-gnu --board board/rpi4.toml --site board/sites/nema8-4leg.toml \
+#       (--host pi@10.0.0.5 | --root /mnt/sdcard-rootfs)
+# --host copies over ssh (the user needs sudo on the board); --root writes into a mounted image or
+# folder (e.g. an SD card's root file system) for flashing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=aarch64-unknown-linux-gnu board="" site="" host="" root=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --target) target=$2; shift 2 ;;
+        --board) board=$2; shift 2 ;;
+        --site) site=$2; shift 2 ;;
+        --host) host=$2; shift 2 ;;
+        --root) root=$2; shift 2 ;;
+        *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+done
+[ -n "$board" ] && [ -n "$site" ] || { echo "need --board and --site" >&2; exit 2; }
+[ -n "$host" ] || [ -n "$root" ] || { echo "need --host USER@BOARD or --root DIR" >&2; exit 2; }
+bin=target/$target/release/greenwave
+# Validate before anything leaves this machine: a bad file must never reach a cabinet.
+cargo run --release --quiet -- check --site "$site" >/dev/null
+[ -x "$bin" ] || { echo "build first: cargo build --release --target $target --features rpi,gpio-cdev" >&2; exit 1; }
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+install -D -m 0755 "$bin" "$stage/opt/greenwave/bin/greenwave"
+install -D -m 0644 README.md "$stage/opt/greenwave/README.md"
+install -D -m 0644 "$board" "$stage/etc/greenwave/board.toml"
+install -D -m 0644 "$site" "$stage/etc/greenwave/site.toml"
+install -D -m 0644 board/greenwave.service "$stage/etc/systemd/system/greenwave.service"
+install -d "$stage/etc/udev/rules.d"
+echo 'KERNEL=="watchdog*", GROUP="watchdog", MODE="0660"' > "$stage/etc/udev/rules.d/60-greenwave-watchdog.rules"
+if [ -n "$root" ]; then
+    cp -a "$stage/." "$root/"
+    echo "installed into $root; on first boot: useradd -r -G gpio,dialout greenwave; groupadd -r watchdog; systemctl enable greenwave"
+else
+    tar -C "$stage" -czf - . | ssh "$host" 'sudo tar -C / -xzf - && (getent group watchdog >/dev/null || sudo groupadd -r watchdog) && (id greenwave >/dev/null 2>&1 || sudo useradd -r -G gpio,dialout,watchdog greenwave) && sudo udevadm control --reload && sudo systemctl daemon-reload && sudo systemctl enable --now greenwave && sudo systemctl status --no-pager greenwave | head -5'
+fi

@@ -5,5 +5,9 @@
 //! leases the newest frame through an RAII guard that returns the slot when dropped. A camera that
 //! stops delivering is noticed by [`ring::FrameRing::stale`] and reported as
 //! `DetectorHealth::Stale` for its zones, so the planner falls back to Webster.
+//!
+//! `v4l2` (feature `v4l2`) is the real capture backend.
 
 pub mod ring;
+#[cfg(feature = "v4l2")]
+pub mod v4l2;

@@ -1,20 +1,40 @@
 //! A counting `#[global_allocator]` for the zero-allocation proofs (STYLE.md 20): it forwards every
-//! call to the system allocator and, while `COUNTING` is set, counts allocations and reallocations
-//! in `ALLOCS`. Include with `#[path = "support/counting_alloc.rs"] mod counting_alloc;`.
+//! call to the system allocator and, while `COUNTING` is set on the calling thread, counts
+//! allocations and reallocations in `ALLOCS`. Only the thread that armed it counts, so the test
+//! harness's own thread (which allocates to report a slow test) cannot make the proof flaky.
+//! Include with `#[path = "support/counting_alloc.rs"] mod counting_alloc;`.
 #![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub struct Counting;
 
-pub static COUNTING: AtomicBool = AtomicBool::new(false);
+thread_local! {
+    static ON: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Arms or disarms counting for the calling thread (`store` mirrors an atomic flag's API).
+pub struct Switch;
+
+impl Switch {
+    pub fn store(&self, on: bool, _order: Ordering) {
+        ON.with(|c| c.set(on));
+    }
+}
+
+pub static COUNTING: Switch = Switch;
 pub static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+fn counting() -> bool {
+    ON.try_with(|c| c.get()).unwrap_or(false)
+}
 
 // SAFETY: forwards every call unchanged to the system allocator; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
+        if counting() {
             ALLOCS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: same contract as the caller's.
@@ -25,7 +45,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
+        if counting() {
             ALLOCS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: same contract as the caller's.

@@ -8,8 +8,13 @@
 //! run on SIGKILL, `abort` or power loss. The hardware watchdog and the cabinet's flash-transfer
 //! relay (de-energised = flash) are the real safety net.
 
+pub mod board;
+pub mod gpio;
+pub mod inputs;
 pub mod linux;
+pub mod relays;
 pub mod sim;
+pub mod supervisor;
 
 use crate::detect::DetectorSnapshot;
 use crate::signal::frame::OutputFrame;

@@ -109,3 +109,8 @@ impl LineWrite for BoardLines {
         }
     }
 }
+
+/// The debounced inputs on the board's own lines.
+pub fn open_board_inputs(board: &Board) -> Result<crate::hal::inputs::GpioInputs<BoardLines>, GpioOpenError> {
+    crate::hal::inputs::GpioInputs::new(board, open_inputs(board)?)
+}

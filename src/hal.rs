@@ -10,11 +10,8 @@
 
 pub mod board;
 pub mod gpio;
-pub mod inputs;
 pub mod linux;
-pub mod relays;
 pub mod sim;
-pub mod supervisor;
 
 use crate::detect::DetectorSnapshot;
 use crate::signal::frame::OutputFrame;

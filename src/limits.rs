@@ -32,14 +32,3 @@ pub const CONSOLE_LINE: usize = 80;
 pub const CONSOLE_OUT: usize = 4096;
 /// Recent events the console keeps for `events N`.
 pub const CONSOLE_EVENTS: usize = 64;
-
-/// GPIO lines one board file may name for relay outputs, and again for inputs (a `u64` level mask
-/// per request). Eight 3-section vehicle heads, eight pedestrian heads and the flash-transfer relay
-/// need 41.
-pub const GPIO_LINES: usize = 64;
-/// GPIO chips one board file may use (SoC banks and I/O expanders).
-pub const GPIO_CHIPS: usize = 8;
-/// Bytes of a GPIO chip or device path in a board file.
-pub const DEVICE_PATH_LEN: usize = 64;
-
-const _: () = assert!(GPIO_LINES <= 64, "gpio::Levels is a u64 bit set");

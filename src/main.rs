@@ -21,6 +21,8 @@ USAGE:
       --console TTY [--baud N]: serve the serial console on TTY (e.g. one end of a socat pty pair).
       --state-dir DIR: keep learned flows, counters and fault history in DIR across runs.
       --model FILE: the Q-table for `--planner learned` (from `greenwave train`).
+  greenwave run --board BOARD.toml --site FILE [--duration SECS]
+      Run on a cabinet board: GPIO relays, inputs, watchdog, console, event log, state (board file).
   greenwave train --site FILE --out MODEL.postcard [--episodes N] [--seconds S] [--seed N]
       Train the `learned` planner's Q-table in the built-in traffic model (volumes 0.6-1.6 x design).
   greenwave plot --events FILE.csv --out FILE.svg|FILE.png [--from T --to T]
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
             .map(|s| println!("{s}")),
         "pin-hash" => pin_hash(),
         "train" => train(rest),
+        "run" => run(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())
@@ -223,6 +226,7 @@ fn sim(args: &[String]) -> Result<(), String> {
         console,
         state_dir: flags.get("--state-dir").map(PathBuf::from),
         model: None,
+        event_dir: None,
     };
     let model = match flags.get("--model") {
         Some(m) => Some(greenwave::plan::learned::QTable::load(std::path::Path::new(m)).map_err(|e| e.to_string())?),
@@ -324,5 +328,25 @@ fn train(args: &[String]) -> Result<(), String> {
         confident,
         greenwave::plan::learned::STATES
     );
+    Ok(())
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let flags = Flags::parse(args, &["--board", "--site", "--duration"])?;
+    let (site_path, site) = load_site(&flags)?;
+    let board_path = PathBuf::from(flags.get("--board").ok_or("missing `--board BOARD.toml`")?);
+    let duration_s = match flags.get("--duration") {
+        Some(_) => Some(flags.num("--duration", 0u64)?),
+        None => None,
+    };
+    let signals = Signals::register().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let opts = greenwave::runtime::board::RunOptions {
+        board_path,
+        console_pin: console_pin(&site_path)?,
+        site_path,
+        duration_s,
+    };
+    let summary = greenwave::runtime::board::run_board(&site, opts, &signals)?;
+    println!("{summary}");
     Ok(())
 }

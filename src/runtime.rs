@@ -4,10 +4,12 @@
 //! intersection; [`realtime`] holds the operating-system side of the board loop (absolute-deadline
 //! sleeps, memory locking, real-time priority, signals).
 
+pub mod board;
 pub mod controller;
 pub mod logger;
 pub mod realtime;
 pub mod sim;
 pub mod state;
+pub mod supervisor;
 
 pub use controller::{Controller, ControllerMode, Status};

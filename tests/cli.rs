@@ -394,3 +394,65 @@ fn train_writes_a_model_the_learned_planner_loads() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("--model"));
 }
+
+/// `greenwave run` on the dry-run board: real-time loop, watchdog kicked through a file (the
+/// write keep-alive path) and magic-closed on SIGTERM, rotating event log and state written, exit 0.
+/// A board file naming a chip that does not exist is a clear start-up error.
+#[test]
+fn run_on_the_dry_run_board_kicks_and_closes_the_watchdog() {
+    let dir = tmp("board");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let wd = dir.join("watchdog");
+    std::fs::write(&wd, b"").unwrap();
+    let text = std::fs::read_to_string("board/host-fake.toml").unwrap().replace(
+        "event_dir = \"target/host-fake/events\"\nstate_dir = \"target/host-fake/state\"\n",
+        &format!(
+            "watchdog = \"{}\"\nevent_dir = \"{}\"\nstate_dir = \"{}\"\n",
+            wd.display(),
+            dir.join("events").display(),
+            dir.join("state").display()
+        ),
+    );
+    let board = dir.join("board.toml");
+    std::fs::write(&board, text).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["run", "--board"])
+        .arg(&board)
+        .args(["--site", SITE])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    kill(&child, nix::sys::signal::Signal::SIGTERM);
+    let status = wait_exit(&mut child, Duration::from_secs(60));
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    let kicks = std::fs::read(&wd).unwrap();
+    assert!(
+        kicks.len() > 15,
+        "about one kick per 100 ms tick: {} bytes",
+        kicks.len()
+    );
+    assert_eq!(kicks.last(), Some(&b'V'), "magic close on a clean exit");
+    let logs: Vec<_> = std::fs::read_dir(dir.join("events")).unwrap().collect();
+    assert!(!logs.is_empty());
+    assert!(dir.join("state").join("counters.bin").exists());
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, std::fs::read_to_string("board/rock5b.toml").unwrap()).unwrap();
+    let out = Command::new(BIN)
+        .args(["run", "--board"])
+        .arg(&bad)
+        .args(["--site", SITE])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("gpiochip3") && (e.contains("features gpio-cdev") || e.contains("cannot request")),
+        "{e}"
+    );
+}

@@ -6,4 +6,6 @@ start=$(date +%s)
 cargo test --workspace
 # ATSPM (PyPI `atspm`) must ingest greenwave's event logs unmodified.
 bash .ci/atspm.sh
+# greenwave against a real SUMO.
+bash .ci/sumo.sh
 echo "tools/test.sh: all passed in $(( $(date +%s) - start )) s"

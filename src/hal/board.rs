@@ -1,724 +1,674 @@
-//! Board description: which GPIO line drives each signal-head relay, which lines carry the cabinet
-//! inputs, and where the watchdog is (`board/<board>.toml`).
+//! Board description (`board/<board>.toml`): which GPIO line drives which lamp relay, which lines
+//! are cabinet inputs, and where the console tty and the watchdog are.
 //!
-//! Board differences are data, not code (STYLE.md 7): the same binary drives a Pi 4, a Pi 5 or an
-//! RK3588 board from its board file. Loading validates everything a wiring mistake could break —
-//! unknown phases, a line used twice, a missing lamp — and each error names the file, line and field
-//! and says how to fix it. The result is a fixed-size [`Board`] (heapless inside).
+//! Lines are `OFFSET` (on the first chip) or `"CHIP:OFFSET"` (chip index into `chips`), so a board
+//! can combine the SoC's header GPIO with I/O expanders (e.g. two MCP23017 on I²C, which the kernel
+//! exposes as further gpiochips). Each chip names its driver: `"cdev"` (Linux GPIO character
+//! device, v2 uAPI, feature `gpio-cdev`) or `"rpi"` (Raspberry Pi SoC GPIO through rppal, feature
+//! `rpi`). Validation rejects a line used twice, a line beyond 63, a chip that does not exist, and a
+//! head for a phase the site does not have; errors name the file, line and field.
 //!
-//! Wiring rule (NEMA TS2 / ITE cabinet practice): the flash-transfer relay is energised only while
-//! the controller drives the heads; de-energised (controller off, crashed, reset by the watchdog),
-//! the cabinet flasher drives the heads. So losing power or control always means flash.
+//! Wiring principle (NEMA TS2 / Caltrans 332 cabinets): the controller holds the flash-transfer
+//! relay energised while it runs; a de-energised board (crash, watchdog reset, power loss, clean
+//! stop) lets the relay fall back and the cabinet's flasher takes the heads.
 
-pub mod file;
-
-use crate::config::{ConfigError, Site};
-use crate::hal::gpio::{Bias, Line};
-use crate::limits::{DEVICE_PATH_LEN, GPIO_CHIPS, GPIO_LINES, NAME_LEN};
-use crate::signal::frame::{lamp, ped_lamp};
+use crate::limits::{MAX_PHASES, NAME_LEN};
 use crate::signal::phase::PhaseId;
-use file::LineSpec;
+use serde::Deserialize;
 use std::path::Path;
 use toml::Spanned;
 
-/// Which GPIO backend drives the lines.
+/// GPIO chips one board may use.
+pub const MAX_CHIPS: usize = 4;
+/// Cabinet input lines.
+pub const MAX_INPUTS: usize = 16;
+/// Paths in a board file.
+pub const PATH_LEN: usize = 64;
+
+/// A GPIO line: chip index and offset on that chip (< 64).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LineRef {
+    pub chip: u8,
+    pub offset: u8,
+}
+
+impl core::fmt::Display for LineRef {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}:{}", self.chip, self.offset)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    /// Linux GPIO character device, v2 uAPI (feature `gpio-cdev`): any board, expanders included.
+pub enum ChipDriver {
     Cdev,
-    /// rppal (feature `rpi`): the Raspberry Pi's own header, BCM numbering.
     Rpi,
+    /// In-memory lines (`hal::sim::gpio::FakeGpio`): dry runs of `greenwave run` on a host.
+    Fake,
 }
 
-/// What one output line switches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OutputRole {
-    /// One lamp ([`lamp`] bit) of a vehicle head.
-    Veh { phase: PhaseId, lamp: u8 },
-    /// One lamp ([`ped_lamp`] bit) of a pedestrian head.
-    Ped { phase: PhaseId, lamp: u8 },
-    /// The flash-transfer relay (energised = controller in control).
-    FlashTransfer,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chip {
+    pub path: heapless::String<PATH_LEN>,
+    pub driver: ChipDriver,
 }
 
-/// What one input line reports.
+/// Relay lines of one vehicle head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InputRole {
-    PedButton(PhaseId),
-    /// Preempt input 1..=8.
+pub struct HeadLines {
+    pub red: LineRef,
+    pub yellow: LineRef,
+    pub green: LineRef,
+}
+
+/// Relay lines of one pedestrian head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PedLines {
+    pub walk: LineRef,
+    pub dont_walk: LineRef,
+}
+
+/// What a cabinet input means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    /// Pedestrian push button for the crossing of this phase.
+    Ped(PhaseId),
+    /// Emergency preempt input number (1..=8).
     Preempt(u8),
-    Door,
+    /// Transit priority request for this phase.
     Transit(PhaseId),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OutputLine {
-    pub line: Line,
-    pub role: OutputRole,
+    /// Cabinet door switch (closed = door shut).
+    Door,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InputLine {
-    pub line: Line,
-    pub role: InputRole,
+    pub kind: InputKind,
+    pub line: LineRef,
+    /// The input is active when the line reads low (switch to ground with a pull-up).
+    pub active_low: bool,
 }
 
-/// The watchdog device.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WatchdogSpec {
-    pub device: heapless::String<DEVICE_PATH_LEN>,
-    pub timeout_s: u32,
-}
-
-/// A validated board description.
+/// A validated board. Fixed size.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Board {
     pub name: heapless::String<NAME_LEN>,
-    pub backend: Backend,
-    /// Chip names as written (label, `gpiochipN`, path or `i2c:BUS-ADDR`); `Line::chip` indexes this.
-    pub chips: heapless::Vec<heapless::String<DEVICE_PATH_LEN>, GPIO_CHIPS>,
-    /// Relay inputs are energised by a low line.
-    pub outputs_active_low: bool,
-    pub outputs: heapless::Vec<OutputLine, GPIO_LINES>,
-    /// Contacts are active when the line is low.
-    pub inputs_active_low: bool,
-    pub input_bias: Bias,
+    pub chips: heapless::Vec<Chip, MAX_CHIPS>,
+    /// Relay outputs energise on a low level (most opto-isolated relay boards).
+    pub active_low: bool,
+    pub heads: [Option<HeadLines>; MAX_PHASES],
+    pub peds: [Option<PedLines>; MAX_PHASES],
+    /// Held energised while the controller runs (see the module docs).
+    pub flash_transfer: Option<LineRef>,
+    pub inputs: heapless::Vec<InputLine, MAX_INPUTS>,
     pub debounce_ms: u32,
-    pub inputs: heapless::Vec<InputLine, GPIO_LINES>,
-    pub watchdog: Option<WatchdogSpec>,
+    pub console: Option<heapless::String<PATH_LEN>>,
+    pub baud: u32,
+    pub watchdog: Option<heapless::String<PATH_LEN>>,
+    pub watchdog_timeout_s: u32,
+    pub event_dir: heapless::String<PATH_LEN>,
+    pub state_dir: heapless::String<PATH_LEN>,
 }
 
-/// Longest accepted debounce: a button held shorter than this would be lost.
-pub const MAX_DEBOUNCE_MS: i64 = 500;
-/// Watchdog timeouts accepted (most drivers take 1..=60 s; longer means a long flash-less hang).
-pub const WATCHDOG_TIMEOUT_S: core::ops::RangeInclusive<i64> = 1..=60;
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BoardFile {
+    board: Spanned<BoardSection>,
+    #[serde(default)]
+    head: Vec<Spanned<HeadSection>>,
+    #[serde(default)]
+    ped: Vec<Spanned<PedSection>>,
+    #[serde(default)]
+    input: Vec<Spanned<InputSection>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChipSection {
+    path: Spanned<String>,
+    driver: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BoardSection {
+    name: Spanned<String>,
+    chips: Spanned<Vec<ChipSection>>,
+    #[serde(default)]
+    active_low: bool,
+    flash_transfer: Option<Spanned<toml::Value>>,
+    #[serde(default = "default_debounce")]
+    debounce_ms: Spanned<i64>,
+    console: Option<Spanned<String>>,
+    #[serde(default = "default_baud")]
+    baud: Spanned<i64>,
+    watchdog: Option<Spanned<String>>,
+    #[serde(default = "default_wd_timeout")]
+    watchdog_timeout_s: Spanned<i64>,
+    #[serde(default = "default_event_dir")]
+    event_dir: Spanned<String>,
+    #[serde(default = "default_state_dir")]
+    state_dir: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeadSection {
+    phase: Spanned<i64>,
+    red: Spanned<toml::Value>,
+    yellow: Spanned<toml::Value>,
+    green: Spanned<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PedSection {
+    phase: Spanned<i64>,
+    walk: Spanned<toml::Value>,
+    dont_walk: Spanned<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InputSection {
+    kind: Spanned<String>,
+    #[serde(default)]
+    phase: Option<Spanned<i64>>,
+    #[serde(default)]
+    number: Option<Spanned<i64>>,
+    line: Spanned<toml::Value>,
+    #[serde(default = "yes")]
+    active_low: bool,
+}
+
+fn sp<T>(v: T) -> Spanned<T> {
+    Spanned::new(0..0, v)
+}
+fn default_debounce() -> Spanned<i64> {
+    sp(30)
+}
+fn default_baud() -> Spanned<i64> {
+    sp(115_200)
+}
+fn default_wd_timeout() -> Spanned<i64> {
+    sp(10)
+}
+fn default_event_dir() -> Spanned<String> {
+    sp("/var/log/greenwave".into())
+}
+fn default_state_dir() -> Spanned<String> {
+    sp("/var/lib/greenwave".into())
+}
+fn yes() -> bool {
+    true
+}
+
+/// A board-file error: file, line, field, message and fix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoardError {
+    pub file: String,
+    pub line: usize,
+    pub field: String,
+    pub message: String,
+    pub fix: String,
+}
+
+impl core::fmt::Display for BoardError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{} line {}: `{}`: {} (fix: {})",
+            self.file, self.line, self.field, self.message, self.fix
+        )
+    }
+}
+
+struct V<'a> {
+    text: &'a str,
+    file: &'a str,
+}
+
+impl V<'_> {
+    fn err(
+        &self,
+        span: core::ops::Range<usize>,
+        field: &str,
+        msg: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> BoardError {
+        let line = if span.start == 0 && span.end == 0 {
+            0
+        } else {
+            self.text[..span.start.min(self.text.len())].lines().count().max(1)
+        };
+        BoardError {
+            file: self.file.into(),
+            line,
+            field: field.into(),
+            message: msg.into(),
+            fix: fix.into(),
+        }
+    }
+
+    fn path(&self, v: &Spanned<String>, field: &str) -> Result<heapless::String<PATH_LEN>, BoardError> {
+        heapless::String::try_from(v.get_ref().as_str()).map_err(|_| {
+            self.err(
+                v.span(),
+                field,
+                "path too long",
+                format!("use at most {PATH_LEN} bytes"),
+            )
+        })
+    }
+
+    fn line(&self, v: &Spanned<toml::Value>, field: &str, nchips: usize) -> Result<LineRef, BoardError> {
+        let bad = || {
+            self.err(
+                v.span(),
+                field,
+                format!("`{}` is not a GPIO line", v.get_ref()),
+                "write OFFSET (first chip) or \"CHIP:OFFSET\", e.g. 17 or \"1:4\"",
+            )
+        };
+        let (chip, offset) = match v.get_ref() {
+            toml::Value::Integer(o) => (0i64, *o),
+            toml::Value::String(s) => {
+                let (c, o) = s.split_once(':').ok_or_else(bad)?;
+                (
+                    c.trim().parse().map_err(|_| bad())?,
+                    o.trim().parse().map_err(|_| bad())?,
+                )
+            }
+            _ => return Err(bad()),
+        };
+        if chip < 0 || chip as usize >= nchips {
+            return Err(self.err(
+                v.span(),
+                field,
+                format!("chip {chip} is not in `board.chips` ({nchips} listed)"),
+                "list the chip in board.chips or correct the index",
+            ));
+        }
+        if !(0..64).contains(&offset) {
+            return Err(self.err(
+                v.span(),
+                field,
+                format!("line offset {offset} is out of range"),
+                "GPIO offsets are 0 to 63",
+            ));
+        }
+        Ok(LineRef {
+            chip: chip as u8,
+            offset: offset as u8,
+        })
+    }
+
+    fn phase(&self, v: &Spanned<i64>, field: &str) -> Result<PhaseId, BoardError> {
+        u8::try_from(*v.get_ref()).ok().and_then(PhaseId::new).ok_or_else(|| {
+            self.err(
+                v.span(),
+                field,
+                format!("phase {} does not exist", v.get_ref()),
+                format!("phases are 1 to {MAX_PHASES}"),
+            )
+        })
+    }
+}
 
 impl Board {
-    /// Reads and validates a board file.
-    pub fn load(path: &Path) -> Result<Board, ConfigError> {
+    pub fn load(path: &Path) -> Result<Board, BoardError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        let text = std::fs::read_to_string(path).map_err(|e| BoardError {
             file: file.clone(),
             line: 0,
             field: String::new(),
             message: format!("cannot read the board file: {e}"),
-            fix: "check the path and permissions (board files live in board/)".into(),
+            fix: "check the path (board/*.toml)".into(),
         })?;
         Board::parse(&text, &file)
     }
 
-    /// Parses and validates board TOML; `file` names the source in errors.
-    pub fn parse(text: &str, file: &str) -> Result<Board, ConfigError> {
-        let raw: file::BoardFile = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+    pub fn parse(text: &str, file: &str) -> Result<Board, BoardError> {
+        let v = V { text, file };
+        let raw: BoardFile = toml::from_str(text).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
             let msg = e.message().trim().to_string();
             let field = msg.split('`').nth(1).unwrap_or("").to_string();
-            let fix = if msg.contains("missing field") {
-                "add the field (see board/rpi4.toml for a complete, commented example)"
-            } else if msg.contains("unknown field") {
-                "remove or correct the field name; the accepted names are listed in the message"
-            } else if msg.contains("untagged") {
-                "a line is a number (offset on the board chip) or a string \"CHIP:OFFSET\" or \"GPIO3_C3\""
-            } else {
-                "correct the value's type or the TOML syntax"
-            };
-            ConfigError {
-                file: file.into(),
-                line,
-                field,
-                message: msg,
-                fix: fix.into(),
-            }
+            v.err(span, &field, msg, "see board/rpi4.toml for a complete board file")
         })?;
-        Parser {
-            text,
-            file,
-            chips: heapless::Vec::new(),
-            used: Vec::new(),
+        let b = raw.board.get_ref();
+        let name = heapless::String::try_from(b.name.get_ref().as_str()).map_err(|_| {
+            v.err(
+                b.name.span(),
+                "board.name",
+                "name too long",
+                format!("at most {NAME_LEN} bytes"),
+            )
+        })?;
+        let mut chips = heapless::Vec::new();
+        for c in b.chips.get_ref() {
+            let driver = match c.driver.get_ref().as_str() {
+                "cdev" => ChipDriver::Cdev,
+                "rpi" => ChipDriver::Rpi,
+                "fake" => ChipDriver::Fake,
+                other => return Err(v.err(
+                    c.driver.span(),
+                    "board.chips.driver",
+                    format!("unknown driver `{other}`"),
+                    "use \"cdev\" (GPIO character device), \"rpi\" (Raspberry Pi SoC via rppal) or \"fake\" (dry run)",
+                )),
+            };
+            chips
+                .push(Chip {
+                    path: v.path(&c.path, "board.chips.path")?,
+                    driver,
+                })
+                .map_err(|_| {
+                    v.err(
+                        b.chips.span(),
+                        "board.chips",
+                        "too many chips",
+                        format!("at most {MAX_CHIPS}"),
+                    )
+                })?;
         }
-        .board(raw)
-    }
-
-    /// Lines of the relay outputs, in [`Board::outputs`] order.
-    pub fn output_lines(&self) -> heapless::Vec<Line, GPIO_LINES> {
-        self.outputs.iter().map(|o| o.line).collect()
-    }
-
-    /// Lines of the inputs, in [`Board::inputs`] order.
-    pub fn input_lines(&self) -> heapless::Vec<Line, GPIO_LINES> {
-        self.inputs.iter().map(|i| i.line).collect()
-    }
-
-    /// Checks that this board can show every signal of `site`: each site phase has a vehicle head
-    /// and each pedestrian crossing a pedestrian head. Extra heads are allowed (they show what the
-    /// frame says for an unused phase: dark).
-    pub fn check_site(&self, site: &Site, board_file: &str) -> Result<(), ConfigError> {
-        let err = |message: String, fix: String| ConfigError {
-            file: board_file.into(),
-            line: 0,
-            field: String::new(),
-            message,
-            fix,
-        };
-        for p in site.phases() {
-            for (bit, name) in [(lamp::RED, "red"), (lamp::YELLOW, "yellow"), (lamp::GREEN, "green")] {
-                let wired = self
-                    .outputs
-                    .iter()
-                    .any(|o| o.role == OutputRole::Veh { phase: p.id, lamp: bit });
-                if !wired {
-                    return Err(err(
-                        format!("site phase {} has no {name} relay line", p.id.number()),
-                        format!(
-                            "add a [[head]] with phase = {} and red/yellow/green lines",
-                            p.id.number()
-                        ),
-                    ));
-                }
+        if chips.is_empty() {
+            return Err(v.err(
+                b.chips.span(),
+                "board.chips",
+                "no GPIO chip",
+                "list at least one chip, e.g. [{ path = \"/dev/gpiochip0\", driver = \"cdev\" }]",
+            ));
+        }
+        let n = chips.len();
+        let mut used: heapless::Vec<LineRef, 128> = heapless::Vec::new();
+        let mut claim = |l: LineRef, span: core::ops::Range<usize>, field: &str| -> Result<LineRef, BoardError> {
+            if used.contains(&l) {
+                return Err(v.err(
+                    span,
+                    field,
+                    format!("line {l} is used twice"),
+                    "give every relay and input its own line",
+                ));
             }
+            let _ = used.push(l);
+            Ok(l)
+        };
+        let mut heads = [None; MAX_PHASES];
+        for h in &raw.head {
+            let h = h.get_ref();
+            let p = v.phase(&h.phase, "head.phase")?;
+            let slot = heads
+                .get_mut(p.index())
+                .ok_or_else(|| v.err(h.phase.span(), "head.phase", "bad phase", ""))?;
+            if slot.is_some() {
+                return Err(v.err(
+                    h.phase.span(),
+                    "head.phase",
+                    format!("phase {p} has two heads"),
+                    "one [[head]] per phase",
+                ));
+            }
+            *slot = Some(HeadLines {
+                red: claim(v.line(&h.red, "head.red", n)?, h.red.span(), "head.red")?,
+                yellow: claim(v.line(&h.yellow, "head.yellow", n)?, h.yellow.span(), "head.yellow")?,
+                green: claim(v.line(&h.green, "head.green", n)?, h.green.span(), "head.green")?,
+            });
         }
-        for p in site.ped_phases().iter() {
-            for bit in [ped_lamp::WALK, ped_lamp::DONT_WALK] {
-                if !self
-                    .outputs
-                    .iter()
-                    .any(|o| o.role == OutputRole::Ped { phase: p, lamp: bit })
-                {
-                    return Err(err(
-                        format!(
-                            "site phase {} has a pedestrian crossing but no pedestrian head",
-                            p.number()
-                        ),
-                        format!("add a [[ped]] with phase = {} and walk/dont_walk lines", p.number()),
-                    ));
+        let mut peds = [None; MAX_PHASES];
+        for h in &raw.ped {
+            let h = h.get_ref();
+            let p = v.phase(&h.phase, "ped.phase")?;
+            let slot = peds
+                .get_mut(p.index())
+                .ok_or_else(|| v.err(h.phase.span(), "ped.phase", "bad phase", ""))?;
+            if slot.is_some() {
+                return Err(v.err(
+                    h.phase.span(),
+                    "ped.phase",
+                    format!("phase {p} has two pedestrian heads"),
+                    "one [[ped]] per phase",
+                ));
+            }
+            *slot = Some(PedLines {
+                walk: claim(v.line(&h.walk, "ped.walk", n)?, h.walk.span(), "ped.walk")?,
+                dont_walk: claim(
+                    v.line(&h.dont_walk, "ped.dont_walk", n)?,
+                    h.dont_walk.span(),
+                    "ped.dont_walk",
+                )?,
+            });
+        }
+        let flash_transfer = match &b.flash_transfer {
+            Some(l) => Some(claim(
+                v.line(l, "board.flash_transfer", n)?,
+                l.span(),
+                "board.flash_transfer",
+            )?),
+            None => None,
+        };
+        let mut inputs = heapless::Vec::new();
+        for i in &raw.input {
+            let s = i.get_ref();
+            let need_phase = |field: &str| -> Result<PhaseId, BoardError> {
+                let p = s
+                    .phase
+                    .as_ref()
+                    .ok_or_else(|| v.err(s.kind.span(), field, "this input needs `phase`", "add phase = N"))?;
+                v.phase(p, field)
+            };
+            let kind = match s.kind.get_ref().as_str() {
+                "ped" => InputKind::Ped(need_phase("input.phase")?),
+                "transit" => InputKind::Transit(need_phase("input.phase")?),
+                "door" => InputKind::Door,
+                "preempt" => {
+                    let num = s.number.as_ref().ok_or_else(|| {
+                        v.err(
+                            s.kind.span(),
+                            "input.number",
+                            "a preempt input needs `number`",
+                            "add number = 1..8",
+                        )
+                    })?;
+                    let k = u8::try_from(*num.get_ref())
+                        .ok()
+                        .filter(|k| (1..=8).contains(k))
+                        .ok_or_else(|| {
+                            v.err(
+                                num.span(),
+                                "input.number",
+                                format!("preempt {} is out of range", num.get_ref()),
+                                "use 1 to 8",
+                            )
+                        })?;
+                    InputKind::Preempt(k)
                 }
+                other => {
+                    return Err(v.err(
+                        s.kind.span(),
+                        "input.kind",
+                        format!("unknown input kind `{other}`"),
+                        "use ped, preempt, transit or door",
+                    ))
+                }
+            };
+            let line = claim(v.line(&s.line, "input.line", n)?, s.line.span(), "input.line")?;
+            inputs
+                .push(InputLine {
+                    kind,
+                    line,
+                    active_low: s.active_low,
+                })
+                .map_err(|_| v.err(i.span(), "input", "too many inputs", format!("at most {MAX_INPUTS}")))?;
+        }
+        let debounce_ms = u32::try_from(*b.debounce_ms.get_ref())
+            .ok()
+            .filter(|d| *d <= 1000)
+            .ok_or_else(|| {
+                v.err(
+                    b.debounce_ms.span(),
+                    "board.debounce_ms",
+                    "out of range",
+                    "use 0 to 1000 ms (30 is typical for push buttons)",
+                )
+            })?;
+        let baud = u32::try_from(*b.baud.get_ref())
+            .map_err(|_| v.err(b.baud.span(), "board.baud", "out of range", "e.g. 115200"))?;
+        let watchdog_timeout_s = u32::try_from(*b.watchdog_timeout_s.get_ref())
+            .ok()
+            .filter(|t| (1..=600).contains(t))
+            .ok_or_else(|| {
+                v.err(
+                    b.watchdog_timeout_s.span(),
+                    "board.watchdog_timeout_s",
+                    "out of range",
+                    "use 1 to 600 s (10 is typical)",
+                )
+            })?;
+        Ok(Board {
+            name,
+            chips,
+            active_low: b.active_low,
+            heads,
+            peds,
+            flash_transfer,
+            inputs,
+            debounce_ms,
+            console: b.console.as_ref().map(|c| v.path(c, "board.console")).transpose()?,
+            baud,
+            watchdog: b.watchdog.as_ref().map(|c| v.path(c, "board.watchdog")).transpose()?,
+            watchdog_timeout_s,
+            event_dir: v.path(&b.event_dir, "board.event_dir")?,
+            state_dir: v.path(&b.state_dir, "board.state_dir")?,
+        })
+    }
+
+    /// Checks the board against a site: every configured phase has a head, every crossing a
+    /// pedestrian head, and nothing is wired for phases the site lacks.
+    pub fn check_site(&self, site: &crate::config::Site, file: &str) -> Result<(), BoardError> {
+        let e = |msg: String, fix: &str| BoardError {
+            file: file.into(),
+            line: 0,
+            field: "head/ped".into(),
+            message: msg,
+            fix: fix.into(),
+        };
+        for p in PhaseId::all() {
+            let ph = site.phase(p);
+            let head = self.heads.get(p.index()).copied().flatten();
+            let ped = self.peds.get(p.index()).copied().flatten();
+            match (ph, head) {
+                (Some(_), None) => {
+                    return Err(e(
+                        format!("site phase {p} has no [[head]] on this board"),
+                        "wire a head for every site phase",
+                    ))
+                }
+                (None, Some(_)) => {
+                    return Err(e(
+                        format!("[[head]] for phase {p}, which the site does not have"),
+                        "remove it or use the matching site",
+                    ))
+                }
+                _ => {}
+            }
+            if ph.is_some_and(|x| x.ped.is_some()) && ped.is_none() {
+                return Err(e(
+                    format!("site phase {p} has a crossing but no [[ped]] head"),
+                    "wire the pedestrian head",
+                ));
             }
         }
         Ok(())
     }
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes().iter().take(end).filter(|&&b| b == b'\n').count() + 1
-}
-
-struct Parser<'a> {
-    text: &'a str,
-    file: &'a str,
-    chips: heapless::Vec<heapless::String<DEVICE_PATH_LEN>, GPIO_CHIPS>,
-    /// Lines seen so far with the field that used them, for "already used by" errors.
-    used: Vec<(Line, String)>,
-}
-
-impl Parser<'_> {
-    fn err(
-        &self,
-        span: core::ops::Range<usize>,
-        field: &str,
-        message: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> ConfigError {
-        ConfigError {
-            file: self.file.into(),
-            line: if span.start == 0 && span.end == 0 {
-                0
-            } else {
-                line_of(self.text, span.start)
-            },
-            field: field.into(),
-            message: message.into(),
-            fix: fix.into(),
-        }
-    }
-
-    fn chip(&mut self, name: &str, span: core::ops::Range<usize>, field: &str) -> Result<u8, ConfigError> {
-        if let Some(i) = self.chips.iter().position(|c| c.as_str() == name) {
-            return u8::try_from(i).map_err(|_| self.err(span, field, "too many chips", ""));
-        }
-        let s = heapless::String::try_from(name).map_err(|_| {
-            self.err(
-                span.clone(),
-                field,
-                format!("chip name `{name}` is too long"),
-                format!("use at most {DEVICE_PATH_LEN} bytes"),
-            )
-        })?;
-        self.chips.push(s).map_err(|_| {
-            self.err(
-                span.clone(),
-                field,
-                format!("more than {GPIO_CHIPS} GPIO chips"),
-                "drive the relays from fewer chips",
-            )
-        })?;
-        u8::try_from(self.chips.len() - 1).map_err(|_| self.err(span, field, "too many chips", ""))
-    }
-
-    fn line(&mut self, spec: &Spanned<LineSpec>, field: &str, role: String) -> Result<Line, ConfigError> {
-        let span = spec.span();
-        let bad = |p: &Self, what: &str| {
-            p.err(
-                span.clone(),
-                field,
-                format!("`{what}` is not a GPIO line"),
-                "write a number (offset on the board chip), \"CHIP:OFFSET\" (\"i2c:1-0020:5\", \"gpiochip4:11\") or a Rockchip pin \"GPIO3_C3\"",
-            )
-        };
-        let line = match spec.get_ref() {
-            LineSpec::Offset(n) => {
-                let offset = u32::try_from(*n).map_err(|_| bad(self, &n.to_string()))?;
-                Line { chip: 0, offset }
-            }
-            LineSpec::Named(s) => {
-                if let Some((bank, offset)) = rockchip_pin(s) {
-                    let chip = self.chip(&format!("gpio{bank}"), span.clone(), field)?;
-                    Line { chip, offset }
-                } else if let Some((chip, off)) = s.rsplit_once(':') {
-                    let offset: u32 = off.trim().parse().map_err(|_| bad(self, s))?;
-                    if chip.is_empty() {
-                        return Err(bad(self, s));
-                    }
-                    let chip = self.chip(chip, span.clone(), field)?;
-                    Line { chip, offset }
-                } else {
-                    return Err(bad(self, s));
-                }
-            }
-        };
-        if line.offset > 1023 {
-            return Err(bad(self, &line.offset.to_string()));
-        }
-        if let Some((_, other)) = self.used.iter().find(|(l, _)| *l == line) {
-            let chip = self
-                .chips
-                .get(usize::from(line.chip))
-                .map(|c| c.as_str())
-                .unwrap_or("?");
-            return Err(self.err(
-                span,
-                field,
-                format!("{role} uses line {}:{}, already used by {other}", chip, line.offset),
-                "give every relay and input its own GPIO line",
-            ));
-        }
-        self.used.push((line, role));
-        Ok(line)
-    }
-
-    fn phase(&self, v: &Spanned<i64>, field: &str) -> Result<PhaseId, ConfigError> {
-        u8::try_from(*v.get_ref()).ok().and_then(PhaseId::new).ok_or_else(|| {
-            self.err(
-                v.span(),
-                field,
-                format!("phase {} does not exist", v.get_ref()),
-                "phases are numbered 1 to 8 (NEMA)",
-            )
-        })
-    }
-
-    fn board(mut self, raw: file::BoardFile) -> Result<Board, ConfigError> {
-        let b = &raw.board;
-        let name = heapless::String::try_from(b.name.get_ref().as_str()).map_err(|_| {
-            self.err(
-                b.name.span(),
-                "board.name",
-                "name is too long",
-                format!("use at most {NAME_LEN} bytes"),
-            )
-        })?;
-        let backend = match b.backend.get_ref().as_str() {
-            "gpio-cdev" => Backend::Cdev,
-            "rpi" => Backend::Rpi,
-            other => {
-                return Err(self.err(
-                    b.backend.span(),
-                    "board.backend",
-                    format!("unknown backend `{other}`"),
-                    "use \"gpio-cdev\" (any Linux board) or \"rpi\" (Raspberry Pi header through rppal)",
-                ))
-            }
-        };
-        if b.chip.get_ref().is_empty() {
-            return Err(self.err(
-                b.chip.span(),
-                "board.chip",
-                "empty chip name",
-                "name the GPIO chip of bare offsets",
-            ));
-        }
-        // The default chip is index 0, so bare offsets resolve to it.
-        self.chip(b.chip.get_ref(), b.chip.span(), "board.chip")?;
-
-        let mut outputs: heapless::Vec<OutputLine, GPIO_LINES> = heapless::Vec::new();
-        let full = |p: &Self, span: core::ops::Range<usize>| {
-            p.err(
-                span,
-                "",
-                format!("more than {GPIO_LINES} output lines"),
-                "split the cabinet over fewer heads",
-            )
-        };
-        let ftr = self.line(
-            &b.flash_transfer,
-            "board.flash_transfer",
-            "the flash-transfer relay".into(),
-        )?;
-        outputs
-            .push(OutputLine {
-                line: ftr,
-                role: OutputRole::FlashTransfer,
-            })
-            .map_err(|_| full(&self, b.flash_transfer.span()))?;
-
-        let mut heads_seen = 0u16;
-        for h in &raw.head {
-            let phase = self.phase(&h.get_ref().phase, "head.phase")?;
-            if heads_seen & (1 << phase.index()) != 0 {
-                return Err(self.err(
-                    h.get_ref().phase.span(),
-                    "head.phase",
-                    format!("phase {} has two vehicle heads", phase.number()),
-                    "wire heads of one phase in parallel to one set of relays; list each phase once",
-                ));
-            }
-            heads_seen |= 1 << phase.index();
-            let n = phase.number();
-            for (spec, bit, field) in [
-                (&h.get_ref().red, lamp::RED, "head.red"),
-                (&h.get_ref().yellow, lamp::YELLOW, "head.yellow"),
-                (&h.get_ref().green, lamp::GREEN, "head.green"),
-            ] {
-                let role = format!("phase {n} {}", field.trim_start_matches("head."));
-                let line = self.line(spec, field, role)?;
-                outputs
-                    .push(OutputLine {
-                        line,
-                        role: OutputRole::Veh { phase, lamp: bit },
-                    })
-                    .map_err(|_| full(&self, h.span()))?;
-            }
-        }
-        let mut peds_seen = 0u16;
-        for h in &raw.ped {
-            let phase = self.phase(&h.get_ref().phase, "ped.phase")?;
-            if peds_seen & (1 << phase.index()) != 0 {
-                return Err(self.err(
-                    h.get_ref().phase.span(),
-                    "ped.phase",
-                    format!("phase {} has two pedestrian heads", phase.number()),
-                    "list each crossing once",
-                ));
-            }
-            peds_seen |= 1 << phase.index();
-            let n = phase.number();
-            for (spec, bit, field) in [
-                (&h.get_ref().walk, ped_lamp::WALK, "ped.walk"),
-                (&h.get_ref().dont_walk, ped_lamp::DONT_WALK, "ped.dont_walk"),
-            ] {
-                let role = format!("phase {n} pedestrian {}", field.trim_start_matches("ped."));
-                let line = self.line(spec, field, role)?;
-                outputs
-                    .push(OutputLine {
-                        line,
-                        role: OutputRole::Ped { phase, lamp: bit },
-                    })
-                    .map_err(|_| full(&self, h.span()))?;
-            }
-        }
-
-        let mut inputs: heapless::Vec<InputLine, GPIO_LINES> = heapless::Vec::new();
-        let (mut inputs_active_low, mut input_bias, mut debounce_ms) = (true, Bias::Off, 30u32);
-        if let Some(sec) = &raw.inputs {
-            let s = sec.get_ref();
-            inputs_active_low = s.active_low;
-            input_bias = match s.bias.get_ref().as_str() {
-                "off" => Bias::Off,
-                "pull-up" => Bias::PullUp,
-                "pull-down" => Bias::PullDown,
-                other => {
-                    return Err(self.err(
-                        s.bias.span(),
-                        "inputs.bias",
-                        format!("unknown bias `{other}`"),
-                        "use \"off\" (external resistors), \"pull-up\" or \"pull-down\"",
-                    ))
-                }
-            };
-            let d = *s.debounce_ms.get_ref();
-            if !(0..=MAX_DEBOUNCE_MS).contains(&d) {
-                return Err(self.err(
-                    s.debounce_ms.span(),
-                    "inputs.debounce_ms",
-                    format!("debounce {d} ms is out of range"),
-                    format!("use 0 to {MAX_DEBOUNCE_MS} ms (contacts bounce for 1-20 ms; 30 is typical)"),
-                ));
-            }
-            debounce_ms = u32::try_from(d).unwrap_or(30);
-            let infull = |p: &Self, span: core::ops::Range<usize>| {
-                p.err(
-                    span,
-                    "",
-                    format!("more than {GPIO_LINES} input lines"),
-                    "use fewer inputs",
-                )
-            };
-            if let Some(door) = &s.door {
-                let line = self.line(door, "inputs.door", "the door switch".into())?;
-                inputs
-                    .push(InputLine {
-                        line,
-                        role: InputRole::Door,
-                    })
-                    .map_err(|_| infull(&self, door.span()))?;
-            }
-            for b in &s.ped_button {
-                let phase = self.phase(&b.get_ref().phase, "inputs.ped_button.phase")?;
-                let role = format!("the phase {} push button", phase.number());
-                let line = self.line(&b.get_ref().line, "inputs.ped_button.line", role)?;
-                inputs
-                    .push(InputLine {
-                        line,
-                        role: InputRole::PedButton(phase),
-                    })
-                    .map_err(|_| infull(&self, b.span()))?;
-            }
-            for b in &s.preempt {
-                let n = *b.get_ref().number.get_ref();
-                let number = u8::try_from(n).ok().filter(|n| (1..=8).contains(n)).ok_or_else(|| {
-                    self.err(
-                        b.get_ref().number.span(),
-                        "inputs.preempt.number",
-                        format!("preempt {n} does not exist"),
-                        "preempt inputs are numbered 1 to 8",
-                    )
-                })?;
-                let line = self.line(&b.get_ref().line, "inputs.preempt.line", format!("preempt {number}"))?;
-                inputs
-                    .push(InputLine {
-                        line,
-                        role: InputRole::Preempt(number),
-                    })
-                    .map_err(|_| infull(&self, b.span()))?;
-            }
-            for b in &s.transit {
-                let phase = self.phase(&b.get_ref().phase, "inputs.transit.phase")?;
-                let role = format!("the phase {} transit input", phase.number());
-                let line = self.line(&b.get_ref().line, "inputs.transit.line", role)?;
-                inputs
-                    .push(InputLine {
-                        line,
-                        role: InputRole::Transit(phase),
-                    })
-                    .map_err(|_| infull(&self, b.span()))?;
-            }
-        }
-
-        let watchdog = match &raw.watchdog {
-            None => None,
-            Some(w) => {
-                let w = w.get_ref();
-                let device = heapless::String::try_from(w.device.get_ref().as_str()).map_err(|_| {
-                    self.err(
-                        w.device.span(),
-                        "watchdog.device",
-                        "path is too long",
-                        format!("use at most {DEVICE_PATH_LEN} bytes"),
-                    )
-                })?;
-                let t = *w.timeout_s.get_ref();
-                if !WATCHDOG_TIMEOUT_S.contains(&t) {
-                    return Err(self.err(
-                        w.timeout_s.span(),
-                        "watchdog.timeout_s",
-                        format!("watchdog timeout {t} s is out of range"),
-                        "use 1 to 60 s; 10 s is usual (several missed ticks, yet a short dark period)",
-                    ));
-                }
-                Some(WatchdogSpec {
-                    device,
-                    timeout_s: u32::try_from(t).unwrap_or(10),
-                })
-            }
-        };
-
-        if backend == Backend::Rpi && self.chips.len() > 1 {
-            return Err(self.err(
-                b.backend.span(),
-                "board.backend",
-                "the rpi backend drives only the Pi's own header, but lines name other chips",
-                "use backend = \"gpio-cdev\" for expanders and multi-chip boards",
-            ));
-        }
-
-        Ok(Board {
-            name,
-            backend,
-            chips: self.chips,
-            outputs_active_low: b.active_low,
-            outputs,
-            inputs_active_low,
-            input_bias,
-            debounce_ms,
-            inputs,
-            watchdog,
-        })
-    }
-}
-
-/// Rockchip pin names: `GPIO<bank>_<group><pin>` with group A-D and pin 0-7; offset = group × 8 + pin
-/// on chip `gpio<bank>` (the RK3588 TRM's naming; the kernel labels the banks `gpio0`..`gpio4`).
-pub fn rockchip_pin(s: &str) -> Option<(u8, u32)> {
-    let rest = s.strip_prefix("GPIO")?;
-    let (bank, pin) = rest.split_once('_')?;
-    let bank: u8 = bank.parse().ok().filter(|b| *b <= 9)?;
-    let mut cs = pin.chars();
-    let group = cs.next()?;
-    let idx = cs.next()?.to_digit(10)?;
-    if cs.next().is_some() || idx > 7 {
-        return None;
-    }
-    let g = match group {
-        'A' => 0,
-        'B' => 1,
-        'C' => 2,
-        'D' => 3,
-        _ => return None,
-    };
-    Some((bank, g * 8 + idx))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const MIN: &str = r#"
+    const MINI: &str = r#"
 [board]
 name = "test"
-chip = "gpiochip0"
+chips = [{ path = "/dev/gpiochip0", driver = "cdev" }, { path = "/dev/gpiochip1", driver = "cdev" }]
 active_low = true
-flash_transfer = 4
+flash_transfer = "1:15"
 
 [[head]]
 phase = 2
-red = 5
-yellow = 6
-green = "i2c:1-0020:7"
+red = 1
+yellow = 2
+green = "1:3"
 
 [[ped]]
 phase = 2
-walk = "GPIO3_C3"
-dont_walk = 26
+walk = 4
+dont_walk = 5
 
-[inputs]
-door = 16
-ped_button = [{ phase = 2, line = 20 }]
-preempt = [{ number = 1, line = 21 }]
+[[input]]
+kind = "ped"
+phase = 2
+line = 6
 
-[watchdog]
-timeout_s = 15
+[[input]]
+kind = "preempt"
+number = 1
+line = 7
 "#;
 
     #[test]
-    fn parses_lines_chips_and_roles() {
-        let b = Board::parse(MIN, "test.toml").unwrap();
-        assert_eq!(
-            b.chips.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-            ["gpiochip0", "i2c:1-0020", "gpio3"]
-        );
-        assert_eq!(b.outputs.len(), 6);
-        assert_eq!(b.outputs[0].role, OutputRole::FlashTransfer);
-        assert_eq!(b.outputs[3].line, Line { chip: 1, offset: 7 });
-        let p2 = PhaseId::new(2).unwrap();
-        assert_eq!(
-            b.outputs[3].role,
-            OutputRole::Veh {
-                phase: p2,
-                lamp: lamp::GREEN
-            }
-        );
-        assert_eq!(b.outputs[4].line, Line { chip: 2, offset: 19 });
-        assert_eq!(b.inputs.len(), 3);
-        assert_eq!(b.inputs[2].role, InputRole::Preempt(1));
-        assert_eq!(
-            b.watchdog.as_ref().map(|w| (w.device.as_str(), w.timeout_s)),
-            Some(("/dev/watchdog", 15))
-        );
-        assert!(b.outputs_active_low && b.inputs_active_low);
+    fn parses_lines_on_several_chips() {
+        let b = Board::parse(MINI, "b.toml").unwrap();
+        let h = b.heads[1].unwrap();
+        assert_eq!(h.green, LineRef { chip: 1, offset: 3 });
+        assert_eq!(b.flash_transfer, Some(LineRef { chip: 1, offset: 15 }));
+        assert_eq!(b.inputs.len(), 2);
+        assert_eq!(b.inputs[1].kind, InputKind::Preempt(1));
         assert_eq!(b.debounce_ms, 30);
     }
 
     #[test]
-    fn a_line_used_twice_names_both_uses_and_the_line() {
-        let text = MIN.replace("dont_walk = 26", "dont_walk = 6");
-        let e = Board::parse(&text, "b.toml").unwrap_err();
-        assert_eq!(e.line, 17);
-        assert_eq!(e.field, "ped.dont_walk");
-        assert!(e.to_string().contains("already used by phase 2 yellow"), "{e}");
+    fn errors_name_line_and_field() {
+        let e = Board::parse(&MINI.replace("walk = 4", "walk = 2"), "b.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("b.toml line 16") && e.contains("ped.walk") && e.contains("used twice"),
+            "{e}"
+        );
+        let e = Board::parse(&MINI.replace("green = \"1:3\"", "green = \"5:3\""), "b.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("head.green") && e.contains("chip 5"), "{e}");
+        let e = Board::parse(&MINI.replace("red = 1", "red = 99"), "b.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("head.red") && e.contains("out of range"), "{e}");
+        let e = Board::parse(&MINI.replace("kind = \"ped\"", "kind = \"bell\""), "b.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("input.kind"), "{e}");
+        let e = Board::parse(&MINI.replace("driver = \"cdev\" },", "driver = \"sysfs\" },"), "b.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("board.chips.driver"), "{e}");
     }
+}
 
-    #[test]
-    fn bad_inputs_are_named() {
-        let cases = [
-            (
-                MIN.replace("phase = 2\nred", "phase = 9\nred"),
-                "head.phase",
-                "phase 9 does not exist",
-            ),
-            (
-                MIN.replace("walk = \"GPIO3_C3\"", "walk = \"GPIO3_E3\""),
-                "ped.walk",
-                "not a GPIO line",
-            ),
-            (
-                MIN.replace("timeout_s = 15", "timeout_s = 600"),
-                "watchdog.timeout_s",
-                "out of range",
-            ),
-            (
-                MIN.replace("number = 1", "number = 9"),
-                "inputs.preempt.number",
-                "preempt 9",
-            ),
-            (
-                MIN.replace("name = \"test\"", "name = \"test\"\nbackend = \"rpi\""),
-                "board.backend",
-                "other chips",
-            ),
-            (
-                MIN.replace("active_low = true", "active_lo = true"),
-                "active_lo",
-                "unknown field",
-            ),
-        ];
-        for (text, field, msg) in cases {
-            let e = Board::parse(&text, "b.toml").unwrap_err();
-            assert_eq!(e.field, field, "{e}");
-            assert!(e.to_string().contains(msg), "{e}");
-            assert!(e.line > 0, "{e}");
-        }
-    }
+#[cfg(test)]
+mod shipped {
+    use super::*;
 
+    /// Every shipped board file parses and fits the shipped 8-phase site.
     #[test]
-    fn rockchip_names() {
-        assert_eq!(rockchip_pin("GPIO0_A0"), Some((0, 0)));
-        assert_eq!(rockchip_pin("GPIO4_D7"), Some((4, 31)));
-        assert_eq!(rockchip_pin("GPIO4_D8"), None);
-        assert_eq!(rockchip_pin("gpio4_D1"), None);
-    }
-
-    #[test]
-    fn shipped_board_files_load_and_fit_the_example_site() {
-        let site = Site::load(Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/board/sites/nema8-4leg.toml"
-        )))
-        .unwrap();
-        for name in ["rpi4", "rpi5", "rock5b", "orangepi5"] {
-            let path = format!("{}/board/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-            let b = Board::load(Path::new(&path)).unwrap_or_else(|e| panic!("{e}"));
-            b.check_site(&site, &path).unwrap_or_else(|e| panic!("{e}"));
-            assert!(b.watchdog.is_some(), "{name}");
+    fn shipped_boards_fit_the_reference_site() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/board");
+        let site = crate::config::Site::load(Path::new(&format!("{root}/sites/nema8-4leg.toml"))).unwrap();
+        for b in ["rpi4", "rpi5", "rock5b", "orangepi5", "host-fake"] {
+            let path = format!("{root}/{b}.toml");
+            let board = Board::load(Path::new(&path)).unwrap_or_else(|e| panic!("{e}"));
+            board.check_site(&site, &path).unwrap_or_else(|e| panic!("{e}"));
+            assert!(board.flash_transfer.is_some(), "{b}: flash-transfer relay");
+            assert_eq!(board.inputs.len(), 9, "{b}");
         }
     }
 }

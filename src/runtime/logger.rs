@@ -71,6 +71,50 @@ impl EventSink {
         })
     }
 
+    /// Starts the writer on a rotating log in `dir` (`events-NNNNNNNN.csv` under the default byte
+    /// budget, `events::rotate`).
+    pub fn create_rotating(dir: &std::path::Path, device_id: u16, clock: WallClock) -> Result<EventSink, String> {
+        use crate::events::rotate::{LogBudget, RotatingCsvLog};
+        let mut log = RotatingCsvLog::open(dir, "events", device_id, clock, LogBudget::DEFAULT)?;
+        let queue: &'static mut Queue = Box::leak(Box::new(Queue::new()));
+        let (producer, mut consumer) = queue.split();
+        let done = Arc::new(AtomicBool::new(false));
+        let done2 = Arc::clone(&done);
+        let thread = std::thread::Builder::new()
+            .name("eventlog".into())
+            .spawn(move || {
+                let mut written = 0u64;
+                loop {
+                    let finishing = done2.load(Ordering::Acquire);
+                    let mut any = false;
+                    while let Some(ev) = consumer.dequeue() {
+                        // A failed append (disk full) is counted by the log and retried on later rows.
+                        if log.append(&ev).is_ok() {
+                            written += 1;
+                        }
+                        any = true;
+                    }
+                    if finishing && !any {
+                        break;
+                    }
+                    if !any {
+                        let _ = log.flush();
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                }
+                let _ = log.sync();
+                Ok(written)
+            })
+            .map_err(|e| format!("cannot start the event log writer: {e}"))?;
+        Ok(EventSink {
+            producer,
+            done,
+            thread: Some(thread),
+            dropped: 0,
+            sent: 0,
+        })
+    }
+
     /// Queues one event; `wait` = block (yielding) while the queue is full instead of dropping.
     pub fn send(&mut self, ev: Event, wait: bool) {
         let mut ev = ev;

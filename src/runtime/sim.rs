@@ -25,6 +25,7 @@ use crate::runtime::controller::Controller;
 use crate::runtime::logger::EventSink;
 use crate::runtime::realtime::{MonotonicClock, Signals};
 use crate::runtime::state::{StateKeeper, StateSnapshot};
+use crate::runtime::supervisor::{Subsystem, Supervisor};
 use crate::signal::frame::OutputFrame;
 use crate::time::Instant;
 use std::path::PathBuf;
@@ -33,11 +34,18 @@ use std::path::PathBuf;
 pub trait Source {
     /// Detection and inputs at `now`, given the lamps the street showed during the last tick.
     fn poll(&mut self, now: Instant, shown: &OutputFrame) -> (DetectorSnapshot, InputFrame);
+    /// The simulated traffic's totals, when the source is a simulation.
+    fn traffic_stats(&self) -> Option<TrafficStats> {
+        None
+    }
 }
 
 impl Source for SimTraffic {
     fn poll(&mut self, now: Instant, shown: &OutputFrame) -> (DetectorSnapshot, InputFrame) {
         self.step(now, shown)
+    }
+    fn traffic_stats(&self) -> Option<TrafficStats> {
+        Some(self.stats())
     }
 }
 
@@ -72,6 +80,8 @@ pub struct ControlLoop<R: Relays, W: Watchdog, S: Source> {
     now: Instant,
     stop_at: Option<Instant>,
     pending: Option<Box<Site>>,
+    /// Decides whether the watchdog is kicked.
+    pub supervisor: Supervisor,
 }
 
 impl<R: Relays, W: Watchdog, S: Source> ControlLoop<R, W, S> {
@@ -87,6 +97,7 @@ impl<R: Relays, W: Watchdog, S: Source> ControlLoop<R, W, S> {
             now: Instant::ZERO,
             stop_at: None,
             pending: None,
+            supervisor: Supervisor::new(site.tick_ms, None),
         }
     }
 
@@ -102,18 +113,26 @@ impl<R: Relays, W: Watchdog, S: Source> ControlLoop<R, W, S> {
         let (det, inputs) = self.source.poll(now, &self.shown);
         let frame = self.controller.tick(now, &det, &inputs);
         self.last_det = det;
-        let mut healthy = on_time;
+        if on_time {
+            self.supervisor.report(Subsystem::Loop, now);
+        }
+        if now.since(det.at) <= u64::from(self.controller.site().detector_stale_ms) {
+            self.supervisor.report(Subsystem::Detection, now);
+        }
         match self.relays.write(&frame) {
             Ok(()) => {
                 let rb = self.relays.read_back();
+                if rb.is_ok() {
+                    self.supervisor.report(Subsystem::Relays, now);
+                }
                 self.controller.relay_feedback(now, rb);
             }
             Err(_) => {
                 self.stats.relay_errors += 1;
                 self.controller.external_fault(now, FaultKind::Controller);
-                healthy = false;
             }
         }
+        let healthy = self.supervisor.healthy(now);
         self.shown = frame;
         if let Some(at) = self.stop_at {
             if !self.controller.stopped() && now.since(at) > STOP_LIMIT_MS {
@@ -187,6 +206,8 @@ pub struct SimOptions {
     pub state_dir: Option<PathBuf>,
     /// Q-table for the learned planner.
     pub model: Option<crate::plan::learned::QTable>,
+    /// Rotating event log directory (board runs; `events` takes precedence).
+    pub event_dir: Option<PathBuf>,
 }
 
 /// Controller time between two state saves.
@@ -209,7 +230,8 @@ impl core::fmt::Debug for ConsoleSetup {
 pub struct SimSummary {
     pub simulated_s: f64,
     pub loop_stats: LoopStats,
-    pub traffic: TrafficStats,
+    /// The simulated traffic (None on a board).
+    pub traffic: Option<TrafficStats>,
     pub faults: u32,
     pub fault: Option<crate::monitor::Fault>,
     pub cycles: u64,
@@ -223,7 +245,6 @@ pub struct SimSummary {
 impl core::fmt::Display for SimSummary {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let l = &self.loop_stats;
-        let t = &self.traffic;
         writeln!(
             f,
             "simulated time    {:.1} s ({:.2} s wall, {:.0}x real time)",
@@ -238,17 +259,19 @@ impl core::fmt::Display for SimSummary {
             l.overruns,
             l.worst_tick_ns as f64 / 1000.0
         )?;
-        writeln!(
-            f,
-            "vehicles          {} arrived, {} served, {} still queued, {} spilled back",
-            t.arrived, t.served, t.queued, t.spilled
-        )?;
-        writeln!(
-            f,
-            "mean delay        {:.1} s per served vehicle (model)",
-            t.mean_delay_s()
-        )?;
-        writeln!(f, "pedestrian calls  {}", t.ped_calls)?;
+        if let Some(t) = &self.traffic {
+            writeln!(
+                f,
+                "vehicles          {} arrived, {} served, {} still queued, {} spilled back",
+                t.arrived, t.served, t.queued, t.spilled
+            )?;
+            writeln!(
+                f,
+                "mean delay        {:.1} s per served vehicle (model)",
+                t.mean_delay_s()
+            )?;
+            writeln!(f, "pedestrian calls  {}", t.ped_calls)?;
+        }
         writeln!(
             f,
             "cycles            {} (last {:.1} s, Webster plan {:.1} s)",
@@ -280,25 +303,38 @@ impl core::fmt::Display for SimSummary {
 
 /// Runs `greenwave sim`.
 pub fn run_sim(site: &Site, opts: &mut SimOptions, signals: &Signals) -> Result<SimSummary, String> {
+    let traffic = SimTraffic::new(site, opts.volumes, opts.seed);
+    let mut lp = ControlLoop::new(site, SimRelays::default(), SimWatchdog::default(), traffic);
+    drive(&mut lp, site, opts, signals)
+}
+
+/// Runs a control loop until the duration ends or a stop signal has run its course: paces it
+/// (`opts.speed`), serves the console, logs events, saves state, reloads on SIGHUP. Shared by
+/// `greenwave sim` and `greenwave run` (the board).
+pub fn drive<R: Relays, W: Watchdog, S: Source>(
+    lp: &mut ControlLoop<R, W, S>,
+    site: &Site,
+    opts: &mut SimOptions,
+    signals: &Signals,
+) -> Result<SimSummary, String> {
     let mut console = opts.console.take().map(|c| {
         let mut con = Console::new(c.pin);
         con.start(site.name.as_str());
         (con, c.port)
     });
-    let traffic = SimTraffic::new(site, opts.volumes, opts.seed);
-    let mut lp = ControlLoop::new(site, SimRelays::default(), SimWatchdog::default(), traffic);
     if let Some(m) = opts.model.take() {
         lp.controller.planner_mut().set_model(m);
     }
     let clock = WallClock {
         unix_ms_at_zero: opts.start_unix_ms,
     };
-    let mut sink = match &opts.events {
-        Some(p) => Some(
+    let mut sink = match (&opts.events, &opts.event_dir) {
+        (Some(p), _) => Some(
             EventSink::create(p, site.device_id, clock)
                 .map_err(|e| format!("cannot create the event log {}: {e}", p.display()))?,
         ),
-        None => None,
+        (None, Some(dir)) => Some(EventSink::create_rotating(dir, site.device_id, clock)?),
+        (None, None) => None,
     };
     let mut state = match &opts.state_dir {
         None => None,
@@ -423,7 +459,7 @@ pub fn run_sim(site: &Site, opts: &mut SimOptions, signals: &Signals) -> Result<
     Ok(SimSummary {
         simulated_s: lp.now().0 as f64 / 1000.0,
         loop_stats: lp.stats,
-        traffic: lp.source.stats(),
+        traffic: lp.source.traffic_stats(),
         // A clean stop latches flash too; it is not a fault.
         faults: status.faults_total - u32::from(status.fault.is_some_and(|f| f.kind == FaultKind::Stopped)),
         fault: status.fault,

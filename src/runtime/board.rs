@@ -1,0 +1,125 @@
+//! `greenwave run`: the controller on a real board — GPIO relays with read-back, debounced cabinet
+//! inputs, the hardware watchdog under the supervisor, the serial console, the rotating event log
+//! and persistent state — in real time (absolute 100 ms deadlines, memory locked, SCHED_FIFO when
+//! permitted).
+//!
+//! Detection: until a camera source is configured the snapshot reports every detector as
+//! `Unknown`, so the planner runs the Webster fixed-time fail-safe (DESIGN.md 5 rule 6); the
+//! cabinet inputs (push buttons, preempt, transit, door) work from the start.
+
+use crate::config::Site;
+use crate::detect::DetectorSnapshot;
+use crate::hal::board::Board;
+use crate::hal::gpio::{GpioInputs, GpioRelays};
+use crate::hal::linux::bank::{LinuxBank, Role};
+use crate::hal::linux::watchdog::LinuxWatchdog;
+use crate::hal::{HalError, InputFrame, Inputs, Watchdog};
+use crate::runtime::realtime::{setup_realtime, Signals};
+use crate::runtime::sim::{drive, ConsoleSetup, ControlLoop, SimOptions, SimSummary, Source, Speed};
+use crate::signal::frame::OutputFrame;
+use crate::time::Instant;
+use std::path::{Path, PathBuf};
+
+/// Cabinet inputs plus a detection source.
+pub struct BoardSource<I: Inputs> {
+    pub inputs: I,
+}
+
+impl<I: Inputs> Source for BoardSource<I> {
+    fn poll(&mut self, now: Instant, _shown: &OutputFrame) -> (DetectorSnapshot, InputFrame) {
+        // No camera yet: detectors stay Unknown (untrusted) → Webster fail-safe.
+        let det = DetectorSnapshot {
+            at: now,
+            ..DetectorSnapshot::EMPTY
+        };
+        (det, self.inputs.read(now))
+    }
+}
+
+/// The board's watchdog, or none (a board file without `watchdog`).
+pub enum BoardWatchdog {
+    Linux(LinuxWatchdog),
+    None,
+}
+
+impl Watchdog for BoardWatchdog {
+    fn kick(&mut self) -> Result<(), HalError> {
+        match self {
+            BoardWatchdog::Linux(w) => w.kick(),
+            BoardWatchdog::None => Ok(()),
+        }
+    }
+    fn disarm(&mut self) -> Result<(), HalError> {
+        match self {
+            BoardWatchdog::Linux(w) => w.disarm(),
+            BoardWatchdog::None => Ok(()),
+        }
+    }
+}
+
+/// Options of `greenwave run`.
+pub struct RunOptions {
+    pub board_path: PathBuf,
+    pub site_path: PathBuf,
+    /// Stop after this long (default: run until SIGTERM).
+    pub duration_s: Option<u64>,
+    pub console_pin: Option<crate::console::lock::PinHash>,
+}
+
+pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<SimSummary, String> {
+    let board = Board::load(&opts.board_path).map_err(|e| e.to_string())?;
+    board
+        .check_site(site, &opts.board_path.display().to_string())
+        .map_err(|e| e.to_string())?;
+    let relays = GpioRelays::new(&board, LinuxBank::open(&board, Role::Outputs)?)
+        .map_err(|e| format!("cannot drive the relays: {e}"))?;
+    let inputs = GpioInputs::new(&board, LinuxBank::open(&board, Role::Inputs)?);
+    let watchdog = match &board.watchdog {
+        Some(p) => {
+            let w = LinuxWatchdog::open(Path::new(p.as_str()), board.watchdog_timeout_s)?;
+            log::info!("watchdog {p}: armed, timeout {} s", w.timeout_s());
+            BoardWatchdog::Linux(w)
+        }
+        None => {
+            log::warn!(
+                "no watchdog in {}: a hung controller will not reset the board",
+                opts.board_path.display()
+            );
+            BoardWatchdog::None
+        }
+    };
+    let console = match &board.console {
+        Some(tty) => match crate::hal::linux::serial::TermiosSerial::open(Path::new(tty.as_str()), board.baud) {
+            Ok(port) => Some(ConsoleSetup {
+                port,
+                pin: opts.console_pin,
+            }),
+            // The console is for people; the signal runs without it.
+            Err(e) => {
+                log::error!("console {tty}: {e}; running without a console");
+                None
+            }
+        },
+        None => None,
+    };
+    let (locked, fifo) = setup_realtime(50);
+    log::info!("real time: memory locked {locked}, SCHED_FIFO {fifo}");
+    let mut lp = ControlLoop::new(site, relays, watchdog, BoardSource { inputs });
+    let mut sim = SimOptions {
+        site_path: opts.site_path,
+        duration_s: opts.duration_s.unwrap_or(u64::MAX / 1000),
+        speed: Speed::Factor(1.0),
+        seed: 0,
+        events: None,
+        volumes: 0.0,
+        start_unix_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0),
+        console,
+        state_dir: Some(PathBuf::from(board.state_dir.as_str())),
+        model: None,
+        event_dir: Some(PathBuf::from(board.event_dir.as_str())),
+    };
+    drive(&mut lp, site, &mut sim, signals)
+}

@@ -1,0 +1,283 @@
+//! The bridge: greenwave's real controller (planner, engine, conflict monitor) drives SUMO's
+//! junction `C` over TraCI, one message per step.
+//!
+//! Each step: [set the TLS state from greenwave's frame, read every detector, read the approach
+//! edges' vehicles when emergency priority is on, minExpectedNumber, simulationStep] in one
+//! message; the replies become the next `DetectorSnapshot` (presence = a vehicle over the E1 loop
+//! or standing in the E2 zone; counts = E1 vehicle arrivals; `queue_m` = E2 jam length), the
+//! controller ticks, and the frame goes out in the next message. The frame is mapped to link
+//! states through the net's connections (`scenario::links`): green `G`, yellow `y`, red `r`; in
+//! flash a red-flashing head is `s` (stop, then go) and a yellow-flashing one `o`.
+
+use crate::scenario::{self, DETECTOR_LANES};
+use crate::sumo::{free_port, SumoProcess};
+use crate::traci::{self, Batch, Client, Value};
+use greenwave::config::{FlashColor, PlannerKind, Site};
+use greenwave::detect::{DetectorHealth, DetectorSnapshot};
+use greenwave::events::csv::{write_row_io, WallClock, HEADER};
+use greenwave::hal::InputFrame;
+use greenwave::plan::learned::QTable;
+use greenwave::plan::PlanMode;
+use greenwave::runtime::{Controller, ControllerMode};
+use greenwave::signal::frame::{Aspect, OutputFrame};
+use greenwave::signal::phase::PhaseId;
+use greenwave::time::Instant;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const GET_EDGE: u8 = 0xAA;
+
+#[derive(Clone, Debug, Default)]
+pub struct BridgeOptions {
+    pub planner: Option<PlannerKind>,
+    pub model: Option<QTable>,
+    /// Write greenwave's hi-res event log here.
+    pub events: Option<PathBuf>,
+    /// Emergency vehicles (ids `ev_*`) on an approach raise that approach's preempt input.
+    pub preempt: bool,
+    /// Detection frozen (the camera "dies") from .0 to .1 seconds.
+    pub drop_detection: Option<(u64, u64)>,
+    pub step_ms: u32,
+}
+
+/// What happened in the run besides the trips.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct BridgeReport {
+    pub steps: u64,
+    pub wall_s: f64,
+    pub steps_per_s: f64,
+    pub faults: u32,
+    pub events: u64,
+    /// Plan modes over time: (seconds, mode name).
+    pub mode_changes: Vec<(f64, String)>,
+    /// Emergency vehicles: seconds from entering the approach to its through phase green.
+    pub ev_time_to_green_s: Vec<f64>,
+}
+
+/// Runs greenwave on the scenario until the network is empty. Returns the tripinfo path.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    home: &Path,
+    site: &Site,
+    files: &scenario::Files,
+    routes: &[PathBuf],
+    seed: u64,
+    out_dir: &Path,
+    tag: &str,
+    opts: &BridgeOptions,
+) -> Result<(PathBuf, BridgeReport), String> {
+    let mut site = site.clone();
+    if let Some(p) = opts.planner {
+        site.planner = p;
+    }
+    let step_ms = if opts.step_ms == 0 { site.tick_ms } else { opts.step_ms };
+    site.tick_ms = step_ms;
+    let links = scenario::links(&files.net)?;
+    let port = free_port()?;
+    let trip = out_dir.join(format!("{tag}.tripinfo.xml"));
+    let route_list = routes
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let args: Vec<String> = vec![
+        "-n".into(),
+        files.net.display().to_string(),
+        "-r".into(),
+        route_list,
+        "-a".into(),
+        files.detectors.display().to_string(),
+        "--remote-port".into(),
+        port.to_string(),
+        "--step-length".into(),
+        format!("{:.3}", f64::from(step_ms) / 1000.0),
+        "--seed".into(),
+        seed.to_string(),
+        "--tripinfo-output".into(),
+        trip.display().to_string(),
+        "--no-step-log".into(),
+        "true".into(),
+        "--duration-log.disable".into(),
+        "true".into(),
+    ];
+    let mut sumo = SumoProcess::spawn(home, &args, &out_dir.join(format!("{tag}.sumo.log")))?;
+    let mut client = Client::connect(port, Duration::from_secs(20), || sumo.check_alive())?;
+    let mut ctl = Controller::new(&site, Instant::ZERO);
+    if let Some(m) = &opts.model {
+        ctl.planner_mut().set_model(m.clone());
+    }
+    let mut log = match &opts.events {
+        Some(p) => {
+            let mut f = std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?);
+            writeln!(f, "{HEADER}").map_err(|e| e.to_string())?;
+            Some(f)
+        }
+        None => None,
+    };
+    let clock = WallClock {
+        unix_ms_at_zero: 1_767_225_600_000,
+    }; // 2026-01-01 00:00:00 UTC
+    let mut report = BridgeReport::default();
+    let mut counts = [0u16; 32];
+    let mut was_on_loop = [false; 32];
+    let mut frame = OutputFrame::ALL_RED;
+    let mut last_snapshot = DetectorSnapshot::EMPTY;
+    let mut last_mode = PlanMode::Fallback;
+    let mut ev_seen: std::collections::HashMap<String, (f64, u8)> = std::collections::HashMap::new();
+    let mut ev_done: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let approaches: Vec<(&str, u8, Option<u8>)> = scenario::APPROACHES
+        .iter()
+        .map(|(e, through, _)| {
+            let pre = site
+                .preempts
+                .iter()
+                .find(|d| PhaseId::new(*through).is_some_and(|p| d.dwell_phases.contains(p)))
+                .map(|d| d.number);
+            (*e, *through, pre)
+        })
+        .collect();
+    let start = std::time::Instant::now();
+    let mut batch = Batch::new();
+    let mut k: u64 = 0;
+    loop {
+        let flash = ctl.status().mode == ControllerMode::Flash;
+        let state = scenario::state_string(&links, |p| link_char(&site, &frame, p, flash));
+        batch.clear();
+        batch.set_string(traci::SET_TLS, traci::VAR_TLS_STATE, "C", &state);
+        for lane in DETECTOR_LANES {
+            batch.get(
+                traci::GET_INDUCTIONLOOP,
+                traci::VAR_LAST_STEP_VEHICLE_NUMBER,
+                &format!("e1_{lane}"),
+            );
+            batch.get(traci::GET_LANEAREA, traci::VAR_LAST_STEP_HALTING, &format!("e2_{lane}"));
+            batch.get(traci::GET_LANEAREA, traci::VAR_JAM_LENGTH_METERS, &format!("e2_{lane}"));
+        }
+        if opts.preempt {
+            for (e, _, _) in &approaches {
+                batch.get(GET_EDGE, traci::VAR_LAST_STEP_VEHICLE_IDS, e);
+            }
+        }
+        batch.get(traci::GET_SIM, traci::VAR_MIN_EXPECTED, "");
+        // SUMO steps after the other commands: the reads above see the state the last step left,
+        // the frame computed from them goes out with the next message (one step of sensing lag,
+        // as on a board).
+        batch.step(0.0);
+        let (resp, _) = client.exchange(&batch).map_err(|e| {
+            // A closed socket usually means SUMO quit on an error: give it a moment to exit so
+            // its own message (the end of its log) can be reported.
+            std::thread::sleep(Duration::from_millis(300));
+            match sumo.check_alive() {
+                Err(dead) => dead,
+                Ok(()) => e.to_string(),
+            }
+        })?;
+        k += 1;
+        let now = Instant(k * u64::from(step_ms));
+        let t_s = now.0 as f64 / 1000.0;
+        // Detector replies: 3 per detector lane, then edges, then min expected.
+        let mut snap = DetectorSnapshot {
+            at: now,
+            ..DetectorSnapshot::EMPTY
+        };
+        for (i, _) in DETECTOR_LANES.iter().enumerate() {
+            let on_loop = resp.get(3 * i).and_then(|r| r.value.as_i32()).unwrap_or(0) > 0;
+            let halting = resp.get(3 * i + 1).and_then(|r| r.value.as_i32()).unwrap_or(0) > 0;
+            let jam = resp.get(3 * i + 2).and_then(|r| r.value.as_f64()).unwrap_or(0.0);
+            if on_loop && !was_on_loop[i] {
+                counts[i] = counts[i].wrapping_add(1);
+            }
+            was_on_loop[i] = on_loop;
+            snap.presence.set(i, on_loop || halting);
+            snap.counts[i] = counts[i];
+            snap.queue_m[i] = jam as f32;
+            snap.health[i] = DetectorHealth::Ok;
+        }
+        let mut inputs = InputFrame::default();
+        let mut next = 3 * DETECTOR_LANES.len();
+        if opts.preempt {
+            for (e, through, pre) in &approaches {
+                if let Some(Value::StrList(ids)) = resp.get(next).map(|r| &r.value) {
+                    for id in ids.iter().filter(|id| id.starts_with("ev_")) {
+                        if let Some(n) = pre {
+                            inputs.preempt |= 1 << (n - 1);
+                        }
+                        if !ev_done.contains(id) {
+                            ev_seen.entry(id.clone()).or_insert((t_s, *through));
+                        }
+                    }
+                }
+                let _ = e;
+                next += 1;
+            }
+        }
+        let expected = resp.get(next).and_then(|r| r.value.as_i32()).unwrap_or(0);
+        // A "dead camera": the snapshot stops updating (the planner sees it go stale).
+        let det = match opts.drop_detection {
+            Some((a, b)) if t_s >= a as f64 && t_s < b as f64 => last_snapshot,
+            _ => {
+                last_snapshot = snap;
+                snap
+            }
+        };
+        frame = ctl.tick(now, &det, &inputs);
+        ctl.relay_feedback(now, Ok(frame));
+        // Emergency vehicles: time from entering the approach to their phase's green.
+        ev_seen.retain(|id, (seen, through)| {
+            let green = PhaseId::new(*through).is_some_and(|p| frame.aspect(p) == Aspect::Green);
+            if green {
+                report.ev_time_to_green_s.push(t_s - *seen);
+                ev_done.insert(id.clone());
+            }
+            !green
+        });
+        let mode = ctl.status().plan_mode;
+        if mode != last_mode {
+            report.mode_changes.push((t_s, mode.name().to_string()));
+            last_mode = mode;
+        }
+        while let Some(ev) = ctl.events_mut().pop() {
+            report.events += 1;
+            if let Some(f) = log.as_mut() {
+                write_row_io(f, clock, site.device_id, &ev).map_err(|e| e.to_string())?;
+            }
+        }
+        if expected <= 0 && k > 10 {
+            break;
+        }
+        if k > 4 * 3600 * 1000 / u64::from(step_ms) {
+            return Err(format!(
+                "{tag}: the network did not empty within 4 simulated hours (gridlock?)"
+            ));
+        }
+    }
+    batch.clear();
+    batch.close();
+    client.exchange(&batch).map_err(|e| e.to_string())?;
+    sumo.wait(Duration::from_secs(30))?;
+    if let Some(mut f) = log {
+        f.flush().map_err(|e| e.to_string())?;
+    }
+    report.steps = k;
+    report.wall_s = start.elapsed().as_secs_f64();
+    report.steps_per_s = k as f64 / report.wall_s.max(1e-9);
+    report.faults = ctl.status().faults_total;
+    Ok((trip, report))
+}
+
+/// The link state character for phase `p`.
+fn link_char(site: &Site, frame: &OutputFrame, p: u8, flash: bool) -> char {
+    let Some(id) = PhaseId::new(p) else { return 'r' };
+    if flash {
+        return match site.phase(id).map(|ph| ph.flash) {
+            Some(FlashColor::Yellow) => 'o',
+            _ => 's',
+        };
+    }
+    match frame.aspect(id) {
+        Aspect::Green => 'G',
+        Aspect::Yellow => 'y',
+        _ => 'r',
+    }
+}

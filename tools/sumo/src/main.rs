@@ -1,0 +1,399 @@
+//! `greenwave-sumo`: greenwave against Eclipse SUMO.
+//!
+//! ```text
+//! greenwave-sumo bench [--scenario NAME|all] [--json FILE] [--planners actuated,adaptive,...]
+//!                      [--baselines static,actuated,delay_based] [--seed N] [--out DIR]
+//! greenwave-sumo run --scenario NAME [--planner P] [--events FILE.csv] [--preempt]
+//!                    [--drop-detection FROM:TO] [--seed N] [--out DIR]
+//! ```
+//! Score = mean time loss + mean depart delay per vehicle (SUMO `--tripinfo-output`), the lower
+//! the better; insertion delay counts because queues that spill back to the network edge stop
+//! vehicles from entering at all.
+
+use greenwave_sumo::{bridge, scenario, sumo};
+
+use greenwave::config::{parse_planner, PlannerKind, Site};
+use greenwave::plan::webster;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const SITE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../board/sites/nema8-4leg.toml");
+const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/learned-nema8.postcard");
+
+#[derive(Serialize)]
+struct ControllerResult {
+    name: String,
+    vehicles: u64,
+    mean_time_loss_s: f64,
+    mean_depart_delay_s: f64,
+    mean_waiting_s: f64,
+    score_s: f64,
+    wall_s: f64,
+    steps_per_s: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    greenwave: Option<bridge::BridgeReport>,
+}
+
+#[derive(Serialize)]
+struct ScenarioResult {
+    name: String,
+    controllers: Vec<ControllerResult>,
+}
+
+#[derive(Serialize)]
+struct Report {
+    scenarios: Vec<ScenarioResult>,
+}
+
+struct Args {
+    pairs: Vec<(String, String)>,
+    flags: Vec<String>,
+}
+
+impl Args {
+    fn parse(args: &[String], valued: &[&str], switches: &[&str]) -> Result<Args, String> {
+        let mut pairs = Vec::new();
+        let mut flags = Vec::new();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            if switches.contains(&a.as_str()) {
+                flags.push(a.clone());
+            } else if valued.contains(&a.as_str()) {
+                let v = it.next().ok_or_else(|| format!("option `{a}` needs a value"))?;
+                pairs.push((a.clone(), v.clone()));
+            } else {
+                return Err(format!("unknown option `{a}`"));
+            }
+        }
+        Ok(Args { pairs, flags })
+    }
+    fn get(&self, k: &str) -> Option<&str> {
+        self.pairs.iter().rev().find(|(a, _)| a == k).map(|(_, v)| v.as_str())
+    }
+    fn has(&self, k: &str) -> bool {
+        self.flags.iter().any(|f| f == k)
+    }
+}
+
+fn main() -> ExitCode {
+    let _ = simple_logger::SimpleLogger::new()
+        .with_level(log::LevelFilter::Warn)
+        .env()
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let r = match args.first().map(String::as_str) {
+        Some("bench") => bench(&args[1..]),
+        Some("run") => run_one(&args[1..]),
+        _ => Err("usage: greenwave-sumo bench [--scenario NAME|all] [--json FILE] [--planners LIST] [--baselines LIST] [--seed N] [--out DIR]\n       greenwave-sumo run --scenario NAME [--planner P] [--events FILE.csv] [--preempt] [--drop-detection FROM:TO] [--seed N] [--out DIR]".into()),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn out_dir(args: &Args) -> Result<PathBuf, String> {
+    let d = PathBuf::from(
+        args.get("--out")
+            .unwrap_or(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/sumo-bench")),
+    );
+    std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+    Ok(d)
+}
+
+fn load_site() -> Result<Site, String> {
+    Site::load(Path::new(SITE)).map_err(|e| e.to_string())
+}
+
+fn planner_opts(p: PlannerKind) -> Result<bridge::BridgeOptions, String> {
+    let model = if p == PlannerKind::Learned {
+        Some(greenwave::plan::learned::QTable::load(Path::new(MODEL)).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
+    Ok(bridge::BridgeOptions {
+        planner: Some(p),
+        model,
+        ..Default::default()
+    })
+}
+
+fn run_one(a: &[String]) -> Result<(), String> {
+    let args = Args::parse(
+        a,
+        &[
+            "--scenario",
+            "--planner",
+            "--events",
+            "--drop-detection",
+            "--seed",
+            "--out",
+        ],
+        &["--preempt"],
+    )?;
+    let home = sumo::sumo_home()?;
+    let site = load_site()?;
+    let name = args.get("--scenario").unwrap_or("balanced");
+    let d = scenario::demand(name).ok_or_else(|| format!("unknown scenario `{name}`"))?;
+    let dir = out_dir(&args)?;
+    let files = scenario::build_network(&home, &dir.join("net"))?;
+    let mut routes = vec![scenario::write_routes(&d, &dir)?];
+    let planner = match args.get("--planner") {
+        Some(p) => parse_planner(p).ok_or_else(|| format!("unknown planner `{p}`"))?,
+        None => site.planner,
+    };
+    let mut opts = planner_opts(planner)?;
+    opts.events = args.get("--events").map(PathBuf::from);
+    opts.preempt = args.has("--preempt");
+    if opts.preempt {
+        routes.push(scenario::write_emergency(&dir, d.slice_s * d.slices.len() as u32)?);
+    }
+    if let Some(w) = args.get("--drop-detection") {
+        let (a, b) = w.split_once(':').ok_or("--drop-detection FROM:TO (seconds)")?;
+        opts.drop_detection = Some((a.parse().map_err(|_| "bad FROM")?, b.parse().map_err(|_| "bad TO")?));
+    }
+    let seed: u64 = args.get("--seed").unwrap_or("42").parse().map_err(|_| "bad --seed")?;
+    let (trip, report) = bridge::run(
+        &home,
+        &site,
+        &files,
+        &routes,
+        seed,
+        &dir,
+        &format!("{name}-greenwave-{}", planner.name()),
+        &opts,
+    )?;
+    let s = sumo::read_tripinfo(&trip)?;
+    println!("scenario {name}, greenwave {}: {} vehicles, time loss {:.1} s, depart delay {:.1} s, waiting {:.1} s, score {:.1} s",
+        planner.name(), s.vehicles, s.mean_time_loss_s, s.mean_depart_delay_s, s.mean_waiting_s, s.mean_time_loss_s + s.mean_depart_delay_s);
+    println!(
+        "  {} steps in {:.1} s ({:.0} steps/s), {} events, {} faults",
+        report.steps, report.wall_s, report.steps_per_s, report.events, report.faults
+    );
+    for (t, m) in &report.mode_changes {
+        println!("  {t:7.1} s  planner mode: {m}");
+    }
+    if s.emergency > 0 {
+        let n = report.ev_time_to_green_s.len().max(1) as f64;
+        let mean = report.ev_time_to_green_s.iter().sum::<f64>() / n;
+        let max = report.ev_time_to_green_s.iter().copied().fold(0.0, f64::max);
+        println!(
+            "  emergency vehicles: {} (time loss {:.1} s); entering approach → green: mean {mean:.1} s, max {max:.1} s",
+            s.emergency, s.emergency_time_loss_s
+        );
+    }
+    if report.faults > 0 {
+        return Err(format!("{} monitor faults", report.faults));
+    }
+    Ok(())
+}
+
+/// Runs SUMO alone with a program file (its own controller).
+fn run_baseline(
+    home: &Path,
+    files: &scenario::Files,
+    routes: &Path,
+    program: &Path,
+    seed: u64,
+    dir: &Path,
+    tag: &str,
+) -> Result<(PathBuf, f64), String> {
+    let trip = dir.join(format!("{tag}.tripinfo.xml"));
+    let args: Vec<String> = vec![
+        "-n".into(),
+        files.net.display().to_string(),
+        "-r".into(),
+        routes.display().to_string(),
+        "-a".into(),
+        format!("{},{}", files.detectors.display(), program.display()),
+        "--step-length".into(),
+        "0.1".into(),
+        "--seed".into(),
+        seed.to_string(),
+        "--tripinfo-output".into(),
+        trip.display().to_string(),
+        "--no-step-log".into(),
+        "true".into(),
+        "--duration-log.disable".into(),
+        "true".into(),
+        "--end".into(),
+        "14400".into(),
+    ];
+    let start = std::time::Instant::now();
+    let mut p = sumo::SumoProcess::spawn(home, &args, &dir.join(format!("{tag}.sumo.log")))?;
+    p.wait(std::time::Duration::from_secs(600))?;
+    Ok((trip, start.elapsed().as_secs_f64()))
+}
+
+fn bench(a: &[String]) -> Result<(), String> {
+    let args = Args::parse(
+        a,
+        &["--scenario", "--json", "--planners", "--baselines", "--seed", "--out"],
+        &[],
+    )?;
+    let home = sumo::sumo_home()?;
+    let site = load_site()?;
+    let dir = out_dir(&args)?;
+    let files = scenario::build_network(&home, &dir.join("net"))?;
+    let links = scenario::links(&files.net)?;
+    let seed: u64 = args.get("--seed").unwrap_or("42").parse().map_err(|_| "bad --seed")?;
+    let which = args.get("--scenario").unwrap_or("all");
+    let all = scenario::demands();
+    let chosen: Vec<_> = if which == "all" {
+        all.into_iter().collect()
+    } else {
+        let names: Vec<&str> = which.split(',').collect();
+        let v: Vec<_> = all.into_iter().filter(|d| names.contains(&d.name)).collect();
+        if v.is_empty() {
+            return Err(format!(
+                "unknown scenario `{which}` (balanced, unbalanced, peak, peak120, leftheavy, all)"
+            ));
+        }
+        v
+    };
+    let planners: Vec<PlannerKind> = args
+        .get("--planners")
+        .unwrap_or("actuated,adaptive,learned,webster")
+        .split(',')
+        .map(|p| parse_planner(p).ok_or_else(|| format!("unknown planner `{p}`")))
+        .collect::<Result<_, _>>()?;
+    let baselines: Vec<String> = args
+        .get("--baselines")
+        .unwrap_or("static,actuated,delay_based")
+        .split(',')
+        .map(String::from)
+        .collect();
+    let mut report = Report { scenarios: Vec::new() };
+    for d in &chosen {
+        let routes = scenario::write_routes(d, &dir)?;
+        let mut res = ScenarioResult {
+            name: d.name.to_string(),
+            controllers: Vec::new(),
+        };
+        // SUMO's own controllers on the same phase structure. The fixed-time one is timed by
+        // Webster from this demand (fair); actuated / delay_based use the site's min/max greens.
+        let plan = webster::plan(&site, &scenario::phase_flows(d));
+        let mut green = [0.0; 8];
+        let mut min = [0.0; 8];
+        let mut maxg = [0.0; 8];
+        let mut yellow = [0.0; 8];
+        let mut red = [0.0; 8];
+        for ph in site.phases() {
+            let i = ph.id.index();
+            green[i] = f64::from(plan.green_ms[i]) / 1000.0;
+            min[i] = f64::from(ph.min_green_ms) / 1000.0;
+            maxg[i] = f64::from(ph.max_green_ms) / 1000.0;
+            yellow[i] = f64::from(ph.yellow_ms) / 1000.0;
+            red[i] = f64::from(ph.red_clear_ms) / 1000.0;
+        }
+        for b in &baselines {
+            let prog = match b.as_str() {
+                "static" => scenario::program(&links, "static", &green, &min, &yellow, &red),
+                "actuated" | "delay_based" => scenario::program(&links, b, &maxg, &min, &yellow, &red),
+                other => return Err(format!("unknown baseline `{other}` (static, actuated, delay_based)")),
+            };
+            let pf = dir.join(format!("{}-{b}.add.xml", d.name));
+            std::fs::write(&pf, prog).map_err(|e| e.to_string())?;
+            let tag = format!("{}-sumo-{b}", d.name);
+            let (trip, wall) = run_baseline(&home, &files, &routes, &pf, seed, &dir, &tag)?;
+            let s = sumo::read_tripinfo(&trip)?;
+            let name = if b == "static" {
+                "sumo static (Webster)".to_string()
+            } else {
+                format!("sumo {b}")
+            };
+            eprintln!(
+                "{:<11} {:<26} score {:6.1} s",
+                d.name,
+                name,
+                s.mean_time_loss_s + s.mean_depart_delay_s
+            );
+            res.controllers.push(ControllerResult {
+                name,
+                vehicles: s.vehicles,
+                mean_time_loss_s: s.mean_time_loss_s,
+                mean_depart_delay_s: s.mean_depart_delay_s,
+                mean_waiting_s: s.mean_waiting_s,
+                score_s: s.mean_time_loss_s + s.mean_depart_delay_s,
+                wall_s: wall,
+                steps_per_s: 0.0,
+                greenwave: None,
+            });
+        }
+        for p in &planners {
+            let opts = planner_opts(*p)?;
+            let tag = format!("{}-greenwave-{}", d.name, p.name());
+            let (trip, rep) = bridge::run(
+                &home,
+                &site,
+                &files,
+                std::slice::from_ref(&routes),
+                seed,
+                &dir,
+                &tag,
+                &opts,
+            )?;
+            let s = sumo::read_tripinfo(&trip)?;
+            eprintln!(
+                "{:<11} {:<26} score {:6.1} s  ({:.0} steps/s)",
+                d.name,
+                format!("greenwave {}", p.name()),
+                s.mean_time_loss_s + s.mean_depart_delay_s,
+                rep.steps_per_s
+            );
+            if rep.faults > 0 {
+                return Err(format!("{tag}: {} monitor faults", rep.faults));
+            }
+            res.controllers.push(ControllerResult {
+                name: format!("greenwave {}", p.name()),
+                vehicles: s.vehicles,
+                mean_time_loss_s: s.mean_time_loss_s,
+                mean_depart_delay_s: s.mean_depart_delay_s,
+                mean_waiting_s: s.mean_waiting_s,
+                score_s: s.mean_time_loss_s + s.mean_depart_delay_s,
+                wall_s: rep.wall_s,
+                steps_per_s: rep.steps_per_s,
+                greenwave: Some(rep),
+            });
+        }
+        report.scenarios.push(res);
+    }
+    print_table(&report);
+    if let Some(j) = args.get("--json") {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(j, text).map_err(|e| format!("{j}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn print_table(r: &Report) {
+    println!(
+        "{:<11} {:<26} {:>8} {:>9} {:>9} {:>9} {:>8} {:>10}",
+        "scenario", "controller", "vehicles", "timeloss", "depdelay", "waiting", "score", "vs actuated"
+    );
+    for s in &r.scenarios {
+        let base = s
+            .controllers
+            .iter()
+            .find(|c| c.name == "sumo actuated")
+            .map(|c| c.score_s);
+        for c in &s.controllers {
+            let ratio = base.map(|b| format!("{:.2}x", c.score_s / b)).unwrap_or_default();
+            println!(
+                "{:<11} {:<26} {:>8} {:>8.1}s {:>8.1}s {:>8.1}s {:>7.1}s {:>10}",
+                s.name,
+                c.name,
+                c.vehicles,
+                c.mean_time_loss_s,
+                c.mean_depart_delay_s,
+                c.mean_waiting_s,
+                c.score_s,
+                ratio
+            );
+        }
+    }
+}

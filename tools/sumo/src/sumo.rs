@@ -1,0 +1,175 @@
+//! Finding and running SUMO: the real `$SUMO_HOME/bin/sumo` binary (not the Python wrapper, so
+//! killing it kills SUMO), killed and reaped on every path by [`SumoProcess`]'s `Drop`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// `SUMO_HOME` from the environment, or from the project's venv (`tools/setup-sumo.sh`).
+pub fn sumo_home() -> Result<PathBuf, String> {
+    if let Ok(h) = std::env::var("SUMO_HOME") {
+        let p = PathBuf::from(h);
+        if p.join("bin/sumo").exists() {
+            return Ok(p);
+        }
+    }
+    let venv = std::env::var("GREENWAVE_SUMO_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/sumo-venv"));
+    let py = venv.join("bin/python");
+    let out = Command::new(&py)
+        .args(["-c", "import sumo; print(sumo.SUMO_HOME)"])
+        .output()
+        .map_err(|e| {
+            format!(
+                "SUMO not found: set SUMO_HOME or run tools/setup-sumo.sh ({}: {e})",
+                py.display()
+            )
+        })?;
+    let home = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    if !out.status.success() || !home.join("bin/sumo").exists() {
+        return Err(format!("SUMO not found in {}: run tools/setup-sumo.sh", venv.display()));
+    }
+    Ok(home)
+}
+
+/// A running SUMO, killed and reaped when dropped.
+pub struct SumoProcess {
+    child: Child,
+    pub log: PathBuf,
+}
+
+impl SumoProcess {
+    pub fn spawn(home: &Path, args: &[String], log: &Path) -> Result<SumoProcess, String> {
+        let log_file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let err_file = log_file.try_clone().map_err(|e| e.to_string())?;
+        let child = Command::new(home.join("bin/sumo"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(log_file)
+            .stderr(err_file)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", home.join("bin/sumo").display()))?;
+        Ok(SumoProcess {
+            child,
+            log: log.to_path_buf(),
+        })
+    }
+
+    /// Err with the end of SUMO's log if it has exited.
+    pub fn check_alive(&mut self) -> Result<(), String> {
+        match self.child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => Err(format!("SUMO exited ({status}): {}", self.tail())),
+            Err(e) => Err(format!("cannot query SUMO: {e}")),
+        }
+    }
+
+    /// Waits for a normal exit (after `close`), bounded.
+    pub fn wait(&mut self, limit: std::time::Duration) -> Result<(), String> {
+        let start = std::time::Instant::now();
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(s)) if s.success() => return Ok(()),
+                Ok(Some(s)) => return Err(format!("SUMO exited ({s}): {}", self.tail())),
+                Ok(None) if start.elapsed() > limit => return Err("SUMO did not exit after close".into()),
+                Ok(None) => std::thread::sleep(std::time::Duration::from_millis(10)),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
+
+    pub fn tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().rev().take(5).collect();
+        lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
+    }
+}
+
+impl Drop for SumoProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// A free TCP port on localhost (bind to port 0, read it back, release).
+pub fn free_port() -> Result<u16, String> {
+    let l = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| e.to_string())?;
+    l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+/// Mean values from a `--tripinfo-output` file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct TripStats {
+    pub vehicles: u64,
+    pub mean_time_loss_s: f64,
+    pub mean_depart_delay_s: f64,
+    pub mean_waiting_s: f64,
+    /// Emergency vehicles (vClass emergency) only: count and mean time loss.
+    pub emergency: u64,
+    pub emergency_time_loss_s: f64,
+}
+
+pub fn read_tripinfo(path: &Path) -> Result<TripStats, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut s = TripStats::default();
+    let (mut tl, mut dd, mut wt, mut etl) = (0.0, 0.0, 0.0, 0.0);
+    for line in text.lines().map(str::trim).filter(|l| l.starts_with("<tripinfo ")) {
+        let attr = |name: &str| -> Option<f64> {
+            let key = format!(" {name}=\"");
+            let i = line.find(&key)? + key.len();
+            let j = line[i..].find('"')? + i;
+            line[i..j].parse().ok()
+        };
+        let t = attr("timeLoss").ok_or_else(|| format!("{}: tripinfo without timeLoss", path.display()))?;
+        s.vehicles += 1;
+        tl += t;
+        dd += attr("departDelay").unwrap_or(0.0);
+        wt += attr("waitingTime").unwrap_or(0.0);
+        if line.contains("vType=\"ev\"") {
+            s.emergency += 1;
+            etl += t;
+        }
+    }
+    if s.vehicles == 0 {
+        return Err(format!("{}: no vehicle finished", path.display()));
+    }
+    let n = s.vehicles as f64;
+    s.mean_time_loss_s = tl / n;
+    s.mean_depart_delay_s = dd / n;
+    s.mean_waiting_s = wt / n;
+    if s.emergency > 0 {
+        s.emergency_time_loss_s = etl / s.emergency as f64;
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tripinfo_means() {
+        let dir = std::env::temp_dir().join(format!("gw-trip-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("t.xml");
+        std::fs::write(
+            &p,
+            r#"<tripinfos>
+    <tripinfo id="a" depart="1.00" departDelay="2.00" duration="30.00" waitingTime="4.00" timeLoss="10.00" vType="car"/>
+    <tripinfo id="ev_0" depart="1.00" departDelay="0.00" duration="30.00" waitingTime="0.00" timeLoss="2.00" vType="ev"/>
+</tripinfos>"#,
+        )
+        .unwrap();
+        let s = read_tripinfo(&p).unwrap();
+        assert_eq!(s.vehicles, 2);
+        assert!((s.mean_time_loss_s - 6.0).abs() < 1e-9);
+        assert!((s.mean_depart_delay_s - 1.0).abs() < 1e-9);
+        assert_eq!(s.emergency, 1);
+        assert!((s.emergency_time_loss_s - 2.0).abs() < 1e-9);
+        std::fs::write(&p, "<tripinfos/>").unwrap();
+        assert!(read_tripinfo(&p).is_err());
+    }
+}

@@ -71,7 +71,7 @@ echo "VM: kernel $(uname -r), watchdog: $(cat /sys/class/watchdog/watchdog0/iden
 phase=$(sed -n 's/.*gw.phase=\([a-z]*\).*/\1/p' /proc/cmdline)
 if [ "$phase" = run ]; then
     watchdog_probe /dev/watchdog kick 6 3 && echo "VM: probe ok"
-    RUST_LOG=info greenwave run --board /etc/board.toml --site /etc/site.toml --duration 8 && echo "VM: greenwave run exited 0"
+    greenwave run --board /etc/board.toml --site /etc/site.toml --duration 8 && echo "VM: greenwave run exited 0"
     sleep 8
     echo "VM: still running 8 s after greenwave's magic close"
     poweroff -f

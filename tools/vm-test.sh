@@ -13,6 +13,8 @@
 #           greenwave against a 3 s timeout without a reset means its kicks reached the driver).
 #   boot 2  the probe kicks three times and stops (a hung controller). Pass: softdog resets the
 #           VM (qemu -no-reboot exits) within the timeout, and "NOT RESET" never appears.
+#   boot 3  the same hang against an emulated hardware watchdog, the Intel 6300ESB (qemu
+#           `-device i6300esb`, kernel driver i6300esb): the *machine* resets, not the kernel.
 #
 # Usage: tools/vm-test.sh            (needs root for apt; ~1-2 min after the first run)
 # Prints each boot's console and its wall time; exit 0 only if every check passed.
@@ -56,7 +58,7 @@ for lib in $(ldd "$bin/greenwave" "$bin/examples/watchdog_probe" | awk '$2 == "=
     mkdir -p "$ir$(dirname "$lib")"
     cp -L "$lib" "$ir$lib"
 done
-cp "$mods/watchdog.ko" "$mods/softdog.ko" "$ir/mods/"
+cp "$mods/watchdog.ko" "$mods/softdog.ko" "$mods/i6300esb.ko" "$ir/mods/"
 cp board/sites/nema8-4leg.toml "$ir/etc/site.toml"
 # The host dry-run board (in-memory GPIO) with the VM's real watchdog.
 sed -e 's|^event_dir.*|event_dir = "/tmp/events"|' -e 's|^state_dir.*|state_dir = "/tmp/state"|' \
@@ -66,9 +68,10 @@ cat >"$ir/init" <<'INIT'
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
-insmod /mods/watchdog.ko && insmod /mods/softdog.ko soft_margin=3
-echo "VM: kernel $(uname -r), watchdog: $(cat /sys/class/watchdog/watchdog0/identity 2>/dev/null)"
 phase=$(sed -n 's/.*gw.phase=\([a-z]*\).*/\1/p' /proc/cmdline)
+insmod /mods/watchdog.ko
+if [ "$phase" = esb ]; then insmod /mods/i6300esb.ko; else insmod /mods/softdog.ko soft_margin=3; fi
+echo "VM: kernel $(uname -r), watchdog: $(cat /sys/class/watchdog/watchdog0/identity 2>/dev/null)"
 if [ "$phase" = run ]; then
     watchdog_probe /dev/watchdog kick 6 3 && echo "VM: probe ok"
     greenwave run --board /etc/board.toml --site /etc/site.toml --duration 8 && echo "VM: greenwave run exited 0"
@@ -86,12 +89,13 @@ chmod +x "$ir/init"
 (cd "$ir" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.cpio.gz"
 echo "vm-test.sh: initramfs $(du -h "$work/initramfs.cpio.gz" | cut -f1), kernel $kver"
 
-boot() { # phase → console log in $work/boot-$1.log; prints wall seconds
-    local start end
+boot() { # phase [qemu args…] → console log in $work/boot-$1.log; prints wall seconds
+    local start end phase=$1
+    shift
     start=$(date +%s%N)
-    timeout 300 qemu-system-x86_64 -accel tcg -m 512 -smp 1 -nographic -no-reboot \
+    timeout 300 qemu-system-x86_64 -accel tcg -m 512 -smp 1 -nographic -no-reboot "$@" \
         -kernel "$vmlinuz" -initrd "$work/initramfs.cpio.gz" \
-        -append "console=ttyS0 panic=-1 loglevel=4 gw.phase=$1" >"$work/boot-$1.log" 2>&1 || true
+        -append "console=ttyS0 panic=-1 loglevel=4 gw.phase=$phase" >"$work/boot-$phase.log" 2>&1 || true
     end=$(date +%s%N)
     local ms=$(( (end - start) / 1000000 ))
     printf '%d.%01d' $(( ms / 1000 )) $(( ms % 1000 / 100 ))
@@ -116,6 +120,16 @@ grep -E "^(PROBE|VM:)|softdog|reboot" "$work/boot-hang.log" || true
 check "$work/boot-hang.log" "stopped kicking" "probe stopped kicking"
 check "$work/boot-hang.log" "softdog: Initiating system reboot" "softdog fired"
 if grep -q "NOT RESET" "$work/boot-hang.log"; then echo "  FAILED: watchdog did not reset the VM"; fail=1; fi
+if grep -q "Kernel panic" "$work/boot-hang.log"; then echo "  FAILED: kernel panic, not a watchdog reset"; fail=1; fi
+
+s=$(boot esb -device i6300esb -action watchdog=reset)
+echo "=== boot 3 (hang on the emulated i6300esb hardware watchdog): ${s} s"
+grep -E "^(PROBE|VM:)|i6300" "$work/boot-esb.log" || true
+check "$work/boot-esb.log" "watchdog: i6300ESB timer" "i6300esb driver bound to the emulated device"
+check "$work/boot-esb.log" "stopped kicking" "probe stopped kicking"
+if grep -q "NOT RESET" "$work/boot-esb.log"; then echo "  FAILED: the i6300esb did not reset the VM"; fail=1; fi
+if grep -q "reboot: Power down" "$work/boot-esb.log"; then echo "  FAILED: the VM powered off instead of a reset"; fail=1; fi
+if grep -q "Kernel panic" "$work/boot-esb.log"; then echo "  FAILED: kernel panic, not a watchdog reset"; fail=1; fi
 
 echo "vm-test.sh: $([ $fail = 0 ] && echo passed || echo FAILED) in $(( $(date +%s) - t0 )) s"
 exit $fail

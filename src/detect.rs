@@ -4,6 +4,11 @@
 //! produces a [`DetectorSnapshot`]; the timing engine and planners read only this. Detector numbers
 //! are 1-based like Indiana event parameters; index `i` is detector `i + 1`.
 
+#[cfg(feature = "rknpu")]
+pub mod npu;
+pub mod yolo;
+pub mod zone;
+
 use crate::limits::MAX_DETECTORS;
 use crate::time::Instant;
 

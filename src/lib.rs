@@ -24,6 +24,7 @@
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod camera;
 pub mod config;
 pub mod console;
 pub mod detect;

@@ -8,4 +8,8 @@ cargo test --workspace
 bash .ci/atspm.sh
 # greenwave against a real SUMO.
 bash .ci/sumo.sh
+# Camera: V4L2 build, zone detector accuracy on rendered frames.
+bash .ci/camera.sh
+# Cross builds for the boards (aarch64, armv7) and the library tests under qemu-aarch64.
+bash .ci/cross.sh
 echo "tools/test.sh: all passed in $(( $(date +%s) - start )) s"

@@ -42,10 +42,10 @@ impl MonotonicClock {
     /// caller's loop checks its flags and sleeps again if it must.
     pub fn sleep_until_ns(&self, deadline_ns: u64) {
         let abs = self.origin_ns + i128::from(deadline_ns);
-        // time_t is 32 bits on armv7 (Debian armhf); CLOCK_MONOTONIC counts from boot, far below it.
+        // time_t is 32-bit on armv7 (until 2038) and 64-bit on aarch64/x86-64.
         let secs = nix::libc::time_t::try_from(abs / 1_000_000_000).unwrap_or(nix::libc::time_t::MAX);
-        let nanos = i64::try_from(abs % 1_000_000_000).unwrap_or(0);
-        let ts = TimeSpec::new(secs, nanos as _);
+        let nanos = nix::libc::c_long::try_from(abs % 1_000_000_000).unwrap_or(0);
+        let ts = TimeSpec::new(secs, nanos);
         let _ = clock_nanosleep(ClockId::CLOCK_MONOTONIC, ClockNanosleepFlags::TIMER_ABSTIME, &ts);
     }
 }

@@ -255,7 +255,7 @@ pub fn write_emergency(dir: &Path, seconds: u32) -> Result<PathBuf, String> {
     Ok(p)
 }
 
-/// A 10-minute balanced demand for tests (not part of `all`).
+/// A 15-minute balanced demand for tests (not part of `all`).
 pub fn smoke() -> Demand {
     Demand {
         name: "smoke",

@@ -1,4 +1,4 @@
-//! greenwave against a real SUMO (10-minute smoke demand). SUMO comes from `tools/setup-sumo.sh`
+//! greenwave against a real SUMO (15-minute smoke demand). SUMO comes from `tools/setup-sumo.sh`
 //! (or SUMO_HOME). Without SUMO these tests fail when GREENWAVE_REQUIRE_SUMO=1 (CI) and are
 //! skipped with a message otherwise.
 
@@ -59,6 +59,15 @@ fn greenwave_drives_sumo_without_faults_and_logs_events() {
         log.lines().filter(|l| l.split(',').nth(2) == Some("1")).count() > 20,
         "greens logged"
     );
+    // No conflict or other monitor alarm (Indiana 174) and no flash (173) in the event log.
+    assert!(
+        !log.lines()
+            .any(|l| matches!(l.split(',').nth(2), Some("173") | Some("174"))),
+        "alarm in the log"
+    );
+    // Every vehicle arrived: SUMO ran until the network was empty and teleported nobody.
+    let sumo_log = std::fs::read_to_string(d.join("drive.sumo.log")).unwrap();
+    assert!(!sumo_log.contains("Teleporting"), "{sumo_log}");
     assert!(rep.steps_per_s > 100.0);
 }
 

@@ -1,0 +1,13 @@
+//! Cameras: frames from V4L2 (or a renderer) into preallocated rings, leased by the detector.
+//!
+//! [`ring::FrameRing`] holds N grayscale frame slots allocated at start-up. The capture thread
+//! writes into a free slot (or the oldest unread one, counting the drop); the detection thread
+//! leases the newest frame through an RAII guard that returns the slot when dropped. A camera that
+//! stops delivering is noticed by [`ring::FrameRing::stale`] and reported as
+//! `DetectorHealth::Stale` for its zones, so the planner falls back to Webster.
+//!
+//! `v4l2` (feature `v4l2`) is the real capture backend.
+
+pub mod ring;
+#[cfg(feature = "v4l2")]
+pub mod v4l2;

@@ -1,0 +1,61 @@
+//! The RK3588 NPU (feature `rknpu`): loads `librknnrt.so` at run time and a YOLOv8 `.rknn` model.
+//!
+//! `rknpu2`'s `new_with_library` unwraps when `dlopen` fails, so the library path and the model
+//! file are checked first and a board without an NPU runtime gets [`NpuError::Unavailable`] — the
+//! caller then serves detection with the CPU zone detector. The head's int8 outputs are decoded by
+//! [`crate::detect::yolo`].
+
+use rknpu2::api::runtime::RuntimeAPI;
+use rknpu2::api::RknnInitFlags;
+use rknpu2::RKNN;
+use std::path::Path;
+
+/// Where Rockchip's runtime is installed on RK3588 board images.
+pub const DEFAULT_LIBRARY: &str = "/usr/lib/librknnrt.so";
+
+#[derive(Debug)]
+pub enum NpuError {
+    /// No NPU runtime here: use the CPU zone detector.
+    Unavailable(String),
+    /// The model file is missing or the runtime refused it.
+    Model(String),
+}
+
+impl core::fmt::Display for NpuError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            NpuError::Unavailable(why) => write!(f, "NPU unavailable ({why}); the CPU zone detector serves"),
+            NpuError::Model(why) => write!(f, "NPU model: {why} (see models/README.md)"),
+        }
+    }
+}
+
+pub struct Npu {
+    pub rknn: RKNN<RuntimeAPI>,
+}
+
+impl Npu {
+    pub fn open(library: &Path, model: &Path) -> Result<Npu, NpuError> {
+        if !library.is_file() {
+            return Err(NpuError::Unavailable(format!("{} not found", library.display())));
+        }
+        let mut data = std::fs::read(model).map_err(|e| NpuError::Model(format!("{}: {e}", model.display())))?;
+        let rknn = RKNN::new_with_library(library, &mut data, RknnInitFlags::builder())
+            .map_err(|e| NpuError::Model(format!("{}: {e:?}", model.display())))?;
+        Ok(Npu { rknn })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_runtime_means_unavailable_not_a_crash() {
+        let e = Npu::open(Path::new("/nonexistent/librknnrt.so"), Path::new("models/yolov8n.rknn"))
+            .err()
+            .unwrap();
+        assert!(matches!(e, NpuError::Unavailable(_)));
+        assert!(e.to_string().contains("CPU zone detector"));
+    }
+}

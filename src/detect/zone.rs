@@ -1,0 +1,440 @@
+//! CPU zone detector: per-lane zones in a camera image → presence, counts, queue length, health.
+//!
+//! Each zone is a quadrilateral over one approach lane (corners: the two stop-line corners, then
+//! the two far corners, `length_m` apart on the road). At start-up the zone is cut into
+//! [`CELLS`] cells along the lane, each sampled at [`SAMPLES`] pixel positions (bilinear in the
+//! quad), so a frame costs `zones × CELLS × SAMPLES` pixel reads whatever the image size.
+//!
+//! Per sample: a running-average background (α = 1/64 while the sample looks like road, 1/1024
+//! while covered, so a standing queue is not learned into the road but gradual light change is),
+//! a foreground test `|pixel − background| > 20 + background/8`, and a motion test against the
+//! previous frame. A cell is occupied when ≥ 40 % of its samples are foreground, stopped when
+//! occupied and < 15 % of its samples moved.
+//!
+//! Outputs per zone (one site detector each): presence (any occupied cell, with 2-frame on / 3-frame
+//! off hysteresis), a vehicle count (a vehicle leaving the stop-line cell), the queue length
+//! (contiguous stopped cells from the stop line, gaps of one cell bridged) in metres, and health
+//! (Indiana 85-88 semantics): presence held > 300 s → stuck on; no presence for 30 min while other
+//! zones see traffic → stuck off; more than 20 presence changes in 10 s → excessive change.
+//!
+//! Fixed-size state; [`ZoneDetector::process`] does not allocate.
+
+use crate::detect::{DetectorHealth, DetectorSnapshot};
+use crate::limits::MAX_DETECTORS;
+use crate::time::Instant;
+
+/// Cells along a zone.
+pub const CELLS: usize = 16;
+/// Sample points per cell (4 across × 3 along).
+pub const SAMPLES: usize = 12;
+/// Zones per camera.
+pub const MAX_ZONES: usize = 16;
+/// Presence held longer than this is a stuck detector.
+pub const STUCK_ON_MS: u64 = 300_000;
+/// No presence for this long while other zones are active is a dead detector.
+pub const STUCK_OFF_MS: u64 = 1_800_000;
+/// More presence changes than this within [`CHATTER_WINDOW_MS`] is chatter: a lane passes at most
+/// one vehicle per ~2 s (saturation headway), i.e. about one change per second.
+pub const MAX_TOGGLES: u8 = 20;
+pub const CHATTER_WINDOW_MS: u64 = 10_000;
+
+/// One zone as configured.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ZoneConfig {
+    /// Site detector number this zone feeds (1-based).
+    pub detector: u8,
+    /// Image corners: stop-line left, stop-line right, far right, far left (pixels).
+    pub quad: [(f32, f32); 4],
+    pub length_m: f32,
+}
+
+/// Camera configuration (the site file's `[camera]` table).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CameraConfig {
+    pub device: heapless::String<64>,
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    pub slots: usize,
+    pub stale_ms: u32,
+    pub zones: heapless::Vec<ZoneConfig, MAX_ZONES>,
+}
+
+impl CameraConfig {
+    /// Parses the `[camera]` table of a site file. Errors name the field and how to fix it.
+    pub fn from_toml(v: &toml::Value) -> Result<CameraConfig, String> {
+        let t = v.as_table().ok_or("`camera` must be a table")?;
+        let int = |k: &str, d: i64, lo: i64, hi: i64| -> Result<i64, String> {
+            let x = t.get(k).map_or(Ok(d), |x| {
+                x.as_integer().ok_or(format!("`camera.{k}` must be an integer"))
+            })?;
+            if (lo..=hi).contains(&x) {
+                Ok(x)
+            } else {
+                Err(format!("`camera.{k}` = {x} is out of range (use {lo} to {hi})"))
+            }
+        };
+        let device = t.get("device").and_then(|d| d.as_str()).unwrap_or("/dev/video0");
+        let mut c = CameraConfig {
+            device: heapless::String::try_from(device).map_err(|_| "`camera.device` is too long".to_string())?,
+            width: int("width", 640, 16, 1920)? as u32,
+            height: int("height", 480, 16, 1080)? as u32,
+            fps: int("fps", 10, 1, 60)? as u32,
+            slots: int("slots", 4, 2, 16)? as usize,
+            stale_ms: int("stale_ms", 2000, 100, 60_000)? as u32,
+            zones: heapless::Vec::new(),
+        };
+        let zones = t
+            .get("zone")
+            .and_then(|z| z.as_array())
+            .ok_or("`[[camera.zone]]` tables are missing")?;
+        for (i, z) in zones.iter().enumerate() {
+            let f = |k: &str| format!("`camera.zone[{i}].{k}`");
+            let det = z
+                .get("detector")
+                .and_then(|d| d.as_integer())
+                .ok_or(format!("{} is missing", f("detector")))?;
+            let det = u8::try_from(det)
+                .ok()
+                .filter(|d| (1..=MAX_DETECTORS as u8).contains(d))
+                .ok_or(format!("{} is out of range", f("detector")))?;
+            let quad = z
+                .get("quad")
+                .and_then(|q| q.as_array())
+                .ok_or(format!("{} is missing: four [x, y] corners", f("quad")))?;
+            if quad.len() != 4 {
+                return Err(format!(
+                    "{} needs four corners: stop-line left, stop-line right, far right, far left",
+                    f("quad")
+                ));
+            }
+            let mut q = [(0.0f32, 0.0f32); 4];
+            for (k, p) in quad.iter().enumerate() {
+                let xy = p
+                    .as_array()
+                    .filter(|a| a.len() == 2)
+                    .ok_or(format!("{} corner {k} must be [x, y]", f("quad")))?;
+                let num = |v: &toml::Value| v.as_float().or(v.as_integer().map(|i| i as f64));
+                let (x, y) = (num(&xy[0]), num(&xy[1]));
+                let (Some(x), Some(y)) = (x, y) else {
+                    return Err(format!("{} corner {k} must be numbers", f("quad")));
+                };
+                if x < 0.0 || y < 0.0 || x >= f64::from(c.width) || y >= f64::from(c.height) {
+                    return Err(format!(
+                        "{} corner {k} ({x}, {y}) is outside the {}x{} image",
+                        f("quad"),
+                        c.width,
+                        c.height
+                    ));
+                }
+                q[k] = (x as f32, y as f32);
+            }
+            let len = z
+                .get("length_m")
+                .and_then(|l| l.as_float().or(l.as_integer().map(|i| i as f64)))
+                .unwrap_or(80.0);
+            if !(5.0..=300.0).contains(&len) {
+                return Err(format!("{} = {len} is out of range (5 to 300 m)", f("length_m")));
+            }
+            c.zones
+                .push(ZoneConfig {
+                    detector: det,
+                    quad: q,
+                    length_m: len as f32,
+                })
+                .map_err(|_| format!("at most {MAX_ZONES} zones per camera"))?;
+        }
+        Ok(c)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct ZoneState {
+    /// Pixel index of every sample, cell-major.
+    idx: [u32; CELLS * SAMPLES],
+    bg: [f32; CELLS * SAMPLES],
+    prev: [u8; CELLS * SAMPLES],
+    present: bool,
+    on_frames: u8,
+    off_frames: u8,
+    stopline_occupied: bool,
+    count: u16,
+    queue_m: f32,
+    changed_at: Instant,
+    toggles: u8,
+    toggle_window: Instant,
+    health: DetectorHealth,
+}
+
+/// The detector for one camera.
+pub struct ZoneDetector {
+    cfg: CameraConfig,
+    zones: heapless::Vec<ZoneState, MAX_ZONES>,
+    frames: u64,
+    last_active: Instant,
+}
+
+fn lerp(a: (f32, f32), b: (f32, f32), t: f32) -> (f32, f32) {
+    (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t)
+}
+
+impl ZoneDetector {
+    pub fn new(cfg: CameraConfig) -> ZoneDetector {
+        let mut zones = heapless::Vec::new();
+        for z in cfg.zones.iter() {
+            let [sl, sr, fr, fl] = z.quad;
+            let mut idx = [0u32; CELLS * SAMPLES];
+            for c in 0..CELLS {
+                for s in 0..SAMPLES {
+                    // 3 rows along × 4 columns across each cell, inset from the edges.
+                    let along = (c as f32 + (s / 4) as f32 * 0.33 + 0.17) / CELLS as f32;
+                    let across = ((s % 4) as f32 + 0.5) / 4.0 * 0.8 + 0.1;
+                    let left = lerp(sl, fl, along);
+                    let right = lerp(sr, fr, along);
+                    let (x, y) = lerp(left, right, across);
+                    let xi = (x.max(0.0) as u32).min(cfg.width - 1);
+                    let yi = (y.max(0.0) as u32).min(cfg.height - 1);
+                    if let Some(slot) = idx.get_mut(c * SAMPLES + s) {
+                        *slot = yi * cfg.width + xi;
+                    }
+                }
+            }
+            let _ = zones.push(ZoneState {
+                idx,
+                bg: [0.0; CELLS * SAMPLES],
+                prev: [0; CELLS * SAMPLES],
+                present: false,
+                on_frames: 0,
+                off_frames: 0,
+                stopline_occupied: false,
+                count: 0,
+                queue_m: 0.0,
+                changed_at: Instant::ZERO,
+                toggles: 0,
+                toggle_window: Instant::ZERO,
+                health: DetectorHealth::Ok,
+            });
+        }
+        ZoneDetector {
+            cfg,
+            zones,
+            frames: 0,
+            last_active: Instant::ZERO,
+        }
+    }
+
+    pub fn config(&self) -> &CameraConfig {
+        &self.cfg
+    }
+
+    /// Processes one frame (`width × height` luma bytes) captured at `at`.
+    pub fn process(&mut self, at: Instant, pixels: &[u8]) {
+        let first = self.frames == 0;
+        self.frames += 1;
+        let mut any_active = false;
+        for (zi, z) in self.zones.iter_mut().enumerate() {
+            let len = self.cfg.zones.get(zi).map_or(80.0, |c| c.length_m);
+            let mut occupied = [false; CELLS];
+            let mut stopped = [false; CELLS];
+            for c in 0..CELLS {
+                let mut fg = 0;
+                let mut moving = 0;
+                for s in 0..SAMPLES {
+                    let k = c * SAMPLES + s;
+                    let p = f32::from(pixels.get(z.idx[k] as usize).copied().unwrap_or(0));
+                    if first {
+                        z.bg[k] = p;
+                        z.prev[k] = p as u8;
+                        continue;
+                    }
+                    let bg = z.bg[k];
+                    let is_fg = (p - bg).abs() > 20.0 + bg / 8.0;
+                    if is_fg {
+                        fg += 1;
+                    }
+                    if (p - f32::from(z.prev[k])).abs() > 18.0 {
+                        moving += 1;
+                    }
+                    let alpha = if is_fg { 1.0 / 1024.0 } else { 1.0 / 64.0 };
+                    z.bg[k] = bg + (p - bg) * alpha;
+                    z.prev[k] = p as u8;
+                }
+                occupied[c] = fg * 10 >= SAMPLES * 4;
+                stopped[c] = occupied[c] && moving * 100 < SAMPLES * 15;
+            }
+            // Presence with hysteresis.
+            let raw = occupied.iter().any(|o| *o);
+            if raw {
+                z.on_frames = z.on_frames.saturating_add(1);
+                z.off_frames = 0;
+            } else {
+                z.off_frames = z.off_frames.saturating_add(1);
+                z.on_frames = 0;
+            }
+            let was = z.present;
+            if !z.present && z.on_frames >= 2 {
+                z.present = true;
+            } else if z.present && z.off_frames >= 3 {
+                z.present = false;
+            }
+            if z.present != was {
+                z.changed_at = at;
+                if at.since(z.toggle_window) >= CHATTER_WINDOW_MS {
+                    z.toggle_window = at;
+                    z.toggles = 0;
+                }
+                z.toggles = z.toggles.saturating_add(1);
+            }
+            // Count a vehicle when the stop-line cell clears (it crossed the line).
+            let sl = occupied[0] || occupied[1];
+            if z.stopline_occupied && !sl {
+                z.count = z.count.wrapping_add(1);
+            }
+            z.stopline_occupied = sl;
+            // Queue: stopped cells from the stop line, bridging single-cell gaps.
+            let mut end = 0;
+            let mut gap = 0;
+            for (c, s) in stopped.iter().enumerate() {
+                if *s {
+                    end = c + 1;
+                    gap = 0;
+                } else {
+                    gap += 1;
+                    if gap > 1 {
+                        break;
+                    }
+                }
+            }
+            z.queue_m = end as f32 * len / CELLS as f32;
+            if z.present {
+                any_active = true;
+            }
+            // Health.
+            z.health = if z.toggles > MAX_TOGGLES {
+                DetectorHealth::ExcessiveChange
+            } else if z.present && at.since(z.changed_at) > STUCK_ON_MS {
+                DetectorHealth::StuckOn
+            } else if !z.present && at.since(z.changed_at) > STUCK_OFF_MS && at.since(self.last_active) < 60_000 {
+                DetectorHealth::StuckOff
+            } else {
+                DetectorHealth::Ok
+            };
+        }
+        if any_active {
+            self.last_active = at;
+        }
+    }
+
+    /// Writes this camera's zones into `snap` (other detectors untouched). `stale`: the camera
+    /// stopped delivering frames — its zones report `Stale`.
+    pub fn fill(&self, snap: &mut DetectorSnapshot, stale: bool) {
+        for (z, c) in self.zones.iter().zip(self.cfg.zones.iter()) {
+            let i = usize::from(c.detector.saturating_sub(1));
+            snap.presence.set(i, z.present && !stale);
+            if let (Some(n), Some(q), Some(h)) =
+                (snap.counts.get_mut(i), snap.queue_m.get_mut(i), snap.health.get_mut(i))
+            {
+                *n = z.count;
+                *q = if stale { 0.0 } else { z.queue_m };
+                *h = if stale || self.frames < 2 {
+                    DetectorHealth::Stale
+                } else {
+                    z.health
+                };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> CameraConfig {
+        let text = r#"
+width = 64
+height = 64
+[[zone]]
+detector = 3
+quad = [[10, 60], [20, 60], [20, 4], [10, 4]]
+length_m = 80
+"#;
+        CameraConfig::from_toml(&toml::from_str::<toml::Value>(text).unwrap()).unwrap()
+    }
+
+    fn frame(car_rows: core::ops::Range<usize>) -> Vec<u8> {
+        let mut f = vec![90u8; 64 * 64];
+        for y in car_rows {
+            for x in 11..19 {
+                f[y * 64 + x] = 220;
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn presence_queue_and_count() {
+        let mut d = ZoneDetector::new(cfg());
+        let mut snap = DetectorSnapshot::EMPTY;
+        for k in 0..10 {
+            d.process(Instant(k * 100), &frame(0..0));
+        }
+        d.fill(&mut snap, false);
+        assert!(!snap.presence.contains(2));
+        assert_eq!(snap.health[2], DetectorHealth::Ok);
+        // A standing queue over the 20 rows nearest the stop line (y 40..60 of a 56-row zone).
+        for k in 10..20 {
+            d.process(Instant(k * 100), &frame(40..60));
+        }
+        d.fill(&mut snap, false);
+        assert!(snap.presence.contains(2));
+        assert!(
+            snap.queue_m[2] > 20.0 && snap.queue_m[2] < 40.0,
+            "queue {}",
+            snap.queue_m[2]
+        );
+        // The queue leaves: one vehicle counted as the stop-line cells clear.
+        for k in 20..30 {
+            d.process(Instant(k * 100), &frame(0..0));
+        }
+        d.fill(&mut snap, false);
+        assert!(!snap.presence.contains(2));
+        assert_eq!(snap.counts[2], 1);
+        d.fill(&mut snap, true);
+        assert_eq!(snap.health[2], DetectorHealth::Stale);
+    }
+
+    #[test]
+    fn slow_light_change_is_not_traffic_and_chatter_is_flagged() {
+        let mut d = ZoneDetector::new(cfg());
+        let mut snap = DetectorSnapshot::EMPTY;
+        for k in 0..3000u64 {
+            // Dusk: the road darkens by 60 levels over 5 minutes.
+            let v = 150 - (k * 60 / 3000) as u8;
+            d.process(Instant(k * 100), &vec![v; 64 * 64]);
+            d.fill(&mut snap, false);
+            assert!(
+                !snap.presence.contains(2),
+                "light change taken for a vehicle at frame {k}"
+            );
+        }
+        // A flickering zone (bad light, a swaying sign): 2 frames on, 3 off, for 10 s.
+        for k in 3000..3100u64 {
+            let f = if k % 5 < 2 { frame(10..60) } else { vec![90u8; 64 * 64] };
+            d.process(Instant(k * 100), &f);
+        }
+        d.fill(&mut snap, false);
+        assert_eq!(snap.health[2], DetectorHealth::ExcessiveChange);
+    }
+
+    #[test]
+    fn config_errors_are_clear() {
+        let bad = |t: &str| CameraConfig::from_toml(&toml::from_str::<toml::Value>(t).unwrap()).unwrap_err();
+        assert!(bad("width = 64\nheight = 64\n").contains("camera.zone"));
+        let e = bad("width = 64\nheight = 64\n[[zone]]\ndetector = 3\nquad = [[10, 60], [20, 60], [20, 4]]\n");
+        assert!(e.contains("four corners"), "{e}");
+        let e = bad("width = 64\nheight = 64\n[[zone]]\ndetector = 3\nquad = [[10, 60], [200, 60], [20, 4], [1, 1]]\n");
+        assert!(e.contains("outside"), "{e}");
+        assert!(bad("width = 5\n[[zone]]\n").contains("camera.width"));
+    }
+}

@@ -15,6 +15,8 @@
 #           VM (qemu -no-reboot exits) within the timeout, and "NOT RESET" never appears.
 #   boot 3  the same hang against an emulated hardware watchdog, the Intel 6300ESB (qemu
 #           `-device i6300esb`, kernel driver i6300esb): the *machine* resets, not the kernel.
+#   boot 4  (when Cargo.toml has the `v4l2` feature) the `vivid` virtual camera: examples/camera_probe
+#           streams /dev/video0 through greenwave's V4L2 backend (mmap) into the frame ring.
 #
 # Usage: tools/vm-test.sh            (needs root for apt; ~1-2 min after the first run)
 # Prints each boot's console and its wall time; exit 0 only if every check passed.
@@ -45,6 +47,11 @@ mods="$work/kernel/lib/modules/$kver/kernel/drivers/watchdog"
 # termios symbols, so the initramfs gets the binaries' shared libraries instead.
 t=$(date +%s)
 cargo build -q --bin greenwave --example watchdog_probe
+camera=0
+if grep -q '^v4l2 = ' Cargo.toml; then
+    cargo build -q --example camera_probe --features v4l2
+    camera=1
+fi
 bin=target/debug
 echo "vm-test.sh: binaries built in $(( $(date +%s) - t )) s"
 
@@ -53,8 +60,17 @@ ir="$work/initramfs"
 rm -rf "$ir"
 mkdir -p "$ir"/{bin,dev,proc,sys,tmp,etc,mods}
 cp /bin/busybox "$ir/bin/busybox"
-cp "$bin/greenwave" "$bin/examples/watchdog_probe" "$ir/bin/"
-for lib in $(ldd "$bin/greenwave" "$bin/examples/watchdog_probe" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u); do
+probes=("$bin/greenwave" "$bin/examples/watchdog_probe")
+if [ $camera = 1 ]; then
+    probes+=("$bin/examples/camera_probe")
+    # vivid and its media dependencies; busybox depmod/modprobe resolve the order in the VM.
+    mkdir -p "$ir/lib/modules/$kver/kernel/drivers"
+    cp -r "$work/kernel/lib/modules/$kver/kernel/drivers/media" "$ir/lib/modules/$kver/kernel/drivers/"
+    cp "$work/kernel/lib/modules/$kver/modules.order" "$work/kernel/lib/modules/$kver/modules.builtin" \
+        "$ir/lib/modules/$kver/"
+fi
+cp "${probes[@]}" "$ir/bin/"
+for lib in $(ldd "${probes[@]}" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u); do
     mkdir -p "$ir$(dirname "$lib")"
     cp -L "$lib" "$ir$lib"
 done
@@ -72,7 +88,11 @@ phase=$(sed -n 's/.*gw.phase=\([a-z]*\).*/\1/p' /proc/cmdline)
 insmod /mods/watchdog.ko
 if [ "$phase" = esb ]; then insmod /mods/i6300esb.ko; else insmod /mods/softdog.ko soft_margin=3; fi
 echo "VM: kernel $(uname -r), watchdog: $(cat /sys/class/watchdog/watchdog0/identity 2>/dev/null)"
-if [ "$phase" = run ]; then
+if [ "$phase" = cam ]; then
+    depmod && modprobe vivid && ls /dev/video*
+    camera_probe /dev/video0 5 && echo "VM: camera probe ok"
+    poweroff -f
+elif [ "$phase" = run ]; then
     watchdog_probe /dev/watchdog kick 6 3 && echo "VM: probe ok"
     greenwave run --board /etc/board.toml --site /etc/site.toml --duration 8 && echo "VM: greenwave run exited 0"
     sleep 8
@@ -130,6 +150,13 @@ check "$work/boot-esb.log" "stopped kicking" "probe stopped kicking"
 if grep -q "NOT RESET" "$work/boot-esb.log"; then echo "  FAILED: the i6300esb did not reset the VM"; fail=1; fi
 if grep -q "reboot: Power down" "$work/boot-esb.log"; then echo "  FAILED: the VM powered off instead of a reset"; fail=1; fi
 if grep -q "Kernel panic" "$work/boot-esb.log"; then echo "  FAILED: kernel panic, not a watchdog reset"; fail=1; fi
+
+if [ $camera = 1 ]; then
+    s=$(boot cam)
+    echo "=== boot 4 (vivid capture through the v4l2 backend): ${s} s"
+    grep -E "^(CAMERA|VM:|/dev/video)" "$work/boot-cam.log" || true
+    check "$work/boot-cam.log" "VM: camera probe ok" "frames from vivid reached the frame ring, health Streaming"
+fi
 
 echo "vm-test.sh: $([ $fail = 0 ] && echo passed || echo FAILED) in $(( $(date +%s) - t0 )) s"
 exit $fail

@@ -52,7 +52,7 @@ fn ring_and_zone_detector_do_not_allocate_per_frame() {
         })
         .unwrap();
         if let Some(lease) = ring.lease_latest() {
-            det.process(lease.at, lease.pixels());
+            let _ = det.process(lease.at, lease.pixels());
             processed += 1;
         }
         det.fill(&mut snap, ring.stale(Instant(k * 100), 2000));

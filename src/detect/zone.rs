@@ -172,6 +172,8 @@ pub struct ZoneDetector {
     zones: heapless::Vec<ZoneState, MAX_ZONES>,
     frames: u64,
     last_active: Instant,
+    last_good: Option<Instant>,
+    bad_frames: u64,
 }
 
 fn lerp(a: (f32, f32), b: (f32, f32), t: f32) -> (f32, f32) {
@@ -220,6 +222,8 @@ impl ZoneDetector {
             zones,
             frames: 0,
             last_active: Instant::ZERO,
+            last_good: None,
+            bad_frames: 0,
         }
     }
 
@@ -227,8 +231,33 @@ impl ZoneDetector {
         &self.cfg
     }
 
-    /// Processes one frame (`width × height` luma bytes) captured at `at`.
-    pub fn process(&mut self, at: Instant, pixels: &[u8]) {
+    /// When the last good frame was processed.
+    pub fn last_good(&self) -> Option<Instant> {
+        self.last_good
+    }
+
+    /// Frames refused for a wrong size.
+    pub fn bad_frames(&self) -> u64 {
+        self.bad_frames
+    }
+
+    /// Whether the zones must be reported stale at `now`: the ring stopped delivering, or only bad
+    /// frames came for longer than the camera's stale time.
+    pub fn stale(&self, now: Instant, ring_stale: bool) -> bool {
+        ring_stale
+            || self
+                .last_good
+                .is_none_or(|t| now.since(t) > u64::from(self.cfg.stale_ms))
+    }
+
+    /// Processes one frame (`width × height` luma bytes) captured at `at`. A frame of the wrong
+    /// size (short or corrupt buffer) is refused and counted; it never reaches the model.
+    pub fn process(&mut self, at: Instant, pixels: &[u8]) -> Result<(), crate::hal::HalError> {
+        if pixels.len() != (self.cfg.width as usize) * (self.cfg.height as usize) {
+            self.bad_frames += 1;
+            return Err(crate::hal::HalError::BadData);
+        }
+        self.last_good = Some(at);
         let first = self.frames == 0;
         self.frames += 1;
         let mut any_active = false;
@@ -323,6 +352,7 @@ impl ZoneDetector {
         if any_active {
             self.last_active = at;
         }
+        Ok(())
     }
 
     /// Writes this camera's zones into `snap` (other detectors untouched). `stale`: the camera
@@ -377,14 +407,14 @@ length_m = 80
         let mut d = ZoneDetector::new(cfg());
         let mut snap = DetectorSnapshot::EMPTY;
         for k in 0..10 {
-            d.process(Instant(k * 100), &frame(0..0));
+            d.process(Instant(k * 100), &frame(0..0)).unwrap();
         }
         d.fill(&mut snap, false);
         assert!(!snap.presence.contains(2));
         assert_eq!(snap.health[2], DetectorHealth::Ok);
         // A standing queue over the 20 rows nearest the stop line (y 40..60 of a 56-row zone).
         for k in 10..20 {
-            d.process(Instant(k * 100), &frame(40..60));
+            d.process(Instant(k * 100), &frame(40..60)).unwrap();
         }
         d.fill(&mut snap, false);
         assert!(snap.presence.contains(2));
@@ -395,7 +425,7 @@ length_m = 80
         );
         // The queue leaves: one vehicle counted as the stop-line cells clear.
         for k in 20..30 {
-            d.process(Instant(k * 100), &frame(0..0));
+            d.process(Instant(k * 100), &frame(0..0)).unwrap();
         }
         d.fill(&mut snap, false);
         assert!(!snap.presence.contains(2));
@@ -411,7 +441,7 @@ length_m = 80
         for k in 0..3000u64 {
             // Dusk: the road darkens by 60 levels over 5 minutes.
             let v = 150 - (k * 60 / 3000) as u8;
-            d.process(Instant(k * 100), &vec![v; 64 * 64]);
+            d.process(Instant(k * 100), &vec![v; 64 * 64]).unwrap();
             d.fill(&mut snap, false);
             assert!(
                 !snap.presence.contains(2),
@@ -421,7 +451,7 @@ length_m = 80
         // A flickering zone (bad light, a swaying sign): 2 frames on, 3 off, for 10 s.
         for k in 3000..3100u64 {
             let f = if k % 5 < 2 { frame(10..60) } else { vec![90u8; 64 * 64] };
-            d.process(Instant(k * 100), &f);
+            d.process(Instant(k * 100), &f).unwrap();
         }
         d.fill(&mut snap, false);
         assert_eq!(snap.health[2], DetectorHealth::ExcessiveChange);

@@ -218,7 +218,7 @@ fn main() {
         // Detection side.
         if let Some(lease) = ring.lease_latest() {
             let t0 = std::time::Instant::now();
-            det.process(lease.at, lease.pixels());
+            let _ = det.process(lease.at, lease.pixels());
             process_ns += t0.elapsed().as_nanos();
         }
         det.fill(&mut snap, false);

@@ -81,26 +81,15 @@ pub fn run(
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(",");
-    let args: Vec<String> = vec![
-        "-n".into(),
-        files.net.display().to_string(),
-        "-r".into(),
-        route_list,
-        "-a".into(),
-        files.detectors.display().to_string(),
-        "--remote-port".into(),
-        port.to_string(),
-        "--step-length".into(),
-        format!("{:.3}", f64::from(step_ms) / 1000.0),
-        "--seed".into(),
-        seed.to_string(),
-        "--tripinfo-output".into(),
-        trip.display().to_string(),
-        "--no-step-log".into(),
-        "true".into(),
-        "--duration-log.disable".into(),
-        "true".into(),
-    ];
+    let mut args = crate::sumo::run_args(
+        &files.net,
+        &route_list,
+        &files.detectors.display().to_string(),
+        f64::from(step_ms) / 1000.0,
+        seed,
+        &trip,
+    );
+    args.extend(["--remote-port".to_string(), port.to_string()]);
     let mut sumo = SumoProcess::spawn(home, &args, &out_dir.join(format!("{tag}.sumo.log")))?;
     let mut client = Client::connect(port, Duration::from_secs(20), || sumo.check_alive())?;
     let mut ctl = Controller::new(&site, Instant::ZERO);

@@ -203,26 +203,15 @@ fn run_baseline(
     tag: &str,
 ) -> Result<(PathBuf, f64), String> {
     let trip = dir.join(format!("{tag}.tripinfo.xml"));
-    let args: Vec<String> = vec![
-        "-n".into(),
-        files.net.display().to_string(),
-        "-r".into(),
-        routes.display().to_string(),
-        "-a".into(),
-        format!("{},{}", files.detectors.display(), program.display()),
-        "--step-length".into(),
-        "0.1".into(),
-        "--seed".into(),
-        seed.to_string(),
-        "--tripinfo-output".into(),
-        trip.display().to_string(),
-        "--no-step-log".into(),
-        "true".into(),
-        "--duration-log.disable".into(),
-        "true".into(),
-        "--end".into(),
-        "14400".into(),
-    ];
+    let mut args = sumo::run_args(
+        &files.net,
+        &routes.display().to_string(),
+        &format!("{},{}", files.detectors.display(), program.display()),
+        0.1,
+        seed,
+        &trip,
+    );
+    args.extend(["--end".to_string(), "14400".to_string()]);
     let start = std::time::Instant::now();
     let mut p = sumo::SumoProcess::spawn(home, &args, &dir.join(format!("{tag}.sumo.log")))?;
     p.wait(std::time::Duration::from_secs(600))?;

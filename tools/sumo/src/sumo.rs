@@ -94,6 +94,32 @@ impl Drop for SumoProcess {
     }
 }
 
+/// The command line shared by every run: net, routes, additional files (detectors, programs),
+/// step length, seed, trip output, quiet logs.
+pub fn run_args(net: &Path, routes: &str, additional: &str, step_s: f64, seed: u64, trip: &Path) -> Vec<String> {
+    [
+        "-n",
+        &net.display().to_string(),
+        "-r",
+        routes,
+        "-a",
+        additional,
+        "--step-length",
+        &format!("{step_s:.3}"),
+        "--seed",
+        &seed.to_string(),
+        "--tripinfo-output",
+        &trip.display().to_string(),
+        "--no-step-log",
+        "true",
+        "--duration-log.disable",
+        "true",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
 /// A free TCP port on localhost (bind to port 0, read it back, release).
 pub fn free_port() -> Result<u16, String> {
     let l = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| e.to_string())?;

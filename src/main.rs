@@ -12,8 +12,9 @@ const USAGE: &str = "\
 greenwave — adaptive traffic-signal controller
 
 USAGE:
-  greenwave check --site FILE
+  greenwave check --site FILE [--board BOARD.toml]
       Validate a site file; print derived timings and the Webster plan. Exit 1 on a bad file.
+      --board: also validate a board file and check it wires every phase and crossing of the site.
   greenwave sim --site FILE [--duration SECS] [--speed max|FACTOR] [--seed N]
                 [--events FILE.csv] [--volumes SCALE] [--planner actuated|adaptive|webster]
       Run the controller (engine, monitor, planner, loop) on the simulated intersection.
@@ -106,8 +107,14 @@ fn load_site(flags: &Flags) -> Result<(PathBuf, Site), String> {
 }
 
 fn check(args: &[String]) -> Result<(), String> {
-    let flags = Flags::parse(args, &["--site"])?;
+    let flags = Flags::parse(args, &["--site", "--board"])?;
     let (path, site) = load_site(&flags)?;
+    if let Some(b) = flags.get("--board") {
+        // The board file against this site: every phase and crossing wired (before a cabinet sees it).
+        let board = greenwave::hal::board::Board::load(std::path::Path::new(b)).map_err(|e| e.to_string())?;
+        board.check_site(&site, b).map_err(|e| e.to_string())?;
+        println!("{b}: OK — board \"{}\" fits site \"{}\"", board.name, site.name);
+    }
     println!(
         "{}: OK — site \"{}\", device {}, {} phases, {} detectors",
         path.display(),

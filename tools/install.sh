@@ -4,10 +4,12 @@
 #   tools/install.sh --target aarch64-unknown-linux-gnu --board board/rpi4.toml --site board/sites/nema8-4leg.toml \
 #       (--host pi@10.0.0.5 | --root /mnt/sdcard-rootfs)
 # --host copies over ssh (the user needs sudo on the board); --root writes into a mounted image or
-# folder (e.g. an SD card's root file system) for flashing.
+# folder (e.g. an SD card's root file system) for flashing. The service is enabled (it starts at the
+# next boot); --start also starts it now, which takes a cabinet out of flash into signal operation —
+# only with a technician at the cabinet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=aarch64-unknown-linux-gnu board="" site="" host="" root=""
+target=aarch64-unknown-linux-gnu board="" site="" host="" root="" start=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --target) target=$2; shift 2 ;;
@@ -15,6 +17,7 @@ while [ $# -gt 0 ]; do
         --site) site=$2; shift 2 ;;
         --host) host=$2; shift 2 ;;
         --root) root=$2; shift 2 ;;
+        --start) start="--now"; shift ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -22,7 +25,7 @@ done
 [ -n "$host" ] || [ -n "$root" ] || { echo "need --host USER@BOARD or --root DIR" >&2; exit 2; }
 bin=target/$target/release/greenwave
 # Validate before anything leaves this machine: a bad file must never reach a cabinet.
-cargo run --release --quiet -- check --site "$site" >/dev/null
+cargo run --release --quiet -- check --site "$site" --board "$board" >/dev/null
 [ -x "$bin" ] || { echo "build first: cargo build --release --target $target --features rpi,gpio-cdev" >&2; exit 1; }
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -37,5 +40,5 @@ if [ -n "$root" ]; then
     cp -a "$stage/." "$root/"
     echo "installed into $root; on first boot: useradd -r -G gpio,dialout greenwave; groupadd -r watchdog; systemctl enable greenwave"
 else
-    tar -C "$stage" -czf - . | ssh "$host" 'sudo tar -C / -xzf - && (getent group watchdog >/dev/null || sudo groupadd -r watchdog) && (id greenwave >/dev/null 2>&1 || sudo useradd -r -G gpio,dialout,watchdog greenwave) && sudo udevadm control --reload && sudo systemctl daemon-reload && sudo systemctl enable --now greenwave && sudo systemctl status --no-pager greenwave | head -5'
+    tar -C "$stage" -czf - . | ssh "$host" 'sudo tar -C / -xzf - && (getent group watchdog >/dev/null || sudo groupadd -r watchdog) && (id greenwave >/dev/null 2>&1 || sudo useradd -r -G gpio,dialout,watchdog greenwave) && sudo udevadm control --reload && sudo systemctl daemon-reload && sudo systemctl enable '"$start"' greenwave && sudo systemctl status --no-pager greenwave | head -5'
 fi

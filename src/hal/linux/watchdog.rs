@@ -13,6 +13,7 @@ use crate::hal::{HalError, Watchdog};
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 nix::ioctl_read!(wdioc_keepalive, b'W', 5, nix::libc::c_int);
@@ -32,12 +33,18 @@ pub struct LinuxWatchdog {
 impl LinuxWatchdog {
     /// Opens (arms) the watchdog and asks for `timeout_s`; returns the timeout the driver granted.
     pub fn open(path: &Path, timeout_s: u32) -> Result<LinuxWatchdog, String> {
-        let file = File::options().write(true).open(path).map_err(|e| {
-            format!(
-                "cannot open the watchdog {}: {e} (is the driver loaded? e.g. `modprobe softdog`; permissions?)",
-                path.display()
-            )
-        })?;
+        // Non-blocking: a FIFO standing in for the device (tests) without a reader fails at once
+        // (ENXIO) instead of hanging start-up, and a kick can never wait. /dev/watchdog ignores it.
+        let file = File::options()
+            .write(true)
+            .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
+            .open(path)
+            .map_err(|e| {
+                format!(
+                    "cannot open the watchdog {}: {e} (is the driver loaded? e.g. `modprobe softdog`; permissions?)",
+                    path.display()
+                )
+            })?;
         let fd = file.as_raw_fd();
         let mut t: nix::libc::c_int = nix::libc::c_int::try_from(timeout_s).unwrap_or(nix::libc::c_int::MAX);
         // SAFETY: `fd` is an open descriptor owned by `file` for the duration of the call; `t` is a
@@ -112,5 +119,31 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.contains("modprobe softdog"), "{e}");
+    }
+
+    #[test]
+    fn fifo_gets_the_keep_alives_and_the_magic_close_and_needs_a_reader() {
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let p = std::env::temp_dir().join(format!("gw-wd-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_file(&p);
+        nix::unistd::mkfifo(&p, nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR).unwrap();
+        // No reader yet: the open fails at once (ENXIO) rather than blocking start-up.
+        assert!(LinuxWatchdog::open(&p, 5).is_err());
+        let mut reader = std::fs::File::options()
+            .read(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(&p)
+            .unwrap();
+        let mut w = LinuxWatchdog::open(&p, 5).unwrap();
+        assert!(!w.uses_ioctl(), "a FIFO has no watchdog ioctls");
+        for _ in 0..3 {
+            w.kick().unwrap();
+        }
+        w.disarm().unwrap();
+        let mut got = Vec::new();
+        reader.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"\0\0\0V");
+        let _ = std::fs::remove_file(&p);
     }
 }

@@ -34,6 +34,10 @@ pub struct Npu {
     pub rknn: RKNN<RuntimeAPI>,
 }
 
+/// Output tensors of the YOLOv8 head in model order (box, class, score-sum per stride 8/16/32),
+/// each as int8 filled by the runtime.
+pub const HEAD_OUTPUTS: usize = 9;
+
 impl Npu {
     pub fn open(library: &Path, model: &Path) -> Result<Npu, NpuError> {
         if !library.is_file() {
@@ -43,6 +47,38 @@ impl Npu {
         let rknn = RKNN::new_with_library(library, &mut data, RknnInitFlags::builder())
             .map_err(|e| NpuError::Model(format!("{}: {e:?}", model.display())))?;
         Ok(Npu { rknn })
+    }
+
+    /// One inference: `rgb` is the 640 × 640 × 3 input (NHWC, u8); the head's int8 outputs are
+    /// written into `outputs` (preallocated by the caller, sized from the model) for
+    /// [`crate::detect::yolo::decode`]. The runtime wrapper builds small descriptor vectors per
+    /// call; this runs on the detection thread, never on the control loop.
+    pub fn infer(&self, rgb: &[u8], outputs: &mut [&mut [i8]; HEAD_OUTPUTS]) -> Result<(), NpuError> {
+        use rknpu2::io::buffer::{BufMutView, BufView};
+        use rknpu2::io::input::Input;
+        use rknpu2::io::output::{Output, OutputKind};
+        use rknpu2::tensor::{TensorFormat, TensorFormatKind};
+        let input = Input::new(0, BufView::U8(rgb), false, TensorFormatKind::NHWC(TensorFormat::NHWC));
+        self.rknn
+            .set_inputs(input)
+            .map_err(|e| NpuError::Model(format!("set inputs: {e:?}")))?;
+        self.rknn.run().map_err(|e| NpuError::Model(format!("run: {e:?}")))?;
+        let mut outs: heapless::Vec<Output<'_>, HEAD_OUTPUTS> = heapless::Vec::new();
+        for (i, buf) in outputs.iter_mut().enumerate() {
+            let o = Output {
+                index: i as u32,
+                kind: OutputKind::Preallocated {
+                    buf: BufMutView::I8(buf),
+                    want_float: false,
+                },
+            };
+            if outs.push(o).is_err() {
+                break;
+            }
+        }
+        self.rknn
+            .get_outputs(&mut outs)
+            .map_err(|e| NpuError::Model(format!("get outputs: {e:?}")))
     }
 }
 

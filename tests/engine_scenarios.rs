@@ -368,3 +368,23 @@ fn learned_planner_follows_a_confident_table_and_defers_otherwise() {
     assert_eq!(mode, PlanMode::Adaptive);
     let _ = ACTIONS;
 }
+
+/// Found by the 10^8-step property run: a compatible phase extended without end (6) must still
+/// max out when a call waits behind the barrier (1, already served this visit) — otherwise it
+/// holds the barrier forever and 1 starves.
+#[test]
+fn a_call_behind_the_barrier_starts_the_max_timer() {
+    let site = Site::parse(NEMA8, "x").unwrap();
+    let mut e = Engine::new(Instant(0));
+    let evs = drive(&site, &mut e, 0, 300_000, |_| Demand {
+        veh: set(&[1]),
+        extend: set(&[6, 7]),
+        ..Demand::default()
+    });
+    let greens_of_1 = evs
+        .iter()
+        .filter(|x| x.code == code::PHASE_BEGIN_GREEN && x.param == 1)
+        .count();
+    assert!(greens_of_1 >= 3, "phase 1 served {greens_of_1} times in 5 minutes");
+    assert!(evs.iter().any(|x| x.code == code::PHASE_MAX_OUT && x.param == 6));
+}

@@ -13,7 +13,8 @@
 //!   pedestrian call also calls its vehicle phase.
 //! - **Green**: min green (raised to walk + pedestrian clearance when a walk is served), extension by
 //!   passage time per actuation, gap-out when no actuation for the passage time, max-out on the max
-//!   timer that starts with the first conflicting call, force-off on a fixed-time plan's split.
+//!   timer that starts with the first conflicting call (or call waiting behind the barrier),
+//!   force-off on a fixed-time plan's split.
 //!   Without conflicting demand a phase rests in green (or in red when the site rests in red).
 //! - **Dual-ring barrier hold**: a ring whose next service is across the barrier keeps its green
 //!   until every other ring is ready to cross too, so both rings leave the barrier together and the
@@ -400,6 +401,11 @@ impl Engine {
         ev: &mut EventRing,
     ) {
         let calls = self.calls.union(self.ped_calls);
+        // Calls that can only be served after a barrier crossing (another group, or a phase
+        // already served in this visit) need every running green to end as well: they start the
+        // max timer like a conflicting call, or a compatible phase with endless extensions would
+        // hold the barrier forever.
+        let crossing_needed = self.barrier_demand(site);
         let preempting = self.preempt.is_some();
         let entry = self.entry_def(site);
         let Some(ring) = self.rings.get_mut(r) else { return };
@@ -459,7 +465,7 @@ impl Engine {
                     ring.min_done = true;
                     ev.push(now, code::PHASE_MIN_COMPLETE, param);
                 }
-                if ring.max_start.is_none() && conflicting(site, p, calls) {
+                if ring.max_start.is_none() && (conflicting(site, p, calls) || crossing_needed) {
                     ring.max_start = Some(now);
                 }
             }

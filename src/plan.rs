@@ -303,7 +303,7 @@ impl Planner {
             // A phase whose detector failed is called every cycle (NEMA: detector fault → recall).
             demand.veh = demand.veh.union(with_failed);
         }
-        self.left_turns(site, now, mode, det, engine, with_failed, &mut demand);
+        self.left_turns(site, now, det, engine, with_failed, &mut demand);
         let directive = match mode {
             PlanMode::Actuated | PlanMode::Degraded => Directive::Actuated,
             PlanMode::Adaptive => Directive::Adaptive {
@@ -330,14 +330,13 @@ impl Planner {
         &mut self,
         site: &Site,
         now: Instant,
-        mode: PlanMode,
         det: &DetectorSnapshot,
         engine: &Engine,
         failed: PhaseSet,
         demand: &mut Demand,
     ) {
         let flashing = engine.permissive_active();
-        let adaptive = matches!(mode, PlanMode::Adaptive | PlanMode::Learned);
+        let adaptive = matches!(self.mode, PlanMode::Adaptive | PlanMode::Learned);
         let queues = adaptive.then(|| Adaptive::queues(site, det));
         for ph in site.phases().filter(|ph| ph.permissive.is_some()) {
             let l = ph.id;

@@ -2,9 +2,11 @@
 //! output frames alone by an independent `Monitor` plus the checks below.
 //!
 //! Random call / extension / push-button patterns and random switches between actuated and
-//! fixed-time directives drive three sites (the NEMA 8-phase site resting in green, the same site
-//! resting in red, and a one-ring three-phase site). Per frame: no conflict, no dual indication,
-//! no short yellow or red clearance (monitor); per phase: every green lasts at least its min green,
+//! fixed-time directives drive four sites (the NEMA 8-phase site with flashing-yellow-arrow left
+//! turns resting in green, the same site resting in red, the same site with protected-only lefts,
+//! and a one-ring three-phase site), with random permission for the arrows. Per frame: no conflict, no dual indication,
+//! no short yellow or red clearance (monitor); a flashing arrow only with its opposing through green,
+//! only where allowed and never during preemption; per phase: every green lasts at least its min green,
 //! a green that served a walk lasts at least walk + pedestrian clearance, every yellow lasts at least
 //! its configured length; and every call is served within a bound (no starvation).
 //!

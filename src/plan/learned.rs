@@ -290,6 +290,27 @@ pub mod train {
             a
         }
 
+        /// As [`Trainer::choose`], but where the table is not confident the exploiting choice is
+        /// `fallback` — the adaptive rule the planner defers to in operation — so the sampled
+        /// returns are those of the policy that will actually run (table where confident, adaptive
+        /// elsewhere), not of an untrained table's arbitrary greedy action.
+        pub fn choose_or(&mut self, now: Instant, s: usize, fallback: usize) -> usize {
+            let a = if self.rng.unit() < self.epsilon {
+                if self.rng.unit() < 0.5 {
+                    HOLD
+                } else {
+                    END
+                }
+            } else {
+                match self.table.decide(s) {
+                    (a, true) => a,
+                    _ => fallback,
+                }
+            };
+            self.decisions.push((now.0, s, a));
+            a
+        }
+
         /// Vehicles waiting at the intersection during the tick starting at `now`.
         pub fn record(&mut self, waiting: f32) {
             self.waiting.push(waiting);

@@ -153,3 +153,64 @@ fn a_sumo_that_fails_is_reported_not_hung() {
     assert!(err.contains("SUMO"), "{err}");
     assert!(t.elapsed().as_secs() < 20);
 }
+
+#[test]
+fn training_in_sumo_gives_a_loadable_table_that_learned() {
+    use greenwave::plan::learned::{QTable, ACTIONS, STATES};
+    use greenwave_sumo::train;
+    let Some(home) = home() else { return };
+    let d = dir("train");
+    let model = d.join("t.postcard");
+    let opts = train::TrainOptions {
+        episodes: 2,
+        demands: vec![scenario::smoke()],
+        seed: 3,
+        episode_s: 150,
+        checkpoint: Some(model.clone()),
+        checkpoint_every: 1,
+        ..Default::default()
+    };
+    let mut reports = Vec::new();
+    let table = train::train(&home, &site(), &opts, &d, |r| reports.push(r.clone())).unwrap();
+    assert_eq!(reports.len(), 2);
+    assert!(reports.iter().all(|r| r.decisions > 0 && r.mean_waiting > 0.0), "{reports:?}");
+    // The checkpoint on disk is the returned table and loads as a model.
+    let loaded = QTable::load(&model).unwrap();
+    assert_eq!(loaded, table);
+    assert_eq!(loaded.episodes, 2);
+    // Decisions whose 60 s horizon ended inside an episode became samples.
+    let samples = train::samples(&loaded);
+    assert!(samples > 0, "no samples");
+    assert!(samples <= reports.iter().map(|r| r.decisions).sum::<u64>());
+    assert!(loaded.q.iter().any(|q| *q < 0.0), "returns are minus waiting vehicles");
+    assert_eq!(loaded.q.len(), STATES * ACTIONS);
+}
+
+#[test]
+fn merging_parallel_episodes_equals_learning_in_sequence() {
+    use greenwave::plan::learned::{QTable, END, HOLD};
+    use greenwave_sumo::train;
+    let mut base = QTable::default();
+    base.learn(4, HOLD, -3.0);
+    let mut a = base.clone();
+    let mut b = base.clone();
+    let mut seq = base.clone();
+    for (t, s) in [(&mut a, -5.0), (&mut b, -9.0)] {
+        t.learn(4, HOLD, s);
+        t.learn(9, END, s / 2.0);
+        t.episodes += 1;
+    }
+    for s in [-5.0, -9.0] {
+        seq.learn(4, HOLD, s);
+        seq.learn(9, END, s / 2.0);
+        seq.episodes += 1;
+    }
+    let mut merged = base.clone();
+    train::merge(&mut merged, &base, &a);
+    train::merge(&mut merged, &base, &b);
+    assert_eq!(merged.visits, seq.visits);
+    assert_eq!(merged.episodes, 2);
+    for i in 0..merged.q.len() {
+        assert!((merged.q[i] - seq.q[i]).abs() < 1e-5, "entry {i}");
+    }
+}

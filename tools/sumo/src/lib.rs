@@ -6,5 +6,5 @@
 pub mod bridge;
 pub mod scenario;
 pub mod sumo;
-pub mod train;
 pub mod traci;
+pub mod train;

@@ -228,7 +228,15 @@ fn run_baseline(
 fn bench(a: &[String]) -> Result<(), String> {
     let args = Args::parse(
         a,
-        &["--scenario", "--json", "--planners", "--baselines", "--seed", "--out", "--model"],
+        &[
+            "--scenario",
+            "--json",
+            "--planners",
+            "--baselines",
+            "--seed",
+            "--out",
+            "--model",
+        ],
         &[],
     )?;
     let home = sumo::sumo_home()?;
@@ -409,7 +417,16 @@ fn train(a: &[String]) -> Result<(), String> {
     use greenwave_sumo::train::{self, TrainOptions};
     let args = Args::parse(
         a,
-        &["--out", "--episodes", "--scenarios", "--seed", "--start", "--episode-s", "--work", "--jobs"],
+        &[
+            "--out",
+            "--episodes",
+            "--scenarios",
+            "--seed",
+            "--start",
+            "--episode-s",
+            "--work",
+            "--jobs",
+        ],
         &[],
     )?;
     let out = PathBuf::from(args.get("--out").ok_or("missing `--out MODEL.postcard`")?);
@@ -418,17 +435,29 @@ fn train(a: &[String]) -> Result<(), String> {
     let names = args.get("--scenarios").unwrap_or("balanced,unbalanced,peak");
     let demands = names
         .split(',')
-        .map(|n| scenario::demand(n).ok_or_else(|| format!("unknown scenario `{n}` (balanced, unbalanced, peak, peak120, leftheavy, smoke)")))
+        .map(|n| {
+            scenario::demand(n).ok_or_else(|| {
+                format!("unknown scenario `{n}` (balanced, unbalanced, peak, peak120, leftheavy, smoke)")
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let start = match args.get("--start") {
         Some(p) => Some(greenwave::plan::learned::QTable::load(Path::new(p)).map_err(|e| e.to_string())?),
         None => None,
     };
     let opts = TrainOptions {
-        episodes: args.get("--episodes").unwrap_or("100").parse().map_err(|_| "bad --episodes")?,
+        episodes: args
+            .get("--episodes")
+            .unwrap_or("100")
+            .parse()
+            .map_err(|_| "bad --episodes")?,
         demands,
         seed: args.get("--seed").unwrap_or("1").parse().map_err(|_| "bad --seed")?,
-        episode_s: args.get("--episode-s").unwrap_or("1800").parse().map_err(|_| "bad --episode-s")?,
+        episode_s: args
+            .get("--episode-s")
+            .unwrap_or("1800")
+            .parse()
+            .map_err(|_| "bad --episode-s")?,
         start,
         checkpoint: Some(out.clone()),
         jobs: args.get("--jobs").unwrap_or("1").parse().map_err(|_| "bad --jobs")?,

@@ -168,7 +168,18 @@ pub fn train(
                     let setup = &setup;
                     scope.spawn(move || {
                         let tag = format!("train-{j}");
-                        let mut r = episode(home, site, setup, routes, begin_s, seconds, seed, &mut trainer, dir, &tag)?;
+                        let mut r = episode(
+                            home,
+                            site,
+                            setup,
+                            routes,
+                            begin_s,
+                            seconds,
+                            seed,
+                            &mut trainer,
+                            dir,
+                            &tag,
+                        )?;
                         r.index = idx;
                         r.demand = name.to_string();
                         r.epsilon = trainer.epsilon;
@@ -202,9 +213,12 @@ pub fn train(
 /// tables of parallel episodes gives the same means as learning their samples one after another.
 pub fn merge(into: &mut QTable, base: &QTable, learned: &QTable) {
     for i in 0..learned::STATES * learned::ACTIONS {
-        let (Some(v0), Some(q0), Some(v1), Some(q1)) =
-            (base.visits.get(i), base.q.get(i), learned.visits.get(i), learned.q.get(i))
-        else {
+        let (Some(v0), Some(q0), Some(v1), Some(q1)) = (
+            base.visits.get(i),
+            base.q.get(i),
+            learned.visits.get(i),
+            learned.q.get(i),
+        ) else {
             continue;
         };
         let new_n = v1.saturating_sub(*v0);
@@ -218,7 +232,9 @@ pub fn merge(into: &mut QTable, base: &QTable, learned: &QTable) {
             *v = n;
         }
     }
-    into.episodes = into.episodes.saturating_add(learned.episodes.saturating_sub(base.episodes));
+    into.episodes = into
+        .episodes
+        .saturating_add(learned.episodes.saturating_sub(base.episodes));
 }
 
 /// Writes a table (postcard, the format `QTable::load` reads) via a temporary file, so an
@@ -409,3 +425,35 @@ pub fn samples(t: &QTable) -> u64 {
 
 /// The look-ahead of a sampled return, seconds (for reports).
 pub const HORIZON_S: u64 = HORIZON_MS / 1000;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn merging_parallel_episodes_equals_learning_in_sequence() {
+        use super::merge;
+        use greenwave::plan::learned::{QTable, END, HOLD};
+        let mut base = QTable::default();
+        base.learn(4, HOLD, -3.0);
+        let mut a = base.clone();
+        let mut b = base.clone();
+        let mut seq = base.clone();
+        for (t, s) in [(&mut a, -5.0), (&mut b, -9.0)] {
+            t.learn(4, HOLD, s);
+            t.learn(9, END, s / 2.0);
+            t.episodes += 1;
+        }
+        for s in [-5.0, -9.0] {
+            seq.learn(4, HOLD, s);
+            seq.learn(9, END, s / 2.0);
+            seq.episodes += 1;
+        }
+        let mut merged = base.clone();
+        merge(&mut merged, &base, &a);
+        merge(&mut merged, &base, &b);
+        assert_eq!(merged.visits, seq.visits);
+        assert_eq!(merged.episodes, 2);
+        for i in 0..merged.q.len() {
+            assert!((merged.q[i] - seq.q[i]).abs() < 1e-5, "entry {i}");
+        }
+    }
+}

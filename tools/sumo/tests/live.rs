@@ -173,7 +173,10 @@ fn training_in_sumo_gives_a_loadable_table_that_learned() {
     let mut reports = Vec::new();
     let table = train::train(&home, &site(), &opts, &d, |r| reports.push(r.clone())).unwrap();
     assert_eq!(reports.len(), 2);
-    assert!(reports.iter().all(|r| r.decisions > 0 && r.mean_waiting > 0.0), "{reports:?}");
+    assert!(
+        reports.iter().all(|r| r.decisions > 0 && r.mean_waiting > 0.0),
+        "{reports:?}"
+    );
     // The checkpoint on disk is the returned table and loads as a model.
     let loaded = QTable::load(&model).unwrap();
     assert_eq!(loaded, table);
@@ -184,33 +187,4 @@ fn training_in_sumo_gives_a_loadable_table_that_learned() {
     assert!(samples <= reports.iter().map(|r| r.decisions).sum::<u64>());
     assert!(loaded.q.iter().any(|q| *q < 0.0), "returns are minus waiting vehicles");
     assert_eq!(loaded.q.len(), STATES * ACTIONS);
-}
-
-#[test]
-fn merging_parallel_episodes_equals_learning_in_sequence() {
-    use greenwave::plan::learned::{QTable, END, HOLD};
-    use greenwave_sumo::train;
-    let mut base = QTable::default();
-    base.learn(4, HOLD, -3.0);
-    let mut a = base.clone();
-    let mut b = base.clone();
-    let mut seq = base.clone();
-    for (t, s) in [(&mut a, -5.0), (&mut b, -9.0)] {
-        t.learn(4, HOLD, s);
-        t.learn(9, END, s / 2.0);
-        t.episodes += 1;
-    }
-    for s in [-5.0, -9.0] {
-        seq.learn(4, HOLD, s);
-        seq.learn(9, END, s / 2.0);
-        seq.episodes += 1;
-    }
-    let mut merged = base.clone();
-    train::merge(&mut merged, &base, &a);
-    train::merge(&mut merged, &base, &b);
-    assert_eq!(merged.visits, seq.visits);
-    assert_eq!(merged.episodes, 2);
-    for i in 0..merged.q.len() {
-        assert!((merged.q[i] - seq.q[i]).abs() < 1e-5, "entry {i}");
-    }
 }

@@ -6,7 +6,7 @@
 //! greenwave-sumo run --scenario NAME [--planner P] [--events FILE.csv] [--preempt]
 //!                    [--drop-detection FROM:TO] [--seed N] [--out DIR]
 //! greenwave-sumo train --out MODEL.postcard [--episodes N] [--scenarios LIST] [--seed N]
-//!                      [--start MODEL] [--episode-s S] [--work DIR] [--jobs N]
+//!                      [--start MODEL] [--episode-s S] [--work DIR] [--jobs N] [--epsilon FIRST:LAST]
 //! ```
 //! `bench` and `run` take `--model FILE` for the `learned` planner's table (default
 //! `models/learned-nema8.postcard`).
@@ -90,7 +90,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("run") => run_one(&args[1..]),
         Some("train") => train(&args[1..]),
-        _ => Err("usage: greenwave-sumo bench [--scenario NAME|all] [--json FILE] [--planners LIST] [--baselines LIST] [--seed N] [--out DIR] [--model FILE]\n       greenwave-sumo run --scenario NAME [--planner P] [--events FILE.csv] [--preempt] [--drop-detection FROM:TO] [--seed N] [--out DIR] [--model FILE]\n       greenwave-sumo train --out MODEL.postcard [--episodes N] [--scenarios LIST] [--seed N] [--start MODEL] [--episode-s S] [--work DIR] [--jobs N]".into()),
+        _ => Err("usage: greenwave-sumo bench [--scenario NAME|all] [--json FILE] [--planners LIST] [--baselines LIST] [--seed N] [--out DIR] [--model FILE]\n       greenwave-sumo run --scenario NAME [--planner P] [--events FILE.csv] [--preempt] [--drop-detection FROM:TO] [--seed N] [--out DIR] [--model FILE]\n       greenwave-sumo train --out MODEL.postcard [--episodes N] [--scenarios LIST] [--seed N] [--start MODEL] [--episode-s S] [--work DIR] [--jobs N] [--epsilon FIRST:LAST]".into()),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
@@ -461,6 +461,18 @@ fn train(a: &[String]) -> Result<(), String> {
         start,
         checkpoint: Some(out.clone()),
         jobs: args.get("--jobs").unwrap_or("1").parse().map_err(|_| "bad --jobs")?,
+        epsilon: match args.get("--epsilon") {
+            Some(e) => {
+                let bad = || format!("bad --epsilon `{e}`: FIRST:LAST exploration rates in 0..1, e.g. 0.2:0.05");
+                let (a, b) = e.split_once(':').ok_or_else(bad)?;
+                let (a, b): (f64, f64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                if !(0.0..=1.0).contains(&a) || !(0.0..=1.0).contains(&b) {
+                    return Err(bad());
+                }
+                (a, b)
+            }
+            None => (0.2, 0.05),
+        },
         ..TrainOptions::default()
     };
     let work = PathBuf::from(

@@ -426,6 +426,7 @@ fn train(a: &[String]) -> Result<(), String> {
             "--episode-s",
             "--work",
             "--jobs",
+            "--epsilon",
         ],
         &[],
     )?;

@@ -217,6 +217,30 @@ mod tests {
     }
 
     #[test]
+    fn trainer_defers_to_the_fallback_where_the_table_is_not_confident() {
+        use crate::time::Instant;
+        let mut t = QTable::default();
+        for _ in 0..MIN_VISITS {
+            t.learn(5, END, -10.0);
+            t.learn(5, HOLD, -20.0);
+        }
+        let mut tr = train::Trainer::new(t, 0.0, 1, 100);
+        assert_eq!(tr.choose_or(Instant(0), 5, HOLD), END, "confident: the table decides");
+        assert_eq!(
+            tr.choose_or(Instant(100), 6, END),
+            END,
+            "unvisited: the fallback decides"
+        );
+        assert_eq!(tr.choose_or(Instant(200), 6, HOLD), HOLD);
+        tr.epsilon = 1.0;
+        let explored: Vec<usize> = (0..64).map(|k| tr.choose_or(Instant(300 + k * 100), 5, HOLD)).collect();
+        assert!(
+            explored.contains(&HOLD) && explored.contains(&END),
+            "ε = 1 explores both actions"
+        );
+    }
+
+    #[test]
     fn model_round_trip_and_bad_files() {
         let mut t = QTable::default();
         t.set_value(7, HOLD, 1.5);

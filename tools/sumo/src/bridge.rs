@@ -6,8 +6,10 @@
 //! message; the replies become the next `DetectorSnapshot` (presence = a vehicle over the E1 loop
 //! or standing in the E2 zone; counts = E1 vehicle arrivals; `queue_m` = E2 jam length), the
 //! controller ticks, and the frame goes out in the next message. The frame is mapped to link
-//! states through the net's connections (`scenario::links`): green `G`, yellow `y`, red `r`; in
-//! flash a red-flashing head is `s` (stop, then go) and a yellow-flashing one `o`.
+//! states through the net's connections (`scenario::links`): green `G`, yellow `y`, red `r`, a
+//! flashing yellow arrow `g` (green without priority: the turner yields to the opposing flow, as
+//! the law requires); in flash a red-flashing head is `s` (stop, then go) and a yellow-flashing
+//! one `o`.
 
 use crate::scenario::{self, DETECTOR_LANES};
 use crate::sumo::{free_port, SumoProcess};
@@ -272,6 +274,7 @@ fn link_char(site: &Site, frame: &OutputFrame, p: u8, flash: bool) -> char {
     }
     match frame.aspect(id) {
         Aspect::Green => 'G',
+        Aspect::FlashingYellow => 'g',
         Aspect::Yellow => 'y',
         _ => 'r',
     }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! greenwave-sumo bench [--scenario NAME|all] [--json FILE] [--planners actuated,adaptive,...]
-//!                      [--baselines static,actuated,delay_based] [--seed N] [--out DIR]
+//!                      [--baselines static,actuated,delay_based,actuated_protected,actuated_permissive] [--seed N] [--out DIR]
 //! greenwave-sumo run --scenario NAME [--planner P] [--events FILE.csv] [--preempt]
 //!                    [--drop-detection FROM:TO] [--seed N] [--out DIR]
 //! greenwave-sumo train --out MODEL.postcard [--episodes N] [--scenarios LIST] [--seed N]
@@ -267,7 +267,7 @@ fn bench(a: &[String]) -> Result<(), String> {
         .collect::<Result<_, _>>()?;
     let baselines: Vec<String> = args
         .get("--baselines")
-        .unwrap_or("static,actuated,delay_based")
+        .unwrap_or("static,actuated,delay_based,actuated_protected,actuated_permissive")
         .split(',')
         .map(String::from)
         .collect();
@@ -286,29 +286,61 @@ fn bench(a: &[String]) -> Result<(), String> {
         let mut maxg = [0.0; 8];
         let mut yellow = [0.0; 8];
         let mut red = [0.0; 8];
+        let mut perm = [None; 8];
         for ph in site.phases() {
             let i = ph.id.index();
+            perm[i] = ph.permissive.map(|o| o.number());
             green[i] = f64::from(plan.green_ms[i]) / 1000.0;
             min[i] = f64::from(ph.min_green_ms) / 1000.0;
             maxg[i] = f64::from(ph.max_green_ms) / 1000.0;
             yellow[i] = f64::from(ph.yellow_ms) / 1000.0;
             red[i] = f64::from(ph.red_clear_ms) / 1000.0;
         }
+        // SUMO's controllers run the site's heads: protected/permissive left turns where the site
+        // has flashing-yellow-arrow heads.
+        let site_lefts = if perm.iter().any(Option::is_some) {
+            scenario::Lefts::ProtectedPermissive(perm)
+        } else {
+            scenario::Lefts::Protected
+        };
         for b in &baselines {
             let prog = match b.as_str() {
-                "static" => scenario::program(&links, "static", &green, &min, &yellow, &red),
-                "actuated" | "delay_based" => scenario::program(&links, b, &maxg, &min, &yellow, &red),
-                other => return Err(format!("unknown baseline `{other}` (static, actuated, delay_based)")),
+                "static" => scenario::program(&links, "static", site_lefts, &green, &min, &yellow, &red),
+                "actuated" | "delay_based" => scenario::program(&links, b, site_lefts, &maxg, &min, &yellow, &red),
+                "actuated_protected" => scenario::program(
+                    &links,
+                    "actuated",
+                    scenario::Lefts::Protected,
+                    &maxg,
+                    &min,
+                    &yellow,
+                    &red,
+                ),
+                "actuated_permissive" => scenario::program(
+                    &links,
+                    "actuated",
+                    scenario::Lefts::PermissiveOnly(perm),
+                    &maxg,
+                    &min,
+                    &yellow,
+                    &red,
+                ),
+                other => {
+                    return Err(format!(
+                        "unknown baseline `{other}` (static, actuated, delay_based, actuated_protected, actuated_permissive)"
+                    ))
+                }
             };
             let pf = dir.join(format!("{}-{b}.add.xml", d.name));
             std::fs::write(&pf, prog).map_err(|e| e.to_string())?;
             let tag = format!("{}-sumo-{b}", d.name);
             let (trip, wall) = run_baseline(&home, &files, &routes, &pf, seed, &dir, &tag)?;
             let s = sumo::read_tripinfo(&trip)?;
-            let name = if b == "static" {
-                "sumo static (Webster)".to_string()
-            } else {
-                format!("sumo {b}")
+            let name = match b.as_str() {
+                "static" => "sumo static (Webster)".to_string(),
+                "actuated_protected" => "sumo actuated, protected lefts".to_string(),
+                "actuated_permissive" => "sumo actuated, permissive lefts".to_string(),
+                _ => format!("sumo {b}"),
             };
             eprintln!(
                 "{:<11} {:<26} score {:6.1} s",
@@ -386,7 +418,7 @@ fn bench(a: &[String]) -> Result<(), String> {
 
 fn print_table(r: &Report) {
     println!(
-        "{:<11} {:<26} {:>8} {:>9} {:>9} {:>9} {:>8} {:>10}",
+        "{:<11} {:<32} {:>8} {:>9} {:>9} {:>9} {:>8} {:>10}",
         "scenario", "controller", "vehicles", "timeloss", "depdelay", "waiting", "score", "vs actuated"
     );
     for s in &r.scenarios {
@@ -398,7 +430,7 @@ fn print_table(r: &Report) {
         for c in &s.controllers {
             let ratio = base.map(|b| format!("{:.2}x", c.score_s / b)).unwrap_or_default();
             println!(
-                "{:<11} {:<26} {:>8} {:>8.1}s {:>8.1}s {:>8.1}s {:>7.1}s {:>10}",
+                "{:<11} {:<32} {:>8} {:>8.1}s {:>8.1}s {:>8.1}s {:>7.1}s {:>10}",
                 s.name,
                 c.name,
                 c.vehicles,

@@ -59,6 +59,15 @@ fn greenwave_drives_sumo_without_faults_and_logs_events() {
         log.lines().filter(|l| l.split(',').nth(2) == Some("1")).count() > 20,
         "greens logged"
     );
+    // The left turns ran permissive on flashing yellow arrows (overlap events 61, parameter =
+    // left-turn phase) with the monitor in the loop.
+    for l in ["1", "3", "5", "7"] {
+        assert!(
+            log.lines()
+                .any(|x| x.split(',').nth(2) == Some("61") && x.split(',').nth(3) == Some(l)),
+            "no flashing arrow on left turn {l}"
+        );
+    }
     // No conflict or other monitor alarm (Indiana 174) and no flash (173) in the event log.
     assert!(
         !log.lines()

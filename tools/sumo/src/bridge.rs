@@ -55,6 +55,9 @@ pub struct BridgeReport {
     pub mode_changes: Vec<(f64, String)>,
     /// Emergency vehicles: seconds from entering the approach to its through phase green.
     pub ev_time_to_green_s: Vec<f64>,
+    /// `learned` planner: green-end decisions the table took (confident) / deferred to adaptive.
+    pub learned_confident: u64,
+    pub learned_deferred: u64,
 }
 
 /// Runs greenwave on the scenario until the network is empty. Returns the tripinfo path.
@@ -254,6 +257,9 @@ pub fn run(
     report.wall_s = start.elapsed().as_secs_f64();
     report.steps_per_s = k as f64 / report.wall_s.max(1e-9);
     report.faults = ctl.status().faults_total;
+    let ls = ctl.planner().learned_stats();
+    report.learned_confident = ls.confident;
+    report.learned_deferred = ls.deferred;
     Ok((trip, report))
 }
 
@@ -272,4 +278,10 @@ fn link_char(site: &Site, frame: &OutputFrame, p: u8, flash: bool) -> char {
         Aspect::Yellow => 'y',
         _ => 'r',
     }
+}
+
+/// The link state character greenwave's frame gives the links of phase `p` (the same mapping
+/// [`run`] uses), for other drivers of junction `C` such as the trainer.
+pub fn link_state_char(site: &Site, frame: &OutputFrame, p: u8, flash: bool) -> char {
+    link_char(site, frame, p, flash)
 }

@@ -5,7 +5,11 @@
 //!                      [--baselines static,actuated,delay_based,actuated_protected,actuated_permissive] [--seed N] [--out DIR]
 //! greenwave-sumo run --scenario NAME [--planner P] [--events FILE.csv] [--preempt]
 //!                    [--drop-detection FROM:TO] [--seed N] [--out DIR]
+//! greenwave-sumo train --out MODEL.postcard [--episodes N] [--scenarios LIST] [--seed N]
+//!                      [--start MODEL] [--episode-s S] [--work DIR] [--jobs N] [--epsilon FIRST:LAST]
 //! ```
+//! `bench` and `run` take `--model FILE` for the `learned` planner's table (default
+//! `models/learned-nema8.postcard`).
 //! Score = mean time loss + mean depart delay per vehicle (SUMO `--tripinfo-output`), the lower
 //! the better; insertion delay counts because queues that spill back to the network edge stop
 //! vehicles from entering at all.
@@ -85,7 +89,8 @@ fn main() -> ExitCode {
     let r = match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..]),
         Some("run") => run_one(&args[1..]),
-        _ => Err("usage: greenwave-sumo bench [--scenario NAME|all] [--json FILE] [--planners LIST] [--baselines LIST] [--seed N] [--out DIR]\n       greenwave-sumo run --scenario NAME [--planner P] [--events FILE.csv] [--preempt] [--drop-detection FROM:TO] [--seed N] [--out DIR]".into()),
+        Some("train") => train(&args[1..]),
+        _ => Err("usage: greenwave-sumo bench [--scenario NAME|all] [--json FILE] [--planners LIST] [--baselines LIST] [--seed N] [--out DIR] [--model FILE]\n       greenwave-sumo run --scenario NAME [--planner P] [--events FILE.csv] [--preempt] [--drop-detection FROM:TO] [--seed N] [--out DIR] [--model FILE]\n       greenwave-sumo train --out MODEL.postcard [--episodes N] [--scenarios LIST] [--seed N] [--start MODEL] [--episode-s S] [--work DIR] [--jobs N] [--epsilon FIRST:LAST]".into()),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
@@ -109,9 +114,10 @@ fn load_site() -> Result<Site, String> {
     Site::load(Path::new(SITE)).map_err(|e| e.to_string())
 }
 
-fn planner_opts(p: PlannerKind) -> Result<bridge::BridgeOptions, String> {
+fn planner_opts(p: PlannerKind, model: Option<&str>) -> Result<bridge::BridgeOptions, String> {
     let model = if p == PlannerKind::Learned {
-        Some(greenwave::plan::learned::QTable::load(Path::new(MODEL)).map_err(|e| e.to_string())?)
+        let path = model.unwrap_or(MODEL);
+        Some(greenwave::plan::learned::QTable::load(Path::new(path)).map_err(|e| e.to_string())?)
     } else {
         None
     };
@@ -132,6 +138,7 @@ fn run_one(a: &[String]) -> Result<(), String> {
             "--drop-detection",
             "--seed",
             "--out",
+            "--model",
         ],
         &["--preempt"],
     )?;
@@ -146,7 +153,7 @@ fn run_one(a: &[String]) -> Result<(), String> {
         Some(p) => parse_planner(p).ok_or_else(|| format!("unknown planner `{p}`"))?,
         None => site.planner,
     };
-    let mut opts = planner_opts(planner)?;
+    let mut opts = planner_opts(planner, args.get("--model"))?;
     opts.events = args.get("--events").map(PathBuf::from);
     opts.preempt = args.has("--preempt");
     if opts.preempt {
@@ -221,7 +228,15 @@ fn run_baseline(
 fn bench(a: &[String]) -> Result<(), String> {
     let args = Args::parse(
         a,
-        &["--scenario", "--json", "--planners", "--baselines", "--seed", "--out"],
+        &[
+            "--scenario",
+            "--json",
+            "--planners",
+            "--baselines",
+            "--seed",
+            "--out",
+            "--model",
+        ],
         &[],
     )?;
     let home = sumo::sumo_home()?;
@@ -346,7 +361,7 @@ fn bench(a: &[String]) -> Result<(), String> {
             });
         }
         for p in &planners {
-            let opts = planner_opts(*p)?;
+            let opts = planner_opts(*p, args.get("--model"))?;
             let tag = format!("{}-greenwave-{}", d.name, p.name());
             let (trip, rep) = bridge::run(
                 &home,
@@ -366,6 +381,16 @@ fn bench(a: &[String]) -> Result<(), String> {
                 s.mean_time_loss_s + s.mean_depart_delay_s,
                 rep.steps_per_s
             );
+            if *p == PlannerKind::Learned {
+                let n = (rep.learned_confident + rep.learned_deferred).max(1);
+                eprintln!(
+                    "{:<11} {:<26} table decided {:.0} % of {} green-ticks (adaptive the rest)",
+                    d.name,
+                    "",
+                    100.0 * rep.learned_confident as f64 / n as f64,
+                    rep.learned_confident + rep.learned_deferred
+                );
+            }
             if rep.faults > 0 {
                 return Err(format!("{tag}: {} monitor faults", rep.faults));
             }
@@ -417,4 +442,94 @@ fn print_table(r: &Report) {
             );
         }
     }
+}
+
+/// `greenwave-sumo train`: the `learned` planner's Q-table trained in SUMO (see `train.rs`).
+fn train(a: &[String]) -> Result<(), String> {
+    use greenwave_sumo::train::{self, TrainOptions};
+    let args = Args::parse(
+        a,
+        &[
+            "--out",
+            "--episodes",
+            "--scenarios",
+            "--seed",
+            "--start",
+            "--episode-s",
+            "--work",
+            "--jobs",
+            "--epsilon",
+        ],
+        &[],
+    )?;
+    let out = PathBuf::from(args.get("--out").ok_or("missing `--out MODEL.postcard`")?);
+    let home = sumo::sumo_home()?;
+    let site = load_site()?;
+    let names = args.get("--scenarios").unwrap_or("balanced,unbalanced,peak");
+    let demands = names
+        .split(',')
+        .map(|n| {
+            scenario::demand(n).ok_or_else(|| {
+                format!("unknown scenario `{n}` (balanced, unbalanced, peak, peak120, leftheavy, smoke)")
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let start = match args.get("--start") {
+        Some(p) => Some(greenwave::plan::learned::QTable::load(Path::new(p)).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let opts = TrainOptions {
+        episodes: args
+            .get("--episodes")
+            .unwrap_or("100")
+            .parse()
+            .map_err(|_| "bad --episodes")?,
+        demands,
+        seed: args.get("--seed").unwrap_or("1").parse().map_err(|_| "bad --seed")?,
+        episode_s: args
+            .get("--episode-s")
+            .unwrap_or("1800")
+            .parse()
+            .map_err(|_| "bad --episode-s")?,
+        start,
+        checkpoint: Some(out.clone()),
+        jobs: args.get("--jobs").unwrap_or("1").parse().map_err(|_| "bad --jobs")?,
+        epsilon: match args.get("--epsilon") {
+            Some(e) => {
+                let bad = || format!("bad --epsilon `{e}`: FIRST:LAST exploration rates in 0..1, e.g. 0.2:0.05");
+                let (a, b) = e.split_once(':').ok_or_else(bad)?;
+                let (a, b): (f64, f64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                if !(0.0..=1.0).contains(&a) || !(0.0..=1.0).contains(&b) {
+                    return Err(bad());
+                }
+                (a, b)
+            }
+            None => (0.2, 0.05),
+        },
+        ..TrainOptions::default()
+    };
+    let work = PathBuf::from(
+        args.get("--work")
+            .unwrap_or(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/sumo-train")),
+    );
+    let t0 = std::time::Instant::now();
+    let table = train::train(&home, &site, &opts, &work, |r| {
+        eprintln!(
+            "episode {:4} {:<10} seed {:6} from {:4} s  eps {:.3}  decisions {:5} (table {:5})  waiting {:5.1} veh  {:4.1} s",
+            r.index, r.demand, r.seed, r.begin_s, r.epsilon, r.decisions, r.from_table, r.mean_waiting, r.wall_s
+        );
+    })?;
+    train::save(&table, &out)?;
+    println!(
+        "{}: {} episodes ({} this run) of {} s on {names}, {} samples, {} of {} states confident, {:.0} s wall",
+        out.display(),
+        table.episodes,
+        opts.episodes,
+        opts.episode_s,
+        train::samples(&table),
+        train::confident_states(&table),
+        greenwave::plan::learned::STATES,
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
 }

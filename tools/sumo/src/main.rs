@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const SITE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../board/sites/nema8-4leg.toml");
-const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/learned-nema8.postcard");
+/// The learned planner's table trained in SUMO (`greenwave-sumo train`, models/LEARNED.md).
+const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/learned-nema8-sumo.postcard");
 
 #[derive(Serialize)]
 struct ControllerResult {

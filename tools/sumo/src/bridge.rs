@@ -2,8 +2,8 @@
 //! junction `C` over TraCI, one message per step.
 //!
 //! Each step: [set the TLS state from greenwave's frame, read every detector, read the approach
-//! edges' vehicles when emergency or transit priority is on (and the lane positions of the buses
-//! the previous reply saw there), minExpectedNumber, simulationStep] in one message; the replies become the next `DetectorSnapshot` (presence = a vehicle over the E1 loop
+//! edges' vehicles when emergency priority is on, minExpectedNumber, simulationStep] in one
+//! message; the replies become the next `DetectorSnapshot` (presence = a vehicle over the E1 loop
 //! or standing in the E2 zone; counts = E1 vehicle arrivals; `queue_m` = E2 jam length), the
 //! controller ticks, and the frame goes out in the next message. The frame is mapped to link
 //! states through the net's connections (`scenario::links`): green `G`, yellow `y`, red `r`; in
@@ -12,8 +12,10 @@
 //! Transit priority: a bus (id `bus_*`) checks in on its approach's through phase
 //! (`InputFrame::transit`) once it is within [`TRANSIT_CHECKIN_M`] of the stop line, as a
 //! bus-mounted AVL/radio emitter would at a check-in point, and checks out when it leaves the
-//! approach edge (crosses the stop line). Its position is read one step after SUMO first lists it
-//! on the edge (100 ms), which keeps the one-message-per-step rule.
+//! approach edge (crosses the stop line). With transit on, the step's message also reads the
+//! approach edges' vehicles (shared with emergency priority) and the lane positions of the buses
+//! the previous reply listed there: a bus's position is known one step (100 ms) after it appears,
+//! which keeps the one-message-per-step rule.
 
 use crate::scenario::{self, DETECTOR_LANES};
 use crate::sumo::{free_port, SumoProcess};
@@ -145,7 +147,9 @@ pub fn run(
         })
         .collect();
     // Stop-line distance per approach: the length of its through lane.
-    let approach_len: Vec<f64> = {
+    let approach_len: Vec<f64> = if !opts.transit {
+        Vec::new()
+    } else {
         let lens = scenario::lane_lengths(&files.net)?;
         approaches
             .iter()

@@ -95,6 +95,11 @@ pub struct PhaseTiming {
     pub design_volume_vph: f32,
     pub flash: FlashColor,
     pub ped: Option<PedTiming>,
+    /// Protected/permissive left turn (flashing yellow arrow, MUTCD 4D.17-4D.20): the opposing
+    /// through phase this left turn yields to. While that phase is green (and the planner allows
+    /// it) the head shows a flashing yellow arrow; it ends with a steady yellow arrow, and the
+    /// opposing through's red clearance is stretched to cover this head's clearance.
+    pub permissive: Option<PhaseId>,
 }
 
 impl PhaseTiming {
@@ -184,6 +189,20 @@ impl Site {
 
     pub fn phases(&self) -> impl Iterator<Item = &PhaseTiming> {
         self.phases.iter().flatten()
+    }
+
+    /// Change interval of phase `p` as the engine times it: yellow plus red clearance, the red
+    /// clearance stretched to cover the steady yellow arrow and red clearance of the permissive left
+    /// turns that yield to `p` (they end with it).
+    pub fn change_ms(&self, p: PhaseId) -> u32 {
+        let Some(ph) = self.phase(p) else { return 0 };
+        let covered = self
+            .phases()
+            .filter(|l| l.permissive == Some(p))
+            .map(|l| (l.yellow_ms + l.red_clear_ms).saturating_sub(ph.yellow_ms))
+            .max()
+            .unwrap_or(0);
+        ph.yellow_ms + ph.red_clear_ms.max(covered)
     }
 
     pub fn conflicts_with(&self, a: PhaseId, b: PhaseId) -> bool {
@@ -647,6 +666,7 @@ impl Validator<'_> {
             });
         }
 
+        self.check_permissive(&raw.phase, &phases, &conflicts)?;
         let preempts = self.preempts(&raw.preempt, &defined, &groups, &conflicts, &phases)?;
         let transit = match &raw.transit {
             None => None,
@@ -949,7 +969,83 @@ impl Validator<'_> {
             design_volume_vph,
             flash,
             ped,
+            permissive: match &p.permissive {
+                Some(v) => Some(self.phase_id(v, &f("permissive"))?),
+                None => None,
+            },
         })
+    }
+
+    /// Checks each protected/permissive left turn against the compatibility matrix: it must
+    /// conflict with the phase it yields to, every other phase it conflicts with must conflict with
+    /// that phase too (so nothing else can be green while the arrow flashes), and its yellow may not
+    /// outlast the opposing through's (the steady yellow arrow runs with it, MUTCD 4D.20).
+    fn check_permissive(
+        &self,
+        raw: &[Spanned<file::PhaseSection>],
+        phases: &[Option<PhaseTiming>; MAX_PHASES],
+        conflicts: &[PhaseSet; MAX_PHASES],
+    ) -> Result<(), ConfigError> {
+        for sp in raw {
+            let Some(v) = &sp.get_ref().permissive else { continue };
+            let Ok(l) = self.phase_id(&sp.get_ref().number, "phase.number") else {
+                continue;
+            };
+            let field = format!("phase {l}.permissive");
+            let o = self.phase_id(v, &field)?;
+            let (Some(lt), Some(ot)) = (
+                phases.get(l.index()).and_then(|x| x.as_ref()),
+                phases.get(o.index()).and_then(|x| x.as_ref()),
+            ) else {
+                return Err(self.err(
+                    v.span(),
+                    &field,
+                    format!("phase {l} yields to phase {o}, which is not configured"),
+                    "name the opposing through phase, e.g. permissive = 2 for the southbound left (phase 1)",
+                ));
+            };
+            let lc = conflicts.get(l.index()).copied().unwrap_or(PhaseSet::EMPTY);
+            let oc = conflicts.get(o.index()).copied().unwrap_or(PhaseSet::EMPTY);
+            if !lc.contains(o) {
+                return Err(self.err(
+                    v.span(),
+                    &field,
+                    format!("phase {l} does not conflict with phase {o}: there is nothing to yield to"),
+                    "name the opposing through phase (the one in the same ring, e.g. 2 for 1)",
+                ));
+            }
+            if let Some(x) = lc.difference(PhaseSet::EMPTY.with(o)).difference(oc).iter().next() {
+                return Err(self.err(
+                    v.span(),
+                    &field,
+                    format!(
+                        "phase {x} conflicts with left turn {l} but may run with phase {o}: a flashing yellow arrow during {o} would show with {x}"
+                    ),
+                    "yield to the opposing through phase only, or make the two phases conflict",
+                ));
+            }
+            if lt.ped.is_some() {
+                return Err(self.err(
+                    v.span(),
+                    &field,
+                    format!("phase {l} has a pedestrian crossing; a permissive left turn phase cannot carry one"),
+                    "move the crossing to the through phase",
+                ));
+            }
+            if lt.yellow_ms > ot.yellow_ms {
+                return Err(self.err(
+                    v.span(),
+                    &field,
+                    format!(
+                        "left turn {l} has a {:.1} s yellow, longer than phase {o}'s {:.1} s: the yellow arrow after the flashing arrow runs with {o}'s yellow",
+                        f64::from(lt.yellow_ms) / 1000.0,
+                        f64::from(ot.yellow_ms) / 1000.0
+                    ),
+                    format!("set yellow_s of phase {o} to at least that of phase {l}"),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

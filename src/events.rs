@@ -31,6 +31,13 @@ pub mod code {
     pub const PED_BEGIN_CLEARANCE: u8 = 22;
     pub const PED_BEGIN_DONT_WALK: u8 = 23;
     pub const BARRIER_TERMINATION: u8 = 31;
+    /// Overlap events; a flashing yellow arrow is reported as the overlap numbered like its
+    /// left-turn phase (ATC controllers drive the arrow from an FYA overlap): 61 = arrow begins
+    /// flashing, 63 = steady yellow arrow, 64 = red clearance, 65 = off (red arrow).
+    pub const OVERLAP_BEGIN_GREEN: u8 = 61;
+    pub const OVERLAP_BEGIN_YELLOW: u8 = 63;
+    pub const OVERLAP_BEGIN_RED_CLEARANCE: u8 = 64;
+    pub const OVERLAP_OFF: u8 = 65;
     pub const PHASE_CALL_REGISTERED: u8 = 43;
     pub const PHASE_CALL_DROPPED: u8 = 44;
     pub const PED_CALL_REGISTERED: u8 = 45;

@@ -165,6 +165,24 @@ fn check(args: &[String]) -> Result<(), String> {
             plan.y[ph.id.index()]
         );
     }
+    // Protected/permissive left turns against the cross-product guideline (design volumes).
+    let flows = webster::design_flows(&site);
+    for ph in site.phases() {
+        let Some(o) = ph.permissive else { continue };
+        let cp = flows[ph.id.index()] * flows[o.index()];
+        let ok = greenwave::plan::adaptive::cross_product_ok(&site, &flows, ph.id, o);
+        println!(
+            "permissive left {} yields to {}: cross product {:.0} {}",
+            ph.id.number(),
+            o.number(),
+            cp,
+            if ok {
+                "within the guideline"
+            } else {
+                "ABOVE the protected-only guideline: consider removing `permissive`"
+            }
+        );
+    }
     Ok(())
 }
 

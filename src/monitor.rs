@@ -6,11 +6,17 @@
 //! frames themselves. Every tick it checks:
 //!
 //! - **conflict**: two phases marked conflicting both showing green or yellow, or a WALK together
-//!   with a conflicting green/yellow/WALK (DESIGN.md 5 rule 1);
+//!   with a conflicting green/yellow/WALK (DESIGN.md 5 rule 1). The one exception is a configured
+//!   protected/permissive left turn: its flashing yellow arrow — and the steady yellow arrow that
+//!   follows it — may show with the green/yellow/WALK of the opposing through phase it yields to
+//!   (MUTCD 4D.18-4D.20), never with anything else;
+//! - **permissive misuse**: a flashing yellow arrow on a head not configured for it, or while the
+//!   phase it yields to is not green (the arrow must end with its opposing through);
 //! - **dual indication**: more than one lamp of a head lit, or WALK and DON'T WALK together;
 //! - **walk without green**: a WALK while its vehicle phase is not green;
 //! - **lamp on an unconfigured head**, or a configured vehicle head dark;
-//! - **yellow skipped** (green straight to red) or **green after yellow**;
+//! - **yellow skipped** (green or flashing yellow arrow straight to red, or green arrow straight
+//!   to flashing yellow arrow) or **green after yellow** (also a flashing arrow after yellow);
 //! - **short yellow**: yellow shorter than the configured change interval (ITE, ≥ 3 s);
 //! - **short red clearance**: a green starting before every conflicting phase that went red has
 //!   finished its configured red clearance (DESIGN.md 5 rule 2);
@@ -45,6 +51,9 @@ pub enum FaultKind {
     Stopped = 11,
     /// Not a monitor finding: an unrecoverable controller fault (e.g. relays unwritable).
     Controller = 12,
+    /// A flashing yellow arrow on a head without a permissive configuration, or while the phase it
+    /// yields to is not green.
+    BadPermissive = 13,
 }
 
 impl FaultKind {
@@ -62,6 +71,7 @@ impl FaultKind {
             FaultKind::RelayReadBack => "relay read-back mismatch",
             FaultKind::Stopped => "stopped",
             FaultKind::Controller => "controller fault",
+            FaultKind::BadPermissive => "flashing yellow arrow without its opposing green",
         }
     }
 
@@ -102,7 +112,16 @@ struct HeadMemory {
     since: Instant,
     /// When the head last went yellow → red (start of its red clearance).
     red_since: Option<Instant>,
+    /// The current yellow follows a flashing yellow arrow (the permissive turn's clearance).
+    from_fya: bool,
 }
+
+const RED_HEAD: fn(Instant) -> HeadMemory = |now| HeadMemory {
+    aspect: Aspect::Red,
+    since: now,
+    red_since: None,
+    from_fya: false,
+};
 
 /// The monitor. Fixed size; `check` never allocates.
 #[derive(Clone, Debug)]
@@ -113,6 +132,8 @@ pub struct Monitor {
     min_yellow_ms: [u32; MAX_PHASES],
     min_red_clear_ms: [u32; MAX_PHASES],
     flash_color: [FlashColor; MAX_PHASES],
+    /// Protected/permissive left turns: the phase each yields to.
+    permissive: [Option<PhaseId>; MAX_PHASES],
     heads: [HeadMemory; MAX_PHASES],
     latched: Option<Fault>,
     history: heapless::HistoryBuf<Fault, FAULT_HISTORY>,
@@ -130,11 +151,8 @@ impl Monitor {
             min_yellow_ms: [0; MAX_PHASES],
             min_red_clear_ms: [0; MAX_PHASES],
             flash_color: [FlashColor::Red; MAX_PHASES],
-            heads: [HeadMemory {
-                aspect: Aspect::Red,
-                since: now,
-                red_since: None,
-            }; MAX_PHASES],
+            permissive: [None; MAX_PHASES],
+            heads: [RED_HEAD(now); MAX_PHASES],
             latched: None,
             history: heapless::HistoryBuf::new(),
             faults_total: 0,
@@ -144,6 +162,9 @@ impl Monitor {
             m.configured.insert(ph.id);
             if ph.ped.is_some() {
                 m.with_ped.insert(ph.id);
+            }
+            if let Some(slot) = m.permissive.get_mut(i) {
+                *slot = ph.permissive;
             }
             if let (Some(y), Some(r), Some(c)) = (
                 m.min_yellow_ms.get_mut(i),
@@ -176,11 +197,7 @@ impl Monitor {
     pub fn clear(&mut self, now: Instant) -> bool {
         let was = self.latched.take().is_some();
         for h in self.heads.iter_mut() {
-            *h = HeadMemory {
-                aspect: Aspect::Red,
-                since: now,
-                red_since: None,
-            };
+            *h = RED_HEAD(now);
         }
         was
     }
@@ -211,6 +228,7 @@ impl Monitor {
                     if h.aspect == Aspect::Yellow && new == Aspect::Red {
                         h.red_since = Some(now);
                     }
+                    h.from_fya = new == Aspect::Yellow && h.aspect == Aspect::FlashingYellow;
                     h.aspect = new;
                     h.since = now;
                 }
@@ -228,8 +246,10 @@ impl Monitor {
     }
 
     fn find(&self, now: Instant, f: &OutputFrame) -> Option<(FaultKind, Option<PhaseId>, Option<PhaseId>)> {
-        let mut moving = PhaseSet::EMPTY; // green or yellow
+        let mut moving = PhaseSet::EMPTY; // green, yellow or flashing yellow arrow
         let mut walking = PhaseSet::EMPTY;
+        // Heads in permissive mode: flashing yellow arrow, or the steady yellow that follows one.
+        let mut permissive = PhaseSet::EMPTY;
         for p in PhaseId::all() {
             let i = p.index();
             let veh = f.veh.get(i).copied().unwrap_or(0);
@@ -243,7 +263,24 @@ impl Monitor {
             match f.aspect(p) {
                 Aspect::Dual => return Some((FaultKind::DualIndication, Some(p), None)),
                 Aspect::Dark => return Some((FaultKind::DarkHead, Some(p), None)),
-                Aspect::Green | Aspect::Yellow => moving.insert(p),
+                Aspect::Green => moving.insert(p),
+                Aspect::Yellow => {
+                    moving.insert(p);
+                    let h = self.heads.get(i);
+                    if h.is_some_and(|h| {
+                        h.aspect == Aspect::FlashingYellow || (h.aspect == Aspect::Yellow && h.from_fya)
+                    }) {
+                        permissive.insert(p);
+                    }
+                }
+                Aspect::FlashingYellow => {
+                    let opposing = self.permissive.get(i).copied().flatten();
+                    if opposing.is_none_or(|o| f.aspect(o) != Aspect::Green) {
+                        return Some((FaultKind::BadPermissive, Some(p), opposing));
+                    }
+                    moving.insert(p);
+                    permissive.insert(p);
+                }
                 Aspect::Red => {}
             }
             if ped & !(ped_lamp::WALK | ped_lamp::DONT_WALK) != 0 || (ped != 0 && !self.with_ped.contains(p)) {
@@ -259,11 +296,22 @@ impl Monitor {
                 walking.insert(p);
             }
         }
-        // Conflicts among moving vehicle heads and walks.
+        // Conflicts among moving vehicle heads and walks; a permissive left turn yields to its
+        // opposing through (and that through's crossing) by law, so that one pair is allowed.
         let active = moving.union(walking);
+        let yields_to = |a: PhaseId| {
+            if permissive.contains(a) {
+                self.permissive.get(a.index()).copied().flatten()
+            } else {
+                None
+            }
+        };
         for a in active.iter() {
             let row = self.conflicts.get(a.index()).copied().unwrap_or(PhaseSet::EMPTY);
-            if let Some(b) = row.intersection(active).iter().next() {
+            for b in row.intersection(active).iter() {
+                if yields_to(a) == Some(b) || yields_to(b) == Some(a) {
+                    continue;
+                }
                 return Some((FaultKind::Conflict, Some(a), Some(b)));
             }
         }
@@ -273,16 +321,25 @@ impl Monitor {
             let Some(h) = self.heads.get(i) else { continue };
             let new = f.aspect(p);
             match (h.aspect, new) {
-                (Aspect::Green, Aspect::Red) => return Some((FaultKind::SkippedYellow, Some(p), None)),
-                (Aspect::Yellow, Aspect::Green) => return Some((FaultKind::YellowToGreen, Some(p), None)),
+                (Aspect::Green | Aspect::FlashingYellow, Aspect::Red) | (Aspect::Green, Aspect::FlashingYellow) => {
+                    return Some((FaultKind::SkippedYellow, Some(p), None))
+                }
+                (Aspect::Yellow, Aspect::Green | Aspect::FlashingYellow) => {
+                    return Some((FaultKind::YellowToGreen, Some(p), None))
+                }
                 (Aspect::Yellow, Aspect::Red) => {
                     let min = u64::from(self.min_yellow_ms.get(i).copied().unwrap_or(u32::MAX));
                     if now.since(h.since) < min {
                         return Some((FaultKind::ShortYellow, Some(p), None));
                     }
                 }
-                (Aspect::Red, Aspect::Green) => {
-                    let row = self.conflicts.get(i).copied().unwrap_or(PhaseSet::EMPTY);
+                (Aspect::Red, Aspect::Green | Aspect::FlashingYellow) => {
+                    let mut row = self.conflicts.get(i).copied().unwrap_or(PhaseSet::EMPTY);
+                    if new == Aspect::FlashingYellow {
+                        if let Some(o) = self.permissive.get(i).copied().flatten() {
+                            row = row.without(o);
+                        }
+                    }
                     for c in row.intersection(self.configured).iter() {
                         let ci = c.index();
                         let Some(hc) = self.heads.get(ci) else { continue };

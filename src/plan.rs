@@ -303,6 +303,7 @@ impl Planner {
             // A phase whose detector failed is called every cycle (NEMA: detector fault → recall).
             demand.veh = demand.veh.union(with_failed);
         }
+        self.left_turns(site, now, det, engine, with_failed, &mut demand);
         let directive = match mode {
             PlanMode::Actuated | PlanMode::Degraded => Directive::Actuated,
             PlanMode::Adaptive => Directive::Adaptive {
@@ -316,6 +317,45 @@ impl Planner {
             },
         };
         (demand, directive)
+    }
+
+    /// Protected/permissive left turns (flashing yellow arrow): every planner lets them run
+    /// permissive (the site decides which may). While the arrow flashes the left-turn
+    /// detectors place no call for the protected phase (NEMA practice for FYA: the turners may go
+    /// now). Afterwards the actuated planner calls the protected phase for any vehicle left waiting;
+    /// the adaptive ones only for a standing queue or a long wait (see
+    /// [`adaptive::Adaptive::protected_needed`]), since a protected phase costs the whole
+    /// intersection its change and clearance intervals. A failed detector's phase keeps its recall.
+    fn left_turns(
+        &mut self,
+        site: &Site,
+        now: Instant,
+        det: &DetectorSnapshot,
+        engine: &Engine,
+        failed: PhaseSet,
+        demand: &mut Demand,
+    ) {
+        let flashing = engine.permissive_active();
+        let adaptive = matches!(self.mode, PlanMode::Adaptive | PlanMode::Learned);
+        let queues = adaptive.then(|| Adaptive::queues(site, det));
+        for ph in site.phases().filter(|ph| ph.permissive.is_some()) {
+            let l = ph.id;
+            demand.permissive.insert(l);
+            if failed.contains(l) {
+                continue;
+            }
+            let needed = match &queues {
+                Some(q) => {
+                    let queue = q.get(l.index()).copied().unwrap_or(0.0);
+                    let waiting = demand.veh.contains(l) && !engine.greens().contains(l);
+                    self.adaptive.protected_needed(l, now, waiting, queue)
+                }
+                None => true,
+            };
+            if flashing.contains(l) || !needed {
+                demand.veh.remove(l);
+            }
+        }
     }
 
     /// The learned table's decision for each running green; the adaptive rule where the table is

@@ -56,6 +56,7 @@ fn load_font() -> Result<(), String> {
 fn color(k: Kind) -> RGBColor {
     match k {
         Kind::Green => RGBColor(0, 150, 60),
+        Kind::Permissive => RGBColor(250, 230, 140),
         Kind::Yellow => RGBColor(245, 195, 0),
         Kind::RedClear => RGBColor(210, 30, 30),
         Kind::Walk => RGBColor(240, 240, 240),

@@ -23,7 +23,11 @@ fn check_prints_derived_timings_and_plan() {
     assert!(s.contains("OK"), "{s}");
     assert!(s.contains("3.3"), "yellow 3.3 s: {s}");
     assert!(s.contains("16.4"), "ped clearance 16.4 s: {s}");
-    assert!(s.contains("C0 = 60.2 s"), "{s}");
+    assert!(s.contains("C0 = 61.6 s"), "{s}");
+    assert!(
+        s.contains("permissive left 1 yields to 2: cross product 45900 within the guideline"),
+        "{s}"
+    );
 }
 
 #[test]

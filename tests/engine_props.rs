@@ -2,9 +2,11 @@
 //! output frames alone by an independent `Monitor` plus the checks below.
 //!
 //! Random call / extension / push-button patterns and random switches between actuated and
-//! fixed-time directives drive three sites (the NEMA 8-phase site resting in green, the same site
-//! resting in red, and a one-ring three-phase site). Per frame: no conflict, no dual indication,
-//! no short yellow or red clearance (monitor); per phase: every green lasts at least its min green,
+//! fixed-time directives drive four sites (the NEMA 8-phase site with flashing-yellow-arrow left
+//! turns resting in green, the same site resting in red, the same site with protected-only lefts,
+//! and a one-ring three-phase site), with random permission for the arrows. Per frame: no conflict, no dual indication,
+//! no short yellow or red clearance (monitor); a flashing arrow only with its opposing through green,
+//! only where allowed and never during preemption; per phase: every green lasts at least its min green,
 //! a green that served a walk lasts at least walk + pedestrian clearance, every yellow lasts at least
 //! its configured length; and every call is served within a bound (no starvation).
 //!
@@ -104,6 +106,7 @@ struct Segment {
     fixed: bool,
     preempt: u8,
     transit: u16,
+    permissive: u16,
 }
 
 fn segment() -> impl Strategy<Value = Segment> {
@@ -115,16 +118,20 @@ fn segment() -> impl Strategy<Value = Segment> {
         prop::bool::weighted(0.15),
         prop_oneof![12 => Just(0u8), 1 => 1u8..16],
         prop_oneof![6 => Just(0u16), 1 => any::<u16>()],
+        prop_oneof![2 => Just(0xffu16), 1 => any::<u16>()],
     )
-        .prop_map(|(ticks, veh, extend, ped, fixed, preempt, transit)| Segment {
-            ticks,
-            veh,
-            extend,
-            ped,
-            fixed,
-            preempt,
-            transit,
-        })
+        .prop_map(
+            |(ticks, veh, extend, ped, fixed, preempt, transit, permissive)| Segment {
+                ticks,
+                veh,
+                extend,
+                ped,
+                fixed,
+                preempt,
+                transit,
+                permissive,
+            },
+        )
 }
 
 /// Per-phase memory of the independent checker.
@@ -176,6 +183,7 @@ fn run(site: &Site, segments: &[Segment], steps: u64) -> Result<(), TestCaseErro
             ped: PhaseSet(s.ped & site.ped_phases().0),
             preempt: s.preempt,
             transit: PhaseSet(s.transit & configured.0),
+            permissive: PhaseSet(s.permissive & configured.0),
         };
         // Preemption may shorten min green and pedestrian clearance (never yellow / red clearance).
         if s.preempt != 0 || engine.preempt().is_some() {
@@ -190,6 +198,28 @@ fn run(site: &Site, segments: &[Segment], steps: u64) -> Result<(), TestCaseErro
         while ev.pop().is_some() {}
         if let Some(fault) = monitor.check(Instant(now), &f) {
             return Err(TestCaseError::fail(format!("monitor: {fault} at step {k}")));
+        }
+        // Flashing yellow arrows: only on configured permissive left turns, only while the
+        // planner allows them and their opposing through is green, never during preemption.
+        for ph in site.phases() {
+            if f.aspect(ph.id) == Aspect::FlashingYellow {
+                let o = ph.permissive;
+                prop_assert!(
+                    o.is_some_and(|o| f.aspect(o) == Aspect::Green),
+                    "phase {}: FYA without its opposing green at step {k}",
+                    ph.id
+                );
+                prop_assert!(
+                    demand.permissive.contains(ph.id),
+                    "phase {}: FYA not allowed at step {k}",
+                    ph.id
+                );
+                prop_assert!(
+                    engine.preempt().is_none(),
+                    "phase {}: FYA during preemption at step {k}",
+                    ph.id
+                );
+            }
         }
         for ph in site.phases() {
             let p = ph.id;
@@ -274,13 +304,23 @@ fn sites() -> Vec<Site> {
         )
         .unwrap(),
         Site::parse(ONE_RING, "one-ring.toml").unwrap(),
+        // Protected-only left turns (no flashing yellow arrows).
+        Site::parse(
+            &NEMA8
+                .lines()
+                .filter(|l| !l.starts_with("permissive"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            "nema8-protected.toml",
+        )
+        .unwrap(),
     ]
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: env_num("GREENWAVE_PROP_CASES", 100), failure_persistence: None, ..ProptestConfig::default() })]
     #[test]
-    fn engine_never_violates_safety(which in 0usize..3, segments in prop::collection::vec(segment(), 1..40)) {
+    fn engine_never_violates_safety(which in 0usize..4, segments in prop::collection::vec(segment(), 1..40)) {
         let site = &sites()[which];
         run(site, &segments, u64::from(env_num("GREENWAVE_PROP_STEPS", 10_000)))?;
     }

@@ -22,7 +22,8 @@ fn p(n: u8) -> PhaseId {
     PhaseId::new(n).unwrap()
 }
 
-/// Busy traffic with pedestrians so every interval (walk, ped clearance, extension) occurs.
+/// Busy traffic with pedestrians so every interval (walk, ped clearance, extension, flashing yellow
+/// arrow and its clearance) occurs.
 fn busy(t: u64) -> Demand {
     let all = PhaseSet(0xff);
     Demand {
@@ -37,6 +38,8 @@ fn busy(t: u64) -> Demand {
         } else {
             PhaseSet::EMPTY
         },
+        // Flashing yellow arrows on the left turns whenever their opposing through is green.
+        permissive: all,
         ..Demand::default()
     }
 }

@@ -36,9 +36,12 @@ install -D -m 0644 "$site" "$stage/etc/greenwave/site.toml"
 install -D -m 0644 board/greenwave.service "$stage/etc/systemd/system/greenwave.service"
 install -d "$stage/etc/udev/rules.d"
 echo 'KERNEL=="watchdog*", GROUP="watchdog", MODE="0660"' > "$stage/etc/udev/rules.d/60-greenwave-watchdog.rules"
+# Raspberry Pi OS ships a `gpio` group owning /dev/gpiochip*; Armbian and vendor RK3588 images do
+# not: the same rule gives the group access there.
+echo 'SUBSYSTEM=="gpio", KERNEL=="gpiochip*", GROUP="gpio", MODE="0660"' > "$stage/etc/udev/rules.d/60-greenwave-gpio.rules"
 if [ -n "$root" ]; then
     cp -a "$stage/." "$root/"
-    echo "installed into $root; on first boot: useradd -r -G gpio,dialout greenwave; groupadd -r watchdog; systemctl enable greenwave"
+    echo "installed into $root; on first boot: groupadd -r watchdog; groupadd -r gpio (if missing); useradd -r -G gpio,dialout,watchdog greenwave; systemctl enable greenwave"
 else
-    tar -C "$stage" -czf - . | ssh "$host" 'sudo tar -C / -xzf - && (getent group watchdog >/dev/null || sudo groupadd -r watchdog) && (id greenwave >/dev/null 2>&1 || sudo useradd -r -G gpio,dialout,watchdog greenwave) && sudo udevadm control --reload && sudo systemctl daemon-reload && sudo systemctl enable '"$start"' greenwave && sudo systemctl status --no-pager greenwave | head -5'
+    tar -C "$stage" -czf - . | ssh "$host" 'sudo tar -C / -xzf - && (getent group watchdog >/dev/null || sudo groupadd -r watchdog) && (getent group gpio >/dev/null || sudo groupadd -r gpio) && (id greenwave >/dev/null 2>&1 || sudo useradd -r -G gpio,dialout,watchdog greenwave) && sudo udevadm control --reload && sudo systemctl daemon-reload && sudo systemctl enable '"$start"' greenwave && sudo systemctl status --no-pager greenwave | head -5'
 fi

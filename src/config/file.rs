@@ -100,6 +100,10 @@ pub struct PhaseSection {
     pub flash: Option<Spanned<String>>,
     #[serde(default)]
     pub ped: Option<Spanned<PedSection>>,
+    /// Protected/permissive left turn: the opposing through phase during whose green this left
+    /// turn may go permissively on a flashing yellow arrow.
+    #[serde(default)]
+    pub permissive: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -58,6 +58,8 @@ pub struct HeadLines {
     pub red: LineRef,
     pub yellow: LineRef,
     pub green: LineRef,
+    /// The flashing-yellow-arrow section of a four-section left-turn head (MUTCD 4D.20), if any.
+    pub fya: Option<LineRef>,
 }
 
 /// Relay lines of one pedestrian head.
@@ -157,6 +159,8 @@ struct HeadSection {
     red: Spanned<toml::Value>,
     yellow: Spanned<toml::Value>,
     green: Spanned<toml::Value>,
+    #[serde(default)]
+    fya: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -412,6 +416,10 @@ impl Board {
                 red: claim(v.line(&h.red, "head.red", n)?, h.red.span(), "head.red")?,
                 yellow: claim(v.line(&h.yellow, "head.yellow", n)?, h.yellow.span(), "head.yellow")?,
                 green: claim(v.line(&h.green, "head.green", n)?, h.green.span(), "head.green")?,
+                fya: match &h.fya {
+                    Some(f) => Some(claim(v.line(f, "head.fya", n)?, f.span(), "head.fya")?),
+                    None => None,
+                },
             });
         }
         let mut peds = [None; MAX_PHASES];
@@ -570,6 +578,12 @@ impl Board {
                     ))
                 }
                 _ => {}
+            }
+            if ph.is_some_and(|x| x.permissive.is_some()) && head.is_some_and(|h| h.fya.is_none()) {
+                return Err(e(
+                    format!("site phase {p} is a protected/permissive left turn, but its [[head]] has no `fya` line"),
+                    "wire the flashing-yellow-arrow section: fya = \"CHIP:OFFSET\"",
+                ));
             }
             if ph.is_some_and(|x| x.ped.is_some()) && ped.is_none() {
                 return Err(e(

@@ -38,6 +38,8 @@ pub struct GpioRelays<B: GpioBank> {
     active_low: bool,
     masks: [u64; MAX_CHIPS],
     nchips: usize,
+    /// The frame last written (read-back needs it for the dark half of a flashing yellow arrow).
+    last: OutputFrame,
 }
 
 impl<B: GpioBank> GpioRelays<B> {
@@ -54,6 +56,9 @@ impl<B: GpioBank> GpioRelays<B> {
             add(h.red);
             add(h.yellow);
             add(h.green);
+            if let Some(f) = h.fya {
+                add(f);
+            }
         }
         for p in board.peds.iter().flatten() {
             add(p.walk);
@@ -70,6 +75,7 @@ impl<B: GpioBank> GpioRelays<B> {
             active_low: board.active_low,
             masks,
             nchips: board.chips.len().min(MAX_CHIPS),
+            last: OutputFrame::DARK,
         };
         r.release()?;
         Ok(r)
@@ -101,6 +107,9 @@ impl<B: GpioBank> GpioRelays<B> {
                 set(h.red, veh & lamp::RED != 0);
                 set(h.yellow, veh & lamp::YELLOW != 0);
                 set(h.green, veh & lamp::GREEN != 0);
+                if let Some(f) = h.fya {
+                    set(f, veh & lamp::FYA_LIT != 0);
+                }
             }
             if let Some(Some(w)) = self.peds.get(i) {
                 set(w.walk, ped & ped_lamp::WALK != 0);
@@ -141,6 +150,7 @@ impl<B: GpioBank> GpioRelays<B> {
 impl<B: GpioBank> Relays for GpioRelays<B> {
     fn write(&mut self, frame: &OutputFrame) -> Result<(), HalError> {
         let levels = self.levels(frame, true);
+        self.last = *frame;
         self.put(&levels)
     }
 
@@ -169,7 +179,13 @@ impl<B: GpioBank> Relays for GpioRelays<B> {
             if let (Some(Some(h)), Some(v)) = (self.heads.get(i), frame.veh.get_mut(i)) {
                 *v = (u8::from(is_on(h.red)) * lamp::RED)
                     | (u8::from(is_on(h.yellow)) * lamp::YELLOW)
-                    | (u8::from(is_on(h.green)) * lamp::GREEN);
+                    | (u8::from(is_on(h.green)) * lamp::GREEN)
+                    | (u8::from(h.fya.is_some_and(is_on)) * lamp::FYA_LIT);
+                // The dark half of a flashing yellow arrow has every line off, like a dark head:
+                // read it back as written (the lit half checks the arrow's relay every second).
+                if *v == 0 && h.fya.is_some() && self.last.veh.get(i) == Some(&lamp::FYA_DARK) {
+                    *v = lamp::FYA_DARK;
+                }
             }
             if let (Some(Some(w)), Some(v)) = (self.peds.get(i), frame.ped.get_mut(i)) {
                 *v = (u8::from(is_on(w.walk)) * ped_lamp::WALK) | (u8::from(is_on(w.dont_walk)) * ped_lamp::DONT_WALK);

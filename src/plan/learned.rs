@@ -217,6 +217,30 @@ mod tests {
     }
 
     #[test]
+    fn trainer_defers_to_the_fallback_where_the_table_is_not_confident() {
+        use crate::time::Instant;
+        let mut t = QTable::default();
+        for _ in 0..MIN_VISITS {
+            t.learn(5, END, -10.0);
+            t.learn(5, HOLD, -20.0);
+        }
+        let mut tr = train::Trainer::new(t, 0.0, 1, 100);
+        assert_eq!(tr.choose_or(Instant(0), 5, HOLD), END, "confident: the table decides");
+        assert_eq!(
+            tr.choose_or(Instant(100), 6, END),
+            END,
+            "unvisited: the fallback decides"
+        );
+        assert_eq!(tr.choose_or(Instant(200), 6, HOLD), HOLD);
+        tr.epsilon = 1.0;
+        let explored: Vec<usize> = (0..64).map(|k| tr.choose_or(Instant(300 + k * 100), 5, HOLD)).collect();
+        assert!(
+            explored.contains(&HOLD) && explored.contains(&END),
+            "ε = 1 explores both actions"
+        );
+    }
+
+    #[test]
     fn model_round_trip_and_bad_files() {
         let mut t = QTable::default();
         t.set_value(7, HOLD, 1.5);
@@ -285,6 +309,27 @@ pub mod train {
                 }
             } else {
                 self.table.decide(s).0
+            };
+            self.decisions.push((now.0, s, a));
+            a
+        }
+
+        /// As [`Trainer::choose`], but where the table is not confident the exploiting choice is
+        /// `fallback` — the adaptive rule the planner defers to in operation — so the sampled
+        /// returns are those of the policy that will actually run (table where confident, adaptive
+        /// elsewhere), not of an untrained table's arbitrary greedy action.
+        pub fn choose_or(&mut self, now: Instant, s: usize, fallback: usize) -> usize {
+            let a = if self.rng.unit() < self.epsilon {
+                if self.rng.unit() < 0.5 {
+                    HOLD
+                } else {
+                    END
+                }
+            } else {
+                match self.table.decide(s) {
+                    (a, true) => a,
+                    _ => fallback,
+                }
             };
             self.decisions.push((now.0, s, a));
             a

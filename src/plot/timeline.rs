@@ -5,7 +5,9 @@
 //! Interval boundaries follow the Indiana enumeration: green from 1 (begin green) to 8 (begin
 //! yellow), yellow to 9/10, red clearance from 10 to 11; walk from 21 to 22, pedestrian clearance
 //! (flashing DON'T WALK) from 22 to 23; detector presence from 82 (on) to 81 (off); preempt from
-//! 102 (call on) to 104 (call off); flash while 173 has parameter 1. A span still open at the end
+//! 102 (call on) to 104 (call off); flash while 173 has parameter 1; a left turn's flashing yellow
+//! arrow (the overlap numbered like the phase) from 61 to 63, its steady yellow arrow to 64, its
+//! clearance to 65. A span still open at the end
 //! of the window is drawn to the end; a span that began before the window is clipped to it.
 
 use crate::events::csv::parse_timestamp;
@@ -15,6 +17,8 @@ use std::collections::BTreeMap;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
     Green,
+    /// Flashing yellow arrow (permissive left turn).
+    Permissive,
     Yellow,
     RedClear,
     Walk,
@@ -25,8 +29,9 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Green,
+        Kind::Permissive,
         Kind::Yellow,
         Kind::RedClear,
         Kind::Walk,
@@ -39,6 +44,7 @@ impl Kind {
     pub const fn name(self) -> &'static str {
         match self {
             Kind::Green => "green",
+            Kind::Permissive => "flashing yellow arrow",
             Kind::Yellow => "yellow",
             Kind::RedClear => "red clearance",
             Kind::Walk => "walk",
@@ -209,6 +215,10 @@ pub fn parse(text: &str, from: Option<Bound>, to: Option<Bound>) -> Result<Timel
             102 => (Row::Preempt(p), Some(Kind::Preempt)),
             104 => (Row::Preempt(p), None),
             173 => (Row::Flash, (p == 1).then_some(Kind::Flash)),
+            61 => (Row::Phase(p), Some(Kind::Permissive)),
+            63 => (Row::Phase(p), Some(Kind::Yellow)),
+            64 => (Row::Phase(p), Some(Kind::RedClear)),
+            65 => (Row::Phase(p), None),
             _ => continue,
         };
         // Event 9 (end yellow) only closes a yellow; 11 only a red clearance.
@@ -256,6 +266,10 @@ mod tests {
 2026-01-01 00:00:23.3,1,10,2
 2026-01-01 00:00:25.2,1,11,2
 2026-01-01 00:00:26.0,1,102,1
+2026-01-01 00:00:01.0,1,61,1
+2026-01-01 00:00:20.0,1,63,1
+2026-01-01 00:00:23.3,1,64,1
+2026-01-01 00:00:25.5,1,65,1
 ";
 
     #[test]
@@ -270,10 +284,20 @@ mod tests {
         assert!(got.contains(&(Row::Detector(3), Kind::Detector, 2.0, 3.5)));
         // Still active at the window end: drawn to the end.
         assert!(got.contains(&(Row::Preempt(1), Kind::Preempt, 26.0, 30.0)));
-        assert_eq!(got.len(), 7);
+        // Left turn 1's flashing yellow arrow, its steady yellow arrow and clearance.
+        assert!(got.contains(&(Row::Phase(1), Kind::Permissive, 1.0, 20.0)));
+        assert!(got.contains(&(Row::Phase(1), Kind::Yellow, 20.0, 23.3)));
+        assert!(got.contains(&(Row::Phase(1), Kind::RedClear, 23.3, 25.5)));
+        assert_eq!(got.len(), 10);
         assert_eq!(
             t.rows,
-            vec![Row::Phase(2), Row::Ped(2), Row::Detector(3), Row::Preempt(1)]
+            vec![
+                Row::Phase(1),
+                Row::Phase(2),
+                Row::Ped(2),
+                Row::Detector(3),
+                Row::Preempt(1)
+            ]
         );
     }
 

@@ -126,6 +126,21 @@ pub struct Demand {
     pub preempt: u8,
     /// Transit priority requests by phase.
     pub transit: PhaseSet,
+    /// Protected/permissive left turns the planner lets run permissive: each shows a flashing
+    /// yellow arrow while its opposing through is green (none during preemption).
+    pub permissive: PhaseSet,
+}
+
+/// State of a protected/permissive left turn's flashing yellow arrow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permissive {
+    Off,
+    /// Flashing yellow arrow since.
+    Flashing(Instant),
+    /// Steady yellow arrow since (the permissive turn's change interval).
+    Yellow(Instant),
+    /// Red arrow, clearing, since.
+    RedClear(Instant),
 }
 
 /// Stage of an emergency-vehicle preemption.
@@ -183,6 +198,9 @@ pub struct RingStatus {
     next: Option<PhaseId>,
     /// When a transit extension began holding this green.
     transit_hold: Option<Instant>,
+    /// Red clearance lasts at least until then: it covers the clearance of the permissive left
+    /// turns that yielded to this phase.
+    red_hold_until: Instant,
 }
 
 impl RingStatus {
@@ -198,6 +216,7 @@ impl RingStatus {
         end: None,
         next: None,
         transit_hold: None,
+        red_hold_until: Instant::ZERO,
     };
 }
 
@@ -229,6 +248,8 @@ pub struct Engine {
     /// Completed preemptions and the last time to dwell green, ms.
     preempts_served: u32,
     last_time_to_dwell_ms: u32,
+    /// Flashing yellow arrows by left-turn phase.
+    permissive: [Permissive; MAX_PHASES],
 }
 
 impl Engine {
@@ -253,7 +274,27 @@ impl Engine {
             transit_early: PhaseSet::EMPTY,
             preempts_served: 0,
             last_time_to_dwell_ms: 0,
+            permissive: [Permissive::Off; MAX_PHASES],
         }
+    }
+
+    /// Left turns showing a flashing or the following steady yellow arrow.
+    pub fn permissive_active(&self) -> PhaseSet {
+        let mut s = PhaseSet::EMPTY;
+        for p in PhaseId::all() {
+            if matches!(
+                self.permissive.get(p.index()),
+                Some(Permissive::Flashing(_) | Permissive::Yellow(_))
+            ) {
+                s.insert(p);
+            }
+        }
+        s
+    }
+
+    /// The flashing-yellow-arrow state of left turn `p`.
+    pub fn permissive_state(&self, p: PhaseId) -> Permissive {
+        self.permissive.get(p.index()).copied().unwrap_or(Permissive::Off)
     }
 
     /// The active preemption, if any.
@@ -349,7 +390,63 @@ impl Engine {
                 self.mode_since = now;
             }
         }
+        self.update_permissive(site, now, demand, ev);
         self.render(site, now)
+    }
+
+    /// Flashing yellow arrows (MUTCD 4D.18-4D.20): a protected/permissive left turn flashes while
+    /// its opposing through is green, the planner allows it and no preemption runs; it ends with a
+    /// steady yellow arrow of its own yellow time — at the latest together with the opposing
+    /// through's yellow, so there is no "yellow trap" — then red clearance, which the opposing
+    /// through's red clearance covers (see `terminate`). O(phases).
+    fn update_permissive(&mut self, site: &Site, now: Instant, demand: &Demand, ev: &mut EventRing) {
+        let greens = self.greens();
+        let timing = self.timing_phases();
+        let may_flash = self.mode == EngineMode::Run && self.preempt.is_none();
+        for ph in site.phases() {
+            let Some(o) = ph.permissive else { continue };
+            let l = ph.id;
+            let allowed = may_flash && demand.permissive.contains(l) && greens.contains(o) && !timing.contains(l);
+            let param = u16::from(l.number());
+            let Some(st) = self.permissive.get_mut(l.index()) else {
+                continue;
+            };
+            *st = match *st {
+                Permissive::Off if allowed => {
+                    ev.push(now, code::OVERLAP_BEGIN_GREEN, param);
+                    Permissive::Flashing(now)
+                }
+                Permissive::Flashing(_) if !allowed => {
+                    ev.push(now, code::OVERLAP_BEGIN_YELLOW, param);
+                    Permissive::Yellow(now)
+                }
+                Permissive::Yellow(t) if now.since(t) >= u64::from(ph.yellow_ms) => {
+                    ev.push(now, code::OVERLAP_BEGIN_RED_CLEARANCE, param);
+                    Permissive::RedClear(now)
+                }
+                Permissive::RedClear(t) if now.since(t) >= u64::from(ph.red_clear_ms) => {
+                    ev.push(now, code::OVERLAP_OFF, param);
+                    Permissive::Off
+                }
+                other => other,
+            };
+        }
+    }
+
+    /// When the permissive clearances of the left turns yielding to `o` end, if `o` ends now.
+    fn permissive_clear_until(&self, site: &Site, o: PhaseId, now: Instant) -> Instant {
+        let mut until = now;
+        for ph in site.phases().filter(|ph| ph.permissive == Some(o)) {
+            let (y, r) = (u64::from(ph.yellow_ms), u64::from(ph.red_clear_ms));
+            let end = match self.permissive_state(ph.id) {
+                Permissive::Off => now,
+                Permissive::Flashing(_) => Instant(now.0 + y + r),
+                Permissive::Yellow(t) => Instant(t.0 + y + r),
+                Permissive::RedClear(t) => Instant(t.0 + r),
+            };
+            until = until.max(end);
+        }
+        until
     }
 
     /// Lock new calls (NEMA locking detector memory) and apply recalls.
@@ -478,7 +575,7 @@ impl Engine {
                 }
             }
             Interval::RedClear => {
-                if now.since(ring.since) >= u64::from(ph.red_clear_ms) {
+                if now.since(ring.since) >= u64::from(ph.red_clear_ms) && now >= ring.red_hold_until {
                     ev.push(now, code::PHASE_END_RED_CLEARANCE, param);
                     ev.push(now, code::PHASE_INACTIVE, param);
                     ring.interval = Interval::Idle;
@@ -500,6 +597,10 @@ impl Engine {
         let in_ring = site.rings.get(r).is_some_and(|ring| ring.phases.contains(&q));
         let in_group = site.groups.get(self.group).is_some_and(|g| g.contains(q));
         if !in_ring || !in_group || self.served.contains(q) || site.phase(q).is_none() {
+            return false;
+        }
+        // A left turn still clearing its flashing arrow starts its green arrow only once cleared.
+        if self.permissive_state(q) != Permissive::Off {
             return false;
         }
         self.rings.iter().enumerate().all(|(i, other)| {
@@ -524,6 +625,7 @@ impl Engine {
             end: None,
             next: None,
             transit_hold: None,
+            red_hold_until: now,
         };
         self.served.insert(q);
         self.transit_extended.remove(q);
@@ -719,11 +821,15 @@ impl Engine {
         now: Instant,
         ev: &mut EventRing,
     ) {
-        let Some(ring) = self.rings.get_mut(r) else { return };
-        let Some(p) = ring.phase else { return };
+        let Some(p) = self.rings.get(r).and_then(|ring| ring.phase) else {
+            return;
+        };
         if site.phase(p).is_none() {
             return;
         }
+        let hold = self.permissive_clear_until(site, p, now);
+        let Some(ring) = self.rings.get_mut(r) else { return };
+        ring.red_hold_until = hold;
         let param = u16::from(p.number());
         ev.push(now, reason.event(), param);
         ev.push(now, code::PHASE_GREEN_TERMINATION, param);
@@ -1024,6 +1130,18 @@ impl Engine {
                         *v = ped_bits;
                     }
                 }
+            }
+        }
+        // Flashing yellow arrows: 1 Hz, lit first (MUTCD 4D.12 flashing rate); steady yellow arrow.
+        for p in PhaseId::all() {
+            let bits = match self.permissive_state(p) {
+                Permissive::Flashing(t) if (now.since(t) / FLASH_HALF_PERIOD_MS).is_multiple_of(2) => lamp::FYA_LIT,
+                Permissive::Flashing(_) => lamp::FYA_DARK,
+                Permissive::Yellow(_) => lamp::YELLOW,
+                Permissive::Off | Permissive::RedClear(_) => continue,
+            };
+            if let Some(v) = f.veh.get_mut(p.index()) {
+                *v = bits;
             }
         }
         f

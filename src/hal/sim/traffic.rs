@@ -7,6 +7,11 @@
 //! lost time when a queue was standing at green onset (HCM 2016 exhibit 19-14: l1 = 2 s, e = 2 s,
 //! so effective green = displayed green). Delay of a vehicle = stop-line departure − arrival.
 //!
+//! Under a flashing yellow arrow a left-turn lane discharges at the permissive saturation flow of
+//! HCM 2016 ch. 31 (gap acceptance in the opposing flow v_o at the opposing phase's design
+//! volume × scale): s_p = v_o e^(−v_o t_c/3600) / (1 − e^(−v_o t_f/3600)), critical headway
+//! t_c = 4.5 s, follow-up headway t_f = 2.5 s.
+//!
 //! Presence: a queue over the zone, or a vehicle passing it (0.7 s occupancy, a 5 m car over a
 //! 5 m zone at 50 km/h). Pedestrian buttons are pressed by a Poisson process at the crossing's
 //! design volume × scale. Queues are fixed-size; a full lane counts the vehicle as spilled back.
@@ -61,6 +66,20 @@ struct Lane {
     next_departure: u64,
     presence_until: u64,
     count: u16,
+    /// Headway under a flashing yellow arrow (permissive left turn), ms; 0 if not permissive.
+    permissive_headway_ms: u64,
+}
+
+/// Critical and follow-up headways of a permissive left turn, s (HCM 2016 ch. 31).
+pub const PERMISSIVE_CRITICAL_S: f64 = 4.5;
+pub const PERMISSIVE_FOLLOW_UP_S: f64 = 2.5;
+
+/// Permissive saturation flow (veh/h) against an opposing flow of `vo` veh/h.
+pub fn permissive_saturation_vph(vo: f64) -> f64 {
+    if vo <= 0.0 {
+        return 3600.0 / PERMISSIVE_FOLLOW_UP_S;
+    }
+    vo * (-vo * PERMISSIVE_CRITICAL_S / 3600.0).exp() / (1.0 - (-vo * PERMISSIVE_FOLLOW_UP_S / 3600.0).exp())
 }
 
 /// Totals of a simulation run.
@@ -119,6 +138,13 @@ impl SimTraffic {
                 .count()
                 .max(1);
             let vph = f64::from(ph.design_volume_vph) * scale.max(0.0) / n as f64;
+            let permissive_headway_ms = match ph.permissive.and_then(|o| site.phase(o)) {
+                Some(o) => {
+                    let vo = f64::from(o.design_volume_vph) * scale.max(0.0);
+                    (3_600_000.0 / permissive_saturation_vph(vo).max(1.0)) as u64
+                }
+                None => 0,
+            };
             if let (Some(l), Some(h)) = (lanes.get_mut(i), health.get_mut(i)) {
                 *l = Some(Lane {
                     phase: d.phase,
@@ -127,6 +153,7 @@ impl SimTraffic {
                     next_departure: 0,
                     presence_until: 0,
                     count: 0,
+                    permissive_headway_ms,
                 });
                 *h = DetectorHealth::Ok;
             }
@@ -197,9 +224,11 @@ impl SimTraffic {
             }
             let pi = lane.phase.index();
             let (onset, queued_at_onset) = self.onset.get(pi).copied().unwrap_or((0, false));
-            let moving = match frame.aspect(lane.phase) {
+            let aspect = frame.aspect(lane.phase);
+            let moving = match aspect {
                 Aspect::Green => !queued_at_onset || t >= onset + STARTUP_LOST_MS,
                 Aspect::Yellow => t < self.yellow_onset.get(pi).copied().unwrap_or(0) + YELLOW_USED_MS,
+                Aspect::FlashingYellow => lane.permissive_headway_ms > 0,
                 _ => false,
             };
             if moving && t >= lane.next_departure {
@@ -207,7 +236,11 @@ impl SimTraffic {
                     self.stats.served += 1;
                     self.stats.delay_ms_total += t.saturating_sub(arr);
                     lane.count = lane.count.wrapping_add(1);
-                    lane.next_departure = t + self.headway_ms;
+                    lane.next_departure = t + if aspect == Aspect::FlashingYellow {
+                        lane.permissive_headway_ms
+                    } else {
+                        self.headway_ms
+                    };
                     lane.presence_until = t + OCCUPANCY_MS;
                 }
             }
@@ -231,5 +264,25 @@ impl SimTraffic {
             }
         }
         (snap, inputs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// HCM 2016 ch. 31 permissive saturation flow: 3600 / t_f with no opposing flow; against 510
+    /// veh/h, 510 e^(−0.6375) / (1 − e^(−0.35417)) = 269.6 / 0.2983 = 904 veh/h; falls as the
+    /// opposing flow grows.
+    #[test]
+    fn permissive_saturation_flow() {
+        assert!((permissive_saturation_vph(0.0) - 1440.0).abs() < 1e-9);
+        assert!((permissive_saturation_vph(510.0) - 903.9).abs() < 0.1);
+        let mut last = f64::MAX;
+        for vo in (0..2000).step_by(100) {
+            let s = permissive_saturation_vph(f64::from(vo));
+            assert!(s < last);
+            last = s;
+        }
     }
 }

@@ -6,8 +6,10 @@
 //! message; the replies become the next `DetectorSnapshot` (presence = a vehicle over the E1 loop
 //! or standing in the E2 zone; counts = E1 vehicle arrivals; `queue_m` = E2 jam length), the
 //! controller ticks, and the frame goes out in the next message. The frame is mapped to link
-//! states through the net's connections (`scenario::links`): green `G`, yellow `y`, red `r`; in
-//! flash a red-flashing head is `s` (stop, then go) and a yellow-flashing one `o`.
+//! states through the net's connections (`scenario::links`): green `G`, yellow `y`, red `r`, a
+//! flashing yellow arrow `g` (green without priority: the turner yields to the opposing flow, as
+//! the law requires); in flash a red-flashing head is `s` (stop, then go) and a yellow-flashing
+//! one `o`.
 //!
 //! Transit priority: a bus (id `bus_*`) checks in on its approach's through phase
 //! (`InputFrame::transit`) once it is within [`TRANSIT_CHECKIN_M`] of the stop line, as a
@@ -73,6 +75,9 @@ pub struct BridgeReport {
     /// Transit priority events: check-in (112), early green (113), green extension (114),
     /// check-out (115).
     pub tsp_events: [u64; 4],
+    /// `learned` planner: green-end decisions the table took (confident) / deferred to adaptive.
+    pub learned_confident: u64,
+    pub learned_deferred: u64,
 }
 
 /// Runs greenwave on the scenario until the network is empty. Returns the tripinfo path.
@@ -326,6 +331,9 @@ pub fn run(
     report.wall_s = start.elapsed().as_secs_f64();
     report.steps_per_s = k as f64 / report.wall_s.max(1e-9);
     report.faults = ctl.status().faults_total;
+    let ls = ctl.planner().learned_stats();
+    report.learned_confident = ls.confident;
+    report.learned_deferred = ls.deferred;
     Ok((trip, report))
 }
 
@@ -340,7 +348,14 @@ fn link_char(site: &Site, frame: &OutputFrame, p: u8, flash: bool) -> char {
     }
     match frame.aspect(id) {
         Aspect::Green => 'G',
+        Aspect::FlashingYellow => 'g',
         Aspect::Yellow => 'y',
         _ => 'r',
     }
+}
+
+/// The link state character greenwave's frame gives the links of phase `p` (the same mapping
+/// [`run`] uses), for other drivers of junction `C` such as the trainer.
+pub fn link_state_char(site: &Site, frame: &OutputFrame, p: u8, flash: bool) -> char {
+    link_char(site, frame, p, flash)
 }

@@ -7,3 +7,4 @@ pub mod bridge;
 pub mod scenario;
 pub mod sumo;
 pub mod traci;
+pub mod train;

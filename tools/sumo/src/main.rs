@@ -2,12 +2,16 @@
 //!
 //! ```text
 //! greenwave-sumo bench [--scenario NAME|all] [--json FILE] [--planners actuated,adaptive,...]
-//!                      [--baselines static,actuated,delay_based] [--seed N] [--out DIR]
+//!                      [--baselines static,actuated,delay_based,actuated_protected,actuated_permissive] [--seed N] [--out DIR]
 //! greenwave-sumo run --scenario NAME [--planner P] [--events FILE.csv] [--preempt] [--transit]
 //!                    [--drop-detection FROM:TO] [--seed N] [--out DIR]
+//! greenwave-sumo train --out MODEL.postcard [--episodes N] [--scenarios LIST] [--seed N]
+//!                      [--start MODEL] [--episode-s S] [--work DIR] [--jobs N] [--epsilon FIRST:LAST]
 //! greenwave-sumo transit [--scenario NAME[,NAME..]] [--planner P[,P..]] [--headway S]
 //!                        [--json FILE] [--seed N] [--out DIR]
 //! ```
+//! `bench`, `run` and `transit` take `--model FILE` for the `learned` planner's table (default
+//! `models/learned-nema8.postcard`).
 //! `transit` runs each demand plus a bus line (`scenario::write_buses`) twice on the same seed,
 //! transit priority off (the site without `[transit]`, no check-ins) and on (the site's
 //! `[transit]` limits), and prints bus and car time loss for both.
@@ -91,7 +95,8 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("run") => run_one(&args[1..]),
         Some("transit") => transit(&args[1..]),
-        _ => Err("usage: greenwave-sumo bench [--scenario NAME|all] [--json FILE] [--planners LIST] [--baselines LIST] [--seed N] [--out DIR]\n       greenwave-sumo run --scenario NAME [--planner P] [--events FILE.csv] [--preempt] [--transit] [--drop-detection FROM:TO] [--seed N] [--out DIR]\n       greenwave-sumo transit [--scenario NAME[,NAME..]] [--planner P[,P..]] [--headway S] [--json FILE] [--seed N] [--out DIR]".into()),
+        Some("train") => train(&args[1..]),
+        _ => Err("usage: greenwave-sumo bench [--scenario NAME|all] [--json FILE] [--planners LIST] [--baselines LIST] [--seed N] [--out DIR] [--model FILE]\n       greenwave-sumo run --scenario NAME [--planner P] [--events FILE.csv] [--preempt] [--transit] [--drop-detection FROM:TO] [--seed N] [--out DIR] [--model FILE]\n       greenwave-sumo train --out MODEL.postcard [--episodes N] [--scenarios LIST] [--seed N] [--start MODEL] [--episode-s S] [--work DIR] [--jobs N] [--epsilon FIRST:LAST]\n       greenwave-sumo transit [--scenario NAME[,NAME..]] [--planner P[,P..]] [--headway S] [--json FILE] [--seed N] [--out DIR]".into()),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
@@ -115,9 +120,10 @@ fn load_site() -> Result<Site, String> {
     Site::load(Path::new(SITE)).map_err(|e| e.to_string())
 }
 
-fn planner_opts(p: PlannerKind) -> Result<bridge::BridgeOptions, String> {
+fn planner_opts(p: PlannerKind, model: Option<&str>) -> Result<bridge::BridgeOptions, String> {
     let model = if p == PlannerKind::Learned {
-        Some(greenwave::plan::learned::QTable::load(Path::new(MODEL)).map_err(|e| e.to_string())?)
+        let path = model.unwrap_or(MODEL);
+        Some(greenwave::plan::learned::QTable::load(Path::new(path)).map_err(|e| e.to_string())?)
     } else {
         None
     };
@@ -138,6 +144,7 @@ fn run_one(a: &[String]) -> Result<(), String> {
             "--drop-detection",
             "--seed",
             "--out",
+            "--model",
         ],
         &["--preempt", "--transit"],
     )?;
@@ -152,7 +159,7 @@ fn run_one(a: &[String]) -> Result<(), String> {
         Some(p) => parse_planner(p).ok_or_else(|| format!("unknown planner `{p}`"))?,
         None => site.planner,
     };
-    let mut opts = planner_opts(planner)?;
+    let mut opts = planner_opts(planner, args.get("--model"))?;
     opts.events = args.get("--events").map(PathBuf::from);
     opts.preempt = args.has("--preempt");
     if opts.preempt {
@@ -240,7 +247,15 @@ fn run_baseline(
 fn bench(a: &[String]) -> Result<(), String> {
     let args = Args::parse(
         a,
-        &["--scenario", "--json", "--planners", "--baselines", "--seed", "--out"],
+        &[
+            "--scenario",
+            "--json",
+            "--planners",
+            "--baselines",
+            "--seed",
+            "--out",
+            "--model",
+        ],
         &[],
     )?;
     let home = sumo::sumo_home()?;
@@ -271,7 +286,7 @@ fn bench(a: &[String]) -> Result<(), String> {
         .collect::<Result<_, _>>()?;
     let baselines: Vec<String> = args
         .get("--baselines")
-        .unwrap_or("static,actuated,delay_based")
+        .unwrap_or("static,actuated,delay_based,actuated_protected,actuated_permissive")
         .split(',')
         .map(String::from)
         .collect();
@@ -290,29 +305,61 @@ fn bench(a: &[String]) -> Result<(), String> {
         let mut maxg = [0.0; 8];
         let mut yellow = [0.0; 8];
         let mut red = [0.0; 8];
+        let mut perm = [None; 8];
         for ph in site.phases() {
             let i = ph.id.index();
+            perm[i] = ph.permissive.map(|o| o.number());
             green[i] = f64::from(plan.green_ms[i]) / 1000.0;
             min[i] = f64::from(ph.min_green_ms) / 1000.0;
             maxg[i] = f64::from(ph.max_green_ms) / 1000.0;
             yellow[i] = f64::from(ph.yellow_ms) / 1000.0;
             red[i] = f64::from(ph.red_clear_ms) / 1000.0;
         }
+        // SUMO's controllers run the site's heads: protected/permissive left turns where the site
+        // has flashing-yellow-arrow heads.
+        let site_lefts = if perm.iter().any(Option::is_some) {
+            scenario::Lefts::ProtectedPermissive(perm)
+        } else {
+            scenario::Lefts::Protected
+        };
         for b in &baselines {
             let prog = match b.as_str() {
-                "static" => scenario::program(&links, "static", &green, &min, &yellow, &red),
-                "actuated" | "delay_based" => scenario::program(&links, b, &maxg, &min, &yellow, &red),
-                other => return Err(format!("unknown baseline `{other}` (static, actuated, delay_based)")),
+                "static" => scenario::program(&links, "static", site_lefts, &green, &min, &yellow, &red),
+                "actuated" | "delay_based" => scenario::program(&links, b, site_lefts, &maxg, &min, &yellow, &red),
+                "actuated_protected" => scenario::program(
+                    &links,
+                    "actuated",
+                    scenario::Lefts::Protected,
+                    &maxg,
+                    &min,
+                    &yellow,
+                    &red,
+                ),
+                "actuated_permissive" => scenario::program(
+                    &links,
+                    "actuated",
+                    scenario::Lefts::PermissiveOnly(perm),
+                    &maxg,
+                    &min,
+                    &yellow,
+                    &red,
+                ),
+                other => {
+                    return Err(format!(
+                        "unknown baseline `{other}` (static, actuated, delay_based, actuated_protected, actuated_permissive)"
+                    ))
+                }
             };
             let pf = dir.join(format!("{}-{b}.add.xml", d.name));
             std::fs::write(&pf, prog).map_err(|e| e.to_string())?;
             let tag = format!("{}-sumo-{b}", d.name);
             let (trip, wall) = run_baseline(&home, &files, &routes, &pf, seed, &dir, &tag)?;
             let s = sumo::read_tripinfo(&trip)?;
-            let name = if b == "static" {
-                "sumo static (Webster)".to_string()
-            } else {
-                format!("sumo {b}")
+            let name = match b.as_str() {
+                "static" => "sumo static (Webster)".to_string(),
+                "actuated_protected" => "sumo actuated, protected lefts".to_string(),
+                "actuated_permissive" => "sumo actuated, permissive lefts".to_string(),
+                _ => format!("sumo {b}"),
             };
             eprintln!(
                 "{:<11} {:<26} score {:6.1} s",
@@ -333,7 +380,7 @@ fn bench(a: &[String]) -> Result<(), String> {
             });
         }
         for p in &planners {
-            let opts = planner_opts(*p)?;
+            let opts = planner_opts(*p, args.get("--model"))?;
             let tag = format!("{}-greenwave-{}", d.name, p.name());
             let (trip, rep) = bridge::run(
                 &home,
@@ -353,6 +400,16 @@ fn bench(a: &[String]) -> Result<(), String> {
                 s.mean_time_loss_s + s.mean_depart_delay_s,
                 rep.steps_per_s
             );
+            if *p == PlannerKind::Learned {
+                let n = (rep.learned_confident + rep.learned_deferred).max(1);
+                eprintln!(
+                    "{:<11} {:<26} table decided {:.0} % of {} green-ticks (adaptive the rest)",
+                    d.name,
+                    "",
+                    100.0 * rep.learned_confident as f64 / n as f64,
+                    rep.learned_confident + rep.learned_deferred
+                );
+            }
             if rep.faults > 0 {
                 return Err(format!("{tag}: {} monitor faults", rep.faults));
             }
@@ -380,7 +437,7 @@ fn bench(a: &[String]) -> Result<(), String> {
 
 fn print_table(r: &Report) {
     println!(
-        "{:<11} {:<26} {:>8} {:>9} {:>9} {:>9} {:>8} {:>10}",
+        "{:<11} {:<32} {:>8} {:>9} {:>9} {:>9} {:>8} {:>10}",
         "scenario", "controller", "vehicles", "timeloss", "depdelay", "waiting", "score", "vs actuated"
     );
     for s in &r.scenarios {
@@ -392,7 +449,7 @@ fn print_table(r: &Report) {
         for c in &s.controllers {
             let ratio = base.map(|b| format!("{:.2}x", c.score_s / b)).unwrap_or_default();
             println!(
-                "{:<11} {:<26} {:>8} {:>8.1}s {:>8.1}s {:>8.1}s {:>7.1}s {:>10}",
+                "{:<11} {:<32} {:>8} {:>8.1}s {:>8.1}s {:>8.1}s {:>7.1}s {:>10}",
                 s.name,
                 c.name,
                 c.vehicles,
@@ -430,7 +487,15 @@ struct TransitResult {
 fn transit(a: &[String]) -> Result<(), String> {
     let args = Args::parse(
         a,
-        &["--scenario", "--planner", "--headway", "--json", "--seed", "--out"],
+        &[
+            "--scenario",
+            "--planner",
+            "--headway",
+            "--json",
+            "--seed",
+            "--out",
+            "--model",
+        ],
         &[],
     )?;
     let home = sumo::sumo_home()?;
@@ -473,7 +538,7 @@ fn transit(a: &[String]) -> Result<(), String> {
                 if !on {
                     s.transit = None;
                 }
-                let mut opts = planner_opts(*p)?;
+                let mut opts = planner_opts(*p, args.get("--model"))?;
                 opts.transit = on;
                 let tag = format!(
                     "{}-greenwave-{}-tsp-{}",
@@ -547,5 +612,95 @@ fn transit(a: &[String]) -> Result<(), String> {
         let text = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
         std::fs::write(j, text).map_err(|e| format!("{j}: {e}"))?;
     }
+    Ok(())
+}
+
+/// `greenwave-sumo train`: the `learned` planner's Q-table trained in SUMO (see `train.rs`).
+fn train(a: &[String]) -> Result<(), String> {
+    use greenwave_sumo::train::{self, TrainOptions};
+    let args = Args::parse(
+        a,
+        &[
+            "--out",
+            "--episodes",
+            "--scenarios",
+            "--seed",
+            "--start",
+            "--episode-s",
+            "--work",
+            "--jobs",
+            "--epsilon",
+        ],
+        &[],
+    )?;
+    let out = PathBuf::from(args.get("--out").ok_or("missing `--out MODEL.postcard`")?);
+    let home = sumo::sumo_home()?;
+    let site = load_site()?;
+    let names = args.get("--scenarios").unwrap_or("balanced,unbalanced,peak");
+    let demands = names
+        .split(',')
+        .map(|n| {
+            scenario::demand(n).ok_or_else(|| {
+                format!("unknown scenario `{n}` (balanced, unbalanced, peak, peak120, leftheavy, smoke)")
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let start = match args.get("--start") {
+        Some(p) => Some(greenwave::plan::learned::QTable::load(Path::new(p)).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let opts = TrainOptions {
+        episodes: args
+            .get("--episodes")
+            .unwrap_or("100")
+            .parse()
+            .map_err(|_| "bad --episodes")?,
+        demands,
+        seed: args.get("--seed").unwrap_or("1").parse().map_err(|_| "bad --seed")?,
+        episode_s: args
+            .get("--episode-s")
+            .unwrap_or("1800")
+            .parse()
+            .map_err(|_| "bad --episode-s")?,
+        start,
+        checkpoint: Some(out.clone()),
+        jobs: args.get("--jobs").unwrap_or("1").parse().map_err(|_| "bad --jobs")?,
+        epsilon: match args.get("--epsilon") {
+            Some(e) => {
+                let bad = || format!("bad --epsilon `{e}`: FIRST:LAST exploration rates in 0..1, e.g. 0.2:0.05");
+                let (a, b) = e.split_once(':').ok_or_else(bad)?;
+                let (a, b): (f64, f64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                if !(0.0..=1.0).contains(&a) || !(0.0..=1.0).contains(&b) {
+                    return Err(bad());
+                }
+                (a, b)
+            }
+            None => (0.2, 0.05),
+        },
+        ..TrainOptions::default()
+    };
+    let work = PathBuf::from(
+        args.get("--work")
+            .unwrap_or(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/sumo-train")),
+    );
+    let t0 = std::time::Instant::now();
+    let table = train::train(&home, &site, &opts, &work, |r| {
+        eprintln!(
+            "episode {:4} {:<10} seed {:6} from {:4} s  eps {:.3}  decisions {:5} (table {:5})  waiting {:5.1} veh  {:4.1} s",
+            r.index, r.demand, r.seed, r.begin_s, r.epsilon, r.decisions, r.from_table, r.mean_waiting, r.wall_s
+        );
+    })?;
+    train::save(&table, &out)?;
+    println!(
+        "{}: {} episodes ({} this run) of {} s on {names}, {} samples, {} of {} states confident, {:.0} s wall",
+        out.display(),
+        table.episodes,
+        opts.episodes,
+        opts.episode_s,
+        train::samples(&table),
+        train::confident_states(&table),
+        greenwave::plan::learned::STATES,
+        t0.elapsed().as_secs_f64()
+    );
     Ok(())
 }

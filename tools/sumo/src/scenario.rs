@@ -405,22 +405,51 @@ pub fn state_string(links: &[Link], ch: impl Fn(u8) -> char) -> String {
     links.iter().map(|l| ch(l.phase)).collect()
 }
 
+/// How a SUMO program runs the left turns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lefts {
+    /// Protected phases only.
+    Protected,
+    /// Protected phases, and permissive (`g`, yield) during the opposing through: the site's
+    /// flashing-yellow-arrow heads. `permissive[l-1]` = the phase left turn `l` yields to.
+    ProtectedPermissive([Option<u8>; 8]),
+    /// No protected phases: left turns always yield during their opposing through (two-phase).
+    PermissiveOnly([Option<u8>; 8]),
+}
+
 /// A SUMO program with greenwave's phase structure (leading lefts, dual ring collapsed to the
 /// concurrent pairs 1+5, 2+6 | 3+7, 4+8): `kind` static / actuated / delay_based.
-/// `green_s[p-1]` sets each pair's green (static) or max green (actuated / delay_based).
+/// `green_s[p-1]` sets each pair's green (static) or max green (actuated / delay_based). SUMO's
+/// controllers cannot skip a phase, so a protected left pair runs every cycle.
 pub fn program(
     links: &[Link],
     kind: &str,
+    lefts: Lefts,
     green_s: &[f64; 8],
     min_s: &[f64; 8],
     yellow_s: &[f64; 8],
     red_s: &[f64; 8],
 ) -> String {
+    let (perm, protected) = match lefts {
+        Lefts::Protected => ([None; 8], true),
+        Lefts::ProtectedPermissive(p) => (p, true),
+        Lefts::PermissiveOnly(p) => (p, false),
+    };
+    // Left turns yielding during a pair's green.
+    let yields = |pair: (u8, u8), p: u8| {
+        perm.get(usize::from(p.max(1) - 1))
+            .copied()
+            .flatten()
+            .is_some_and(|o| o == pair.0 || o == pair.1)
+    };
     let mut x = format!("<additional>\n  <tlLogic id=\"C\" type=\"{kind}\" programID=\"bench\" offset=\"0\">\n");
     if kind != "static" {
         x.push_str("    <param key=\"detector-gap\" value=\"3.0\"/>\n");
     }
     for (a, b) in [(1u8, 5u8), (2, 6), (3, 7), (4, 8)] {
+        if !protected && perm.get(usize::from(a - 1)).copied().flatten().is_some() {
+            continue;
+        }
         let i = (a - 1) as usize;
         let j = (b - 1) as usize;
         let pair = |p: u8| p == a || p == b;
@@ -428,8 +457,16 @@ pub fn program(
         let mn = min_s[i].max(min_s[j]);
         let y = yellow_s[i].max(yellow_s[j]);
         let r = red_s[i].max(red_s[j]);
-        let gs = state_string(links, |p| if pair(p) { 'G' } else { 'r' });
-        let ys = state_string(links, |p| if pair(p) { 'y' } else { 'r' });
+        let gs = state_string(links, |p| {
+            if pair(p) {
+                'G'
+            } else if yields((a, b), p) {
+                'g'
+            } else {
+                'r'
+            }
+        });
+        let ys = state_string(links, |p| if pair(p) || yields((a, b), p) { 'y' } else { 'r' });
         let rs = state_string(links, |_| 'r');
         if kind == "static" {
             let _ = writeln!(x, "    <phase duration=\"{g:.1}\" state=\"{gs}\"/>");
@@ -549,9 +586,44 @@ mod tests {
                 phase: [1, 2, 5, 6][i],
             })
             .collect();
-        let p = program(&links, "actuated", &[20.0; 8], &[5.0; 8], &[3.3; 8], &[2.2; 8]);
+        let p = program(
+            &links,
+            "actuated",
+            Lefts::Protected,
+            &[20.0; 8],
+            &[5.0; 8],
+            &[3.3; 8],
+            &[2.2; 8],
+        );
         assert!(p.contains(r#"minDur="5.0" maxDur="20.0" state="GrGr""#), "{p}");
         assert!(p.contains(r#"state="rGrG""#));
         assert_eq!(p.matches("<phase").count(), 12);
+        // Left 1 yields to 2, left 5 to 6: both flash (g) during the 2+6 pair.
+        let mut perm = [None; 8];
+        perm[0] = Some(2);
+        perm[4] = Some(6);
+        let p = program(
+            &links,
+            "actuated",
+            Lefts::ProtectedPermissive(perm),
+            &[20.0; 8],
+            &[5.0; 8],
+            &[3.3; 8],
+            &[2.2; 8],
+        );
+        assert!(p.contains(r#"state="gGgG""#), "{p}");
+        assert!(p.contains(r#"state="yyyy""#), "{p}");
+        assert_eq!(p.matches("<phase").count(), 12);
+        let p = program(
+            &links,
+            "actuated",
+            Lefts::PermissiveOnly(perm),
+            &[20.0; 8],
+            &[5.0; 8],
+            &[3.3; 8],
+            &[2.2; 8],
+        );
+        assert!(!p.contains(r#"state="GrGr""#), "{p}");
+        assert_eq!(p.matches("<phase").count(), 9);
     }
 }

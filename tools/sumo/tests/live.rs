@@ -59,6 +59,15 @@ fn greenwave_drives_sumo_without_faults_and_logs_events() {
         log.lines().filter(|l| l.split(',').nth(2) == Some("1")).count() > 20,
         "greens logged"
     );
+    // The left turns ran permissive on flashing yellow arrows (overlap events 61, parameter =
+    // left-turn phase) with the monitor in the loop.
+    for l in ["1", "3", "5", "7"] {
+        assert!(
+            log.lines()
+                .any(|x| x.split(',').nth(2) == Some("61") && x.split(',').nth(3) == Some(l)),
+            "no flashing arrow on left turn {l}"
+        );
+    }
     // No conflict or other monitor alarm (Indiana 174) and no flash (173) in the event log.
     assert!(
         !log.lines()
@@ -216,4 +225,39 @@ fn transit_priority_checks_buses_in_and_does_not_slow_them() {
         bus_on.mean_time_loss_s,
         bus_off.mean_time_loss_s
     );
+}
+
+#[test]
+fn training_in_sumo_gives_a_loadable_table_that_learned() {
+    use greenwave::plan::learned::{QTable, ACTIONS, STATES};
+    use greenwave_sumo::train;
+    let Some(home) = home() else { return };
+    let d = dir("train");
+    let model = d.join("t.postcard");
+    let opts = train::TrainOptions {
+        episodes: 2,
+        demands: vec![scenario::smoke()],
+        seed: 3,
+        episode_s: 150,
+        checkpoint: Some(model.clone()),
+        checkpoint_every: 1,
+        ..Default::default()
+    };
+    let mut reports = Vec::new();
+    let table = train::train(&home, &site(), &opts, &d, |r| reports.push(r.clone())).unwrap();
+    assert_eq!(reports.len(), 2);
+    assert!(
+        reports.iter().all(|r| r.decisions > 0 && r.mean_waiting > 0.0),
+        "{reports:?}"
+    );
+    // The checkpoint on disk is the returned table and loads as a model.
+    let loaded = QTable::load(&model).unwrap();
+    assert_eq!(loaded, table);
+    assert_eq!(loaded.episodes, 2);
+    // Decisions whose 60 s horizon ended inside an episode became samples.
+    let samples = train::samples(&loaded);
+    assert!(samples > 0, "no samples");
+    assert!(samples <= reports.iter().map(|r| r.decisions).sum::<u64>());
+    assert!(loaded.q.iter().any(|q| *q < 0.0), "returns are minus waiting vehicles");
+    assert_eq!(loaded.q.len(), STATES * ACTIONS);
 }

@@ -10,12 +10,21 @@
 //! flashing yellow arrow `g` (green without priority: the turner yields to the opposing flow, as
 //! the law requires); in flash a red-flashing head is `s` (stop, then go) and a yellow-flashing
 //! one `o`.
+//!
+//! Transit priority: a bus (id `bus_*`) checks in on its approach's through phase
+//! (`InputFrame::transit`) once it is within [`TRANSIT_CHECKIN_M`] of the stop line, as a
+//! bus-mounted AVL/radio emitter would at a check-in point, and checks out when it leaves the
+//! approach edge (crosses the stop line). With transit on, the step's message also reads the
+//! approach edges' vehicles (shared with emergency priority) and the lane positions of the buses
+//! the previous reply listed there: a bus's position is known one step (100 ms) after it appears,
+//! which keeps the one-message-per-step rule.
 
 use crate::scenario::{self, DETECTOR_LANES};
 use crate::sumo::{free_port, SumoProcess};
 use crate::traci::{self, Batch, Client, Value};
 use greenwave::config::{FlashColor, PlannerKind, Site};
 use greenwave::detect::{DetectorHealth, DetectorSnapshot};
+use greenwave::events::code;
 use greenwave::events::csv::{write_row_io, WallClock, HEADER};
 use greenwave::hal::InputFrame;
 use greenwave::plan::learned::QTable;
@@ -29,6 +38,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const GET_EDGE: u8 = 0xAA;
+const VAR_LANEPOSITION: u8 = 0x56;
+
+/// Distance before the stop line at which a bus checks in for priority: about 11 s of travel at
+/// 50 km/h, so a 10 s green extension can carry it through.
+pub const TRANSIT_CHECKIN_M: f64 = 150.0;
 
 #[derive(Clone, Debug, Default)]
 pub struct BridgeOptions {
@@ -38,6 +52,9 @@ pub struct BridgeOptions {
     pub events: Option<PathBuf>,
     /// Emergency vehicles (ids `ev_*`) on an approach raise that approach's preempt input.
     pub preempt: bool,
+    /// Buses (ids `bus_*`) within [`TRANSIT_CHECKIN_M`] of the stop line raise their approach's
+    /// through phase in `InputFrame::transit`.
+    pub transit: bool,
     /// Detection frozen (the camera "dies") from .0 to .1 seconds.
     pub drop_detection: Option<(u64, u64)>,
     pub step_ms: u32,
@@ -55,6 +72,9 @@ pub struct BridgeReport {
     pub mode_changes: Vec<(f64, String)>,
     /// Emergency vehicles: seconds from entering the approach to its through phase green.
     pub ev_time_to_green_s: Vec<f64>,
+    /// Transit priority events: check-in (112), early green (113), green extension (114),
+    /// check-out (115).
+    pub tsp_events: [u64; 4],
     /// `learned` planner: green-end decisions the table took (confident) / deferred to adaptive.
     pub learned_confident: u64,
     pub learned_deferred: u64,
@@ -131,6 +151,26 @@ pub fn run(
             (*e, *through, pre)
         })
         .collect();
+    // Stop-line distance per approach: the length of its through lane.
+    let approach_len: Vec<f64> = if !opts.transit {
+        Vec::new()
+    } else {
+        let lens = scenario::lane_lengths(&files.net)?;
+        approaches
+            .iter()
+            .map(|(e, _, _)| {
+                let lane = format!("{e}_1");
+                lens.iter()
+                    .find(|(id, _)| *id == lane)
+                    .map(|(_, m)| *m)
+                    .ok_or_else(|| format!("{}: no lane {lane}", files.net.display()))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    // Buses the last reply listed on an approach (approach index, id): their positions are read
+    // in this step's message.
+    let mut buses: Vec<(usize, String)> = Vec::new();
+    let read_edges = opts.preempt || opts.transit;
     let start = std::time::Instant::now();
     let mut batch = Batch::new();
     let mut k: u64 = 0;
@@ -148,10 +188,13 @@ pub fn run(
             batch.get(traci::GET_LANEAREA, traci::VAR_LAST_STEP_HALTING, &format!("e2_{lane}"));
             batch.get(traci::GET_LANEAREA, traci::VAR_JAM_LENGTH_METERS, &format!("e2_{lane}"));
         }
-        if opts.preempt {
+        if read_edges {
             for (e, _, _) in &approaches {
                 batch.get(GET_EDGE, traci::VAR_LAST_STEP_VEHICLE_IDS, e);
             }
+        }
+        for (_, id) in &buses {
+            batch.get(traci::GET_VEHICLE, VAR_LANEPOSITION, id);
         }
         batch.get(traci::GET_SIM, traci::VAR_MIN_EXPECTED, "");
         // SUMO steps after the other commands: the reads above see the state the last step left,
@@ -190,9 +233,10 @@ pub fn run(
         }
         let mut inputs = InputFrame::default();
         let mut next = 3 * DETECTOR_LANES.len();
-        if opts.preempt {
+        let edge_ids = next;
+        if read_edges {
             for (e, through, pre) in &approaches {
-                if let Some(Value::StrList(ids)) = resp.get(next).map(|r| &r.value) {
+                if let Some(Value::StrList(ids)) = resp.get(next).map(|r| &r.value).filter(|_| opts.preempt) {
                     for id in ids.iter().filter(|id| id.starts_with("ev_")) {
                         if let Some(n) = pre {
                             inputs.preempt |= 1 << (n - 1);
@@ -204,6 +248,29 @@ pub fn run(
                 }
                 let _ = e;
                 next += 1;
+            }
+        }
+        if opts.transit {
+            // A bus checks in while it is on its approach edge within the check-in distance.
+            for (i, (a, id)) in buses.iter().enumerate() {
+                let pos = resp.get(next + i).and_then(|r| r.value.as_f64());
+                let on_edge =
+                    matches!(resp.get(edge_ids + a).map(|r| &r.value), Some(Value::StrList(ids)) if ids.contains(id));
+                let len = approach_len.get(*a).copied().unwrap_or(0.0);
+                if let (true, Some(pos), Some((_, through, _))) = (on_edge, pos, approaches.get(*a)) {
+                    if len - pos <= TRANSIT_CHECKIN_M {
+                        if let Some(p) = PhaseId::new(*through) {
+                            inputs.transit.insert(p);
+                        }
+                    }
+                }
+            }
+            next += buses.len();
+            buses.clear();
+            for a in 0..approaches.len() {
+                if let Some(Value::StrList(ids)) = resp.get(edge_ids + a).map(|r| &r.value) {
+                    buses.extend(ids.iter().filter(|id| id.starts_with("bus_")).map(|id| (a, id.clone())));
+                }
             }
         }
         let expected = resp.get(next).and_then(|r| r.value.as_i32()).unwrap_or(0);
@@ -233,6 +300,13 @@ pub fn run(
         }
         while let Some(ev) = ctl.events_mut().pop() {
             report.events += 1;
+            if let Some(n) = ev
+                .code
+                .checked_sub(code::TSP_CHECK_IN)
+                .and_then(|i| report.tsp_events.get_mut(usize::from(i)))
+            {
+                *n += 1;
+            }
             if let Some(f) = log.as_mut() {
                 write_row_io(f, clock, site.device_id, &ev).map_err(|e| e.to_string())?;
             }

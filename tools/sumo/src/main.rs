@@ -3,13 +3,18 @@
 //! ```text
 //! greenwave-sumo bench [--scenario NAME|all] [--json FILE] [--planners actuated,adaptive,...]
 //!                      [--baselines static,actuated,delay_based,actuated_protected,actuated_permissive] [--seed N] [--out DIR]
-//! greenwave-sumo run --scenario NAME [--planner P] [--events FILE.csv] [--preempt]
+//! greenwave-sumo run --scenario NAME [--planner P] [--events FILE.csv] [--preempt] [--transit]
 //!                    [--drop-detection FROM:TO] [--seed N] [--out DIR]
 //! greenwave-sumo train --out MODEL.postcard [--episodes N] [--scenarios LIST] [--seed N]
 //!                      [--start MODEL] [--episode-s S] [--work DIR] [--jobs N] [--epsilon FIRST:LAST]
+//! greenwave-sumo transit [--scenario NAME[,NAME..]] [--planner P[,P..]] [--headway S]
+//!                        [--json FILE] [--seed N] [--out DIR]
 //! ```
-//! `bench` and `run` take `--model FILE` for the `learned` planner's table (default
+//! `bench`, `run` and `transit` take `--model FILE` for the `learned` planner's table (default
 //! `models/learned-nema8.postcard`).
+//! `transit` runs each demand plus a bus line (`scenario::write_buses`) twice on the same seed,
+//! transit priority off (the site without `[transit]`, no check-ins) and on (the site's
+//! `[transit]` limits), and prints bus and car time loss for both.
 //! Score = mean time loss + mean depart delay per vehicle (SUMO `--tripinfo-output`), the lower
 //! the better; insertion delay counts because queues that spill back to the network edge stop
 //! vehicles from entering at all.
@@ -90,8 +95,9 @@ fn main() -> ExitCode {
     let r = match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..]),
         Some("run") => run_one(&args[1..]),
+        Some("transit") => transit(&args[1..]),
         Some("train") => train(&args[1..]),
-        _ => Err("usage: greenwave-sumo bench [--scenario NAME|all] [--json FILE] [--planners LIST] [--baselines LIST] [--seed N] [--out DIR] [--model FILE]\n       greenwave-sumo run --scenario NAME [--planner P] [--events FILE.csv] [--preempt] [--drop-detection FROM:TO] [--seed N] [--out DIR] [--model FILE]\n       greenwave-sumo train --out MODEL.postcard [--episodes N] [--scenarios LIST] [--seed N] [--start MODEL] [--episode-s S] [--work DIR] [--jobs N] [--epsilon FIRST:LAST]".into()),
+        _ => Err("usage: greenwave-sumo bench [--scenario NAME|all] [--json FILE] [--planners LIST] [--baselines LIST] [--seed N] [--out DIR] [--model FILE]\n       greenwave-sumo run --scenario NAME [--planner P] [--events FILE.csv] [--preempt] [--transit] [--drop-detection FROM:TO] [--seed N] [--out DIR] [--model FILE]\n       greenwave-sumo train --out MODEL.postcard [--episodes N] [--scenarios LIST] [--seed N] [--start MODEL] [--episode-s S] [--work DIR] [--jobs N] [--epsilon FIRST:LAST]\n       greenwave-sumo transit [--scenario NAME[,NAME..]] [--planner P[,P..]] [--headway S] [--json FILE] [--seed N] [--out DIR]".into()),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
@@ -141,7 +147,7 @@ fn run_one(a: &[String]) -> Result<(), String> {
             "--out",
             "--model",
         ],
-        &["--preempt"],
+        &["--preempt", "--transit"],
     )?;
     let home = sumo::sumo_home()?;
     let site = load_site()?;
@@ -159,6 +165,10 @@ fn run_one(a: &[String]) -> Result<(), String> {
     opts.preempt = args.has("--preempt");
     if opts.preempt {
         routes.push(scenario::write_emergency(&dir, d.slice_s * d.slices.len() as u32)?);
+    }
+    opts.transit = args.has("--transit");
+    if opts.transit {
+        routes.push(scenario::write_buses(&dir, d.slice_s * d.slices.len() as u32, 300)?);
     }
     if let Some(w) = args.get("--drop-detection") {
         let (a, b) = w.split_once(':').ok_or("--drop-detection FROM:TO (seconds)")?;
@@ -193,6 +203,15 @@ fn run_one(a: &[String]) -> Result<(), String> {
             "  emergency vehicles: {} (time loss {:.1} s); entering approach → green: mean {mean:.1} s, max {max:.1} s",
             s.emergency, s.emergency_time_loss_s
         );
+    }
+    if opts.transit {
+        if let (Ok(b), Ok(c)) = sumo::read_tripinfo_split(&trip, "bus_") {
+            let e = report.tsp_events;
+            println!(
+                "  buses: {} (time loss {:.1} s), cars: {} (time loss {:.1} s); TSP check-ins {}, early greens {}, extensions {}",
+                b.vehicles, b.mean_time_loss_s, c.vehicles, c.mean_time_loss_s, e[0], e[1], e[2]
+            );
+        }
     }
     if report.faults > 0 {
         return Err(format!("{} monitor faults", report.faults));
@@ -443,6 +462,158 @@ fn print_table(r: &Report) {
             );
         }
     }
+}
+
+/// Bus and car trip means of one run.
+#[derive(Serialize)]
+struct TransitRun {
+    buses: u64,
+    bus_time_loss_s: f64,
+    cars: u64,
+    car_time_loss_s: f64,
+    car_depart_delay_s: f64,
+    /// Events 112 check-in, 113 early green, 114 green extension, 115 check-out.
+    tsp_events: [u64; 4],
+}
+
+#[derive(Serialize)]
+struct TransitResult {
+    scenario: String,
+    planner: String,
+    headway_s: u32,
+    off: TransitRun,
+    on: TransitRun,
+}
+
+fn transit(a: &[String]) -> Result<(), String> {
+    let args = Args::parse(
+        a,
+        &[
+            "--scenario",
+            "--planner",
+            "--headway",
+            "--json",
+            "--seed",
+            "--out",
+            "--model",
+        ],
+        &[],
+    )?;
+    let home = sumo::sumo_home()?;
+    let site = load_site()?;
+    if site.transit.is_none() {
+        return Err(format!("{SITE} has no [transit] table: nothing to compare"));
+    }
+    let dir = out_dir(&args)?;
+    let files = scenario::build_network(&home, &dir.join("net"))?;
+    let seed: u64 = args.get("--seed").unwrap_or("42").parse().map_err(|_| "bad --seed")?;
+    let headway: u32 = args
+        .get("--headway")
+        .unwrap_or("300")
+        .parse()
+        .ok()
+        .filter(|h| *h > 0)
+        .ok_or("--headway S: seconds between buses on a line, at least 1")?;
+    let demands = args
+        .get("--scenario")
+        .unwrap_or("balanced")
+        .split(',')
+        .map(|n| scenario::demand(n).ok_or_else(|| format!("unknown scenario `{n}`")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let planners = args
+        .get("--planner")
+        .unwrap_or(site.planner.name())
+        .split(',')
+        .map(|p| parse_planner(p).ok_or_else(|| format!("unknown planner `{p}`")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut results = Vec::new();
+    for d in &demands {
+        let routes = vec![
+            scenario::write_routes(d, &dir)?,
+            scenario::write_buses(&dir, d.slice_s * d.slices.len() as u32, headway)?,
+        ];
+        for p in &planners {
+            let mut runs = Vec::new();
+            for on in [false, true] {
+                let mut s = site.clone();
+                if !on {
+                    s.transit = None;
+                }
+                let mut opts = planner_opts(*p, args.get("--model"))?;
+                opts.transit = on;
+                let tag = format!(
+                    "{}-greenwave-{}-tsp-{}",
+                    d.name,
+                    p.name(),
+                    if on { "on" } else { "off" }
+                );
+                let (trip, rep) = bridge::run(&home, &s, &files, &routes, seed, &dir, &tag, &opts)?;
+                if rep.faults > 0 {
+                    return Err(format!("{tag}: {} monitor faults", rep.faults));
+                }
+                let (bus, car) = sumo::read_tripinfo_split(&trip, "bus_");
+                let (bus, car) = (bus?, car?);
+                runs.push(TransitRun {
+                    buses: bus.vehicles,
+                    bus_time_loss_s: bus.mean_time_loss_s,
+                    cars: car.vehicles,
+                    car_time_loss_s: car.mean_time_loss_s,
+                    car_depart_delay_s: car.mean_depart_delay_s,
+                    tsp_events: rep.tsp_events,
+                });
+            }
+            let (Some(on), Some(off)) = (runs.pop(), runs.pop()) else {
+                return Err("internal: two runs expected".into());
+            };
+            results.push(TransitResult {
+                scenario: d.name.to_string(),
+                planner: p.name().to_string(),
+                headway_s: headway,
+                off,
+                on,
+            });
+        }
+    }
+    println!(
+        "{:<11} {:<9} {:>5} {:>14} {:>14} {:>8} {:>14} {:>14} {:>8} {:>17}",
+        "scenario",
+        "planner",
+        "buses",
+        "bus loss off",
+        "bus loss on",
+        "change",
+        "car loss off",
+        "car loss on",
+        "change",
+        "TSP 112/113/114"
+    );
+    let pct = |off: f64, on: f64| {
+        if off > 0.0 {
+            format!("{:+.0}%", 100.0 * (on - off) / off)
+        } else {
+            String::new()
+        }
+    };
+    for r in &results {
+        println!(
+            "{:<11} {:<9} {:>5} {:>13.1}s {:>13.1}s {:>8} {:>13.1}s {:>13.1}s {:>8} {:>17}",
+            r.scenario,
+            r.planner,
+            r.on.buses,
+            r.off.bus_time_loss_s,
+            r.on.bus_time_loss_s,
+            pct(r.off.bus_time_loss_s, r.on.bus_time_loss_s),
+            r.off.car_time_loss_s,
+            r.on.car_time_loss_s,
+            pct(r.off.car_time_loss_s, r.on.car_time_loss_s),
+            format!("{}/{}/{}", r.on.tsp_events[0], r.on.tsp_events[1], r.on.tsp_events[2]),
+        );
+    }
+    if let Some(j) = args.get("--json") {
+        let text = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
+        std::fs::write(j, text).map_err(|e| format!("{j}: {e}"))?;
+    }
+    Ok(())
 }
 
 /// `greenwave-sumo train`: the `learned` planner's Q-table trained in SUMO (see `train.rs`).

@@ -255,6 +255,81 @@ pub fn write_emergency(dir: &Path, seconds: u32) -> Result<PathBuf, String> {
     Ok(p)
 }
 
+/// The bus lines of [`write_buses`]: approach edge and first departure (s). Southbound (N→S,
+/// phase 6) and eastbound (W→E, phase 4) run half a headway apart, so their buses rarely reach the
+/// junction together and ask for conflicting phases at once.
+pub const BUS_LINES: [(&str, f64); 2] = [("N2C", 0.0), ("W2C", 0.5)];
+
+/// Buses (vClass bus, ids `bus_K`) over `seconds`: on each line of [`BUS_LINES`] one every
+/// `headway_s`, straight through in the through lane (lane 1), no stops near the junction (the
+/// measurement is the signal's share of bus delay). A file of its own keeps departures sorted.
+pub fn write_buses(dir: &Path, seconds: u32, headway_s: u32) -> Result<PathBuf, String> {
+    if headway_s == 0 {
+        return Err("bus headway must be at least 1 s".into());
+    }
+    let mut r = String::from("<routes>\n");
+    r.push_str(
+        r#"  <vType id="bus" vClass="bus" length="12" minGap="3" accel="1.2" decel="4" maxSpeed="13.89" sigma="0.5"/>"#,
+    );
+    r.push('\n');
+    let mut trips: Vec<(u32, &str)> = Vec::new();
+    for (e, phase) in BUS_LINES {
+        let mut t = 60 + (phase * f64::from(headway_s)) as u32;
+        while t < seconds {
+            trips.push((t, e));
+            t += headway_s;
+        }
+    }
+    trips.sort_by_key(|(t, _)| *t);
+    for (k, (t, e)) in trips.iter().enumerate() {
+        let (th, _, _) = exits(e);
+        let _ = writeln!(
+            r,
+            r#"  <trip id="bus_{k}" type="bus" depart="{t}" from="{e}" to="{th}" departLane="1" departSpeed="max"/>"#
+        );
+    }
+    r.push_str("</routes>\n");
+    let p = dir.join("buses.rou.xml");
+    std::fs::write(&p, r).map_err(|e| format!("{}: {e}", p.display()))?;
+    Ok(p)
+}
+
+/// Lengths (m) of the approach lanes `<edge>_<lane>` in the generated net: netconvert shortens
+/// each approach by the junction's size, so distances to the stop line come from here.
+pub fn lane_lengths(net: &Path) -> Result<Vec<(String, f64)>, String> {
+    let text = std::fs::read_to_string(net).map_err(|e| format!("{}: {e}", net.display()))?;
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| l.starts_with("<lane ")) {
+        let attr = |name: &str| -> Option<&str> {
+            let key = format!(" {name}=\"");
+            let i = line.find(&key)? + key.len();
+            let j = line[i..].find('"')? + i;
+            Some(&line[i..j])
+        };
+        let (Some(id), Some(len)) = (attr("id"), attr("length")) else {
+            continue;
+        };
+        if APPROACHES
+            .iter()
+            .any(|(e, _, _)| id.strip_prefix(e).is_some_and(|r| r.starts_with('_')))
+        {
+            let m: f64 = len
+                .parse()
+                .map_err(|_| format!("{}: lane {id} has a bad length {len:?}", net.display()))?;
+            out.push((id.to_string(), m));
+        }
+    }
+    if out.len() != 3 * APPROACHES.len() {
+        return Err(format!(
+            "{}: expected {} approach lanes, found {}",
+            net.display(),
+            3 * APPROACHES.len(),
+            out.len()
+        ));
+    }
+    Ok(out)
+}
+
 /// A 15-minute balanced demand for tests (not part of `all`).
 pub fn smoke() -> Demand {
     Demand {
@@ -436,6 +511,71 @@ mod tests {
             let want = if l == "2" { *left } else { *through };
             assert_eq!(d.phase.number(), want, "detector {} on {lane}", i + 1);
         }
+    }
+
+    #[test]
+    fn bus_lines_are_sorted_spaced_and_in_the_through_lane() {
+        let dir = std::env::temp_dir().join(format!("gw-buses-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = std::fs::read_to_string(write_buses(&dir, 900, 300).unwrap()).unwrap();
+        let departs: Vec<(u32, &str)> = text
+            .lines()
+            .filter(|l| l.contains("<trip "))
+            .map(|l| {
+                let t = l.split("depart=\"").nth(1).unwrap().split('"').next().unwrap();
+                let from = l.split("from=\"").nth(1).unwrap().split('"').next().unwrap();
+                (t.parse().unwrap(), from)
+            })
+            .collect();
+        // N→S at 60, 360, 660; W→E half a headway later at 210, 510, 810.
+        assert_eq!(
+            departs,
+            vec![
+                (60, "N2C"),
+                (210, "W2C"),
+                (360, "N2C"),
+                (510, "W2C"),
+                (660, "N2C"),
+                (810, "W2C")
+            ]
+        );
+        assert!(text.contains(r#"id="bus_0""#) && text.contains(r#"id="bus_5""#));
+        assert!(text.contains(r#"vClass="bus""#) && text.contains(r#"to="C2S""#) && text.contains(r#"to="C2E""#));
+        assert_eq!(text.matches(r#"departLane="1""#).count(), 6);
+        assert!(write_buses(&dir, 900, 0).is_err());
+    }
+
+    #[test]
+    fn lane_lengths_of_the_approaches() {
+        let dir = std::env::temp_dir().join(format!("gw-lanes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("n.net.xml");
+        let mut net = String::from("<net>\n");
+        for (e, _, _) in APPROACHES {
+            for l in 0..3 {
+                net.push_str(&format!(
+                    "    <lane id=\"{e}_{l}\" index=\"{l}\" speed=\"13.89\" length=\"289.60\"/>\n"
+                ));
+            }
+            net.push_str(&format!(
+                "    <lane id=\"C2{}_0\" index=\"0\" speed=\"13.89\" length=\"289.60\"/>\n",
+                &e[..1]
+            ));
+        }
+        std::fs::write(&p, &net).unwrap();
+        let lens = lane_lengths(&p).unwrap();
+        assert_eq!(lens.len(), 12);
+        assert!(lens.iter().any(|(id, m)| id == "W2C_1" && (*m - 289.6).abs() < 1e-9));
+        std::fs::write(
+            &p,
+            net.replace(
+                r#"id="N2C_2" index="2" speed="13.89" length="289.60""#,
+                r#"id="N2C_2" length="x""#,
+            ),
+        )
+        .unwrap();
+        let err = lane_lengths(&p).unwrap_err();
+        assert!(err.contains("N2C_2"), "{err}");
     }
 
     #[test]

@@ -139,16 +139,34 @@ pub struct TripStats {
 }
 
 pub fn read_tripinfo(path: &Path) -> Result<TripStats, String> {
+    read_tripinfo_where(path, |_| true)
+}
+
+/// Trip means of the vehicles whose id starts with `prefix` and of all others, e.g. buses
+/// (`bus_`) and the general traffic. Either group may be empty (an error then).
+pub fn read_tripinfo_split(path: &Path, prefix: &str) -> (Result<TripStats, String>, Result<TripStats, String>) {
+    (
+        read_tripinfo_where(path, |id| id.starts_with(prefix)),
+        read_tripinfo_where(path, |id| !id.starts_with(prefix)),
+    )
+}
+
+/// Trip means of the vehicles whose id passes `keep`.
+pub fn read_tripinfo_where(path: &Path, keep: impl Fn(&str) -> bool) -> Result<TripStats, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut s = TripStats::default();
     let (mut tl, mut dd, mut wt, mut etl) = (0.0, 0.0, 0.0, 0.0);
     for line in text.lines().map(str::trim).filter(|l| l.starts_with("<tripinfo ")) {
-        let attr = |name: &str| -> Option<f64> {
+        let text_attr = |name: &str| -> Option<&str> {
             let key = format!(" {name}=\"");
             let i = line.find(&key)? + key.len();
             let j = line[i..].find('"')? + i;
-            line[i..j].parse().ok()
+            Some(&line[i..j])
         };
+        if !keep(text_attr("id").unwrap_or("")) {
+            continue;
+        }
+        let attr = |name: &str| -> Option<f64> { text_attr(name)?.parse().ok() };
         let t = attr("timeLoss").ok_or_else(|| format!("{}: tripinfo without timeLoss", path.display()))?;
         s.vehicles += 1;
         tl += t;
@@ -195,6 +213,12 @@ mod tests {
         assert!((s.mean_depart_delay_s - 1.0).abs() < 1e-9);
         assert_eq!(s.emergency, 1);
         assert!((s.emergency_time_loss_s - 2.0).abs() < 1e-9);
+        let (ev, rest) = read_tripinfo_split(&p, "ev_");
+        let (ev, rest) = (ev.unwrap(), rest.unwrap());
+        assert_eq!((ev.vehicles, rest.vehicles), (1, 1));
+        assert!((ev.mean_time_loss_s - 2.0).abs() < 1e-9);
+        assert!((rest.mean_time_loss_s - 10.0).abs() < 1e-9);
+        assert!(read_tripinfo_split(&p, "bus_").0.is_err(), "no bus finished");
         std::fs::write(&p, "<tripinfos/>").unwrap();
         assert!(read_tripinfo(&p).is_err());
     }

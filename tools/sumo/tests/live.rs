@@ -164,6 +164,70 @@ fn a_sumo_that_fails_is_reported_not_hung() {
 }
 
 #[test]
+fn transit_priority_checks_buses_in_and_does_not_slow_them() {
+    let Some(home) = home() else { return };
+    let d = dir("tsp");
+    let files = scenario::build_network(&home, &d.join("net")).unwrap();
+    let routes = vec![
+        scenario::write_routes(&scenario::smoke(), &d).unwrap(),
+        scenario::write_buses(&d, 600, 300).unwrap(),
+    ];
+    let run = |on: bool| {
+        let mut s = site();
+        assert!(s.transit.is_some(), "the reference site configures transit priority");
+        if !on {
+            s.transit = None;
+        }
+        let tag = if on { "tsp-on" } else { "tsp-off" };
+        let opts = bridge::BridgeOptions {
+            planner: Some(PlannerKind::Adaptive),
+            transit: on,
+            events: Some(d.join(format!("{tag}.csv"))),
+            ..Default::default()
+        };
+        let (trip, rep) = bridge::run(&home, &s, &files, &routes, 7, &d, tag, &opts).unwrap();
+        let (bus, car) = sumo::read_tripinfo_split(&trip, "bus_");
+        let log = std::fs::read_to_string(d.join(format!("{tag}.csv"))).unwrap();
+        (bus.unwrap(), car.unwrap(), rep, log)
+    };
+    let (bus_off, _, rep_off, log_off) = run(false);
+    let (bus_on, car_on, rep_on, log_on) = run(true);
+    let codes = |log: &str, want: &[&str]| {
+        log.lines()
+            .filter(|l| l.split(',').nth(2).is_some_and(|c| want.contains(&c)))
+            .count()
+    };
+    assert_eq!(bus_on.vehicles, 4, "two buses on each of two lines in 10 minutes");
+    assert!(car_on.vehicles > 300);
+    assert_eq!((rep_off.faults, rep_on.faults), (0, 0));
+    for log in [&log_off, &log_on] {
+        assert_eq!(codes(log, &["173", "174"]), 0, "monitor alarm or flash in the log");
+    }
+    // Without TSP no bus checks in; with it every bus checks in and out once on its approach's
+    // through phase (6 southbound, 4 eastbound), and priority acts at least once.
+    assert_eq!(codes(&log_off, &["112", "113", "114", "115"]), 0);
+    assert_eq!(rep_on.tsp_events[0], 4, "{:?}", rep_on.tsp_events);
+    assert_eq!(rep_on.tsp_events[3], 4, "{:?}", rep_on.tsp_events);
+    assert_eq!(codes(&log_on, &["112"]), 4);
+    assert!(log_on
+        .lines()
+        .filter(|l| l.split(',').nth(2) == Some("112"))
+        .all(|l| matches!(l.split(',').nth(3), Some("4") | Some("6"))));
+    assert!(
+        rep_on.tsp_events[1] + rep_on.tsp_events[2] > 0,
+        "no early green or extension: {:?}",
+        rep_on.tsp_events
+    );
+    // Seeded SUMO is deterministic; the margin covers the buses' share of other vehicles' moves.
+    assert!(
+        bus_on.mean_time_loss_s <= bus_off.mean_time_loss_s + 2.0,
+        "bus time loss with TSP {:.1} s, without {:.1} s",
+        bus_on.mean_time_loss_s,
+        bus_off.mean_time_loss_s
+    );
+}
+
+#[test]
 fn training_in_sumo_gives_a_loadable_table_that_learned() {
     use greenwave::plan::learned::{QTable, ACTIONS, STATES};
     use greenwave_sumo::train;

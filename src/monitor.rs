@@ -116,12 +116,17 @@ struct HeadMemory {
     from_fya: bool,
 }
 
-const RED_HEAD: fn(Instant) -> HeadMemory = |now| HeadMemory {
-    aspect: Aspect::Red,
-    since: now,
-    red_since: None,
-    from_fya: false,
-};
+impl HeadMemory {
+    /// A head taken as red since `now` (start-up and operator clear).
+    const fn red(now: Instant) -> HeadMemory {
+        HeadMemory {
+            aspect: Aspect::Red,
+            since: now,
+            red_since: None,
+            from_fya: false,
+        }
+    }
+}
 
 /// The monitor. Fixed size; `check` never allocates.
 #[derive(Clone, Debug)]
@@ -152,7 +157,7 @@ impl Monitor {
             min_red_clear_ms: [0; MAX_PHASES],
             flash_color: [FlashColor::Red; MAX_PHASES],
             permissive: [None; MAX_PHASES],
-            heads: [RED_HEAD(now); MAX_PHASES],
+            heads: [HeadMemory::red(now); MAX_PHASES],
             latched: None,
             history: heapless::HistoryBuf::new(),
             faults_total: 0,
@@ -197,7 +202,7 @@ impl Monitor {
     pub fn clear(&mut self, now: Instant) -> bool {
         let was = self.latched.take().is_some();
         for h in self.heads.iter_mut() {
-            *h = RED_HEAD(now);
+            *h = HeadMemory::red(now);
         }
         was
     }

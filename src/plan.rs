@@ -336,6 +336,7 @@ impl Planner {
         demand: &mut Demand,
     ) {
         let flashing = engine.permissive_active();
+        let greens = engine.greens();
         let adaptive = matches!(self.mode, PlanMode::Adaptive | PlanMode::Learned);
         let queues = adaptive.then(|| Adaptive::queues(site, det));
         for ph in site.phases().filter(|ph| ph.permissive.is_some()) {
@@ -347,7 +348,7 @@ impl Planner {
             let needed = match &queues {
                 Some(q) => {
                     let queue = q.get(l.index()).copied().unwrap_or(0.0);
-                    let waiting = demand.veh.contains(l) && !engine.greens().contains(l);
+                    let waiting = demand.veh.contains(l) && !greens.contains(l);
                     self.adaptive.protected_needed(l, now, waiting, queue)
                 }
                 None => true,

@@ -2,8 +2,8 @@
 //! output frames alone by an independent `Monitor` plus the checks below.
 //!
 //! Random call / extension / push-button patterns and random switches between actuated and
-//! fixed-time directives drive four sites (the NEMA 8-phase site with flashing-yellow-arrow left
-//! turns resting in green, the same site resting in red, the same site with protected-only lefts,
+//! fixed-time directives drive five sites (the NEMA 8-phase site with flashing-yellow-arrow left
+//! turns resting in green, the same site resting in red, with lagging lefts, with protected-only lefts,
 //! and a one-ring three-phase site), with random permission for the arrows. Per frame: no conflict, no dual indication,
 //! no short yellow or red clearance (monitor); a flashing arrow only with its opposing through green,
 //! only where allowed and never during preemption; per phase: every green lasts at least its min green,
@@ -304,6 +304,15 @@ fn sites() -> Vec<Site> {
         )
         .unwrap(),
         Site::parse(ONE_RING, "one-ring.toml").unwrap(),
+        // Lagging left turns: the arrow flashes first, the protected green follows.
+        Site::parse(
+            &NEMA8.replace(
+                "rings = [[1, 2, 3, 4], [5, 6, 7, 8]]",
+                "rings = [[2, 1, 4, 3], [6, 5, 8, 7]]",
+            ),
+            "nema8-lagging.toml",
+        )
+        .unwrap(),
         // Protected-only left turns (no flashing yellow arrows).
         Site::parse(
             &NEMA8
@@ -320,7 +329,7 @@ fn sites() -> Vec<Site> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: env_num("GREENWAVE_PROP_CASES", 100), failure_persistence: None, ..ProptestConfig::default() })]
     #[test]
-    fn engine_never_violates_safety(which in 0usize..4, segments in prop::collection::vec(segment(), 1..40)) {
+    fn engine_never_violates_safety(which in 0usize..5, segments in prop::collection::vec(segment(), 1..40)) {
         let site = &sites()[which];
         run(site, &segments, u64::from(env_num("GREENWAVE_PROP_STEPS", 10_000)))?;
     }

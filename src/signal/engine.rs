@@ -371,6 +371,7 @@ impl Engine {
             self.mode = EngineMode::Run;
             self.mode_since = now;
         }
+        self.expire_permissive(site, now, ev);
         self.register_calls(site, now, demand, directive, ev);
         self.update_preempt(site, nrings, now, demand, ev);
         self.update_transit(now, demand, ev);
@@ -400,6 +401,7 @@ impl Engine {
     /// through's yellow, so there is no "yellow trap" — then red clearance, which the opposing
     /// through's red clearance covers (see `terminate`). O(phases).
     fn update_permissive(&mut self, site: &Site, now: Instant, demand: &Demand, ev: &mut EventRing) {
+        self.expire_permissive(site, now, ev);
         let greens = self.greens();
         let timing = self.timing_phases();
         let may_flash = self.mode == EngineMode::Run && self.preempt.is_none();
@@ -420,16 +422,32 @@ impl Engine {
                     ev.push(now, code::OVERLAP_BEGIN_YELLOW, param);
                     Permissive::Yellow(now)
                 }
+                other => other,
+            };
+        }
+    }
+
+    /// The timed part of the arrows' clearance (steady yellow arrow → red clearance → off). Runs
+    /// first in a step as well, so a phase whose start waits for an arrow's clearance (the
+    /// opposing through's stretched red clearance, or the left turn's own green after a lagging
+    /// permissive period) sees it finished on the tick it finishes.
+    fn expire_permissive(&mut self, site: &Site, now: Instant, ev: &mut EventRing) {
+        for ph in site.phases().filter(|ph| ph.permissive.is_some()) {
+            let param = u16::from(ph.id.number());
+            let Some(st) = self.permissive.get_mut(ph.id.index()) else {
+                continue;
+            };
+            match *st {
                 Permissive::Yellow(t) if now.since(t) >= u64::from(ph.yellow_ms) => {
                     ev.push(now, code::OVERLAP_BEGIN_RED_CLEARANCE, param);
-                    Permissive::RedClear(now)
+                    *st = Permissive::RedClear(now);
                 }
                 Permissive::RedClear(t) if now.since(t) >= u64::from(ph.red_clear_ms) => {
                     ev.push(now, code::OVERLAP_OFF, param);
-                    Permissive::Off
+                    *st = Permissive::Off;
                 }
-                other => other,
-            };
+                _ => {}
+            }
         }
     }
 

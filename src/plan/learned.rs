@@ -267,7 +267,7 @@ pub mod train {
     use crate::events::EventRing;
     use crate::hal::sim::traffic::{Rng, SimTraffic};
     use crate::plan::adaptive::Adaptive;
-    use crate::signal::engine::{Demand, Directive, Engine, Interval, PedInterval};
+    use crate::signal::engine::{Directive, Engine, Interval, PedInterval};
     use crate::signal::frame::OutputFrame;
     use crate::signal::phase::PhaseSet;
     use crate::time::Instant;
@@ -375,6 +375,9 @@ pub mod train {
     /// One training episode of `seconds` of traffic at `volumes` × design volumes.
     pub fn episode(site: &Site, trainer: &mut Trainer, volumes: f64, seconds: u64, seed: u64) {
         let mut traffic = SimTraffic::new(site, volumes, seed);
+        let mut planner_site = site.clone();
+        planner_site.planner = crate::config::PlannerKind::Adaptive;
+        let mut planner = crate::plan::Planner::new(&planner_site);
         let mut engine = Engine::new(Instant(0));
         let mut adaptive = Adaptive::new();
         let mut ev = EventRing::new();
@@ -386,18 +389,9 @@ pub mod train {
             let now = Instant(k * tick);
             let (det, inputs) = traffic.step(now, &frame);
             adaptive.observe(now, &det);
-            let mut demand = Demand {
-                ped: inputs.ped_buttons,
-                ..Demand::default()
-            };
-            for (i, d) in site.detectors.iter().enumerate() {
-                if let Some(d) = d {
-                    if det.presence.contains(i) {
-                        demand.veh.insert(d.phase);
-                        demand.extend.insert(d.phase);
-                    }
-                }
-            }
+            // The demand exactly as the adaptive planner makes it (calls, extensions, flashing
+            // yellow arrows and the protected left-turn calls after them).
+            let (demand, _) = planner.tick(&planner_site, now, &det, &inputs, &engine, &mut ev);
             let greens = engine.greens();
             ending = ending.intersection(greens);
             for o in adaptive.observe_greens(site, now, &det, &engine).iter() {

@@ -31,15 +31,17 @@ use crate::bridge::link_state_char;
 use crate::scenario::{self, Demand, Link, DETECTOR_LANES};
 use crate::sumo::{free_port, run_args, SumoProcess};
 use crate::traci::{self, Batch, Client};
-use greenwave::config::Site;
+use greenwave::config::{PlannerKind, Site};
 use greenwave::detect::{DetectorHealth, DetectorSnapshot};
 use greenwave::events::EventRing;
 use greenwave::hal::sim::traffic::Rng;
+use greenwave::hal::InputFrame;
 use greenwave::monitor::Monitor;
 use greenwave::plan::adaptive::Adaptive;
 use greenwave::plan::learned::train::{Trainer, EPOCH_MS, HORIZON_MS};
 use greenwave::plan::learned::{self, QTable, END, HOLD};
-use greenwave::signal::engine::{Demand as PhaseDemand, Directive, Engine, Interval, PedInterval};
+use greenwave::plan::Planner;
+use greenwave::signal::engine::{Directive, Engine, Interval, PedInterval};
 use greenwave::signal::frame::OutputFrame;
 use greenwave::signal::phase::PhaseSet;
 use greenwave::time::Instant;
@@ -261,6 +263,9 @@ pub fn episode(
     tag: &str,
 ) -> Result<EpisodeReport, String> {
     let step_ms = u64::from(site.tick_ms.max(1));
+    let mut planner_site = site.clone();
+    planner_site.planner = PlannerKind::Adaptive;
+    let mut planner = Planner::new(&planner_site);
     let port = free_port()?;
     let mut args = run_args(
         &setup.files.net,
@@ -355,19 +360,9 @@ pub fn episode(
         waiting_sum += f64::from(waiting);
 
         adaptive.observe(now, &det);
-        // Detector → phase demand as the planner maps it (call / extend per detector).
-        let mut demand = PhaseDemand::default();
-        for (i, d) in site.detectors.iter().enumerate() {
-            let Some(d) = d else { continue };
-            if det.presence.contains(i) {
-                if d.call {
-                    demand.veh.insert(d.phase);
-                }
-                if d.extend {
-                    demand.extend.insert(d.phase);
-                }
-            }
-        }
+        // The demand exactly as the adaptive planner makes it (calls, extensions, flashing yellow
+        // arrows and the protected left-turn calls after them); only the green ends are trained.
+        let (demand, _) = planner.tick(&planner_site, now, &det, &InputFrame::default(), &engine, &mut ev);
         ending = ending.intersection(engine.greens());
         for o in adaptive.observe_greens(site, now, &det, &engine).iter() {
             let ring = engine

@@ -269,7 +269,7 @@ pub mod train {
     use crate::plan::adaptive::Adaptive;
     use crate::signal::engine::{Directive, Engine, Interval, PedInterval};
     use crate::signal::frame::OutputFrame;
-    use crate::signal::phase::PhaseSet;
+    use crate::signal::phase::{PhaseId, PhaseSet};
     use crate::time::Instant;
 
     /// Look-ahead of a sampled return.
@@ -362,6 +362,29 @@ pub mod train {
         }
     }
 
+    /// Whether running green `p` takes a HOLD/END decision now: past its min green and pedestrian
+    /// intervals, not already told to end, at most one per [`EPOCH_MS`] (books the next one).
+    pub fn decision_due(
+        engine: &Engine,
+        p: PhaseId,
+        now: Instant,
+        next: &mut [u64; crate::limits::MAX_PHASES],
+        ending: PhaseSet,
+    ) -> bool {
+        let decidable = engine
+            .rings()
+            .iter()
+            .find(|x| x.phase == Some(p) && x.interval == Interval::Green)
+            .is_some_and(|x| x.min_done && x.ped == PedInterval::DontWalk);
+        match next.get_mut(p.index()) {
+            Some(nd) if decidable && now.0 >= *nd && !ending.contains(p) => {
+                *nd = now.0 + EPOCH_MS;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Vehicles standing in all queues of a snapshot.
     pub fn waiting_vehicles(site: &Site, det: &DetectorSnapshot) -> f32 {
         site.detectors
@@ -395,19 +418,10 @@ pub mod train {
             let greens = engine.greens();
             ending = ending.intersection(greens);
             for o in adaptive.observe_greens(site, now, &det, &engine).iter() {
-                let ring = engine
-                    .rings()
-                    .iter()
-                    .find(|x| x.phase == Some(o.phase) && x.interval == Interval::Green);
-                let decidable = ring.is_some_and(|x| x.min_done && x.ped == PedInterval::DontWalk);
-                let slot = next_decision.get_mut(o.phase.index());
-                if let (true, Some(nd)) = (decidable, slot) {
-                    if now.0 >= *nd && !ending.contains(o.phase) {
-                        *nd = now.0 + EPOCH_MS;
-                        if trainer.choose(now, state(o)) == END {
-                            ending.insert(o.phase);
-                        }
-                    }
+                if decision_due(&engine, o.phase, now, &mut next_decision, ending)
+                    && trainer.choose(now, state(o)) == END
+                {
+                    ending.insert(o.phase);
                 }
             }
             trainer.record(waiting_vehicles(site, &det));

@@ -133,8 +133,7 @@ pub fn run(
         unix_ms_at_zero: 1_767_225_600_000,
     }; // 2026-01-01 00:00:00 UTC
     let mut report = BridgeReport::default();
-    let mut counts = [0u16; 32];
-    let mut was_on_loop = [false; 32];
+    let mut detectors = DetectorReader::new();
     let mut frame = OutputFrame::ALL_RED;
     let mut last_snapshot = DetectorSnapshot::EMPTY;
     let mut last_mode = PlanMode::Fallback;
@@ -179,15 +178,7 @@ pub fn run(
         let state = scenario::state_string(&links, |p| link_char(&site, &frame, p, flash));
         batch.clear();
         batch.set_string(traci::SET_TLS, traci::VAR_TLS_STATE, "C", &state);
-        for lane in DETECTOR_LANES {
-            batch.get(
-                traci::GET_INDUCTIONLOOP,
-                traci::VAR_LAST_STEP_VEHICLE_NUMBER,
-                &format!("e1_{lane}"),
-            );
-            batch.get(traci::GET_LANEAREA, traci::VAR_LAST_STEP_HALTING, &format!("e2_{lane}"));
-            batch.get(traci::GET_LANEAREA, traci::VAR_JAM_LENGTH_METERS, &format!("e2_{lane}"));
-        }
+        detectors.request(&mut batch);
         if read_edges {
             for (e, _, _) in &approaches {
                 batch.get(GET_EDGE, traci::VAR_LAST_STEP_VEHICLE_IDS, e);
@@ -214,25 +205,9 @@ pub fn run(
         let now = Instant(k * u64::from(step_ms));
         let t_s = now.0 as f64 / 1000.0;
         // Detector replies: 3 per detector lane, then edges, then min expected.
-        let mut snap = DetectorSnapshot {
-            at: now,
-            ..DetectorSnapshot::EMPTY
-        };
-        for (i, _) in DETECTOR_LANES.iter().enumerate() {
-            let on_loop = resp.get(3 * i).and_then(|r| r.value.as_i32()).unwrap_or(0) > 0;
-            let halting = resp.get(3 * i + 1).and_then(|r| r.value.as_i32()).unwrap_or(0) > 0;
-            let jam = resp.get(3 * i + 2).and_then(|r| r.value.as_f64()).unwrap_or(0.0);
-            if on_loop && !was_on_loop[i] {
-                counts[i] = counts[i].wrapping_add(1);
-            }
-            was_on_loop[i] = on_loop;
-            snap.presence.set(i, on_loop || halting);
-            snap.counts[i] = counts[i];
-            snap.queue_m[i] = jam as f32;
-            snap.health[i] = DetectorHealth::Ok;
-        }
+        let snap = detectors.snapshot(&resp, now);
         let mut inputs = InputFrame::default();
-        let mut next = 3 * DETECTOR_LANES.len();
+        let mut next = DetectorReader::REPLIES;
         let edge_ids = next;
         if read_edges {
             for (e, through, pre) in &approaches {
@@ -335,6 +310,68 @@ pub fn run(
     report.learned_confident = ls.confident;
     report.learned_deferred = ls.deferred;
     Ok((trip, report))
+}
+
+/// The site's detectors in SUMO: per [`DETECTOR_LANES`] entry an E1 loop (`e1_<lane>`) and an E2
+/// zone (`e2_<lane>`). Presence = a vehicle over the loop or standing in the zone; counts = loop
+/// arrivals (rising edges of its vehicle number); `queue_m` = the zone's jam length.
+pub struct DetectorReader {
+    ids: Vec<(String, String)>,
+    counts: [u16; 32],
+    was_on_loop: [bool; 32],
+}
+
+impl Default for DetectorReader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DetectorReader {
+    /// Replies each step: 3 per detector lane, first in the batch after the TLS set.
+    pub const REPLIES: usize = 3 * DETECTOR_LANES.len();
+
+    pub fn new() -> DetectorReader {
+        DetectorReader {
+            ids: DETECTOR_LANES
+                .iter()
+                .map(|l| (format!("e1_{l}"), format!("e2_{l}")))
+                .collect(),
+            counts: [0; 32],
+            was_on_loop: [false; 32],
+        }
+    }
+
+    /// Adds the detector reads to a step's batch.
+    pub fn request(&self, batch: &mut Batch) {
+        for (e1, e2) in &self.ids {
+            batch.get(traci::GET_INDUCTIONLOOP, traci::VAR_LAST_STEP_VEHICLE_NUMBER, e1);
+            batch.get(traci::GET_LANEAREA, traci::VAR_LAST_STEP_HALTING, e2);
+            batch.get(traci::GET_LANEAREA, traci::VAR_JAM_LENGTH_METERS, e2);
+        }
+    }
+
+    /// The snapshot at `now` from the step's replies (`resp` starts with the detector replies).
+    pub fn snapshot(&mut self, resp: &[traci::Response], now: Instant) -> DetectorSnapshot {
+        let mut snap = DetectorSnapshot {
+            at: now,
+            ..DetectorSnapshot::EMPTY
+        };
+        for i in 0..DETECTOR_LANES.len() {
+            let on_loop = resp.get(3 * i).and_then(|r| r.value.as_i32()).unwrap_or(0) > 0;
+            let halting = resp.get(3 * i + 1).and_then(|r| r.value.as_i32()).unwrap_or(0) > 0;
+            let jam = resp.get(3 * i + 2).and_then(|r| r.value.as_f64()).unwrap_or(0.0);
+            if on_loop && !self.was_on_loop[i] {
+                self.counts[i] = self.counts[i].wrapping_add(1);
+            }
+            self.was_on_loop[i] = on_loop;
+            snap.presence.set(i, on_loop || halting);
+            snap.counts[i] = self.counts[i];
+            snap.queue_m[i] = jam as f32;
+            snap.health[i] = DetectorHealth::Ok;
+        }
+        snap
+    }
 }
 
 /// The link state character for phase `p`.

@@ -27,21 +27,20 @@
 //! 60 s horizon. Cost: one TraCI round trip per 100 ms step, ~4-8 s wall per 1,800 s episode.
 //! Offline tooling: it allocates freely.
 
-use crate::bridge::link_state_char;
+use crate::bridge::{link_state_char, DetectorReader};
 use crate::scenario::{self, Demand, Link, DETECTOR_LANES};
 use crate::sumo::{free_port, run_args, SumoProcess};
 use crate::traci::{self, Batch, Client};
 use greenwave::config::{PlannerKind, Site};
-use greenwave::detect::{DetectorHealth, DetectorSnapshot};
 use greenwave::events::EventRing;
 use greenwave::hal::sim::traffic::Rng;
 use greenwave::hal::InputFrame;
 use greenwave::monitor::Monitor;
 use greenwave::plan::adaptive::Adaptive;
-use greenwave::plan::learned::train::{Trainer, EPOCH_MS, HORIZON_MS};
+use greenwave::plan::learned::train::{decision_due, Trainer, HORIZON_MS};
 use greenwave::plan::learned::{self, QTable, END, HOLD};
 use greenwave::plan::Planner;
-use greenwave::signal::engine::{Directive, Engine, Interval, PedInterval};
+use greenwave::signal::engine::{Directive, Engine};
 use greenwave::signal::frame::OutputFrame;
 use greenwave::signal::phase::PhaseSet;
 use greenwave::time::Instant;
@@ -283,17 +282,12 @@ pub fn episode(
     ]);
     let mut sumo = SumoProcess::spawn(home, &args, &dir.join(format!("{tag}.sumo.log")))?;
     let mut client = Client::connect(port, Duration::from_secs(20), || sumo.check_alive())?;
-    let det_ids: Vec<(String, String)> = DETECTOR_LANES
-        .iter()
-        .map(|l| (format!("e1_{l}"), format!("e2_{l}")))
-        .collect();
+    let mut detectors = DetectorReader::new();
     let mut engine = Engine::new(Instant::ZERO);
     let mut monitor = Monitor::new(site, Instant::ZERO);
     let mut adaptive = Adaptive::new();
     let mut ev = EventRing::new();
     let mut frame = OutputFrame::ALL_RED;
-    let mut counts = [0u16; 32];
-    let mut was_on_loop = [false; 32];
     let mut next_decision = [0u64; greenwave::limits::MAX_PHASES];
     let mut ending = PhaseSet::EMPTY;
     let mut report = EpisodeReport {
@@ -316,11 +310,7 @@ pub fn episode(
         let state = scenario::state_string(&setup.links, |p| link_state_char(site, &frame, p, false));
         batch.clear();
         batch.set_string(traci::SET_TLS, traci::VAR_TLS_STATE, "C", &state);
-        for (e1, e2) in &det_ids {
-            batch.get(traci::GET_INDUCTIONLOOP, traci::VAR_LAST_STEP_VEHICLE_NUMBER, e1);
-            batch.get(traci::GET_LANEAREA, traci::VAR_LAST_STEP_HALTING, e2);
-            batch.get(traci::GET_LANEAREA, traci::VAR_JAM_LENGTH_METERS, e2);
-        }
+        detectors.request(&mut batch);
         for lane in DETECTOR_LANES {
             batch.get(GET_LANE, traci::VAR_LAST_STEP_HALTING, lane);
         }
@@ -335,24 +325,8 @@ pub fn episode(
         // Replies are those of the state the previous step left (one step of sensing lag, as in
         // the bridge); responses: the TLS set has none, then 3 per detector lane, then the lanes.
         let now = Instant(j * step_ms);
-        let mut det = DetectorSnapshot {
-            at: now,
-            ..DetectorSnapshot::EMPTY
-        };
-        for (i, _) in DETECTOR_LANES.iter().enumerate() {
-            let on_loop = resp.get(3 * i).and_then(|r| r.value.as_i32()).unwrap_or(0) > 0;
-            let halting = resp.get(3 * i + 1).and_then(|r| r.value.as_i32()).unwrap_or(0) > 0;
-            let jam = resp.get(3 * i + 2).and_then(|r| r.value.as_f64()).unwrap_or(0.0);
-            if on_loop && !was_on_loop[i] {
-                counts[i] = counts[i].wrapping_add(1);
-            }
-            was_on_loop[i] = on_loop;
-            det.presence.set(i, on_loop || halting);
-            det.counts[i] = counts[i];
-            det.queue_m[i] = jam as f32;
-            det.health[i] = DetectorHealth::Ok;
-        }
-        let base = 3 * DETECTOR_LANES.len();
+        let det = detectors.snapshot(&resp, now);
+        let base = DetectorReader::REPLIES;
         let waiting: i32 = (0..DETECTOR_LANES.len())
             .filter_map(|i| resp.get(base + i).and_then(|r| r.value.as_i32()))
             .map(|v| v.max(0))
@@ -365,27 +339,19 @@ pub fn episode(
         let (demand, _) = planner.tick(&planner_site, now, &det, &InputFrame::default(), &engine, &mut ev);
         ending = ending.intersection(engine.greens());
         for o in adaptive.observe_greens(site, now, &det, &engine).iter() {
-            let ring = engine
-                .rings()
-                .iter()
-                .find(|x| x.phase == Some(o.phase) && x.interval == Interval::Green);
-            let decidable = ring.is_some_and(|x| x.min_done && x.ped == PedInterval::DontWalk);
-            let slot = next_decision.get_mut(o.phase.index());
-            if let (true, Some(nd)) = (decidable, slot) {
-                if now.0 >= *nd && !ending.contains(o.phase) {
-                    *nd = now.0 + EPOCH_MS;
-                    let s = learned::state(o);
-                    let fallback = if o.adaptive_end { END } else { HOLD };
-                    let a = trainer.choose_or(now, s, fallback);
-                    report.decisions += 1;
-                    let (greedy, confident) = trainer.table.decide(s);
-                    if confident && a == greedy {
-                        report.from_table += 1;
-                    }
-                    if a == END {
-                        ending.insert(o.phase);
-                    }
-                }
+            if !decision_due(&engine, o.phase, now, &mut next_decision, ending) {
+                continue;
+            }
+            let s = learned::state(o);
+            let fallback = if o.adaptive_end { END } else { HOLD };
+            let a = trainer.choose_or(now, s, fallback);
+            report.decisions += 1;
+            let (greedy, confident) = trainer.table.decide(s);
+            if confident && a == greedy {
+                report.from_table += 1;
+            }
+            if a == END {
+                ending.insert(o.phase);
             }
         }
         trainer.record(waiting as f32);

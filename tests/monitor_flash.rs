@@ -7,9 +7,13 @@ use greenwave::hal::sim::{FaultInjector, RelayFault, SimRelays, SimWatchdog};
 use greenwave::monitor::{FaultKind, Monitor};
 use greenwave::runtime::sim::ControlLoop;
 use greenwave::runtime::ControllerMode;
-use greenwave::signal::frame::{lamp, Aspect, OutputFrame};
+use greenwave::signal::frame::{lamp, Aspect};
 use greenwave::signal::phase::PhaseId;
 use greenwave::time::Instant;
+
+#[path = "support/frames.rs"]
+mod frames;
+use frames::all_red;
 
 fn site() -> Site {
     Site::load(std::path::Path::new("board/sites/nema8-4leg.toml")).unwrap()
@@ -17,17 +21,6 @@ fn site() -> Site {
 
 fn p(n: u8) -> PhaseId {
     PhaseId::new(n).unwrap()
-}
-
-/// A frame as the engine renders all red for this site (peds only where configured).
-fn all_red(site: &Site) -> OutputFrame {
-    let mut f = OutputFrame::ALL_RED;
-    for q in PhaseId::all() {
-        if site.phase(q).is_some_and(|ph| ph.ped.is_none()) {
-            f.ped[q.index()] = 0;
-        }
-    }
-    f
 }
 
 #[test]

@@ -12,9 +12,13 @@ use greenwave::hal::{InputFrame, Relays};
 use greenwave::monitor::{FaultKind, Monitor};
 use greenwave::runtime::Controller;
 use greenwave::signal::engine::{Demand, Directive, Engine};
-use greenwave::signal::frame::{lamp, Aspect, OutputFrame};
+use greenwave::signal::frame::{lamp, Aspect};
 use greenwave::signal::phase::{PhaseId, PhaseSet};
 use greenwave::time::Instant;
+
+#[path = "support/frames.rs"]
+mod frames;
+use frames::all_red;
 
 const NEMA8: &str = include_str!("../board/sites/nema8-4leg.toml");
 
@@ -24,16 +28,6 @@ fn site() -> Site {
 
 fn p(n: u8) -> PhaseId {
     PhaseId::new(n).unwrap()
-}
-
-fn all_red(site: &Site) -> OutputFrame {
-    let mut f = OutputFrame::ALL_RED;
-    for q in PhaseId::all() {
-        if site.phase(q).is_some_and(|ph| ph.ped.is_none()) {
-            f.ped[q.index()] = 0;
-        }
-    }
-    f
 }
 
 /// Through 2 and 6 run; left turns 1 and 5 flash while they do; a call on 4 at 30 s ends them.

@@ -12,12 +12,16 @@ const USAGE: &str = "\
 greenwave — adaptive traffic-signal controller
 
 USAGE:
-  greenwave check --site FILE [--board BOARD.toml]
+  greenwave check --site FILE [--board BOARD.toml] [--print-card]
       Validate a site file; print derived timings and the Webster plan. Exit 1 on a bad file.
-      --board: also validate a board file and check it wires every phase and crossing of the site.
-  greenwave sim --site FILE [--duration SECS] [--speed max|FACTOR] [--seed N]
+      --board: also validate a board file: it wires every phase and crossing of the site, and its
+      [mmu] compatibility card permits everything the site's rings and barriers run together.
+      --print-card: print the [mmu] card derived from the phases' approaches and movements, to
+      review and paste into the board file.
+  greenwave sim --site FILE [--board BOARD.toml] [--duration SECS] [--speed max|FACTOR] [--seed N]
                 [--events FILE.csv] [--volumes SCALE] [--planner actuated|adaptive|webster]
       Run the controller (engine, monitor, planner, loop) on the simulated intersection.
+      The monitor uses the board file's [mmu] card (--board), else the card derived from geometry.
       Defaults: --duration 3600 --speed max --seed 1 --volumes 1.0
       --console TTY [--baud N]: serve the serial console on TTY (e.g. one end of a socat pty pair).
       --state-dir DIR: keep learned flows, counters and fault history in DIR across runs.
@@ -107,12 +111,21 @@ fn load_site(flags: &Flags) -> Result<(PathBuf, Site), String> {
 }
 
 fn check(args: &[String]) -> Result<(), String> {
-    let flags = Flags::parse(args, &["--site", "--board"])?;
+    let print_card = args.iter().any(|a| a == "--print-card");
+    let args: Vec<String> = args.iter().filter(|a| *a != "--print-card").cloned().collect();
+    let flags = Flags::parse(&args, &["--site", "--board"])?;
     let (path, site) = load_site(&flags)?;
+    if print_card {
+        print!("{}", greenwave::monitor::card::MmuCard::from_geometry(&site).to_toml());
+        return Ok(());
+    }
     if let Some(b) = flags.get("--board") {
-        // The board file against this site: every phase and crossing wired (before a cabinet sees it).
+        // The board file against this site: every phase and crossing wired, and the card permits
+        // what the site runs together (before a cabinet sees it).
         let board = greenwave::hal::board::Board::load(std::path::Path::new(b)).map_err(|e| e.to_string())?;
-        board.check_site(&site, b).map_err(|e| e.to_string())?;
+        board
+            .check_site(&site, b)
+            .map_err(|e| format!("site {}: {e}", path.display()))?;
         println!("{b}: OK — board \"{}\" fits site \"{}\"", board.name, site.name);
     }
     println!(
@@ -201,6 +214,7 @@ fn sim(args: &[String]) -> Result<(), String> {
             "--baud",
             "--state-dir",
             "--model",
+            "--board",
         ],
     )?;
     let (site_path, mut site) = load_site(&flags)?;
@@ -265,12 +279,31 @@ fn sim(args: &[String]) -> Result<(), String> {
     if matches!(speed, Speed::Factor(_)) {
         greenwave::runtime::realtime::setup_realtime(50);
     }
-    let summary = run_sim(&site, &mut opts, &signals)?;
+    let card = sim_card(flags.get("--board"), &opts.site_path, &site)?;
+    let summary = run_sim(&site, &card, &mut opts, &signals)?;
     println!("{summary}");
     if let Some(p) = &opts.events {
         println!("event log         {}", p.display());
     }
     Ok(())
+}
+
+/// The monitor's compatibility card for `greenwave sim`: the board file's, which must fit the site,
+/// or without a board the card derived from the site's approaches and movements.
+fn sim_card(
+    board: Option<&str>,
+    site_path: &std::path::Path,
+    site: &Site,
+) -> Result<greenwave::monitor::card::MmuCard, String> {
+    let Some(b) = board else {
+        log::info!("monitor: no --board, using the [mmu] card derived from the site's approaches and movements");
+        return Ok(greenwave::monitor::card::MmuCard::from_geometry(site));
+    };
+    let board = greenwave::hal::board::Board::load(std::path::Path::new(b)).map_err(|e| e.to_string())?;
+    board
+        .check_site(site, b)
+        .map_err(|e| format!("site {}: {e}", site_path.display()))?;
+    board.mmu.ok_or_else(|| format!("{b}: no [mmu] card"))
 }
 
 /// The console PIN hash from the site file's `[console] pin_hash`, if set.

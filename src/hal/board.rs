@@ -8,11 +8,20 @@
 //! `rpi`). Validation rejects a line used twice, a line beyond 63, a chip that does not exist, and a
 //! head for a phase the site does not have; errors name the file, line and field.
 //!
+//! The `[mmu]` section is the cabinet's compatibility card ([`mmu`], `monitor::card`): the channel
+//! pairs that may run together, the flashing-yellow-arrow pairs and the minimum intervals. The
+//! conflict monitor trusts it instead of the site file. A board without one is refused by
+//! [`Board::check_site`] (so by `greenwave run` and `greenwave check --board`); it can be produced
+//! from a reviewed site with `greenwave check --site S --print-card`.
+//!
 //! Wiring principle (NEMA TS2 / Caltrans 332 cabinets): the controller holds the flash-transfer
 //! relay energised while it runs; a de-energised board (crash, watchdog reset, power loss, clean
 //! stop) lets the relay fall back and the cabinet's flasher takes the heads.
 
+mod mmu;
+
 use crate::limits::{MAX_PHASES, NAME_LEN};
+use crate::monitor::card::MmuCard;
 use crate::signal::phase::PhaseId;
 use serde::Deserialize;
 use std::path::Path;
@@ -109,6 +118,10 @@ pub struct Board {
     pub watchdog_timeout_s: u32,
     pub event_dir: heapless::String<PATH_LEN>,
     pub state_dir: heapless::String<PATH_LEN>,
+    /// The compatibility card (`[mmu]`), if the file has one.
+    pub mmu: Option<MmuCard>,
+    /// Line of the `[mmu]` section (0 without one), for errors.
+    pub mmu_line: usize,
 }
 
 #[derive(Deserialize)]
@@ -121,6 +134,8 @@ struct BoardFile {
     ped: Vec<Spanned<PedSection>>,
     #[serde(default)]
     input: Vec<Spanned<InputSection>>,
+    #[serde(default)]
+    mmu: Option<Spanned<mmu::MmuSection>>,
 }
 
 #[derive(Deserialize)]
@@ -532,6 +547,10 @@ impl Board {
                     "use 1 to 600 s (10 is typical)",
                 )
             })?;
+        let (card, mmu_line) = match &raw.mmu {
+            Some(m) => (Some(v.mmu(m.get_ref())?), v.err(m.span(), "", "", "").line),
+            None => (None, 0),
+        };
         Ok(Board {
             name,
             chips,
@@ -547,12 +566,48 @@ impl Board {
             watchdog_timeout_s,
             event_dir: v.path(&b.event_dir, "board.event_dir")?,
             state_dir: v.path(&b.state_dir, "board.state_dir")?,
+            mmu: card,
+            mmu_line,
         })
     }
 
     /// Checks the board against a site: every configured phase has a head, every crossing a
-    /// pedestrian head, and nothing is wired for phases the site lacks.
+    /// pedestrian head, and nothing is wired for phases the site lacks; the board has an `[mmu]`
+    /// card, and the site asks for nothing the card forbids (concurrency its rings and barriers
+    /// allow, flashing yellow arrows, yellow and red clearance below the card's minima).
     pub fn check_site(&self, site: &crate::config::Site, file: &str) -> Result<(), BoardError> {
+        self.check_heads(site, file)?;
+        let Some(card) = &self.mmu else {
+            return Err(BoardError {
+                file: file.into(),
+                line: 0,
+                field: "mmu".into(),
+                message: format!(
+                    "board \"{}\" has no [mmu] compatibility card: the conflict monitor checks every frame against the cabinet's own list of channels that may run together, never against the site file",
+                    self.name
+                ),
+                fix: "run `greenwave check --site SITE --print-card`, review the printed [mmu] section against the intersection drawing, and paste it into the board file".into(),
+            });
+        };
+        card.check_site(site).map_err(|e| {
+            let field = match e {
+                crate::monitor::card::CardMismatch::NotPermitted { .. } => "mmu.permitted",
+                crate::monitor::card::CardMismatch::NoFya { .. } => "mmu.fya",
+                crate::monitor::card::CardMismatch::ShortYellow { .. } => "mmu.min_yellow_s",
+                crate::monitor::card::CardMismatch::NoMinimum { yellow: true, .. } => "mmu.min_yellow_s",
+                _ => "mmu.min_red_clear_s",
+            };
+            BoardError {
+                file: file.into(),
+                line: self.mmu_line,
+                field: field.into(),
+                message: format!("site \"{}\": {e} of board \"{}\"", site.name, self.name),
+                fix: e.fix().into(),
+            }
+        })
+    }
+
+    fn check_heads(&self, site: &crate::config::Site, file: &str) -> Result<(), BoardError> {
         let e = |msg: String, fix: &str| BoardError {
             file: file.into(),
             line: 0,

@@ -20,6 +20,7 @@ use crate::hal::linux::serial::TermiosSerial;
 use crate::hal::sim::traffic::{SimTraffic, TrafficStats};
 use crate::hal::sim::{SimRelays, SimWatchdog};
 use crate::hal::{InputFrame, Relays, Watchdog};
+use crate::monitor::card::MmuCard;
 use crate::monitor::FaultKind;
 use crate::runtime::controller::Controller;
 use crate::runtime::logger::EventSink;
@@ -82,12 +83,14 @@ pub struct ControlLoop<R: Relays, W: Watchdog, S: Source> {
     pending: Option<Box<Site>>,
     /// Decides whether the watchdog is kicked.
     pub supervisor: Supervisor,
+    /// The cabinet's compatibility card: the monitor's permissions, kept across reloads.
+    card: MmuCard,
 }
 
 impl<R: Relays, W: Watchdog, S: Source> ControlLoop<R, W, S> {
-    pub fn new(site: &Site, relays: R, watchdog: W, source: S) -> Self {
+    pub fn new(site: &Site, card: &MmuCard, relays: R, watchdog: W, source: S) -> Self {
         ControlLoop {
-            controller: Controller::new(site, Instant::ZERO),
+            controller: Controller::new(site, card, Instant::ZERO),
             relays,
             watchdog,
             source,
@@ -98,6 +101,7 @@ impl<R: Relays, W: Watchdog, S: Source> ControlLoop<R, W, S> {
             stop_at: None,
             pending: None,
             supervisor: Supervisor::new(site.tick_ms, None),
+            card: *card,
         }
     }
 
@@ -143,7 +147,7 @@ impl<R: Relays, W: Watchdog, S: Source> ControlLoop<R, W, S> {
             if self.controller.handover_ready() {
                 // All red after every clearance: the new site's controller starts its own start-up
                 // all red from here, and its monitor starts from the same all-red state.
-                let mut next = Controller::new(site, now);
+                let mut next = Controller::new(site, &self.card, now);
                 if self.stop_at.is_some() {
                     // A stop requested during the handover applies to the new controller, which is
                     // in its start-up all red and stops at once.
@@ -174,8 +178,14 @@ impl<R: Relays, W: Watchdog, S: Source> ControlLoop<R, W, S> {
         self.controller.stopped()
     }
 
-    /// Switch to a new, validated site at the next all-red point (SIGHUP reload).
+    /// Switch to a new, validated site at the next all-red point (SIGHUP reload). A site that asks
+    /// for what the compatibility card forbids is refused (logged and counted); the old one runs on.
     pub fn reload(&mut self, site: Site) {
+        if let Err(e) = self.card.check_site(&site) {
+            log::error!("reload refused: site \"{}\": {e} (fix: {})", site.name, e.fix());
+            self.stats.reload_errors += 1;
+            return;
+        }
         self.pending = Some(Box::new(site));
         self.controller.request_handover(self.now);
     }
@@ -302,9 +312,9 @@ impl core::fmt::Display for SimSummary {
 }
 
 /// Runs `greenwave sim`.
-pub fn run_sim(site: &Site, opts: &mut SimOptions, signals: &Signals) -> Result<SimSummary, String> {
+pub fn run_sim(site: &Site, card: &MmuCard, opts: &mut SimOptions, signals: &Signals) -> Result<SimSummary, String> {
     let traffic = SimTraffic::new(site, opts.volumes, opts.seed);
-    let mut lp = ControlLoop::new(site, SimRelays::default(), SimWatchdog::default(), traffic);
+    let mut lp = ControlLoop::new(site, card, SimRelays::default(), SimWatchdog::default(), traffic);
     drive(&mut lp, site, opts, signals)
 }
 

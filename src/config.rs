@@ -1097,6 +1097,8 @@ impl Validator<'_> {
                 ));
             }
         }
+        // Report a through crossing a through first (the plainest mistake), else the first found.
+        let mut found: Option<(&PhaseTiming, &PhaseTiming, geometry::Movement, geometry::Movement)> = None;
         for a in phases.iter().flatten() {
             for b in phases.iter().flatten().filter(|b| b.id.number() > a.id.number()) {
                 if conflicts.get(a.id.index()).is_some_and(|c| c.contains(b.id)) {
@@ -1110,37 +1112,45 @@ impl Validator<'_> {
                 ) else {
                     continue;
                 };
-                let group = groups.iter().position(|g| g.contains(a.id)).map_or(0, |g| g + 1);
-                let how = if ma.exit(a.approach.leg) == mb.exit(b.approach.leg) {
-                    "merges with"
-                } else {
-                    "crosses"
-                };
-                let line_of_phase = |p: PhaseId| {
-                    raw.iter()
-                        .find(|s| *s.get_ref().number.get_ref() == i64::from(p.number()))
-                        .map_or(0, |s| line_of(self.text, s.get_ref().number.span().start))
-                };
-                return Err(self.err(
-                    barriers.clone(),
-                    "structure.barriers",
-                    format!(
-                        "phases {} and {} may run together (barrier group {group}, different rings) but phase {}'s {ma} from {} {how} phase {}'s {mb} from {}",
-                        a.id, b.id, a.id, a.approach.leg, b.id, b.approach.leg
-                    ),
-                    format!(
-                        "put phases {} and {} in different barrier groups (or the same ring); or correct `approach`/`movements` of phase {} (line {}) or {} (line {}); a left turn that yields to the opposing traffic is `left_yield` or has `permissive = N`",
-                        a.id,
-                        b.id,
-                        a.id,
-                        line_of_phase(a.id),
-                        b.id,
-                        line_of_phase(b.id)
-                    ),
-                ));
+                let throughs = ma == geometry::Movement::Through && mb == geometry::Movement::Through;
+                let found_throughs =
+                    found.is_some_and(|f| f.2 == geometry::Movement::Through && f.3 == geometry::Movement::Through);
+                if found.is_none() || (throughs && !found_throughs) {
+                    found = Some((a, b, ma, mb));
+                }
             }
         }
-        Ok(())
+        let Some((a, b, ma, mb)) = found else {
+            return Ok(());
+        };
+        let group = groups.iter().position(|g| g.contains(a.id)).map_or(0, |g| g + 1);
+        let how = if ma.exit(a.approach.leg) == mb.exit(b.approach.leg) {
+            "merges with"
+        } else {
+            "crosses"
+        };
+        let line_of_phase = |p: PhaseId| {
+            raw.iter()
+                .find(|s| *s.get_ref().number.get_ref() == i64::from(p.number()))
+                .map_or(0, |s| line_of(self.text, s.get_ref().number.span().start))
+        };
+        Err(self.err(
+            barriers,
+            "structure.barriers",
+            format!(
+                "phases {} and {} may run together (barrier group {group}, different rings) but phase {}'s {ma} from {} {how} phase {}'s {mb} from {}",
+                a.id, b.id, a.id, a.approach.leg, b.id, b.approach.leg
+            ),
+            format!(
+                "put phases {} and {} in different barrier groups (or the same ring); or correct `approach`/`movements` of phase {} (line {}) or {} (line {}); a left turn that yields to the opposing traffic is `left_yield` or has `permissive = N`",
+                a.id,
+                b.id,
+                a.id,
+                line_of_phase(a.id),
+                b.id,
+                line_of_phase(b.id)
+            ),
+        ))
     }
 
     /// Checks each protected/permissive left turn against the compatibility matrix: it must

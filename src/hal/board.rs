@@ -257,7 +257,12 @@ impl V<'_> {
         let line = if span.start == 0 && span.end == 0 {
             0
         } else {
-            self.text[..span.start.min(self.text.len())].lines().count().max(1)
+            // Newlines before the span + 1: also right for a span at the start of a line.
+            self.text.as_bytes()[..span.start.min(self.text.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1
         };
         BoardError {
             file: self.file.into(),
@@ -720,6 +725,66 @@ line = 7
             .unwrap_err()
             .to_string();
         assert!(e.contains("board.chips.driver"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod card_tests {
+    use super::*;
+
+    const CARD: &str = r#"
+[board]
+name = "card"
+chips = [{ path = "/dev/gpiochip0", driver = "cdev" }]
+
+[mmu]
+permitted = [[1, 5], [2, 6]]
+fya = [[1, 2]]
+min_yellow_s = { 1 = 3.0, 2 = 3.3 }
+min_red_clear_s = { 1 = 1.0, 2 = 1.9 }
+"#;
+
+    fn err(text: &str) -> BoardError {
+        Board::parse(text, "card.toml").unwrap_err()
+    }
+
+    #[test]
+    fn card_parses_symmetric() {
+        let b = Board::parse(CARD, "card.toml").unwrap();
+        let c = b.mmu.unwrap();
+        let p = |n| PhaseId::new(n).unwrap();
+        assert!(c.permits(p(5), p(1)) && c.permits(p(2), p(6)) && !c.permits(p(1), p(2)));
+        assert_eq!(c.fya(p(1)), Some(p(2)));
+        assert_eq!(c.min_yellow_ms(p(2)), 3_300);
+        assert_eq!(c.min_red_clear_ms(p(1)), 1_000);
+        assert_eq!(b.mmu_line, 6);
+    }
+
+    #[test]
+    fn card_errors_name_line_and_field() {
+        let e = err(&CARD.replace("[[1, 5], [2, 6]]", "[[1, 5],\n  [5, 1]]"));
+        assert_eq!((e.line, e.field.as_str()), (8, "mmu.permitted"), "{e}");
+        assert!(e.message.contains("channels 5+1 are listed twice"), "{e}");
+        let e = err(&CARD.replace("[[1, 5], [2, 6]]", "[[3, 3]]"));
+        assert_eq!((e.line, e.field.as_str()), (7, "mmu.permitted"), "{e}");
+        assert!(e.message.contains("channel 3 is paired with itself"), "{e}");
+        let e = err(&CARD.replace("[[1, 5], [2, 6]]", "[[1, 9]]"));
+        assert_eq!((e.line, e.field.as_str()), (7, "mmu.permitted"), "{e}");
+        assert!(e.message.contains("channel 9 does not exist"), "{e}");
+        let e = err(&CARD.replace("[[1, 5], [2, 6]]", "[[1, 5, 6]]"));
+        assert!(e.message.contains("3 channels in one pair"), "{e}");
+        let e = err(&CARD.replace("fya = [[1, 2]]", "fya = [[1, 2], [1, 6]]"));
+        assert_eq!((e.line, e.field.as_str()), (8, "mmu.fya"), "{e}");
+        assert!(e.message.contains("already has the fya pair [1, 2]"), "{e}");
+        let e = err(&CARD.replace("{ 1 = 3.0, 2 = 3.3 }", "{ 1 = 3.0, 2 = 2.5 }"));
+        assert_eq!((e.line, e.field.as_str()), (9, "mmu.min_yellow_s"), "{e}");
+        assert!(e.message.contains("channel 2: 2.5 s is out of range"), "{e}");
+        let e = err(&CARD.replace("{ 1 = 1.0, 2 = 1.9 }", "{ 1 = 1.0, 12 = 1.9 }"));
+        assert_eq!((e.line, e.field.as_str()), (10, "mmu.min_red_clear_s"), "{e}");
+        let e = err(&CARD.replace("fya = [[1, 2]]", "fya = [[1, 2]]\njumpers = 3"));
+        assert!(e.to_string().contains("jumpers"), "{e}");
+        let e = err(&CARD.replace("permitted = [[1, 5], [2, 6]]\n", ""));
+        assert!(e.to_string().contains("permitted"), "{e}");
     }
 }
 

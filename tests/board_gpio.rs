@@ -31,7 +31,7 @@ fn welded_relay_on_the_gpio_lines_latches_flash_and_drop_releases_the_flash_tran
     let relays = GpioRelays::new(&board, gpio).unwrap();
     let mut lp = ControlLoop::new(
         &site,
-        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        &board.mmu.expect("the shipped board carries an [mmu] card"),
         relays,
         SimWatchdog::default(),
         SimTraffic::new(&site, 1.0, 3),

@@ -1,7 +1,10 @@
 //! Intersection (site) configuration: load, validate, derive.
 //!
 //! A site file (`board/sites/*.toml`) describes the ring-and-barrier structure (NEMA TS2), each
-//! phase's timing limits and geometry, pedestrian crossings and detectors. Loading produces a
+//! phase's timing limits and geometry, pedestrian crossings and detectors. Each vehicle phase
+//! states its approach leg and movements ([`geometry`]); validation refuses a structure that lets
+//! crossing or merging movements run together (the conflict diagram of MUTCD 4D.05), so a typo in
+//! `barriers` is caught here as well as by the cabinet's compatibility card (`monitor::card`). Loading produces a
 //! validated [`Site`] of fixed size (no heap inside), so the control loop can keep and swap it
 //! without allocating. Yellow, red clearance and pedestrian clearance are derived by the ITE and
 //! MUTCD formulas in [`derive`]; overrides are accepted only above the standards' floors.
@@ -168,6 +171,7 @@ pub struct Site {
     /// Barrier groups in service order.
     pub groups: heapless::Vec<PhaseSet, MAX_GROUPS>,
     /// Compatibility matrix: `conflicts[i]` = phases that may never show green/yellow/walk with phase i.
+    /// The engine times by it; the conflict monitor does not read it (it trusts the MMU card).
     pub conflicts: [PhaseSet; MAX_PHASES],
     pub phases: [Option<PhaseTiming>; MAX_PHASES],
     pub detectors: [Option<DetectorDef>; MAX_DETECTORS],

@@ -257,3 +257,24 @@ fn typo_site_in_the_loop_goes_to_flash() {
     let (a, b) = (fault.a.unwrap(), fault.b.unwrap());
     assert!(!card.permits(a, b) && !s.conflicts_with(a, b), "{fault}");
 }
+
+/// A SIGHUP reload is checked against the loop's card: the typo site is refused and counted, the
+/// running site carries on.
+#[test]
+fn reload_of_a_site_the_card_forbids_is_refused() {
+    let s = site();
+    let card = board().mmu.unwrap();
+    let traffic = SimTraffic::new(&s, 1.0, 2);
+    let mut lp = ControlLoop::new(&s, &card, SimRelays::default(), SimWatchdog::default(), traffic);
+    for k in 0..100u64 {
+        lp.tick(Instant(k * 100), true);
+    }
+    lp.reload(typo_site_unchecked());
+    assert_eq!(lp.stats.reload_errors, 1);
+    for k in 100..3_000u64 {
+        lp.tick(Instant(k * 100), true);
+    }
+    assert_eq!(lp.stats.reloads, 0);
+    assert_ne!(lp.controller.status().mode, ControllerMode::Flash);
+    assert_eq!(lp.controller.site().groups.len(), 2, "the running site is kept");
+}

@@ -254,23 +254,23 @@ impl V<'_> {
         msg: impl Into<String>,
         fix: impl Into<String>,
     ) -> BoardError {
-        let line = if span.start == 0 && span.end == 0 {
-            0
-        } else {
-            // Newlines before the span + 1: also right for a span at the start of a line.
-            self.text.as_bytes()[..span.start.min(self.text.len())]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
-                + 1
-        };
         BoardError {
             file: self.file.into(),
-            line,
+            line: self.line_of(span),
             field: field.into(),
             message: msg.into(),
             fix: fix.into(),
         }
+    }
+
+    /// 1-based line of a span (0 for a default value without a span): newlines before it + 1, also
+    /// right for a span at the start of a line.
+    fn line_of(&self, span: core::ops::Range<usize>) -> usize {
+        if span.start == 0 && span.end == 0 {
+            return 0;
+        }
+        let end = span.start.min(self.text.len());
+        self.text.bytes().take(end).filter(|&b| b == b'\n').count() + 1
     }
 
     fn path(&self, v: &Spanned<String>, field: &str) -> Result<heapless::String<PATH_LEN>, BoardError> {
@@ -553,7 +553,7 @@ impl Board {
                 )
             })?;
         let (card, mmu_line) = match &raw.mmu {
-            Some(m) => (Some(v.mmu(m.get_ref())?), v.err(m.span(), "", "", "").line),
+            Some(m) => (Some(v.mmu(m.get_ref())?), v.line_of(m.span())),
             None => (None, 0),
         };
         Ok(Board {

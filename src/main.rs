@@ -22,8 +22,12 @@ USAGE:
       --console TTY [--baud N]: serve the serial console on TTY (e.g. one end of a socat pty pair).
       --state-dir DIR: keep learned flows, counters and fault history in DIR across runs.
       --model FILE: the Q-table for `--planner learned` (from `greenwave train`).
-  greenwave run --board BOARD.toml --site FILE [--duration SECS]
+      --relay-mirror FILE: write each frame sent to the relays into FILE (for an outside recorder).
+      With --speed FACTOR, controller time is the monotonic clock (x FACTOR), as on a board.
+  greenwave run --board BOARD.toml --site FILE [--duration SECS] [--relay-mirror FILE]
       Run on a cabinet board: GPIO relays, inputs, watchdog, console, event log, state (board file).
+      SIGHUP re-reads the site file (applied at the next all-red point; unchanged files and tick
+      changes are not applied, and bursts of SIGHUP coalesce); SIGTERM/SIGINT stop cleanly.
   greenwave train --site FILE --out MODEL.postcard [--episodes N] [--seconds S] [--seed N]
       Train the `learned` planner's Q-table in the built-in traffic model (volumes 0.6-1.6 x design).
   greenwave plot --events FILE.csv --out FILE.svg|FILE.png [--from T --to T]
@@ -201,6 +205,7 @@ fn sim(args: &[String]) -> Result<(), String> {
             "--baud",
             "--state-dir",
             "--model",
+            "--relay-mirror",
         ],
     )?;
     let (site_path, mut site) = load_site(&flags)?;
@@ -252,6 +257,11 @@ fn sim(args: &[String]) -> Result<(), String> {
         state_dir: flags.get("--state-dir").map(PathBuf::from),
         model: None,
         event_dir: None,
+        relay_mirror: flags.get("--relay-mirror").map(PathBuf::from),
+        planner_override: flags
+            .get("--planner")
+            .and_then(greenwave::config::parse_planner),
+        reload_check: None,
     };
     let model = match flags.get("--model") {
         Some(m) => Some(greenwave::plan::learned::QTable::load(std::path::Path::new(m)).map_err(|e| e.to_string())?),
@@ -357,7 +367,7 @@ fn train(args: &[String]) -> Result<(), String> {
 }
 
 fn run(args: &[String]) -> Result<(), String> {
-    let flags = Flags::parse(args, &["--board", "--site", "--duration"])?;
+    let flags = Flags::parse(args, &["--board", "--site", "--duration", "--relay-mirror"])?;
     let (site_path, site) = load_site(&flags)?;
     let board_path = PathBuf::from(flags.get("--board").ok_or("missing `--board BOARD.toml`")?);
     let duration_s = match flags.get("--duration") {
@@ -370,6 +380,7 @@ fn run(args: &[String]) -> Result<(), String> {
         console_pin: console_pin(&site_path)?,
         site_path,
         duration_s,
+        relay_mirror: flags.get("--relay-mirror").map(PathBuf::from),
     };
     let summary = greenwave::runtime::board::run_board(&site, opts, &signals)?;
     println!("{summary}");

@@ -113,6 +113,8 @@ fn load_site(flags: &Flags) -> Result<(PathBuf, Site), String> {
 fn check(args: &[String]) -> Result<(), String> {
     let flags = Flags::parse(args, &["--site", "--board"])?;
     let (path, site) = load_site(&flags)?;
+    // Everything `run` refuses, `check` refuses: the console PIN hash is read here too.
+    let pin = console_pin(&path)?;
     if let Some(b) = flags.get("--board") {
         // The board file against this site: every phase and crossing wired (before a cabinet sees it).
         let board = greenwave::hal::board::Board::load(std::path::Path::new(b)).map_err(|e| e.to_string())?;
@@ -126,6 +128,14 @@ fn check(args: &[String]) -> Result<(), String> {
         site.device_id,
         site.phases().count(),
         site.detectors.iter().flatten().count()
+    );
+    println!(
+        "console PIN: {}",
+        if pin.is_some() {
+            "set (mutating console commands need it)"
+        } else {
+            "not set (mutating console commands are disabled)"
+        }
     );
     println!();
     println!("phase  name                  min   max  pass  yellow  red clr  walk  ped clr");
@@ -258,9 +268,7 @@ fn sim(args: &[String]) -> Result<(), String> {
         model: None,
         event_dir: None,
         relay_mirror: flags.get("--relay-mirror").map(PathBuf::from),
-        planner_override: flags
-            .get("--planner")
-            .and_then(greenwave::config::parse_planner),
+        planner_override: flags.get("--planner").and_then(greenwave::config::parse_planner),
         reload_check: None,
     };
     let model = match flags.get("--model") {
@@ -300,12 +308,9 @@ fn console_pin(site_path: &std::path::Path) -> Result<Option<greenwave::console:
             site_path.display()
         )
     })?;
-    greenwave::console::lock::PinHash::parse(hash).map(Some).map_err(|e| {
-        format!(
-            "{}: `console.pin_hash`: {e} (make one with `greenwave pin-hash`)",
-            site_path.display()
-        )
-    })
+    greenwave::console::lock::PinHash::parse(hash)
+        .map(Some)
+        .map_err(|e| format!("{}: `console.pin_hash`: {e}", site_path.display()))
 }
 
 /// `greenwave pin-hash`: salted, iterated SHA-256 of a PIN read from standard input.

@@ -54,7 +54,10 @@ fn whole_second_site(tick_ms: u32) -> Site {
     let mut text = NEMA8
         .replace("tick_ms = 100", &format!("tick_ms = {tick_ms}"))
         .replace("passage_s = 2.5", "passage_s = 3");
-    text = text.replace("design_volume_vph = ", "yellow_s = 4\nred_clear_s = 2\ndesign_volume_vph = ");
+    text = text.replace(
+        "design_volume_vph = ",
+        "yellow_s = 4\nred_clear_s = 2\ndesign_volume_vph = ",
+    );
     text = text.replace("walk_s = 7", "walk_s = 7\nclearance_s = 17");
     Site::parse(&text, "coarse.toml").unwrap_or_else(|e| panic!("tick {tick_ms}: {e}"))
 }

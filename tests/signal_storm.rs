@@ -136,8 +136,11 @@ fn storm(pids: Vec<u32>, stop: Arc<AtomicBool>) -> u64 {
     let mut sent = 0;
     while !stop.load(Ordering::Relaxed) {
         for pid in &pids {
-            if nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid as i32), nix::sys::signal::Signal::SIGHUP)
-                .is_ok()
+            if nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(*pid as i32),
+                nix::sys::signal::Signal::SIGHUP,
+            )
+            .is_ok()
             {
                 sent += 1;
             }
@@ -172,7 +175,16 @@ fn a_signal_storm_never_shortens_a_yellow_or_red_clearance() {
     let secs = SECONDS.to_string();
     let origin = Instant::now();
     let sim = Command::new(BIN)
-        .args(["sim", "--site", SITE, "--speed", "1", "--duration", &secs, "--relay-mirror"])
+        .args([
+            "sim",
+            "--site",
+            SITE,
+            "--speed",
+            "1",
+            "--duration",
+            &secs,
+            "--relay-mirror",
+        ])
         .arg(&sim_mirror)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -226,9 +238,16 @@ fn a_signal_storm_never_shortens_a_yellow_or_red_clearance() {
     for (who, s) in [("sim", &samples[0]), ("run", &samples[1])] {
         let f = check(s, &site, who);
         assert!(f.short.is_empty(), "{:#?}", f.short);
-        let seen: Vec<String> = s.iter().map(|(t, _, f)| format!("{:.2} {f}", t.as_secs_f64())).collect();
+        let seen: Vec<String> = s
+            .iter()
+            .map(|(t, _, f)| format!("{:.2} {f}", t.as_secs_f64()))
+            .collect();
         assert!(f.yellows >= 3, "{who}: only {} yellows seen in {seen:#?}", f.yellows);
-        assert!(f.red_clearances >= 1, "{who}: only {} red clearances seen", f.red_clearances);
+        assert!(
+            f.red_clearances >= 1,
+            "{who}: only {} red clearances seen",
+            f.red_clearances
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -130,7 +130,9 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Sim
         event_dir: Some(PathBuf::from(board.event_dir.as_str())),
         relay_mirror: None,
         planner_override: None,
-        reload_check: Some(Box::new(move |s: &Site| board.check_site(s, &board_file).map_err(|e| e.to_string()))),
+        reload_check: Some(Box::new(move |s: &Site| {
+            board.check_site(s, &board_file).map_err(|e| e.to_string())
+        })),
     };
     drive(&mut lp, site, &mut sim, signals)
 }

@@ -108,7 +108,9 @@ mod tests {
     #[test]
     fn buckets_are_monotonic_and_cover_their_values() {
         let mut last = 0;
-        for us in [0u64, 1, 15, 16, 17, 31, 32, 33, 100, 1_000, 12_345, 1_000_000, 60_000_000] {
+        for us in [
+            0u64, 1, 15, 16, 17, 31, 32, 33, 100, 1_000, 12_345, 1_000_000, 60_000_000,
+        ] {
             let b = bucket_of(us);
             assert!(b >= last, "bucket order at {us}");
             last = b;

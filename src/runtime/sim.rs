@@ -21,8 +21,8 @@ use crate::console::Console;
 use crate::detect::DetectorSnapshot;
 use crate::events::csv::WallClock;
 use crate::hal::linux::serial::TermiosSerial;
-use crate::hal::sim::traffic::{SimTraffic, TrafficStats};
 use crate::hal::mirror::MirrorRelays;
+use crate::hal::sim::traffic::{SimTraffic, TrafficStats};
 use crate::hal::sim::{SimRelays, SimWatchdog};
 use crate::hal::{InputFrame, Relays, Watchdog};
 use crate::monitor::FaultKind;
@@ -215,7 +215,6 @@ pub enum Speed {
     /// Real time × factor (1.0 = real time, as on a board).
     Factor(f64),
 }
-
 
 pub struct SimOptions {
     pub site_path: PathBuf,

@@ -251,3 +251,24 @@ fn a_signal_storm_never_shortens_a_yellow_or_red_clearance() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A stopped process (SIGSTOP: a debugger, a frozen VM) wakes far past its deadline: the loop
+/// measures that, counts a stall and latches flash instead of trusting its timing.
+#[test]
+fn a_stall_past_the_limit_latches_flash() {
+    let child = Command::new(BIN)
+        .args(["sim", "--site", SITE, "--speed", "1", "--duration", "9"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sim");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    std::thread::sleep(Duration::from_secs(5));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).expect("stop");
+    std::thread::sleep(Duration::from_millis(2_600));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).expect("cont");
+    let (out, _, ok) = wait_output(child, Instant::now());
+    assert!(ok, "{out}");
+    assert!(out.contains(" 1 stalls"), "{out}");
+    assert!(out.contains("controller fault"), "flash latched: {out}");
+}

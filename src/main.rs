@@ -26,8 +26,12 @@ USAGE:
       --console TTY [--baud N]: serve the serial console on TTY (e.g. one end of a socat pty pair).
       --state-dir DIR: keep learned flows, counters and fault history in DIR across runs.
       --model FILE: the Q-table for `--planner learned` (from `greenwave train`).
-  greenwave run --board BOARD.toml --site FILE [--duration SECS]
+      --relay-mirror FILE: write each frame sent to the relays into FILE (for an outside recorder).
+      With --speed FACTOR, controller time is the monotonic clock (x FACTOR), as on a board.
+  greenwave run --board BOARD.toml --site FILE [--duration SECS] [--relay-mirror FILE]
       Run on a cabinet board: GPIO relays, inputs, watchdog, console, event log, state (board file).
+      SIGHUP re-reads the site file (applied at the next all-red point; unchanged files and tick
+      changes are not applied, and bursts of SIGHUP coalesce); SIGTERM/SIGINT stop cleanly.
   greenwave train --site FILE --out MODEL.postcard [--episodes N] [--seconds S] [--seed N]
       Train the `learned` planner's Q-table in the built-in traffic model (volumes 0.6-1.6 x design).
   greenwave plot --events FILE.csv --out FILE.svg|FILE.png [--from T --to T]
@@ -119,6 +123,8 @@ fn check(args: &[String]) -> Result<(), String> {
         print!("{}", greenwave::monitor::card::MmuCard::from_geometry(&site).to_toml());
         return Ok(());
     }
+    // Everything `run` refuses, `check` refuses: the console PIN hash is read here too.
+    let pin = console_pin(&path)?;
     if let Some(b) = flags.get("--board") {
         // The board file against this site: every phase and crossing wired, and the card permits
         // what the site runs together (before a cabinet sees it).
@@ -135,6 +141,14 @@ fn check(args: &[String]) -> Result<(), String> {
         site.device_id,
         site.phases().count(),
         site.detectors.iter().flatten().count()
+    );
+    println!(
+        "console PIN: {}",
+        if pin.is_some() {
+            "set (mutating console commands need it)"
+        } else {
+            "not set (mutating console commands are disabled)"
+        }
     );
     println!();
     println!("phase  name                  min   max  pass  yellow  red clr  walk  ped clr");
@@ -214,6 +228,7 @@ fn sim(args: &[String]) -> Result<(), String> {
             "--baud",
             "--state-dir",
             "--model",
+            "--relay-mirror",
             "--board",
         ],
     )?;
@@ -266,6 +281,9 @@ fn sim(args: &[String]) -> Result<(), String> {
         state_dir: flags.get("--state-dir").map(PathBuf::from),
         model: None,
         event_dir: None,
+        relay_mirror: flags.get("--relay-mirror").map(PathBuf::from),
+        planner_override: flags.get("--planner").and_then(greenwave::config::parse_planner),
+        reload_check: None,
     };
     let model = match flags.get("--model") {
         Some(m) => Some(greenwave::plan::learned::QTable::load(std::path::Path::new(m)).map_err(|e| e.to_string())?),
@@ -323,12 +341,9 @@ fn console_pin(site_path: &std::path::Path) -> Result<Option<greenwave::console:
             site_path.display()
         )
     })?;
-    greenwave::console::lock::PinHash::parse(hash).map(Some).map_err(|e| {
-        format!(
-            "{}: `console.pin_hash`: {e} (make one with `greenwave pin-hash`)",
-            site_path.display()
-        )
-    })
+    greenwave::console::lock::PinHash::parse(hash)
+        .map(Some)
+        .map_err(|e| format!("{}: `console.pin_hash`: {e}", site_path.display()))
 }
 
 /// `greenwave pin-hash`: salted, iterated SHA-256 of a PIN read from standard input.
@@ -390,7 +405,7 @@ fn train(args: &[String]) -> Result<(), String> {
 }
 
 fn run(args: &[String]) -> Result<(), String> {
-    let flags = Flags::parse(args, &["--board", "--site", "--duration"])?;
+    let flags = Flags::parse(args, &["--board", "--site", "--duration", "--relay-mirror"])?;
     let (site_path, site) = load_site(&flags)?;
     let board_path = PathBuf::from(flags.get("--board").ok_or("missing `--board BOARD.toml`")?);
     let duration_s = match flags.get("--duration") {
@@ -403,6 +418,7 @@ fn run(args: &[String]) -> Result<(), String> {
         console_pin: console_pin(&site_path)?,
         site_path,
         duration_s,
+        relay_mirror: flags.get("--relay-mirror").map(PathBuf::from),
     };
     let summary = greenwave::runtime::board::run_board(&site, opts, &signals)?;
     println!("{summary}");

@@ -6,6 +6,7 @@
 
 pub mod board;
 pub mod controller;
+pub mod latency;
 pub mod logger;
 pub mod realtime;
 pub mod sim;

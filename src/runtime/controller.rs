@@ -309,8 +309,8 @@ impl Controller {
         self.planner.set_kind(kind);
     }
 
-    pub fn status(&self) -> Status {
-        let mode = if self.monitor.latched().is_some() {
+    pub fn mode(&self) -> ControllerMode {
+        if self.monitor.latched().is_some() {
             ControllerMode::Flash
         } else {
             match self.engine.mode() {
@@ -318,7 +318,11 @@ impl Controller {
                 EngineMode::Run => ControllerMode::Run,
                 EngineMode::Stopping | EngineMode::Stopped => ControllerMode::Stopping,
             }
-        };
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        let mode = self.mode();
         Status {
             now: self.now,
             mode,

@@ -858,6 +858,7 @@ mod card_tests {
 [board]
 name = "card"
 chips = [{ path = "/dev/gpiochip0", driver = "cdev" }]
+flash_transfer = 4
 
 [mmu]
 permitted = [[1, 5], [2, 6]]
@@ -879,30 +880,30 @@ min_red_clear_s = { 1 = 1.0, 2 = 1.9 }
         assert_eq!(c.fya(p(1)), Some(p(2)));
         assert_eq!(c.min_yellow_ms(p(2)), 3_300);
         assert_eq!(c.min_red_clear_ms(p(1)), 1_000);
-        assert_eq!(b.mmu_line, 6);
+        assert_eq!(b.mmu_line, 7);
     }
 
     #[test]
     fn card_errors_name_line_and_field() {
         let e = err(&CARD.replace("[[1, 5], [2, 6]]", "[[1, 5],\n  [5, 1]]"));
-        assert_eq!((e.line, e.field.as_str()), (8, "mmu.permitted"), "{e}");
+        assert_eq!((e.line, e.field.as_str()), (9, "mmu.permitted"), "{e}");
         assert!(e.message.contains("channels 5+1 are listed twice"), "{e}");
         let e = err(&CARD.replace("[[1, 5], [2, 6]]", "[[3, 3]]"));
-        assert_eq!((e.line, e.field.as_str()), (7, "mmu.permitted"), "{e}");
+        assert_eq!((e.line, e.field.as_str()), (8, "mmu.permitted"), "{e}");
         assert!(e.message.contains("channel 3 is paired with itself"), "{e}");
         let e = err(&CARD.replace("[[1, 5], [2, 6]]", "[[1, 9]]"));
-        assert_eq!((e.line, e.field.as_str()), (7, "mmu.permitted"), "{e}");
+        assert_eq!((e.line, e.field.as_str()), (8, "mmu.permitted"), "{e}");
         assert!(e.message.contains("channel 9 does not exist"), "{e}");
         let e = err(&CARD.replace("[[1, 5], [2, 6]]", "[[1, 5, 6]]"));
         assert!(e.message.contains("3 channels in one pair"), "{e}");
         let e = err(&CARD.replace("fya = [[1, 2]]", "fya = [[1, 2], [1, 6]]"));
-        assert_eq!((e.line, e.field.as_str()), (8, "mmu.fya"), "{e}");
+        assert_eq!((e.line, e.field.as_str()), (9, "mmu.fya"), "{e}");
         assert!(e.message.contains("already has the fya pair [1, 2]"), "{e}");
         let e = err(&CARD.replace("{ 1 = 3.0, 2 = 3.3 }", "{ 1 = 3.0, 2 = 2.5 }"));
-        assert_eq!((e.line, e.field.as_str()), (9, "mmu.min_yellow_s"), "{e}");
+        assert_eq!((e.line, e.field.as_str()), (10, "mmu.min_yellow_s"), "{e}");
         assert!(e.message.contains("channel 2: 2.5 s is out of range"), "{e}");
         let e = err(&CARD.replace("{ 1 = 1.0, 2 = 1.9 }", "{ 1 = 1.0, 12 = 1.9 }"));
-        assert_eq!((e.line, e.field.as_str()), (10, "mmu.min_red_clear_s"), "{e}");
+        assert_eq!((e.line, e.field.as_str()), (11, "mmu.min_red_clear_s"), "{e}");
         let e = err(&CARD.replace("fya = [[1, 2]]", "fya = [[1, 2]]\njumpers = 3"));
         assert!(e.to_string().contains("jumpers"), "{e}");
         let e = err(&CARD.replace("permitted = [[1, 5], [2, 6]]\n", ""));

@@ -282,6 +282,15 @@ mod tests {
     }
 
     #[test]
+    fn skewed_legs() {
+        // A diagonal leg: through from NE leaves to SW and crosses the south-north through.
+        assert_eq!(Through.exit(Leg::NE), Leg::SW);
+        assert!(collide(Leg::NE, Through, Leg::S, Through));
+        // Its right turn (to SE) stays clear of the opposite leg's right turn (to NW).
+        assert!(!collide(Leg::NE, Right, Leg::SW, Right));
+    }
+
+    #[test]
     fn yielding_left_and_arrow_excuse_only_the_opposing_leg() {
         let nb = Approach {
             leg: Leg::S,

@@ -238,7 +238,7 @@ pub struct SimOptions {
     /// A planner chosen on the command line; it stays in force across SIGHUP reloads.
     pub planner_override: Option<crate::config::PlannerKind>,
     /// Further checks a reloaded site must pass (the board's wiring and MMU card on a cabinet).
-    pub reload_check: Option<Box<dyn Fn(&Site) -> Result<(), String>>>,
+    pub reload_check: Option<ReloadCheck>,
 }
 
 /// Real-time pacing at `factor` × real time: controller milliseconds ↔ monotonic nanoseconds.
@@ -322,6 +322,9 @@ fn reload<R: Relays, W: Watchdog, S: Source>(lp: &mut ControlLoop<R, W, S>, opts
 
 /// Controller time between two state saves.
 pub const STATE_SAVE_MS: u64 = 300_000;
+
+/// A check a reloaded site must pass before it is applied.
+pub type ReloadCheck = Box<dyn Fn(&Site) -> Result<(), String>>;
 
 /// A serial console to serve from the loop.
 pub struct ConsoleSetup {

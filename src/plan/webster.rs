@@ -126,7 +126,7 @@ struct Tenths(u32);
 impl core::fmt::Display for Tenths {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let t = (self.0 + 50) / 100;
-        if t % 10 == 0 {
+        if t.is_multiple_of(10) {
             write!(f, "{}", t / 10)
         } else {
             write!(f, "{}.{}", t / 10, t % 10)
@@ -476,7 +476,7 @@ fn fit(v: &mut [u32], lo: &[u32], hi: &[u32], w: &[f32], target: u32) {
         };
         let active = || (0..n).filter(|&i| room(v, i) > 0);
         let count = active().count();
-        let Some(last) = active().last() else {
+        let Some(last) = active().next_back() else {
             return; // every element at its bound
         };
         let wsum: f32 = active().map(|i| weight(v, i)).sum();

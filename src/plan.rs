@@ -463,3 +463,34 @@ impl Planner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site() -> Site {
+        Site::parse(include_str!("../board/sites/nema8-4leg.toml"), "nema8-4leg.toml").unwrap()
+    }
+
+    /// Restored flows that cannot be traffic are refused whole: the plan and flows stay the design
+    /// ones, and the refusal is counted. Good flows replan.
+    #[test]
+    fn set_flows_refuses_what_cannot_be_traffic() {
+        let s = site();
+        let mut p = Planner::new(&s);
+        let design = *p.plan();
+        for bad in [f32::NAN, f32::INFINITY, -1.0, 1e12] {
+            let mut f = webster::design_flows(&s);
+            f[3] = bad;
+            assert!(p.set_flows(&s, &f).is_err());
+            assert_eq!(*p.plan(), design);
+            assert_eq!(*p.flows_vph(), webster::design_flows(&s));
+        }
+        assert_eq!(p.flows_rejected(), 4);
+        let mut f = webster::design_flows(&s);
+        f[1] = 1_000.0;
+        assert_eq!(p.set_flows(&s, &f), Ok(()));
+        assert_ne!(*p.plan(), design);
+        assert_eq!(p.flows_rejected(), 4);
+    }
+}

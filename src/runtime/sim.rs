@@ -474,14 +474,21 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
             for line in &loaded.report {
                 log::info!("state {}: {line}", dir.display());
             }
-            if loaded.flows.cycles > 0 {
-                lp.controller.planner_mut().set_flows(site, &loaded.flows.flows_vph);
-                log::info!(
-                    "Webster fail-safe plan seeded from {} learned cycles",
-                    loaded.flows.cycles
-                );
+            // Refused flows (not traffic: logged by the planner) count no learned cycles.
+            let mut prior_cycles = loaded.flows.cycles;
+            if prior_cycles > 0 {
+                if lp
+                    .controller
+                    .planner_mut()
+                    .set_flows(site, &loaded.flows.flows_vph)
+                    .is_ok()
+                {
+                    log::info!("Webster fail-safe plan seeded from {prior_cycles} learned cycles");
+                } else {
+                    prior_cycles = 0;
+                }
             }
-            Some((keeper, loaded.counters, loaded.flows.cycles))
+            Some((keeper, loaded.counters, prior_cycles))
         }
     };
     let mut last_save = Instant::ZERO;

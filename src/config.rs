@@ -238,7 +238,7 @@ impl Site {
     /// Reads and validates a site file.
     pub fn load(path: &Path) -> Result<Site, ConfigError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        let text = self::file::read_text(path, crate::limits::CONFIG_FILE_MAX_BYTES).map_err(|e| ConfigError {
             file: file.clone(),
             line: 0,
             field: String::new(),

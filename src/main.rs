@@ -5,8 +5,10 @@ use greenwave::config::Site;
 use greenwave::plan::webster;
 use greenwave::runtime::realtime::Signals;
 use greenwave::runtime::sim::{run_sim, SimOptions, Speed};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const USAGE: &str = "\
 greenwave — adaptive traffic-signal controller
@@ -40,7 +42,44 @@ USAGE:
       Read a console PIN (4-12 digits) from standard input; print the salted hash for the site
       file's `[console] pin_hash`.
   greenwave help
+
+EXIT STATUS:
+  0 success, 1 error (one `error:` line on standard error), 2 usage. Output to a pipe that closes
+  early (`greenwave check … | head -1`) ends the command quietly with status 0.
 ";
+
+/// Standard output closed under us (EPIPE): the command stops and the process exits quietly.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes one line to standard output for a command. `println!` panics (exit 101) when the write
+/// fails; here a closed pipe (EPIPE: the reader has what it wanted, as `head -1` does) sets
+/// [`STDOUT_CLOSED`] so `main` exits quietly with status 0 (SIGPIPE's 141 would fail a `pipefail`
+/// pipeline that only wanted the first lines), and any other failure (ENOSPC on a full disk, EIO)
+/// becomes the command's error: one line on standard error and status 1.
+fn emit(args: std::fmt::Arguments) -> Result<(), String> {
+    let mut so = std::io::stdout().lock();
+    so.write_fmt(args)
+        .and_then(|()| so.write_all(b"\n"))
+        .map_err(stdout_error)
+}
+
+fn stdout_error(e: std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+    }
+    format!("cannot write to standard output: {e}")
+}
+
+/// `println!` for the command paths, through [`emit`]: returns the write error from the enclosing
+/// function (which returns `Result<_, String>`).
+macro_rules! out {
+    () => {
+        emit(format_args!(""))?
+    };
+    ($($arg:tt)*) => {
+        emit(format_args!($($arg)*))?
+    };
+}
 
 fn main() -> ExitCode {
     let _ = simple_logger::SimpleLogger::new()
@@ -49,7 +88,7 @@ fn main() -> ExitCode {
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = args.first() else {
-        eprint!("{USAGE}");
+        let _ = write!(std::io::stderr(), "{USAGE}");
         return ExitCode::from(2);
     };
     let rest = &args[1..];
@@ -58,23 +97,32 @@ fn main() -> ExitCode {
         "sim" => sim(rest),
         "plot" => greenwave::plot::parse_args(rest)
             .and_then(|o| greenwave::plot::plot(&o))
-            .map(|s| println!("{s}")),
+            .and_then(|s| {
+                out!("{s}");
+                Ok(())
+            }),
         "pin-hash" => pin_hash(),
         "train" => train(rest),
         "run" => run(rest),
-        "help" | "--help" | "-h" => {
-            print!("{USAGE}");
-            Ok(())
-        }
+        "help" | "--help" | "-h" => help(),
         other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
     };
+    // Anything still buffered is written now, where a failure can still be reported.
+    let result = result.and_then(|()| std::io::stdout().flush().map_err(stdout_error));
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(_) if STDOUT_CLOSED.load(Ordering::Relaxed) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Not `eprintln!`: it panics too when standard error is gone.
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             ExitCode::from(1)
         }
     }
+}
+
+fn help() -> Result<(), String> {
+    out!("{}", USAGE.trim_end());
+    Ok(())
 }
 
 /// `--name value` pairs; every flag must be known and have a value.
@@ -120,7 +168,12 @@ fn check(args: &[String]) -> Result<(), String> {
     let flags = Flags::parse(&args, &["--site", "--board"])?;
     let (path, site) = load_site(&flags)?;
     if print_card {
-        print!("{}", greenwave::monitor::card::MmuCard::from_geometry(&site).to_toml());
+        out!(
+            "{}",
+            greenwave::monitor::card::MmuCard::from_geometry(&site)
+                .to_toml()
+                .trim_end()
+        );
         return Ok(());
     }
     // Everything `run` refuses, `check` refuses: the console PIN hash is read here too.
@@ -132,9 +185,9 @@ fn check(args: &[String]) -> Result<(), String> {
         board
             .check_site(&site, b)
             .map_err(|e| format!("site {}: {e}", path.display()))?;
-        println!("{b}: OK — board \"{}\" fits site \"{}\"", board.name, site.name);
+        out!("{b}: OK — board \"{}\" fits site \"{}\"", board.name, site.name);
     }
-    println!(
+    out!(
         "{}: OK — site \"{}\", device {}, {} phases, {} detectors",
         path.display(),
         site.name,
@@ -142,7 +195,7 @@ fn check(args: &[String]) -> Result<(), String> {
         site.phases().count(),
         site.detectors.iter().flatten().count()
     );
-    println!(
+    out!(
         "console PIN: {}",
         if pin.is_some() {
             "set (mutating console commands need it)"
@@ -150,8 +203,8 @@ fn check(args: &[String]) -> Result<(), String> {
             "not set (mutating console commands are disabled)"
         }
     );
-    println!();
-    println!("phase  name                  min   max  pass  yellow  red clr  walk  ped clr");
+    out!();
+    out!("phase  name                  min   max  pass  yellow  red clr  walk  ped clr");
     for ph in site.phases() {
         let (walk, pclr) = match ph.ped {
             Some(p) => (
@@ -160,7 +213,7 @@ fn check(args: &[String]) -> Result<(), String> {
             ),
             None => ("    -".into(), "      -".into()),
         };
-        println!(
+        out!(
             "{:>5}  {:<20} {:5.1} {:5.1} {:5.1} {:7.1} {:8.1} {walk} {pclr}",
             ph.id.number(),
             ph.name.as_str(),
@@ -172,25 +225,28 @@ fn check(args: &[String]) -> Result<(), String> {
         );
     }
     let plan = webster::plan(&site, &webster::design_flows(&site));
-    println!();
+    out!();
     let c0 = if plan.c0_s.is_finite() {
         format!("{:.1} s", plan.c0_s)
     } else {
         "oversaturated".into()
     };
-    println!(
+    out!(
         "Webster plan (design volumes): Y = {:.3}, L = {:.1} s, C0 = {c0}, cycle run = {:.1} s",
         plan.y_total,
         plan.lost_ms as f64 / 1000.0,
         plan.cycle_ms as f64 / 1000.0
     );
     for ph in site.phases() {
-        println!(
+        out!(
             "  phase {} green {:5.1} s  (y = {:.3})",
             ph.id.number(),
             plan.green(ph.id) as f64 / 1000.0,
             plan.y[ph.id.index()]
         );
+    }
+    if let Some(c) = plan.capped {
+        out!("{c}");
     }
     // Protected/permissive left turns against the cross-product guideline (design volumes).
     let flows = webster::design_flows(&site);
@@ -198,7 +254,7 @@ fn check(args: &[String]) -> Result<(), String> {
         let Some(o) = ph.permissive else { continue };
         let cp = flows[ph.id.index()] * flows[o.index()];
         let ok = greenwave::plan::adaptive::cross_product_ok(&site, &flows, ph.id, o);
-        println!(
+        out!(
             "permissive left {} yields to {}: cross product {:.0} {}",
             ph.id.number(),
             o.number(),
@@ -299,9 +355,9 @@ fn sim(args: &[String]) -> Result<(), String> {
     }
     let card = sim_card(flags.get("--board"), &opts.site_path, &site)?;
     let summary = run_sim(&site, &card, &mut opts, &signals)?;
-    println!("{summary}");
+    out!("{summary}");
     if let Some(p) = &opts.events {
-        println!("event log         {}", p.display());
+        out!("event log         {}", p.display());
     }
     Ok(())
 }
@@ -326,7 +382,8 @@ fn sim_card(
 
 /// The console PIN hash from the site file's `[console] pin_hash`, if set.
 fn console_pin(site_path: &std::path::Path) -> Result<Option<greenwave::console::lock::PinHash>, String> {
-    let text = std::fs::read_to_string(site_path).map_err(|e| format!("{}: {e}", site_path.display()))?;
+    let text = greenwave::config::file::read_text(site_path, greenwave::limits::CONFIG_FILE_MAX_BYTES)
+        .map_err(|e| format!("{}: {e}", site_path.display()))?;
     let value: toml::Value = toml::from_str(&text).map_err(|e| format!("{}: {e}", site_path.display()))?;
     let Some(hash) = value.get("console").and_then(|c| c.get("pin_hash")) else {
         log::warn!(
@@ -350,9 +407,12 @@ fn console_pin(site_path: &std::path::Path) -> Result<Option<greenwave::console:
 fn pin_hash() -> Result<(), String> {
     use greenwave::console::command::{PIN_MAX, PIN_MIN};
     use greenwave::console::lock::{PinHash, DEFAULT_ITERATIONS};
-    use std::io::Read;
+    use std::io::{BufRead, Read};
     let mut pin = String::new();
+    // Bounded: a PIN is at most PIN_MAX digits; a line without end (`< /dev/zero`) is cut here.
     std::io::stdin()
+        .lock()
+        .take(256)
         .read_line(&mut pin)
         .map_err(|e| format!("cannot read the PIN from standard input: {e}"))?;
     let pin = pin.trim();
@@ -363,7 +423,7 @@ fn pin_hash() -> Result<(), String> {
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut salt))
         .map_err(|e| format!("cannot read /dev/urandom for the salt: {e}"))?;
-    println!("{}", PinHash::derive(pin.as_bytes(), salt, DEFAULT_ITERATIONS));
+    out!("{}", PinHash::derive(pin.as_bytes(), salt, DEFAULT_ITERATIONS));
     Ok(())
 }
 
@@ -393,7 +453,7 @@ fn train(args: &[String]) -> Result<(), String> {
         .filter(|s| trainer.table.decide(*s).1)
         .count();
     std::fs::write(&out, trainer.table.to_bytes()).map_err(|e| format!("{}: {e}", out.display()))?;
-    println!(
+    out!(
         "{}: {} episodes of {} s, {} of {} states confident",
         out.display(),
         trainer.table.episodes,
@@ -421,6 +481,6 @@ fn run(args: &[String]) -> Result<(), String> {
         relay_mirror: flags.get("--relay-mirror").map(PathBuf::from),
     };
     let summary = greenwave::runtime::board::run_board(&site, opts, &signals)?;
-    println!("{summary}");
+    out!("{summary}");
     Ok(())
 }

@@ -341,13 +341,14 @@ impl V<'_> {
 impl Board {
     pub fn load(path: &Path) -> Result<Board, BoardError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| BoardError {
-            file: file.clone(),
-            line: 0,
-            field: String::new(),
-            message: format!("cannot read the board file: {e}"),
-            fix: "check the path (board/*.toml)".into(),
-        })?;
+        let text =
+            crate::config::file::read_text(path, crate::limits::CONFIG_FILE_MAX_BYTES).map_err(|e| BoardError {
+                file: file.clone(),
+                line: 0,
+                field: String::new(),
+                message: format!("cannot read the board file: {e}"),
+                fix: "check the path (board/*.toml)".into(),
+            })?;
         let board = Board::parse(&text, &file)?;
         board.check_chip_identities(&text, &file)?;
         Ok(board)

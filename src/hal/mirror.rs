@@ -60,7 +60,7 @@ impl<R: Relays> Relays for MirrorRelays<R> {
             let mut rec: heapless::String<64> = heapless::String::new();
             let ok = write!(rec, "{:020} ", self.seq).is_ok()
                 && frame.write_compact(&mut rec).is_ok()
-                && write!(rec, " {:020}\n", self.seq).is_ok();
+                && writeln!(rec, " {:020}", self.seq).is_ok();
             if !ok || file.write_all_at(rec.as_bytes(), 0).is_err() {
                 self.failures += 1;
             }

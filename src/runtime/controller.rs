@@ -73,6 +73,8 @@ pub struct Status {
     pub events_dropped: u64,
     pub scenarios: PoolStats,
     pub replans: u64,
+    /// Flow sets the planner refused as not traffic (restored from storage or counted over a cycle).
+    pub flows_rejected: u64,
 }
 
 pub struct Controller {
@@ -345,6 +347,7 @@ impl Controller {
             events_dropped: self.events.dropped(),
             scenarios: self.planner.pool_stats(),
             replans: self.planner.replans(),
+            flows_rejected: self.planner.flows_rejected(),
         }
     }
 }

@@ -248,7 +248,7 @@ pub struct SimOptions {
     /// A planner chosen on the command line; it stays in force across SIGHUP reloads.
     pub planner_override: Option<crate::config::PlannerKind>,
     /// Further checks a reloaded site must pass (the board's wiring and MMU card on a cabinet).
-    pub reload_check: Option<Box<dyn Fn(&Site) -> Result<(), String>>>,
+    pub reload_check: Option<ReloadCheck>,
 }
 
 /// Real-time pacing at `factor` × real time: controller milliseconds ↔ monotonic nanoseconds.
@@ -332,6 +332,9 @@ fn reload<R: Relays, W: Watchdog, S: Source>(lp: &mut ControlLoop<R, W, S>, opts
 
 /// Controller time between two state saves.
 pub const STATE_SAVE_MS: u64 = 300_000;
+
+/// A check a reloaded site must pass before it is applied.
+pub type ReloadCheck = Box<dyn Fn(&Site) -> Result<(), String>>;
 
 /// A serial console to serve from the loop.
 pub struct ConsoleSetup {
@@ -481,14 +484,21 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
             for line in &loaded.report {
                 log::info!("state {}: {line}", dir.display());
             }
-            if loaded.flows.cycles > 0 {
-                lp.controller.planner_mut().set_flows(site, &loaded.flows.flows_vph);
-                log::info!(
-                    "Webster fail-safe plan seeded from {} learned cycles",
-                    loaded.flows.cycles
-                );
+            // Refused flows (not traffic: logged by the planner) count no learned cycles.
+            let mut prior_cycles = loaded.flows.cycles;
+            if prior_cycles > 0 {
+                if lp
+                    .controller
+                    .planner_mut()
+                    .set_flows(site, &loaded.flows.flows_vph)
+                    .is_ok()
+                {
+                    log::info!("Webster fail-safe plan seeded from {prior_cycles} learned cycles");
+                } else {
+                    prior_cycles = 0;
+                }
             }
-            Some((keeper, loaded.counters, loaded.flows.cycles))
+            Some((keeper, loaded.counters, prior_cycles))
         }
     };
     let mut last_save = Instant::ZERO;

@@ -30,6 +30,10 @@ USAGE:
       --model FILE: the Q-table for `--planner learned` (from `greenwave train`).
       --relay-mirror FILE: write each frame sent to the relays into FILE (for an outside recorder).
       With --speed FACTOR, controller time is the monotonic clock (x FACTOR), as on a board.
+      --append | --overwrite: add to / replace an existing --events file (without either, a
+      non-empty one is refused; appended rows follow the existing ones under its one header).
+      Exit 0; 1 on bad options or files; 3 when the run completed but something was lost (event
+      rows not written or dropped, a state file not saved): the summary says what.
   greenwave run --board BOARD.toml --site FILE [--duration SECS] [--relay-mirror FILE]
       Run on a cabinet board: GPIO relays, inputs, watchdog, console, event log, state (board file).
       SIGHUP re-reads the site file (applied at the next all-red point; unchanged files and tick
@@ -44,7 +48,8 @@ USAGE:
   greenwave help
 
 EXIT STATUS:
-  0 success, 1 error (one `error:` line on standard error), 2 usage. Output to a pipe that closes
+  0 success, 1 error (one `error:` line on standard error), 2 usage, 3 `sim` completed but lost
+  event rows or state saves (the summary says what). Output to a pipe that closes
   early (`greenwave check … | head -1`) ends the command quietly with status 0.
 ";
 
@@ -92,9 +97,10 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let rest = &args[1..];
+    let mut lossy = false;
     let result = match cmd.as_str() {
         "check" => check(rest),
-        "sim" => sim(rest),
+        "sim" => sim(rest).map(|end| lossy = matches!(end, SimEnd::Lossy)),
         "plot" => greenwave::plot::parse_args(rest)
             .and_then(|o| greenwave::plot::plot(&o))
             .and_then(|s| {
@@ -110,6 +116,7 @@ fn main() -> ExitCode {
     // Anything still buffered is written now, where a failure can still be reported.
     let result = result.and_then(|()| std::io::stdout().flush().map_err(stdout_error));
     match result {
+        Ok(()) if lossy => ExitCode::from(greenwave::runtime::sim::EXIT_LOSS),
         Ok(()) => ExitCode::SUCCESS,
         Err(_) if STDOUT_CLOSED.load(Ordering::Relaxed) => ExitCode::SUCCESS,
         Err(e) => {
@@ -123,6 +130,20 @@ fn main() -> ExitCode {
 fn help() -> Result<(), String> {
     out!("{}", USAGE.trim_end());
     Ok(())
+}
+
+/// How a `sim` run ended (the summary is printed either way).
+enum SimEnd {
+    Clean,
+    /// Event rows or state saves were lost: exit status 3.
+    Lossy,
+}
+
+/// Removes the value-less `switches` from `args`; returns which were given and the rest.
+fn take_switches<'s>(args: &[String], switches: &[&'s str]) -> (Vec<&'s str>, Vec<String>) {
+    let (on, rest): (Vec<&String>, Vec<&String>) = args.iter().partition(|a| switches.contains(&a.as_str()));
+    let on = switches.iter().copied().filter(|s| on.iter().any(|a| a == s)).collect();
+    (on, rest.into_iter().cloned().collect())
 }
 
 /// `--name value` pairs; every flag must be known and have a value.
@@ -269,7 +290,15 @@ fn check(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn sim(args: &[String]) -> Result<(), String> {
+fn sim(args: &[String]) -> Result<SimEnd, String> {
+    let (switches, args) = take_switches(args, &["--append", "--overwrite"]);
+    let events_mode = match switches.as_slice() {
+        [] => greenwave::events::single::OpenMode::New,
+        ["--append"] => greenwave::events::single::OpenMode::Append,
+        ["--overwrite"] => greenwave::events::single::OpenMode::Overwrite,
+        _ => return Err("`--append` and `--overwrite` exclude each other".into()),
+    };
+    let args = &args[..];
     let flags = Flags::parse(
         args,
         &[
@@ -340,7 +369,11 @@ fn sim(args: &[String]) -> Result<(), String> {
         relay_mirror: flags.get("--relay-mirror").map(PathBuf::from),
         planner_override: flags.get("--planner").and_then(greenwave::config::parse_planner),
         reload_check: None,
+        events_mode,
     };
+    if opts.events.is_none() && !switches.is_empty() {
+        return Err(format!("`{}` needs `--events FILE.csv`", switches.join(" ")));
+    }
     let model = match flags.get("--model") {
         Some(m) => Some(greenwave::plan::learned::QTable::load(std::path::Path::new(m)).map_err(|e| e.to_string())?),
         None if site.planner == greenwave::config::PlannerKind::Learned => {
@@ -359,7 +392,15 @@ fn sim(args: &[String]) -> Result<(), String> {
     if let Some(p) = &opts.events {
         out!("event log         {}", p.display());
     }
-    Ok(())
+    if summary.lossy() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "greenwave: the run completed but event rows or state saves were lost (see the summary); exit {}",
+            greenwave::runtime::sim::EXIT_LOSS
+        );
+        return Ok(SimEnd::Lossy);
+    }
+    Ok(SimEnd::Clean)
 }
 
 /// The monitor's compatibility card for `greenwave sim`: the board file's, which must fit the site,

@@ -55,9 +55,14 @@ pub struct LogStats {
     pub bytes_dropped: u64,
     pub files_opened: u64,
     pub files_deleted: u64,
+    /// Failed attempts to create a log file (the next file at rotation, or a retry after one
+    /// failed); the rows meant for it are counted in `rows_dropped`.
+    pub open_failures: u64,
     pub write_errors: u64,
     /// errno of the last failure (0 = none since the last successful write).
     pub last_errno: i32,
+    /// errno of the most recent failure, kept after writing works again (0 = never failed).
+    pub last_failure_errno: i32,
 }
 
 /// A failed log operation. `Copy`: the writer keeps and reports it.
@@ -78,8 +83,17 @@ impl core::fmt::Display for LogError {
     }
 }
 
-fn io(e: &std::io::Error) -> LogError {
+pub(crate) fn io(e: &std::io::Error) -> LogError {
     LogError::Io(e.raw_os_error().unwrap_or(0))
+}
+
+/// Cuts a half-written row off after a failed write so the file stays valid CSV (truncation needs
+/// no free space) and moves the write position back to the end of the last whole row (the log
+/// files are not opened in append mode).
+pub(crate) fn cut_back(f: &mut File, whole_rows_bytes: u64) -> std::io::Result<()> {
+    use std::io::Seek;
+    f.set_len(whole_rows_bytes)?;
+    f.seek(std::io::SeekFrom::Start(whole_rows_bytes)).map(|_| ())
 }
 
 /// The rotating log.
@@ -228,19 +242,27 @@ impl RotatingCsvLog {
         self.stats.write_errors += 1;
         if let LogError::Io(n) = e {
             self.stats.last_errno = n;
+            self.stats.last_failure_errno = n;
         }
     }
 
     /// Creates the file `seq` with the header.
     fn start_file(&mut self) -> Result<(), LogError> {
         let path = self.path(self.seq)?;
-        let mut f = File::create(path.as_str()).map_err(|e| io(&e))?;
+        let mut f = match File::create(path.as_str()) {
+            Ok(f) => f,
+            Err(e) => {
+                self.stats.open_failures += 1;
+                return Err(io(&e));
+            }
+        };
         let mut header: heapless::String<64> = heapless::String::new();
         let _ = writeln!(header, "{HEADER}");
         if let Err(e) = f.write_all(header.as_bytes()) {
             // Leave no header-less file behind.
             drop(f);
             let _ = std::fs::remove_file(path.as_str());
+            self.stats.open_failures += 1;
             return Err(io(&e));
         }
         self.file = Some(f);
@@ -332,13 +354,8 @@ impl RotatingCsvLog {
             }
             Err(e) => {
                 if let Some(f) = self.file.as_mut() {
-                    // Cut a half-written row off so the file stays valid CSV; truncation needs no
-                    // free space. The write position follows (`File::create` is not append mode).
-                    if f.set_len(self.file_bytes).is_err() {
+                    if cut_back(f, self.file_bytes).is_err() {
                         self.file = None;
-                    } else {
-                        use std::io::Seek;
-                        let _ = f.seek(std::io::SeekFrom::Start(self.file_bytes));
                     }
                 }
                 Err(self.drop_buffer(io(&e)))

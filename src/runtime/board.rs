@@ -135,6 +135,7 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Sim
         reload_check: Some(Box::new(move |s: &Site| {
             board.check_site(s, &board_file).map_err(|e| e.to_string())
         })),
+        events_mode: crate::events::single::OpenMode::New,
     };
     drive(&mut lp, site, &mut sim, signals)
 }

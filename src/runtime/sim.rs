@@ -750,7 +750,19 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
             }
         }
     }
-    // Events still in the ring (pushed by the last tick's stop) go to the log too.
+    let kept_state = state.is_some();
+    if let Some((mut keeper, base, prior)) = state.take() {
+        let unix_s = (opts.start_unix_ms + lp.now().0 as i64) / 1000;
+        keeper.offer_wait(StateSnapshot::of(&lp.controller, &base, prior, unix_s));
+        let h = keeper.finish();
+        if h.failing {
+            log::error!("the last state save failed: learned flows may be older than this run");
+        }
+        lp.stats.take_state(&h);
+        // A run faster than the writer: its failures may show only now; the alarm still goes to the log.
+        loss.check(lp.now(), lp.controller.events_mut(), None, Some((h.failing, h.failures)));
+    }
+    // Events still in the ring (the last tick's, a final alarm) go to the log too.
     while let Some(ev) = lp.controller.events_mut().pop() {
         lp.stats.events_generated += 1;
         if let Some(s) = sink.as_mut() {
@@ -761,19 +773,9 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
     lp.stats.events_generated += lp.stats.events_ring_dropped;
     let event_log = sink.is_some();
     if let Some(s) = sink.take() {
-        // Never an error: what could not be written is counted, and the state is saved regardless.
+        // Never an error: what could not be written is counted, and the state was saved regardless.
         let h = s.finish();
         lp.stats.take_log(&h);
-    }
-    let kept_state = state.is_some();
-    if let Some((mut keeper, base, prior)) = state.take() {
-        let unix_s = (opts.start_unix_ms + lp.now().0 as i64) / 1000;
-        keeper.offer_wait(StateSnapshot::of(&lp.controller, &base, prior, unix_s));
-        let h = keeper.finish();
-        if h.failing {
-            log::error!("the last state save failed: learned flows may be older than this run");
-        }
-        lp.stats.take_state(&h);
     }
     lp.stats.loss_alarms = loss.alarms;
     let _ = lp.watchdog.disarm();

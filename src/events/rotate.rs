@@ -7,9 +7,10 @@
 //! `total_bytes` (DESIGN.md 6: logs rotate within a byte budget, the newest history is kept).
 //!
 //! A failing write (disk full, file size limit, I/O error) is a reported fault, never a crash: the
-//! rows that could not be written are counted as dropped, a partly written row is cut off again
-//! (`set_len` back to the last whole row, so the file stays valid CSV), and writing resumes with
-//! the next flush. The controller keeps running.
+//! whole rows that reached the file before it filled stay and count as written, the rows that could
+//! not be written are counted as dropped, a partly written row is cut off again (`set_len` back to
+//! the last whole row, so the file stays valid CSV), and writing resumes with the next flush. The
+//! controller keeps running.
 //!
 //! Meant for the event-log writer thread, not the control thread (file I/O blocks). After
 //! [`RotatingCsvLog::open`] it does not allocate, rotation included: rows are formatted on the
@@ -85,6 +86,44 @@ impl core::fmt::Display for LogError {
 
 pub(crate) fn io(e: &std::io::Error) -> LogError {
     LogError::Io(e.raw_os_error().unwrap_or(0))
+}
+
+/// A write that failed part-way: the whole rows that reached the file are kept and counted.
+pub(crate) struct WriteFailure {
+    /// Bytes of whole rows kept (the file now ends after them).
+    pub kept: usize,
+    /// Rows in `kept`.
+    pub rows: u64,
+    pub error: std::io::Error,
+    /// The half row could not be cut off: the file must not be written at its current position.
+    pub cut_failed: bool,
+}
+
+/// Writes whole rows `data` at `at`, the end of `f`. When the disk fills part-way, the rows that
+/// made it stay (they are on disk and counted as written) and the half row after them is cut off.
+pub(crate) fn write_rows(f: &mut File, data: &[u8], at: u64) -> Result<(), WriteFailure> {
+    let mut n = 0;
+    let error = loop {
+        let Some(rest) = data.get(n..).filter(|r| !r.is_empty()) else {
+            return Ok(());
+        };
+        match f.write(rest) {
+            Ok(0) => break std::io::Error::from(std::io::ErrorKind::WriteZero),
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break e,
+        }
+    };
+    let written = data.get(..n).unwrap_or(&[]);
+    let kept = written.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let rows = written.iter().take(kept).filter(|b| **b == b'\n').count() as u64;
+    let cut_failed = cut_back(f, at + kept as u64).is_err();
+    Err(WriteFailure {
+        kept,
+        rows,
+        error,
+        cut_failed,
+    })
 }
 
 /// Cuts a half-written row off after a failed write so the file stays valid CSV (truncation needs
@@ -340,7 +379,7 @@ impl RotatingCsvLog {
         }
         let data = self.buf.get(..self.buf_len).unwrap_or(&[]);
         let res = match self.file.as_mut() {
-            Some(f) => f.write_all(data),
+            Some(f) => write_rows(f, data, self.file_bytes),
             None => Ok(()),
         };
         match res {
@@ -352,13 +391,15 @@ impl RotatingCsvLog {
                 self.buf_rows = 0;
                 Ok(())
             }
-            Err(e) => {
-                if let Some(f) = self.file.as_mut() {
-                    if cut_back(f, self.file_bytes).is_err() {
-                        self.file = None;
-                    }
+            Err(w) => {
+                self.file_bytes += w.kept as u64;
+                self.stats.rows_written += w.rows;
+                self.buf_len -= w.kept;
+                self.buf_rows -= w.rows;
+                if w.cut_failed {
+                    self.file = None;
                 }
-                Err(self.drop_buffer(io(&e)))
+                Err(self.drop_buffer(io(&w.error)))
             }
         }
     }

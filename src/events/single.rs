@@ -1,7 +1,8 @@
 //! One hi-res event log file named by the user (`greenwave sim --events FILE.csv`), with the same
 //! failure rules as the rotating log ([`super::rotate`]): rows go through a fixed buffer, a failed
-//! write (disk full, file size limit, I/O error) cuts the file back to its last whole row and counts
-//! the rows and bytes lost, and writing resumes with the next flush. Only rows that reached the file
+//! write (disk full, file size limit, I/O error) keeps the whole rows that reached the file, cuts
+//! off a half row after them and counts the rows and bytes lost, and writing resumes with the next
+//! flush. Only rows that reached the file
 //! are counted as written.
 //!
 //! An existing log is never emptied by accident: [`OpenMode::New`] refuses a non-empty file,
@@ -13,7 +14,7 @@
 //! are formatted on the stack and written through a fixed buffer of [`LOG_BUF`] bytes.
 
 use crate::events::csv::{write_row, WallClock, HEADER};
-use crate::events::rotate::{cut_back, io, LogError, LogStats, LOG_BUF};
+use crate::events::rotate::{cut_back, io, write_rows, LogError, LogStats, LOG_BUF};
 use crate::events::Event;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -166,7 +167,7 @@ impl SingleCsvLog {
             }
         }
         let data = self.buf.get(..self.buf_len).unwrap_or(&[]);
-        match self.file.write_all(data) {
+        match write_rows(&mut self.file, data, self.file_bytes) {
             Ok(()) => {
                 self.file_bytes += self.buf_len as u64;
                 self.stats.rows_written += self.buf_rows;
@@ -175,9 +176,13 @@ impl SingleCsvLog {
                 self.buf_rows = 0;
                 Ok(())
             }
-            Err(e) => {
-                let _ = cut_back(&mut self.file, self.file_bytes);
-                let e = io(&e);
+            Err(w) => {
+                // The whole rows that made it stay; a half row after them is cut off.
+                self.file_bytes += w.kept as u64;
+                self.stats.rows_written += w.rows;
+                self.buf_len -= w.kept;
+                self.buf_rows -= w.rows;
+                let e = io(&w.error);
                 self.fail(e);
                 self.drop_buffer();
                 Err(e)

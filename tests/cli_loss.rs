@@ -99,7 +99,10 @@ fn full_disk_prints_the_summary_counts_the_loss_saves_state_and_exits_3() {
     // The failure is logged once per episode, not per row (a short row may still fit after a cut,
     // which ends one episode and starts another).
     let logged = stderr.matches("rows are lost").count();
-    assert!((1..=2).contains(&logged) && lost > 100, "{logged} error lines for {lost} rows: {stderr}");
+    assert!(
+        (1..=2).contains(&logged) && lost > 100,
+        "{logged} error lines for {lost} rows: {stderr}"
+    );
     // State files are small: they are still saved.
     let st = numbers(&stdout, "state saves");
     assert!(st[0] > 0 && st[1] == 0, "{stdout}");
@@ -123,14 +126,20 @@ fn an_existing_event_log_is_refused_unless_append_or_overwrite() {
     let again = sim(&["--duration", "300", "--events", e]);
     let (stdout, stderr) = text(&again);
     assert_eq!(again.status.code(), Some(1), "{stdout}");
-    assert!(stderr.contains("--append") && stderr.contains("--overwrite"), "{stderr}");
+    assert!(
+        stderr.contains("--append") && stderr.contains("--overwrite"),
+        "{stderr}"
+    );
     assert_eq!(std::fs::read(&ev).unwrap(), before, "the previous log was changed");
 
     let append = sim(&["--duration", "200", "--events", e, "--append"]);
     assert_eq!(append.status.code(), Some(0), "{}", text(&append).1);
     let written = numbers(&text(&append).0, "events ")[1];
     assert_eq!(rows(&ev), r1 + written, "appended rows");
-    assert!(std::fs::read(&ev).unwrap().starts_with(&before), "appending changed the old rows");
+    assert!(
+        std::fs::read(&ev).unwrap().starts_with(&before),
+        "appending changed the old rows"
+    );
 
     let over = sim(&["--duration", "100", "--events", e, "--overwrite"]);
     assert_eq!(over.status.code(), Some(0));
@@ -190,11 +199,20 @@ fn damaged_state_is_a_warning_and_every_damaged_copy_is_kept() {
         let out = sim(&["--duration", "60", "--state-dir", state.to_str().unwrap()]);
         let (_, stderr) = text(&out);
         assert_eq!(out.status.code(), Some(0), "{stderr}");
-        let line = stderr.lines().find(|l| l.contains("DAMAGED")).expect("damage not reported");
+        let line = stderr
+            .lines()
+            .find(|l| l.contains("DAMAGED"))
+            .expect("damage not reported");
         assert!(line.contains("WARN"), "{line}");
         assert!(line.contains(&format!("counters.bin.corrupt.{run}")), "{line}");
     }
-    assert_eq!(std::fs::read(state.join("counters.bin.corrupt.1")).unwrap(), [b'X', 1, 0, 0]);
-    assert_eq!(std::fs::read(state.join("counters.bin.corrupt.2")).unwrap(), [b'X', 2, 0, 0]);
+    assert_eq!(
+        std::fs::read(state.join("counters.bin.corrupt.1")).unwrap(),
+        [b'X', 1, 0, 0]
+    );
+    assert_eq!(
+        std::fs::read(state.join("counters.bin.corrupt.2")).unwrap(),
+        [b'X', 2, 0, 0]
+    );
     let _ = std::fs::remove_dir_all(&d);
 }

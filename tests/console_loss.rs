@@ -79,7 +79,12 @@ fn stats_and_faults_show_lost_rows_and_failed_saves() {
         ..LoopStats::default()
     };
     let out = session(clean);
-    assert_eq!(out.matches("event log: written 571  lost 0 (0 bytes)  queue full 0").count(), 1, "{out}");
+    assert_eq!(
+        out.matches("event log: written 571  lost 0 (0 bytes)  queue full 0")
+            .count(),
+        1,
+        "{out}"
+    );
     assert_eq!(out.matches("state saves: ok 9  failed 0").count(), 1, "{out}");
     assert!(out.contains("(no faults recorded)"), "{out}");
 }

@@ -60,8 +60,16 @@ fn writer_counts_only_rows_on_disk_and_every_lost_row() {
     assert_eq!(h.sent + h.queue_dropped, events.len() as u64);
     assert_eq!(h.queue_dropped, 0, "nothing is dropped while the sender waits for room");
     assert!(h.rows_lost > 0 && h.write_errors > 0 && h.bytes_lost > 0);
-    assert_eq!(h.rows_written + h.rows_lost, h.sent, "rows neither written nor counted as lost");
-    assert_eq!(h.rows_written, rows_on_disk(&dir), "rows counted as written are not on disk");
+    assert_eq!(
+        h.rows_written + h.rows_lost,
+        h.sent,
+        "rows neither written nor counted as lost"
+    );
+    assert_eq!(
+        h.rows_written,
+        rows_on_disk(&dir),
+        "rows counted as written are not on disk"
+    );
     assert_eq!(h.last_errno, nix::errno::Errno::EFBIG as i32);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -25,7 +25,12 @@ fn damaged_copies_are_numbered_never_overwritten_and_bounded() {
         if n <= total - CORRUPT_KEEP {
             assert!(!p.exists(), "{} should have been deleted", p.display());
         } else {
-            assert_eq!(std::fs::read(&p).unwrap(), damaged(n), "{} was overwritten", p.display());
+            assert_eq!(
+                std::fs::read(&p).unwrap(),
+                damaged(n),
+                "{} was overwritten",
+                p.display()
+            );
         }
     }
     // A good save and load in between does not reuse a number.

@@ -105,7 +105,9 @@ pub struct LoopStats {
 impl LoopStats {
     /// Something was lost to the event log or the state files.
     pub fn storage_fault(&self) -> bool {
-        self.log_rows_lost + self.log_queue_dropped + self.state_save_failures > 0 || self.log_failing || self.state_failing
+        self.log_rows_lost + self.log_queue_dropped + self.state_save_failures > 0
+            || self.log_failing
+            || self.state_failing
     }
 }
 

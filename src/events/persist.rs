@@ -364,7 +364,10 @@ impl<R: Record> Store<R> {
         for old in kept.iter().take(excess) {
             let p = self.dir.join(format!("{prefix}{old}"));
             match std::fs::remove_file(&p) {
-                Ok(()) => log::info!("deleted {} (only the newest {CORRUPT_KEEP} damaged copies are kept)", p.display()),
+                Ok(()) => log::info!(
+                    "deleted {} (only the newest {CORRUPT_KEEP} damaged copies are kept)",
+                    p.display()
+                ),
                 Err(e) => log::warn!("cannot delete the old damaged copy {}: {e}", p.display()),
             }
         }

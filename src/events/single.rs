@@ -295,7 +295,11 @@ mod tests {
         let before = std::fs::read_to_string(&p).unwrap();
         let err = write(&p, OpenMode::New, 1).unwrap_err();
         assert!(err.contains("--append") && err.contains("--overwrite"), "{err}");
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), before, "a refused open changed the file");
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            before,
+            "a refused open changed the file"
+        );
         // Appending: one header, the old rows then the new ones.
         write(&p, OpenMode::Append, 2).unwrap();
         let text = std::fs::read_to_string(&p).unwrap();

@@ -133,7 +133,12 @@ pub struct EventSink {
 impl EventSink {
     /// Starts the writer on the single file `path` (`greenwave sim --events`); `mode` says what
     /// happens to an existing log.
-    pub fn create(path: &std::path::Path, mode: OpenMode, device_id: u16, clock: WallClock) -> Result<EventSink, String> {
+    pub fn create(
+        path: &std::path::Path,
+        mode: OpenMode,
+        device_id: u16,
+        clock: WallClock,
+    ) -> Result<EventSink, String> {
         let log = SingleCsvLog::open(path, device_id, clock, mode)?;
         Self::start(log, path.display().to_string())
     }

@@ -760,7 +760,12 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
         }
         lp.stats.take_state(&h);
         // A run faster than the writer: its failures may show only now; the alarm still goes to the log.
-        loss.check(lp.now(), lp.controller.events_mut(), None, Some((h.failing, h.failures)));
+        loss.check(
+            lp.now(),
+            lp.controller.events_mut(),
+            None,
+            Some((h.failing, h.failures)),
+        );
     }
     // Events still in the ring (the last tick's, a final alarm) go to the log too.
     while let Some(ev) = lp.controller.events_mut().pop() {

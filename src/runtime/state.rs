@@ -188,8 +188,9 @@ impl StateKeeper {
                     // The counters go last so they carry this run's failed saves, this round's too.
                     snap.counters.persist_failures += sh.failures.load(Ordering::Relaxed);
                     save_file(&mut counters_store, &snap.counters, &sh);
-                    let failing =
-                        flows_store.fault().is_some() || faults_store.fault().is_some() || counters_store.fault().is_some();
+                    let failing = flows_store.fault().is_some()
+                        || faults_store.fault().is_some()
+                        || counters_store.fault().is_some();
                     sh.failing.store(failing, Ordering::Release);
                 }
                 if finishing && !any {

@@ -87,10 +87,8 @@ macro_rules! out {
 }
 
 fn main() -> ExitCode {
-    let _ = simple_logger::SimpleLogger::new()
-        .with_level(log::LevelFilter::Info)
-        .env()
-        .init();
+    // Not `eprintln!`-based: a full disk under a redirected stderr must not panic the controller.
+    greenwave::runtime::stderr_log::init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = args.first() else {
         let _ = write!(std::io::stderr(), "{USAGE}");

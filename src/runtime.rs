@@ -14,6 +14,7 @@ pub mod loss;
 pub mod realtime;
 pub mod sim;
 pub mod state;
+pub mod stderr_log;
 pub mod supervisor;
 
 pub use controller::{Controller, ControllerMode, Status};

@@ -216,3 +216,21 @@ fn damaged_state_is_a_warning_and_every_damaged_copy_is_kept() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn log_lines_to_a_full_disk_do_not_stop_the_controller() {
+    // Standard error redirected to a file on the partition that filled up: log records fail to
+    // write, the controller runs on and the summary is printed.
+    let d = dir("stderr");
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = Command::new(BIN)
+        .args(["sim", "--site", SITE, "--duration", "60", "--state-dir"])
+        .arg(d.join("state"))
+        .stderr(full)
+        .output()
+        .unwrap();
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("faults            0"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&d);
+}

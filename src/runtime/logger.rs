@@ -112,10 +112,12 @@ impl Shared {
         self.rows_written.store(s.rows_written, Ordering::Relaxed);
         self.rows_lost.store(s.rows_dropped, Ordering::Relaxed);
         self.bytes_lost.store(s.bytes_dropped, Ordering::Relaxed);
-        self.write_errors.store(s.write_errors, Ordering::Relaxed);
         self.open_failures.store(s.open_failures, Ordering::Relaxed);
         self.last_errno.store(s.last_failure_errno, Ordering::Relaxed);
+        // `failing` before the error count: a reader that sees a new count (Acquire) sees the
+        // episode's flag with it, so one failure episode raises one alarm.
         self.failing.store(s.last_errno != 0, Ordering::Release);
+        self.write_errors.store(s.write_errors, Ordering::Release);
     }
 }
 
@@ -230,7 +232,7 @@ impl EventSink {
             rows_written: s.rows_written.load(Ordering::Relaxed),
             rows_lost: s.rows_lost.load(Ordering::Relaxed),
             bytes_lost: s.bytes_lost.load(Ordering::Relaxed),
-            write_errors: s.write_errors.load(Ordering::Relaxed),
+            write_errors: s.write_errors.load(Ordering::Acquire),
             open_failures: s.open_failures.load(Ordering::Relaxed),
             last_errno: s.last_errno.load(Ordering::Relaxed),
             failing: s.failing.load(Ordering::Acquire),

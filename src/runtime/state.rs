@@ -95,7 +95,9 @@ fn save_file<R: Record>(store: &mut Store<R>, value: &R, shared: &Shared) {
             }
         }
         Err(e) => {
-            shared.failures.fetch_add(1, Ordering::Relaxed);
+            // `failing` before the count, so a reader that sees the new count sees the episode too.
+            shared.failing.store(true, Ordering::Release);
+            shared.failures.fetch_add(1, Ordering::Release);
             if let PersistError::Io(n) = e {
                 shared.last_errno.store(n, Ordering::Relaxed);
             }
@@ -244,7 +246,7 @@ impl StateKeeper {
 
     /// File saves that failed.
     pub fn failures(&self) -> u64 {
-        self.shared.failures.load(Ordering::Relaxed)
+        self.shared.failures.load(Ordering::Acquire)
     }
 
     /// File saves that succeeded.

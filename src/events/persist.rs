@@ -26,7 +26,8 @@ pub const RECORD_MAX: usize = 4096;
 const MAGIC: [u8; 4] = *b"GWPS";
 /// Bump when a record's layout changes; an older file is then reported and replaced by defaults.
 pub const FORMAT_VERSION: u16 = 1;
-const HEADER: usize = 4 + 2 + 2 + 4 + 4;
+/// Bytes of the file header in front of the postcard body.
+pub const HEADER: usize = 4 + 2 + 2 + 4 + 4;
 
 /// A record type kept in its own file.
 pub trait Record: Serialize + DeserializeOwned + Default {

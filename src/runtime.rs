@@ -6,6 +6,8 @@
 
 pub mod board;
 pub mod controller;
+pub mod heap;
+pub mod inject;
 pub mod logger;
 pub mod realtime;
 pub mod sim;

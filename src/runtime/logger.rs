@@ -23,7 +23,8 @@ type Queue = heapless::spsc::Queue<Event, LOG_QUEUE>;
 pub struct EventSink {
     producer: heapless::spsc::Producer<'static, Event>,
     done: Arc<AtomicBool>,
-    thread: Option<JoinHandle<std::io::Result<u64>>>,
+    /// The writer's result: rows written and rows it had to drop (write failures, disk full).
+    thread: Option<JoinHandle<std::io::Result<(u64, u64)>>>,
     /// Events dropped because the writer was behind.
     pub dropped: u64,
     pub sent: u64,
@@ -60,7 +61,7 @@ impl EventSink {
             }
             out.flush()?;
             out.get_ref().sync_all()?;
-            Ok(written)
+            Ok((written, 0))
         })?;
         Ok(EventSink {
             producer,
@@ -83,15 +84,13 @@ impl EventSink {
         let thread = std::thread::Builder::new()
             .name("eventlog".into())
             .spawn(move || {
-                let mut written = 0u64;
                 loop {
                     let finishing = done2.load(Ordering::Acquire);
                     let mut any = false;
                     while let Some(ev) = consumer.dequeue() {
-                        // A failed append (disk full) is counted by the log and retried on later rows.
-                        if log.append(&ev).is_ok() {
-                            written += 1;
-                        }
+                        // A failed write (disk full) is counted by the log (rows dropped) and retried
+                        // on later rows; its own counters are the truth about what reached the disk.
+                        let _ = log.append(&ev);
                         any = true;
                     }
                     if finishing && !any {
@@ -103,7 +102,8 @@ impl EventSink {
                     }
                 }
                 let _ = log.sync();
-                Ok(written)
+                let st = log.stats();
+                Ok((st.rows_written, st.rows_dropped))
             })
             .map_err(|e| format!("cannot start the event log writer: {e}"))?;
         Ok(EventSink {
@@ -137,13 +137,18 @@ impl EventSink {
     }
 
     /// Flushes everything queued and waits for the writer; returns rows written.
-    pub fn finish(mut self) -> std::io::Result<u64> {
+    pub fn finish(self) -> std::io::Result<u64> {
+        self.finish_counted().map(|(written, _)| written)
+    }
+
+    /// Like [`EventSink::finish`]; returns rows written and rows the writer dropped (failed writes).
+    pub fn finish_counted(mut self) -> std::io::Result<(u64, u64)> {
         self.done.store(true, Ordering::Release);
         match self.thread.take() {
             Some(t) => t
                 .join()
                 .unwrap_or_else(|_| Err(std::io::Error::other("event log writer panicked"))),
-            None => Ok(0),
+            None => Ok((0, 0)),
         }
     }
 }

@@ -240,6 +240,12 @@ pub struct SimSummary {
     pub wall_s: f64,
     pub stopped_by_signal: bool,
     pub learned: crate::plan::learned::LearnedStats,
+    /// Events taken from the engine (logged, dropped or neither) plus those its ring dropped.
+    pub events_emitted: u64,
+    /// Heap in use after start-up and at the end of the loop, bytes (0 without the counting
+    /// allocator, `runtime::heap`).
+    pub heap_start_bytes: u64,
+    pub heap_end_bytes: u64,
 }
 
 impl core::fmt::Display for SimSummary {
@@ -284,6 +290,16 @@ impl core::fmt::Display for SimSummary {
             "events            {} logged, {} dropped",
             l.events_logged, l.events_dropped
         )?;
+        writeln!(f, "events emitted    {}", self.events_emitted)?;
+        if self.heap_start_bytes > 0 {
+            writeln!(
+                f,
+                "heap in use       {} B after start-up, {} B at the end (growth {} B)",
+                self.heap_start_bytes,
+                self.heap_end_bytes,
+                self.heap_end_bytes as i64 - self.heap_start_bytes as i64
+            )?;
+        }
         writeln!(f, "reloads           {} ({} rejected)", l.reloads, l.reload_errors)?;
         if self.learned.confident + self.learned.deferred > 0 {
             let n = (self.learned.confident + self.learned.deferred) as f64;
@@ -362,6 +378,8 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
     let mut on_time = true;
     let mut k: u64 = 0;
     let mut stopped_by_signal = false;
+    let mut events_drained = 0u64;
+    let heap_start_bytes = crate::runtime::heap::in_use_bytes();
     loop {
         let now = Instant(k * tick_ms);
         if k >= total_ticks && lp.stop_at.is_none() {
@@ -387,6 +405,7 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
         lp.tick(now, on_time);
         let wait = matches!(opts.speed, Speed::Max);
         while let Some(ev) = lp.controller.events_mut().pop() {
+            events_drained += 1;
             if let Some((con, _)) = console.as_mut() {
                 con.record_event(&ev);
             }
@@ -441,10 +460,12 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
             }
         }
     }
+    let heap_end_bytes = crate::runtime::heap::in_use_bytes();
     if let Some(s) = sink.take() {
         lp.stats.events_dropped += s.dropped + lp.controller.events().dropped();
-        let written = s.finish().map_err(|e| format!("event log write failed: {e}"))?;
+        let (written, failed) = s.finish_counted().map_err(|e| format!("event log write failed: {e}"))?;
         lp.stats.events_logged = written;
+        lp.stats.events_dropped += failed;
     }
     if let Some((mut keeper, base, prior)) = state.take() {
         let unix_s = (opts.start_unix_ms + lp.now().0 as i64) / 1000;
@@ -469,5 +490,8 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
         wall_s: wall_start.elapsed().as_secs_f64(),
         stopped_by_signal,
         learned: lp.controller.planner().learned_stats(),
+        events_emitted: events_drained + lp.controller.events().dropped(),
+        heap_start_bytes,
+        heap_end_bytes,
     })
 }

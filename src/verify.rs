@@ -1,0 +1,442 @@
+//! After-the-fact safety check of an event log against the cabinet's MMU card
+//! (`greenwave verify`). It shares nothing with the timing engine or the monitor: its inputs are
+//! the Indiana hi-res rows a run wrote and the board file's `[mmu]` table (the malfunction
+//! management unit's programming card, NEMA TS2 §6), so a bug in the controller cannot hide itself
+//! by agreeing with its own checker.
+//!
+//! From the phase events it rebuilds what every channel showed (channel = phase number; a
+//! crossing's WALK is shown on the channel of the phase it runs with, like the monitor's rule):
+//!
+//! - green from 1 (begin green) to 8 (begin yellow), yellow from 8 to 10 (begin red clearance), red
+//!   clearance from 10 to 11; WALK from 21 to 22;
+//! - a flashing yellow arrow from overlap event 61 to 63, its steady yellow arrow from 63 to 64,
+//!   its red clearance from 64 to 65;
+//! - flash (173 with parameter 1) ends every interval: in flash nothing is green.
+//!
+//! and asserts, after all rows of one timestamp are applied:
+//!
+//! - **no conflict**: two channels both showing green, yellow or WALK must be a `permitted` pair;
+//!   a flashing (or steady yellow) arrow of channel `a` may show with the green, yellow or WALK of
+//!   `b` only if `[a, b]` is in `fya`;
+//! - **no short clearance**: every yellow (8→10, 63→64) at least `min_yellow_s` of its channel and
+//!   every red clearance (10→11, 64→65) at least `min_red_clear_s`. Timestamps have 0.1 s
+//!   resolution, so an interval counts as short when even the log's rounding cannot explain it
+//!   (measured + 0.1 s ≤ minimum). An interval cut by flash is not short: flash is the safe state.
+//!
+//! Cost: O(rows × channels²) time, O(channels) memory; the log is streamed line by line.
+
+use crate::events::code;
+use crate::events::csv::parse_timestamp;
+
+/// Channels of the card (NEMA TS2 MMU: 16).
+pub const CHANNELS: usize = 16;
+/// Timestamp resolution of the log, ms.
+pub const LOG_RESOLUTION_MS: i64 = 100;
+
+/// The part of the MMU card the checker needs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MmuCard {
+    /// `permitted[a][b]`: channels a + 1 and b + 1 may show together (symmetric).
+    pub permitted: [[bool; CHANNELS]; CHANNELS],
+    /// `fya[a][b]`: the flashing yellow arrow of channel a + 1 may show with the green of b + 1.
+    pub fya: [[bool; CHANNELS]; CHANNELS],
+    /// Minimum yellow per channel, ms (0 = not programmed).
+    pub min_yellow_ms: [u32; CHANNELS],
+    /// Minimum red clearance per channel, ms.
+    pub min_red_clear_ms: [u32; CHANNELS],
+}
+
+fn channel(v: &toml::Value, what: &str) -> Result<usize, String> {
+    match v.as_integer() {
+        Some(n) if (1..=CHANNELS as i64).contains(&n) => Ok(n as usize - 1),
+        _ => Err(format!("[mmu] {what}: `{v}` is not a channel 1-{CHANNELS}")),
+    }
+}
+
+fn pairs(t: &toml::Table, key: &str) -> Result<Vec<(usize, usize)>, String> {
+    let Some(v) = t.get(key) else { return Ok(Vec::new()) };
+    let list = v
+        .as_array()
+        .ok_or_else(|| format!("[mmu] {key} must be a list of channel pairs like [[1, 5], [2, 6]]"))?;
+    list.iter()
+        .map(|p| match p.as_array().map(Vec::as_slice) {
+            Some([a, b]) => Ok((channel(a, key)?, channel(b, key)?)),
+            _ => Err(format!("[mmu] {key}: `{p}` is not a pair [a, b]")),
+        })
+        .collect()
+}
+
+/// Seconds per channel: a list (`[3.0, 4.0, …]`, channel 1 first), a table (`{ 1 = 3.0, 2 = 4 }`) or
+/// one number for every channel.
+fn per_channel(t: &toml::Table, key: &str) -> Result<[u32; CHANNELS], String> {
+    let mut out = [0u32; CHANNELS];
+    let secs = |v: &toml::Value| -> Result<u32, String> {
+        let s = v
+            .as_float()
+            .or_else(|| v.as_integer().map(|i| i as f64))
+            .filter(|s| s.is_finite() && (0.0..=60.0).contains(s))
+            .ok_or_else(|| format!("[mmu] {key}: `{v}` is not a number of seconds 0-60"))?;
+        Ok((s * 1000.0).round() as u32)
+    };
+    match t.get(key) {
+        None => {}
+        Some(toml::Value::Array(a)) => {
+            if a.len() > CHANNELS {
+                return Err(format!("[mmu] {key}: more than {CHANNELS} channels"));
+            }
+            for (slot, v) in out.iter_mut().zip(a) {
+                *slot = secs(v)?;
+            }
+        }
+        Some(toml::Value::Table(m)) => {
+            for (k, v) in m {
+                let c = k
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|c| (1..=CHANNELS).contains(c))
+                    .ok_or_else(|| format!("[mmu] {key}: `{k}` is not a channel 1-{CHANNELS}"))?;
+                out[c - 1] = secs(v)?;
+            }
+        }
+        Some(v) => out = [secs(v)?; CHANNELS],
+    }
+    Ok(out)
+}
+
+impl MmuCard {
+    /// The `[mmu]` table of a board file: `permitted = [[1, 5], …]`, `fya = [[1, 2], …]`,
+    /// `min_yellow_s` and `min_red_clear_s` (per channel, see [`per_channel`]). Everything else in
+    /// the file is ignored.
+    pub fn from_board_toml(text: &str) -> Result<MmuCard, String> {
+        let doc: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        let t = doc
+            .get("mmu")
+            .and_then(toml::Value::as_table)
+            .ok_or("no [mmu] table (the MMU card: permitted channel pairs, fya, minimum clearances)")?;
+        let mut card = MmuCard::default();
+        for (a, b) in pairs(t, "permitted")? {
+            card.permitted[a][b] = true;
+            card.permitted[b][a] = true;
+        }
+        for (a, b) in pairs(t, "fya")? {
+            card.fya[a][b] = true;
+        }
+        card.min_yellow_ms = per_channel(t, "min_yellow_s")?;
+        card.min_red_clear_ms = per_channel(t, "min_red_clear_s")?;
+        Ok(card)
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Veh {
+    #[default]
+    Red,
+    Green,
+    Yellow {
+        since: i64,
+    },
+    RedClear {
+        since: i64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Arrow {
+    #[default]
+    Off,
+    Flashing,
+    Yellow {
+        since: i64,
+    },
+    RedClear {
+        since: i64,
+    },
+}
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub line: usize,
+    pub unix_ms: i64,
+    pub what: String,
+}
+
+/// Totals of a check.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub rows: u64,
+    pub conflicts: u64,
+    pub short_yellows: u64,
+    pub short_red_clears: u64,
+    pub yellows: u64,
+    pub red_clears: u64,
+    pub alarms: u64,
+    pub flashes: u64,
+    /// Rows that do not parse (a cut last row of a killed run is allowed, see [`Checker::finish`]).
+    pub bad_rows: u64,
+    /// The first findings, for the message.
+    pub findings: Vec<Finding>,
+}
+
+/// Findings kept verbatim (the counts go on).
+pub const FINDINGS_KEPT: usize = 20;
+
+/// Streaming checker: feed rows in log order, then [`Checker::finish`].
+pub struct Checker<'a> {
+    card: &'a MmuCard,
+    veh: [Veh; CHANNELS],
+    arrow: [Arrow; CHANNELS],
+    walk: [bool; CHANNELS],
+    batch_at: Option<i64>,
+    batch_line: usize,
+    last_bad_line: Option<usize>,
+    report: Report,
+}
+
+impl<'a> Checker<'a> {
+    pub fn new(card: &'a MmuCard) -> Self {
+        Checker {
+            card,
+            veh: [Veh::Red; CHANNELS],
+            arrow: [Arrow::Off; CHANNELS],
+            walk: [false; CHANNELS],
+            batch_at: None,
+            batch_line: 0,
+            last_bad_line: None,
+            report: Report::default(),
+        }
+    }
+
+    fn find(&mut self, line: usize, unix_ms: i64, what: String) {
+        if self.report.findings.len() < FINDINGS_KEPT {
+            self.report.findings.push(Finding { line, unix_ms, what });
+        }
+    }
+
+    /// One CSV line (`TimeStamp,DeviceId,EventId,Parameter`); the header and blank lines are skipped.
+    pub fn line(&mut self, line_no: usize, text: &str) {
+        let t = text.trim();
+        if t.is_empty() || t.starts_with("TimeStamp") {
+            return;
+        }
+        let mut f = t.split(',');
+        let row = match (f.next(), f.next(), f.next(), f.next(), f.next()) {
+            (Some(ts), Some(_), Some(c), Some(p), None) => {
+                parse_timestamp(ts).zip(c.trim().parse::<u8>().ok().zip(p.trim().parse::<u16>().ok()))
+            }
+            _ => None,
+        };
+        let Some((at, (code, param))) = row else {
+            self.report.bad_rows += 1;
+            self.last_bad_line = Some(line_no);
+            return;
+        };
+        self.report.rows += 1;
+        if self.batch_at.is_some_and(|b| b != at) {
+            self.check_batch();
+        }
+        if self.batch_at != Some(at) {
+            self.batch_at = Some(at);
+            self.batch_line = line_no;
+        }
+        self.event(line_no, at, code, param);
+    }
+
+    fn event(&mut self, line: usize, at: i64, ev: u8, param: u16) {
+        let Some(c) = usize::from(param).checked_sub(1).filter(|c| *c < CHANNELS) else {
+            if ev == code::FLASH_STATUS {
+                self.flash(param == 1);
+            } else if ev == code::ALARM {
+                self.report.alarms += 1;
+            }
+            return;
+        };
+        let min_y = i64::from(self.card.min_yellow_ms[c]);
+        let min_r = i64::from(self.card.min_red_clear_ms[c]);
+        match ev {
+            code::PHASE_BEGIN_GREEN => self.veh[c] = Veh::Green,
+            code::PHASE_BEGIN_YELLOW => self.veh[c] = Veh::Yellow { since: at },
+            code::PHASE_BEGIN_RED_CLEARANCE => {
+                if let Veh::Yellow { since } = self.veh[c] {
+                    self.report.yellows += 1;
+                    if at - since + LOG_RESOLUTION_MS <= min_y {
+                        self.report.short_yellows += 1;
+                        self.find(
+                            line,
+                            at,
+                            format!("channel {param}: yellow {} ms < minimum {min_y} ms", at - since),
+                        );
+                    }
+                }
+                self.veh[c] = Veh::RedClear { since: at };
+            }
+            code::PHASE_END_RED_CLEARANCE => {
+                if let Veh::RedClear { since } = self.veh[c] {
+                    self.report.red_clears += 1;
+                    if at - since + LOG_RESOLUTION_MS <= min_r {
+                        self.report.short_red_clears += 1;
+                        self.find(
+                            line,
+                            at,
+                            format!("channel {param}: red clearance {} ms < minimum {min_r} ms", at - since),
+                        );
+                    }
+                }
+                self.veh[c] = Veh::Red;
+            }
+            code::PED_BEGIN_WALK => self.walk[c] = true,
+            code::PED_BEGIN_CLEARANCE | code::PED_BEGIN_DONT_WALK => self.walk[c] = false,
+            code::OVERLAP_BEGIN_GREEN => self.arrow[c] = Arrow::Flashing,
+            code::OVERLAP_BEGIN_YELLOW => self.arrow[c] = Arrow::Yellow { since: at },
+            code::OVERLAP_BEGIN_RED_CLEARANCE => {
+                if let Arrow::Yellow { since } = self.arrow[c] {
+                    self.report.yellows += 1;
+                    if at - since + LOG_RESOLUTION_MS <= min_y {
+                        self.report.short_yellows += 1;
+                        self.find(
+                            line,
+                            at,
+                            format!("channel {param}: arrow yellow {} ms < minimum {min_y} ms", at - since),
+                        );
+                    }
+                }
+                self.arrow[c] = Arrow::RedClear { since: at };
+            }
+            code::OVERLAP_OFF => {
+                if let Arrow::RedClear { since } = self.arrow[c] {
+                    self.report.red_clears += 1;
+                    if at - since + LOG_RESOLUTION_MS <= min_r {
+                        self.report.short_red_clears += 1;
+                        self.find(
+                            line,
+                            at,
+                            format!(
+                                "channel {param}: arrow red clearance {} ms < minimum {min_r} ms",
+                                at - since
+                            ),
+                        );
+                    }
+                }
+                self.arrow[c] = Arrow::Off;
+            }
+            code::FLASH_STATUS => self.flash(param == 1),
+            code::ALARM => self.report.alarms += 1,
+            _ => {}
+        }
+    }
+
+    fn flash(&mut self, on: bool) {
+        if on {
+            self.report.flashes += 1;
+            self.veh = [Veh::Red; CHANNELS];
+            self.arrow = [Arrow::Off; CHANNELS];
+            self.walk = [false; CHANNELS];
+        }
+    }
+
+    /// Channels showing green/yellow/WALK (`moving`) and those showing only an arrow (`arrow`).
+    fn check_batch(&mut self) {
+        let Some(at) = self.batch_at else { return };
+        let moving = |c: usize| matches!(self.veh[c], Veh::Green | Veh::Yellow { .. }) || self.walk[c];
+        let arrow = |c: usize| matches!(self.arrow[c], Arrow::Flashing | Arrow::Yellow { .. });
+        let mut found = Vec::new();
+        for a in 0..CHANNELS {
+            for b in 0..CHANNELS {
+                if a == b {
+                    continue;
+                }
+                // Each unordered pair of moving channels once; arrow pairs in both directions.
+                let both_moving = a < b && moving(a) && moving(b) && !self.card.permitted[a][b];
+                let arrow_with =
+                    arrow(a) && !moving(a) && moving(b) && !self.card.fya[a][b] && !self.card.permitted[a][b];
+                if both_moving {
+                    found.push(format!("channels {} and {} green/yellow/walk together", a + 1, b + 1));
+                } else if arrow_with {
+                    found.push(format!(
+                        "flashing yellow arrow {} with channel {} not on the card",
+                        a + 1,
+                        b + 1
+                    ));
+                }
+            }
+        }
+        for f in found {
+            self.report.conflicts += 1;
+            self.find(self.batch_line, at, f);
+        }
+    }
+
+    /// Ends the log. `cut_tail_ok`: a killed run may leave its last row cut off; that one bad row
+    /// is then not counted.
+    pub fn finish(mut self, last_line: usize, cut_tail_ok: bool) -> Report {
+        self.check_batch();
+        if cut_tail_ok && self.last_bad_line == Some(last_line) {
+            self.report.bad_rows -= 1;
+        }
+        self.report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CARD: &str = "[board]\nname = \"x\"\n[mmu]\npermitted = [[2, 6], [2, 5], [1, 6], [1, 5], [4, 8]]\nfya = [[1, 2]]\nmin_yellow_s = 3.0\nmin_red_clear_s = { 2 = 1.5, 6 = 1.5 }\n";
+
+    fn check(rows: &[(i64, u8, u16)]) -> Report {
+        let card = MmuCard::from_board_toml(CARD).unwrap();
+        let mut c = Checker::new(&card);
+        let base = 1_767_225_600_000i64;
+        let mut n = 1;
+        c.line(n, "TimeStamp,DeviceId,EventId,Parameter");
+        for (t, code, p) in rows {
+            let mut s = String::new();
+            crate::events::csv::write_timestamp(&mut s, base + t).unwrap();
+            n += 1;
+            c.line(n, &format!("{s},1,{code},{p}"));
+        }
+        c.finish(n, false)
+    }
+
+    #[test]
+    fn card_parses() {
+        let card = MmuCard::from_board_toml(CARD).unwrap();
+        assert!(card.permitted[1][5] && card.permitted[5][1] && !card.permitted[1][3]);
+        assert!(card.fya[0][1] && !card.fya[1][0]);
+        assert_eq!(card.min_yellow_ms[7], 3000);
+        assert_eq!((card.min_red_clear_ms[1], card.min_red_clear_ms[0]), (1500, 0));
+        assert!(MmuCard::from_board_toml("[mmu]\npermitted = [[1, 17]]").is_err());
+        assert!(MmuCard::from_board_toml("[board]").is_err());
+    }
+
+    #[test]
+    fn clean_cycle_passes_and_conflicts_are_found() {
+        let ok = check(&[
+            (0, 1, 2),
+            (0, 1, 6),
+            (0, 61, 1),
+            (10_000, 8, 2),
+            (13_000, 10, 2),
+            (14_500, 11, 2),
+        ]);
+        assert_eq!(
+            (ok.conflicts, ok.short_yellows, ok.short_red_clears, ok.rows),
+            (0, 0, 0, 6)
+        );
+        let bad = check(&[(0, 1, 2), (0, 1, 4)]);
+        assert_eq!(bad.conflicts, 1);
+        // An arrow with a channel not on the fya list, and a WALK against a conflicting green.
+        assert_eq!(check(&[(0, 1, 4), (0, 61, 1)]).conflicts, 1);
+        assert_eq!(check(&[(0, 1, 2), (100, 21, 4)]).conflicts, 1);
+        // Flash ends everything.
+        assert_eq!(check(&[(0, 1, 2), (100, 173, 1), (200, 1, 4)]).conflicts, 0);
+    }
+
+    #[test]
+    fn short_clearances_are_found() {
+        let r = check(&[(0, 1, 2), (10_000, 8, 2), (12_900, 10, 2), (14_300, 11, 2)]);
+        assert_eq!((r.short_yellows, r.short_red_clears), (1, 1));
+        let arrow = check(&[(0, 61, 1), (0, 1, 2), (5_000, 63, 1), (7_000, 64, 1), (8_000, 65, 1)]);
+        assert_eq!(arrow.short_yellows, 1);
+    }
+}

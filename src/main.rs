@@ -37,11 +37,13 @@ USAGE:
   greenwave plot --events FILE.csv --out FILE.svg|FILE.png [--from T --to T]
       Timing diagram (rings, phases, pedestrians, detectors, preempt) from an event log.
   greenwave verify --board BOARD.toml --events FILE.csv [--events FILE2.csv ...]
-                   [--emitted N --dropped N --logged N] [--killed]
+                   [--emitted N --dropped N --logged N] [--killed] [--resync-gap SECS]
       Check an event log against the board's MMU card (`[mmu]`): no conflicting channels green,
       yellow or WALK together, no yellow or red clearance below the card's minimum. With the run's
       counters (`events emitted`, `events ... logged, ... dropped` of the sim summary) also checks
       that no event was lost uncounted. --killed: the run was killed, its last row may be cut.
+      --resync-gap: the run lost rows (counted); after SECS without a row, channels count as
+      unknown until an event shows their state.
       Exit 1 on any finding.
   greenwave pin-hash
       Read a console PIN (4-12 digits) from standard input; print the salted hash for the site
@@ -416,6 +418,7 @@ fn verify(args: &[String]) -> Result<(), String> {
     let mut events = Vec::new();
     let mut counts: [Option<u64>; 3] = [None; 3];
     let mut killed = false;
+    let mut resync_ms = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("option `{a}` needs a value"));
@@ -430,11 +433,20 @@ fn verify(args: &[String]) -> Result<(), String> {
             "--dropped" => counts[1] = Some(num(value()?)?),
             "--logged" => counts[2] = Some(num(value()?)?),
             "--killed" => killed = true,
-            _ => {
-                return Err(format!(
-                    "unknown option `{a}` (accepted: --board --events --emitted --dropped --logged --killed)"
-                ))
+            "--resync-gap" => {
+                let v = value()?;
+                match v.parse::<f64>() {
+                    Ok(s) if s > 0.0 && s.is_finite() => resync_ms = Some((s * 1000.0) as i64),
+                    _ => {
+                        return Err(format!(
+                            "option `--resync-gap`: `{v}` is not a positive number of seconds"
+                        ))
+                    }
+                }
             }
+            _ => return Err(format!(
+                "unknown option `{a}` (accepted: --board --events --emitted --dropped --logged --killed --resync-gap)"
+            )),
         }
     }
     let board = board.ok_or("missing `--board BOARD.toml`")?;
@@ -449,6 +461,9 @@ fn verify(args: &[String]) -> Result<(), String> {
     for path in &events {
         let file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
         let mut checker = Checker::new(&card);
+        if let Some(gap) = resync_ms {
+            checker = checker.resync_after_gaps(gap);
+        }
         let mut n = 0;
         for line in std::io::BufReader::new(file).split(b'\n') {
             let line = line.map_err(|e| format!("{path}: {e}"))?;
@@ -466,8 +481,8 @@ fn verify(args: &[String]) -> Result<(), String> {
             failed = true;
         }
         println!(
-            "{path}: {} rows, {} yellows, {} red clearances, {} flashes, {} alarms",
-            r.rows, r.yellows, r.red_clears, r.flashes, r.alarms
+            "{path}: {} rows, {} yellows, {} red clearances, {} flashes, {} alarms, {} resyncs",
+            r.rows, r.yellows, r.red_clears, r.flashes, r.alarms, r.resyncs
         );
         rows += r.rows;
         conflicts += r.conflicts;

@@ -23,6 +23,11 @@
 //!   resolution, so an interval counts as short when even the log's rounding cannot explain it
 //!   (measured + 0.1 s ≤ minimum). An interval cut by flash is not short: flash is the safe state.
 //!
+//! A run that lost rows (disk full; the loss is counted, see `--dropped`) has holes in its log
+//! where intervals began and ended unseen. With [`Checker::resync_after_gaps`] a silence in the log
+//! longer than the given gap marks every channel unknown until its next green, WALK, arrow or end
+//! of red clearance, and unknown channels take part in no check; the resyncs are counted.
+//!
 //! Cost: O(rows × channels²) time, O(channels) memory; the log is streamed line by line.
 
 use crate::events::code;
@@ -172,6 +177,8 @@ pub struct Report {
     pub red_clears: u64,
     pub alarms: u64,
     pub flashes: u64,
+    /// Silences in the log after which every channel was unknown (lossy runs only).
+    pub resyncs: u64,
     /// Rows that do not parse (a cut last row of a killed run is allowed, see [`Checker::finish`]).
     pub bad_rows: u64,
     /// The first findings, for the message.
@@ -190,6 +197,8 @@ pub struct Checker<'a> {
     batch_at: Option<i64>,
     batch_line: usize,
     last_bad_line: Option<usize>,
+    resync_gap_ms: Option<i64>,
+    unknown: [bool; CHANNELS],
     report: Report,
 }
 
@@ -203,8 +212,17 @@ impl<'a> Checker<'a> {
             batch_at: None,
             batch_line: 0,
             last_bad_line: None,
+            resync_gap_ms: None,
+            unknown: [false; CHANNELS],
             report: Report::default(),
         }
+    }
+
+    /// For a log known to have lost rows: after a silence of `gap_ms` or more, channels are unknown
+    /// until an event says what they show (see the module docs).
+    pub fn resync_after_gaps(mut self, gap_ms: i64) -> Self {
+        self.resync_gap_ms = Some(gap_ms);
+        self
     }
 
     fn find(&mut self, line: usize, unix_ms: i64, what: String) {
@@ -234,6 +252,15 @@ impl<'a> Checker<'a> {
         self.report.rows += 1;
         if self.batch_at.is_some_and(|b| b != at) {
             self.check_batch();
+            if let (Some(gap), Some(prev)) = (self.resync_gap_ms, self.batch_at) {
+                if at - prev >= gap {
+                    self.report.resyncs += 1;
+                    self.unknown = [true; CHANNELS];
+                    self.veh = [Veh::Red; CHANNELS];
+                    self.arrow = [Arrow::Off; CHANNELS];
+                    self.walk = [false; CHANNELS];
+                }
+            }
         }
         if self.batch_at != Some(at) {
             self.batch_at = Some(at);
@@ -251,6 +278,16 @@ impl<'a> Checker<'a> {
             }
             return;
         };
+        if matches!(
+            ev,
+            code::PHASE_BEGIN_GREEN
+                | code::PHASE_END_RED_CLEARANCE
+                | code::PED_BEGIN_WALK
+                | code::OVERLAP_BEGIN_GREEN
+                | code::OVERLAP_OFF
+        ) {
+            self.unknown[c] = false;
+        }
         let min_y = i64::from(self.card.min_yellow_ms[c]);
         let min_r = i64::from(self.card.min_red_clear_ms[c]);
         match ev {
@@ -328,6 +365,7 @@ impl<'a> Checker<'a> {
     fn flash(&mut self, on: bool) {
         if on {
             self.report.flashes += 1;
+            self.unknown = [false; CHANNELS];
             self.veh = [Veh::Red; CHANNELS];
             self.arrow = [Arrow::Off; CHANNELS];
             self.walk = [false; CHANNELS];
@@ -337,8 +375,9 @@ impl<'a> Checker<'a> {
     /// Channels showing green/yellow/WALK (`moving`) and those showing only an arrow (`arrow`).
     fn check_batch(&mut self) {
         let Some(at) = self.batch_at else { return };
-        let moving = |c: usize| matches!(self.veh[c], Veh::Green | Veh::Yellow { .. }) || self.walk[c];
-        let arrow = |c: usize| matches!(self.arrow[c], Arrow::Flashing | Arrow::Yellow { .. });
+        let known = |c: usize| !self.unknown[c];
+        let moving = |c: usize| known(c) && (matches!(self.veh[c], Veh::Green | Veh::Yellow { .. }) || self.walk[c]);
+        let arrow = |c: usize| known(c) && matches!(self.arrow[c], Arrow::Flashing | Arrow::Yellow { .. });
         let mut found = Vec::new();
         for a in 0..CHANNELS {
             for b in 0..CHANNELS {
@@ -430,6 +469,27 @@ mod tests {
         assert_eq!(check(&[(0, 1, 2), (100, 21, 4)]).conflicts, 1);
         // Flash ends everything.
         assert_eq!(check(&[(0, 1, 2), (100, 173, 1), (200, 1, 4)]).conflicts, 0);
+    }
+
+    #[test]
+    fn a_silence_resyncs_a_lossy_log() {
+        let card = MmuCard::from_board_toml(CARD).unwrap();
+        let rows = [(0, 1, 2), (60_000, 1, 4), (60_000, 1, 8)];
+        let run = |resync: bool| {
+            let mut c = Checker::new(&card);
+            if resync {
+                c = c.resync_after_gaps(30_000);
+            }
+            for (i, (t, code, p)) in rows.iter().enumerate() {
+                let mut s = String::new();
+                crate::events::csv::write_timestamp(&mut s, 1_767_225_600_000 + t).unwrap();
+                c.line(i + 1, &format!("{s},1,{code},{p}"));
+            }
+            c.finish(rows.len(), false)
+        };
+        assert_eq!(run(false).conflicts, 1);
+        let r = run(true);
+        assert_eq!((r.conflicts, r.resyncs), (0, 1));
     }
 
     #[test]

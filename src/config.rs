@@ -231,7 +231,7 @@ impl Site {
     /// Reads and validates a site file.
     pub fn load(path: &Path) -> Result<Site, ConfigError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        let text = self::file::read_text(path, crate::limits::CONFIG_FILE_MAX_BYTES).map_err(|e| ConfigError {
             file: file.clone(),
             line: 0,
             field: String::new(),
@@ -323,6 +323,59 @@ impl Validator<'_> {
     }
 
     /// Seconds in `[lo, hi]` to milliseconds.
+    /// The engine times every interval in whole ticks: an interval that is not a multiple of the
+    /// tick would end up to one tick late (never early), so the street would not show the timing
+    /// the file states. Such a tick is refused, naming the first interval it does not divide.
+    fn tick_divides_intervals(
+        &self,
+        span: core::ops::Range<usize>,
+        tick_ms: u32,
+        phases: &[Option<PhaseTiming>; MAX_PHASES],
+        preempts: &[PreemptDef],
+        transit: Option<&TransitDef>,
+    ) -> Result<(), ConfigError> {
+        let mut intervals: heapless::Vec<(u32, heapless::String<48>), 96> = heapless::Vec::new();
+        let mut add = |ms: u32, what: core::fmt::Arguments| {
+            let mut name = heapless::String::new();
+            let _ = core::fmt::Write::write_fmt(&mut name, what);
+            let _ = intervals.push((ms, name));
+        };
+        for ph in phases.iter().flatten() {
+            let n = ph.id.number();
+            add(ph.min_green_ms, format_args!("phase {n} min green"));
+            add(ph.max_green_ms, format_args!("phase {n} max green"));
+            add(ph.passage_ms, format_args!("phase {n} passage"));
+            add(ph.yellow_ms, format_args!("phase {n} yellow"));
+            add(ph.red_clear_ms, format_args!("phase {n} red clearance"));
+            if let Some(pd) = &ph.ped {
+                add(pd.walk_ms, format_args!("phase {n} walk"));
+                add(pd.clearance_ms, format_args!("phase {n} pedestrian clearance"));
+            }
+        }
+        for pr in preempts {
+            let n = pr.number;
+            add(pr.min_green_ms, format_args!("preempt {n} min green"));
+            add(pr.ped_clear_ms, format_args!("preempt {n} pedestrian clearance"));
+            add(pr.dwell_ms, format_args!("preempt {n} dwell"));
+        }
+        if let Some(t) = transit {
+            add(t.max_extension_ms, format_args!("transit max extension"));
+        }
+        match intervals.iter().find(|(ms, _)| ms % tick_ms != 0) {
+            None => Ok(()),
+            Some((ms, what)) => Err(self.err(
+                span,
+                "site.tick_ms",
+                format!(
+                    "{tick_ms} ms does not divide the {what} ({:.3} s): the engine would time it as {:.3} s",
+                    f64::from(*ms) / 1000.0,
+                    f64::from(ms.div_ceil(tick_ms) * tick_ms) / 1000.0
+                ),
+                format!("use a tick that divides every interval (100 ms always does), or set the {what} to a multiple of {tick_ms} ms"),
+            )),
+        }
+    }
+
     fn secs(&self, v: &Spanned<f64>, field: &str, lo: f64, hi: f64) -> Result<u32, ConfigError> {
         let x = *v.get_ref();
         if !x.is_finite() || x < lo || x > hi {
@@ -678,6 +731,8 @@ impl Validator<'_> {
                 })
             }
         };
+
+        self.tick_divides_intervals(s.tick_ms.span(), tick_ms, &phases, &preempts, transit.as_ref())?;
 
         Ok(Site {
             name,

@@ -528,4 +528,7 @@ fn render_timing<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {
         }
     }
     let _ = writeln!(o);
+    if let Some(c) = plan.capped {
+        let _ = writeln!(o, "{c}");
+    }
 }

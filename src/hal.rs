@@ -11,6 +11,7 @@
 pub mod board;
 pub mod gpio;
 pub mod linux;
+pub mod mirror;
 pub mod sim;
 
 use crate::detect::DetectorSnapshot;

@@ -32,3 +32,18 @@ pub const CONSOLE_LINE: usize = 80;
 pub const CONSOLE_OUT: usize = 4096;
 /// Recent events the console keeps for `events N`.
 pub const CONSOLE_EVENTS: usize = 64;
+
+/// Bytes of a site or board file (TOML written by hand). The shipped files are 3-6 KB; a full
+/// 8-phase, 32-detector site with camera zones stays under 64 KB, so 2 MiB is ample and still
+/// parses in milliseconds.
+pub const CONFIG_FILE_MAX_BYTES: u64 = 2 << 20;
+/// Bytes of a hi-res event log (CSV) read by `greenwave plot`. A line is ~30 bytes and a busy
+/// intersection logs under a million events a day (~30 MB), so 256 MiB is about a week of one
+/// cabinet; parsing keeps 16 bytes per event, well under the file's own size in memory.
+pub const EVENT_LOG_MAX_BYTES: u64 = 256 << 20;
+/// Bytes of a learned planner table (`greenwave train`): the table is ~4 KB of postcard.
+pub const MODEL_FILE_MAX_BYTES: u64 = 1 << 20;
+/// Bytes of an NPU detection model (`.rknn`): YOLO-class models for the RK3588 are 5-30 MB.
+pub const NPU_MODEL_MAX_BYTES: u64 = 128 << 20;
+/// Bytes of a TrueType font for the timing diagram (DejaVu Sans is ~750 KB; CJK fonts reach ~20 MB).
+pub const FONT_FILE_MAX_BYTES: u64 = 32 << 20;

@@ -5,8 +5,10 @@ use greenwave::config::Site;
 use greenwave::plan::webster;
 use greenwave::runtime::realtime::Signals;
 use greenwave::runtime::sim::{run_sim, SimOptions, Speed};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Counts heap bytes in use so `sim` and `run` can report memory growth (`runtime::heap`).
 #[global_allocator]
@@ -30,8 +32,12 @@ USAGE:
       --faults SEED: inject seeded random faults (camera stall and lost frames, detectors stuck
         on / stuck off / chattering, a welded relay seen by read-back); each is logged when it
         starts, and the summary ends with `faults injected N`. The same SEED replays them.
-  greenwave run --board BOARD.toml --site FILE [--duration SECS]
+      --relay-mirror FILE: write each frame sent to the relays into FILE (for an outside recorder).
+      With --speed FACTOR, controller time is the monotonic clock (x FACTOR), as on a board.
+  greenwave run --board BOARD.toml --site FILE [--duration SECS] [--relay-mirror FILE]
       Run on a cabinet board: GPIO relays, inputs, watchdog, console, event log, state (board file).
+      SIGHUP re-reads the site file (applied at the next all-red point; unchanged files and tick
+      changes are not applied, and bursts of SIGHUP coalesce); SIGTERM/SIGINT stop cleanly.
   greenwave train --site FILE --out MODEL.postcard [--episodes N] [--seconds S] [--seed N]
       Train the `learned` planner's Q-table in the built-in traffic model (volumes 0.6-1.6 x design).
   greenwave plot --events FILE.csv --out FILE.svg|FILE.png [--from T --to T]
@@ -49,7 +55,44 @@ USAGE:
       Read a console PIN (4-12 digits) from standard input; print the salted hash for the site
       file's `[console] pin_hash`.
   greenwave help
+
+EXIT STATUS:
+  0 success, 1 error (one `error:` line on standard error), 2 usage. Output to a pipe that closes
+  early (`greenwave check … | head -1`) ends the command quietly with status 0.
 ";
+
+/// Standard output closed under us (EPIPE): the command stops and the process exits quietly.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes one line to standard output for a command. `println!` panics (exit 101) when the write
+/// fails; here a closed pipe (EPIPE: the reader has what it wanted, as `head -1` does) sets
+/// [`STDOUT_CLOSED`] so `main` exits quietly with status 0 (SIGPIPE's 141 would fail a `pipefail`
+/// pipeline that only wanted the first lines), and any other failure (ENOSPC on a full disk, EIO)
+/// becomes the command's error: one line on standard error and status 1.
+fn emit(args: std::fmt::Arguments) -> Result<(), String> {
+    let mut so = std::io::stdout().lock();
+    so.write_fmt(args)
+        .and_then(|()| so.write_all(b"\n"))
+        .map_err(stdout_error)
+}
+
+fn stdout_error(e: std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+    }
+    format!("cannot write to standard output: {e}")
+}
+
+/// `println!` for the command paths, through [`emit`]: returns the write error from the enclosing
+/// function (which returns `Result<_, String>`).
+macro_rules! out {
+    () => {
+        emit(format_args!(""))?
+    };
+    ($($arg:tt)*) => {
+        emit(format_args!($($arg)*))?
+    };
+}
 
 fn main() -> ExitCode {
     let _ = simple_logger::SimpleLogger::new()
@@ -58,7 +101,7 @@ fn main() -> ExitCode {
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = args.first() else {
-        eprint!("{USAGE}");
+        let _ = write!(std::io::stderr(), "{USAGE}");
         return ExitCode::from(2);
     };
     let rest = &args[1..];
@@ -67,24 +110,33 @@ fn main() -> ExitCode {
         "sim" => sim(rest),
         "plot" => greenwave::plot::parse_args(rest)
             .and_then(|o| greenwave::plot::plot(&o))
-            .map(|s| println!("{s}")),
+            .and_then(|s| {
+                out!("{s}");
+                Ok(())
+            }),
         "pin-hash" => pin_hash(),
         "train" => train(rest),
         "run" => run(rest),
         "verify" => verify(rest),
-        "help" | "--help" | "-h" => {
-            print!("{USAGE}");
-            Ok(())
-        }
+        "help" | "--help" | "-h" => help(),
         other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
     };
+    // Anything still buffered is written now, where a failure can still be reported.
+    let result = result.and_then(|()| std::io::stdout().flush().map_err(stdout_error));
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(_) if STDOUT_CLOSED.load(Ordering::Relaxed) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Not `eprintln!`: it panics too when standard error is gone.
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             ExitCode::from(1)
         }
     }
+}
+
+fn help() -> Result<(), String> {
+    out!("{}", USAGE.trim_end());
+    Ok(())
 }
 
 /// `--name value` pairs; every flag must be known and have a value.
@@ -127,13 +179,15 @@ fn load_site(flags: &Flags) -> Result<(PathBuf, Site), String> {
 fn check(args: &[String]) -> Result<(), String> {
     let flags = Flags::parse(args, &["--site", "--board"])?;
     let (path, site) = load_site(&flags)?;
+    // Everything `run` refuses, `check` refuses: the console PIN hash is read here too.
+    let pin = console_pin(&path)?;
     if let Some(b) = flags.get("--board") {
         // The board file against this site: every phase and crossing wired (before a cabinet sees it).
         let board = greenwave::hal::board::Board::load(std::path::Path::new(b)).map_err(|e| e.to_string())?;
         board.check_site(&site, b).map_err(|e| e.to_string())?;
-        println!("{b}: OK — board \"{}\" fits site \"{}\"", board.name, site.name);
+        out!("{b}: OK — board \"{}\" fits site \"{}\"", board.name, site.name);
     }
-    println!(
+    out!(
         "{}: OK — site \"{}\", device {}, {} phases, {} detectors",
         path.display(),
         site.name,
@@ -141,8 +195,16 @@ fn check(args: &[String]) -> Result<(), String> {
         site.phases().count(),
         site.detectors.iter().flatten().count()
     );
-    println!();
-    println!("phase  name                  min   max  pass  yellow  red clr  walk  ped clr");
+    out!(
+        "console PIN: {}",
+        if pin.is_some() {
+            "set (mutating console commands need it)"
+        } else {
+            "not set (mutating console commands are disabled)"
+        }
+    );
+    out!();
+    out!("phase  name                  min   max  pass  yellow  red clr  walk  ped clr");
     for ph in site.phases() {
         let (walk, pclr) = match ph.ped {
             Some(p) => (
@@ -151,7 +213,7 @@ fn check(args: &[String]) -> Result<(), String> {
             ),
             None => ("    -".into(), "      -".into()),
         };
-        println!(
+        out!(
             "{:>5}  {:<20} {:5.1} {:5.1} {:5.1} {:7.1} {:8.1} {walk} {pclr}",
             ph.id.number(),
             ph.name.as_str(),
@@ -163,25 +225,28 @@ fn check(args: &[String]) -> Result<(), String> {
         );
     }
     let plan = webster::plan(&site, &webster::design_flows(&site));
-    println!();
+    out!();
     let c0 = if plan.c0_s.is_finite() {
         format!("{:.1} s", plan.c0_s)
     } else {
         "oversaturated".into()
     };
-    println!(
+    out!(
         "Webster plan (design volumes): Y = {:.3}, L = {:.1} s, C0 = {c0}, cycle run = {:.1} s",
         plan.y_total,
         plan.lost_ms as f64 / 1000.0,
         plan.cycle_ms as f64 / 1000.0
     );
     for ph in site.phases() {
-        println!(
+        out!(
             "  phase {} green {:5.1} s  (y = {:.3})",
             ph.id.number(),
             plan.green(ph.id) as f64 / 1000.0,
             plan.y[ph.id.index()]
         );
+    }
+    if let Some(c) = plan.capped {
+        out!("{c}");
     }
     // Protected/permissive left turns against the cross-product guideline (design volumes).
     let flows = webster::design_flows(&site);
@@ -189,7 +254,7 @@ fn check(args: &[String]) -> Result<(), String> {
         let Some(o) = ph.permissive else { continue };
         let cp = flows[ph.id.index()] * flows[o.index()];
         let ok = greenwave::plan::adaptive::cross_product_ok(&site, &flows, ph.id, o);
-        println!(
+        out!(
             "permissive left {} yields to {}: cross product {:.0} {}",
             ph.id.number(),
             o.number(),
@@ -221,6 +286,7 @@ fn sim(args: &[String]) -> Result<(), String> {
             "--model",
             "--event-dir",
             "--faults",
+            "--relay-mirror",
         ],
     )?;
     let (site_path, mut site) = load_site(&flags)?;
@@ -272,6 +338,9 @@ fn sim(args: &[String]) -> Result<(), String> {
         state_dir: flags.get("--state-dir").map(PathBuf::from),
         model: None,
         event_dir: flags.get("--event-dir").map(PathBuf::from),
+        relay_mirror: flags.get("--relay-mirror").map(PathBuf::from),
+        planner_override: flags.get("--planner").and_then(greenwave::config::parse_planner),
+        reload_check: None,
     };
     let model = match flags.get("--model") {
         Some(m) => Some(greenwave::plan::learned::QTable::load(std::path::Path::new(m)).map_err(|e| e.to_string())?),
@@ -290,26 +359,27 @@ fn sim(args: &[String]) -> Result<(), String> {
             let seed: u64 = flags.num("--faults", 0)?;
             let (summary, injected) =
                 greenwave::runtime::inject::run_sim_with_faults(&site, &mut opts, &signals, seed)?;
-            println!("{summary}");
+            out!("{summary}");
             Some(injected)
         }
         None => {
-            println!("{}", run_sim(&site, &mut opts, &signals)?);
+            out!("{}", run_sim(&site, &mut opts, &signals)?);
             None
         }
     };
     if let Some(n) = injected {
-        println!("faults injected   {n}");
+        out!("faults injected   {n}");
     }
     if let Some(p) = &opts.events {
-        println!("event log         {}", p.display());
+        out!("event log         {}", p.display());
     }
     Ok(())
 }
 
 /// The console PIN hash from the site file's `[console] pin_hash`, if set.
 fn console_pin(site_path: &std::path::Path) -> Result<Option<greenwave::console::lock::PinHash>, String> {
-    let text = std::fs::read_to_string(site_path).map_err(|e| format!("{}: {e}", site_path.display()))?;
+    let text = greenwave::config::file::read_text(site_path, greenwave::limits::CONFIG_FILE_MAX_BYTES)
+        .map_err(|e| format!("{}: {e}", site_path.display()))?;
     let value: toml::Value = toml::from_str(&text).map_err(|e| format!("{}: {e}", site_path.display()))?;
     let Some(hash) = value.get("console").and_then(|c| c.get("pin_hash")) else {
         log::warn!(
@@ -324,21 +394,21 @@ fn console_pin(site_path: &std::path::Path) -> Result<Option<greenwave::console:
             site_path.display()
         )
     })?;
-    greenwave::console::lock::PinHash::parse(hash).map(Some).map_err(|e| {
-        format!(
-            "{}: `console.pin_hash`: {e} (make one with `greenwave pin-hash`)",
-            site_path.display()
-        )
-    })
+    greenwave::console::lock::PinHash::parse(hash)
+        .map(Some)
+        .map_err(|e| format!("{}: `console.pin_hash`: {e}", site_path.display()))
 }
 
 /// `greenwave pin-hash`: salted, iterated SHA-256 of a PIN read from standard input.
 fn pin_hash() -> Result<(), String> {
     use greenwave::console::command::{PIN_MAX, PIN_MIN};
     use greenwave::console::lock::{PinHash, DEFAULT_ITERATIONS};
-    use std::io::Read;
+    use std::io::{BufRead, Read};
     let mut pin = String::new();
+    // Bounded: a PIN is at most PIN_MAX digits; a line without end (`< /dev/zero`) is cut here.
     std::io::stdin()
+        .lock()
+        .take(256)
         .read_line(&mut pin)
         .map_err(|e| format!("cannot read the PIN from standard input: {e}"))?;
     let pin = pin.trim();
@@ -349,7 +419,7 @@ fn pin_hash() -> Result<(), String> {
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut salt))
         .map_err(|e| format!("cannot read /dev/urandom for the salt: {e}"))?;
-    println!("{}", PinHash::derive(pin.as_bytes(), salt, DEFAULT_ITERATIONS));
+    out!("{}", PinHash::derive(pin.as_bytes(), salt, DEFAULT_ITERATIONS));
     Ok(())
 }
 
@@ -379,7 +449,7 @@ fn train(args: &[String]) -> Result<(), String> {
         .filter(|s| trainer.table.decide(*s).1)
         .count();
     std::fs::write(&out, trainer.table.to_bytes()).map_err(|e| format!("{}: {e}", out.display()))?;
-    println!(
+    out!(
         "{}: {} episodes of {} s, {} of {} states confident",
         out.display(),
         trainer.table.episodes,
@@ -391,7 +461,7 @@ fn train(args: &[String]) -> Result<(), String> {
 }
 
 fn run(args: &[String]) -> Result<(), String> {
-    let flags = Flags::parse(args, &["--board", "--site", "--duration"])?;
+    let flags = Flags::parse(args, &["--board", "--site", "--duration", "--relay-mirror"])?;
     let (site_path, site) = load_site(&flags)?;
     let board_path = PathBuf::from(flags.get("--board").ok_or("missing `--board BOARD.toml`")?);
     let duration_s = match flags.get("--duration") {
@@ -404,9 +474,10 @@ fn run(args: &[String]) -> Result<(), String> {
         console_pin: console_pin(&site_path)?,
         site_path,
         duration_s,
+        relay_mirror: flags.get("--relay-mirror").map(PathBuf::from),
     };
     let summary = greenwave::runtime::board::run_board(&site, opts, &signals)?;
-    println!("{summary}");
+    out!("{summary}");
     Ok(())
 }
 
@@ -444,9 +515,11 @@ fn verify(args: &[String]) -> Result<(), String> {
                     }
                 }
             }
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "unknown option `{a}` (accepted: --board --events --emitted --dropped --logged --killed --resync-gap)"
-            )),
+            ))
+            }
         }
     }
     let board = board.ok_or("missing `--board BOARD.toml`")?;
@@ -474,15 +547,20 @@ fn verify(args: &[String]) -> Result<(), String> {
         for f in &r.findings {
             let mut ts = String::new();
             let _ = greenwave::events::csv::write_timestamp(&mut ts, f.unix_ms);
-            println!("{path}:{}: {ts}: {}", f.line, f.what);
+            out!("{path}:{}: {ts}: {}", f.line, f.what);
         }
         if r.bad_rows > 0 {
-            println!("{path}: {} rows do not parse", r.bad_rows);
+            out!("{path}: {} rows do not parse", r.bad_rows);
             failed = true;
         }
-        println!(
+        out!(
             "{path}: {} rows, {} yellows, {} red clearances, {} flashes, {} alarms, {} resyncs",
-            r.rows, r.yellows, r.red_clears, r.flashes, r.alarms, r.resyncs
+            r.rows,
+            r.yellows,
+            r.red_clears,
+            r.flashes,
+            r.alarms,
+            r.resyncs
         );
         rows += r.rows;
         conflicts += r.conflicts;
@@ -493,7 +571,7 @@ fn verify(args: &[String]) -> Result<(), String> {
     let uncounted = match counts {
         [Some(emitted), Some(dropped), logged] => {
             if let Some(l) = logged.filter(|l| *l != rows) {
-                println!("the run counted {l} rows logged, the log holds {rows}");
+                out!("the run counted {l} rows logged, the log holds {rows}");
                 failed = true;
             }
             emitted.abs_diff(rows + dropped)
@@ -501,7 +579,7 @@ fn verify(args: &[String]) -> Result<(), String> {
         [None, None, _] => 0,
         _ => return Err("`--emitted` and `--dropped` go together".into()),
     };
-    println!(
+    out!(
         "verify: {rows} rows, {conflicts} conflicts, {short_y} short yellows, {short_r} short red clearances, {uncounted} uncounted losses"
     );
     if failed || conflicts + short_y + short_r + uncounted > 0 {

@@ -11,7 +11,9 @@
 //!    not toggle the plan); each switch is a pattern-change event (131);
 //! 4. at every cycle boundary recomputes the Webster plan inside a scenario slot, from the flows
 //!    counted over the cycle when detection was trusted all cycle long, else from the last trusted
-//!    flows (initially the design volumes).
+//!    flows (initially the design volumes). Flows that cannot be traffic (not finite, negative, above
+//!    [`webster::MAX_FLOW_VPHPL`] per lane) are refused whole, counted and logged, and the plan keeps
+//!    the flows it had.
 //!
 //! Pure and allocation-free: O(detectors + phases) per tick.
 
@@ -110,6 +112,8 @@ pub struct Planner {
     learned_stats: learned::LearnedStats,
     pool: ScenarioPool<PlanContext, SCENARIO_SLOTS>,
     replans: u64,
+    /// Flow sets refused by [`webster::check_flows`] (restored or measured).
+    flows_rejected: u64,
 }
 
 impl Planner {
@@ -142,6 +146,7 @@ impl Planner {
             learned_stats: learned::LearnedStats::default(),
             pool: ScenarioPool::new(),
             replans: 0,
+            flows_rejected: 0,
         }
     }
 
@@ -165,10 +170,22 @@ impl Planner {
         &self.flows_vph
     }
 
-    /// Restore learned flows (e.g. from persistent storage after a reboot) and replan.
-    pub fn set_flows(&mut self, site: &Site, flows_vph: &[f32; MAX_PHASES]) {
+    /// Restore learned flows (e.g. from persistent storage after a reboot) and replan. Flows that
+    /// cannot be traffic are refused whole (counted, logged at WARN): the planner keeps its flows.
+    pub fn set_flows(&mut self, site: &Site, flows_vph: &[f32; MAX_PHASES]) -> Result<(), webster::FlowError> {
+        if let Err(e) = webster::check_flows(site, flows_vph) {
+            self.flows_rejected += 1;
+            log::warn!("restored flows refused, the plan keeps its flows: {e}");
+            return Err(e);
+        }
         self.flows_vph = *flows_vph;
         self.plan = webster::plan(site, &self.flows_vph);
+        Ok(())
+    }
+
+    /// Flow sets refused (restored from storage or measured over a cycle) since start-up.
+    pub fn flows_rejected(&self) -> u64 {
+        self.flows_rejected
     }
 
     pub fn detection_trusted(&self) -> bool {
@@ -408,6 +425,12 @@ impl Planner {
         for (m, c) in measured.iter_mut().zip(counts.iter()) {
             *m = *c as f32 * 3_600_000.0 / cycle_ms as f32;
         }
+        // A counter fault (a jump of a wrapping counter, a chattering detector) is not traffic.
+        if let Err(e) = webster::check_flows(site, &measured) {
+            self.flows_rejected += 1;
+            log::warn!("measured flows refused, the plan keeps its flows: {e}");
+            return;
+        }
         let old = self.flows_vph;
         let Some(mut guard) = self.pool.acquire(now.plus_ms(budget_ms), |ctx| {
             for ((f, o), m) in ctx.flows_vph.iter_mut().zip(old.iter()).zip(measured.iter()) {
@@ -438,5 +461,36 @@ impl Planner {
                 self.replans += 1;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site() -> Site {
+        Site::parse(include_str!("../board/sites/nema8-4leg.toml"), "nema8-4leg.toml").unwrap()
+    }
+
+    /// Restored flows that cannot be traffic are refused whole: the plan and flows stay the design
+    /// ones, and the refusal is counted. Good flows replan.
+    #[test]
+    fn set_flows_refuses_what_cannot_be_traffic() {
+        let s = site();
+        let mut p = Planner::new(&s);
+        let design = *p.plan();
+        for bad in [f32::NAN, f32::INFINITY, -1.0, 1e12] {
+            let mut f = webster::design_flows(&s);
+            f[3] = bad;
+            assert!(p.set_flows(&s, &f).is_err());
+            assert_eq!(*p.plan(), design);
+            assert_eq!(*p.flows_vph(), webster::design_flows(&s));
+        }
+        assert_eq!(p.flows_rejected(), 4);
+        let mut f = webster::design_flows(&s);
+        f[1] = 1_000.0;
+        assert_eq!(p.set_flows(&s, &f), Ok(()));
+        assert_ne!(*p.plan(), design);
+        assert_eq!(p.flows_rejected(), 4);
     }
 }

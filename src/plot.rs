@@ -8,6 +8,12 @@
 //!
 //! A host tool, not part of the control path: it allocates freely. Text needs a TrueType font,
 //! loaded at run time (DejaVu Sans from Debian's `fonts-dejavu-core`, or `GREENWAVE_FONT`).
+//!
+//! Bounded: the log is read up to [`crate::limits::EVENT_LOG_MAX_BYTES`]; a diagram holds at most
+//! [`MAX_ROWS`] rows, [`MAX_SPAN_S`] of time and [`MAX_SPANS`] bars, and a log beyond those is
+//! refused with a message saying how to narrow it (`--from`/`--to`). The image is drawn into a
+//! temporary file beside the output and renamed over it only when complete, so a failure never
+//! leaves a partial diagram; a panic inside the drawing library is caught and reported as an error.
 
 pub mod timeline;
 
@@ -25,6 +31,18 @@ pub struct PlotOptions {
     pub to: Option<Bound>,
 }
 
+/// Rows of one diagram. A controller logs at most 16 phases, 16 crossings, 64 detectors (the
+/// Indiana parameter range), 10 preempts and flash: 107 rows. Each row is 24 px, so 128 rows make a
+/// 3,200 px tall image; the bitmap backend's pixel arithmetic overflows long before a log's 65,536
+/// possible parameters would fit.
+pub const MAX_ROWS: usize = 128;
+/// Time window of one diagram, seconds: a day. The diagram is 1,600 px wide, so a day is already
+/// 54 s per pixel — more time is unreadable, narrow it with `--from`/`--to`.
+pub const MAX_SPAN_S: f64 = 86_400.0;
+/// Bars (green, yellow, walk, detector on, ...) of one diagram. A busy intersection makes about
+/// 60,000 in a day; an SVG bar is ~120 bytes, so this bound keeps an SVG under ~50 MB.
+pub const MAX_SPANS: usize = 400_000;
+
 const FONT_PATHS: [&str; 4] = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/TTF/DejaVuSans.ttf",
@@ -39,7 +57,7 @@ fn load_font() -> Result<(), String> {
         .chain(FONT_PATHS.iter().map(PathBuf::from))
         .collect();
     for p in &candidates {
-        if let Ok(bytes) = std::fs::read(p) {
+        if let Ok(bytes) = crate::config::file::read_bytes(p, crate::limits::FONT_FILE_MAX_BYTES) {
             // plotters keeps registered fonts for the life of the process.
             let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
             return plotters::style::register_font("sans-serif", FontStyle::Normal, bytes)
@@ -74,23 +92,35 @@ fn clock_label(unix_ms: i64) -> String {
 
 /// Reads the log and writes the diagram; returns a one-line summary.
 pub fn plot(opts: &PlotOptions) -> Result<String, String> {
-    let text = std::fs::read_to_string(&opts.events)
+    let text = crate::config::file::read_text(&opts.events, crate::limits::EVENT_LOG_MAX_BYTES)
         .map_err(|e| format!("cannot read event log {}: {e}", opts.events.display()))?;
     let tl = timeline::parse(&text, opts.from, opts.to).map_err(|e| format!("{}: {e}", opts.events.display()))?;
-    load_font()?;
+    drop(text);
+    check_bounds(&tl).map_err(|e| format!("{}: {e}", opts.events.display()))?;
     let ext = opts
         .out
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let size = (1600u32, 110 + 24 * tl.rows.len().max(1) as u32);
-    match ext.as_str() {
-        "svg" => draw(SVGBackend::new(&opts.out, size).into_drawing_area(), &tl),
-        "png" => draw(BitMapBackend::new(&opts.out, size).into_drawing_area(), &tl),
-        _ => return Err(format!("output {}: use a .svg or .png file name", opts.out.display())),
+    if ext != "svg" && ext != "png" {
+        return Err(format!("output {}: use a .svg or .png file name", opts.out.display()));
     }
-    .map_err(|e| format!("cannot draw {}: {e}", opts.out.display()))?;
+    load_font()?;
+    let size = (1600u32, 110 + 24 * tl.rows.len().max(1) as u32);
+    // Drawn beside the output (same file system, so the rename is atomic) under a name with the
+    // same extension (the bitmap backend picks the format from it).
+    let tmp = temp_path(&opts.out, &ext);
+    let drawn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match ext.as_str() {
+        "svg" => draw(SVGBackend::new(&tmp, size).into_drawing_area(), &tl),
+        _ => draw(BitMapBackend::new(&tmp, size).into_drawing_area(), &tl),
+    }))
+    .unwrap_or_else(|_| Err("the drawing library failed (panic); no diagram written".into()))
+    .and_then(|()| std::fs::rename(&tmp, &opts.out).map_err(|e| e.to_string()));
+    if let Err(e) = drawn {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!("cannot draw {}: {e}", opts.out.display()));
+    }
     Ok(format!(
         "{}: {} rows, {} spans, {} events, {:.0} s from {}",
         opts.out.display(),
@@ -100,6 +130,40 @@ pub fn plot(opts: &PlotOptions) -> Result<String, String> {
         tl.length_s,
         clock_label(tl.start_unix_ms)
     ))
+}
+
+/// Refuses a timeline too large for one diagram ([`MAX_ROWS`], [`MAX_SPAN_S`], [`MAX_SPANS`]).
+pub fn check_bounds(tl: &Timeline) -> Result<(), String> {
+    if tl.rows.len() > MAX_ROWS {
+        return Err(format!(
+            "{} diagram rows (phases, crossings, detectors, preempts): at most {MAX_ROWS} fit one diagram; \
+             is this a hi-res event log of one intersection?",
+            tl.rows.len()
+        ));
+    }
+    if tl.length_s > MAX_SPAN_S {
+        return Err(format!(
+            "the window is {:.0} s long: at most {MAX_SPAN_S:.0} s (a day) fit one diagram; choose a window \
+             with --from and --to",
+            tl.length_s
+        ));
+    }
+    if tl.spans.len() > MAX_SPANS {
+        return Err(format!(
+            "{} bars: at most {MAX_SPANS} fit one diagram; choose a shorter window with --from and --to",
+            tl.spans.len()
+        ));
+    }
+    Ok(())
+}
+
+/// `DIR/.NAME.partial-PID.EXT` for `DIR/NAME`.
+fn temp_path(out: &Path, ext: &str) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    out.with_file_name(format!(".{name}.partial-{}.{ext}", std::process::id()))
 }
 
 fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, tl: &Timeline) -> Result<(), String>

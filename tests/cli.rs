@@ -205,7 +205,7 @@ fn sighup_reload_rejects_bad_file_and_accepts_good_one() {
     assert!(err.contains("reloading"), "{err}");
     let mut out = String::new();
     child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    assert!(out.contains("reloads           1 (1 rejected)"), "{out}");
+    assert!(out.contains("reloads           1 (1 rejected, 0 unchanged)"), "{out}");
 }
 
 /// `greenwave sim --console TTY` serves the console on a real pseudo-terminal while the

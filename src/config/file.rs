@@ -1,8 +1,101 @@
 //! The site file as written on disk: TOML, deserialized with spans so that every validation error can
 //! name the line. Field names carry their units (`_s`, `_m`, `_kmh`, `_vph`).
+//!
+//! Also the one way the controller reads an input file ([`read_text`], [`read_bytes`]): only a
+//! regular file, and at most a stated number of bytes (the limits are in [`crate::limits`]), so a
+//! path to a FIFO, a terminal or `/dev/zero` is refused at once instead of blocking or filling memory.
 
 use serde::Deserialize;
+use std::io::Read;
+use std::path::Path;
 use toml::Spanned;
+
+/// Why an input file was not read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// Opening, inspecting or reading failed.
+    Io(std::io::Error),
+    /// Not a regular file (the kind: directory, FIFO, character device...): fix the path.
+    NotRegular(&'static str),
+    /// Larger than the limit for this kind of file, bytes.
+    TooLarge { limit: u64 },
+    /// Text expected, but not UTF-8.
+    NotUtf8,
+}
+
+impl core::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ReadError::Io(e) => write!(f, "{e}"),
+            ReadError::NotRegular(kind) => write!(f, "not a regular file ({kind}); give the path of a file"),
+            ReadError::TooLarge { limit } => write!(f, "larger than the {} limit for this file", Bytes(*limit)),
+            ReadError::NotUtf8 => f.write_str("not UTF-8 text"),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// A byte count in the largest whole binary unit (`2 MiB`, `256 MiB`, `700 bytes`).
+struct Bytes(u64);
+
+impl core::fmt::Display for Bytes {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        const MIB: u64 = 1 << 20;
+        const KIB: u64 = 1 << 10;
+        match self.0 {
+            b if b >= MIB && b % MIB == 0 => write!(f, "{} MiB", b / MIB),
+            b if b >= KIB && b % KIB == 0 => write!(f, "{} KiB", b / KIB),
+            b => write!(f, "{b} bytes"),
+        }
+    }
+}
+
+/// Reads a whole regular file of at most `max_bytes`. The file is opened non-blocking (a FIFO
+/// without a writer would otherwise block the open) and checked with `fstat` on the open handle,
+/// so the file checked is the file read; at most `max_bytes + 1` bytes are ever read.
+pub fn read_bytes(path: &Path, max_bytes: u64) -> Result<Vec<u8>, ReadError> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)
+        .map_err(ReadError::Io)?;
+    let meta = file.metadata().map_err(ReadError::Io)?;
+    let t = meta.file_type();
+    if !t.is_file() {
+        return Err(ReadError::NotRegular(if t.is_dir() {
+            "a directory"
+        } else if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_char_device() {
+            "a character device"
+        } else if t.is_block_device() {
+            "a block device"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "not a file"
+        }));
+    }
+    if meta.len() > max_bytes {
+        return Err(ReadError::TooLarge { limit: max_bytes });
+    }
+    // The size may change between fstat and read (a log being written): the cap still holds.
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(ReadError::TooLarge { limit: max_bytes });
+    }
+    Ok(bytes)
+}
+
+/// [`read_bytes`] for UTF-8 text.
+pub fn read_text(path: &Path, max_bytes: u64) -> Result<String, ReadError> {
+    String::from_utf8(read_bytes(path, max_bytes)?).map_err(|_| ReadError::NotUtf8)
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -227,4 +320,47 @@ fn default_walk() -> Spanned<f64> {
 }
 fn default_ped_rate() -> Spanned<f64> {
     sp(30.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("greenwave-read-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn reads_within_the_limit_and_refuses_beyond() {
+        let d = temp("limit");
+        let p = d.join("f.txt");
+        std::fs::write(&p, "0123456789").unwrap();
+        assert_eq!(read_text(&p, 10).unwrap(), "0123456789");
+        let e = read_text(&p, 9).unwrap_err();
+        assert!(matches!(e, ReadError::TooLarge { limit: 9 }), "{e:?}");
+        assert_eq!(e.to_string(), "larger than the 9 bytes limit for this file");
+        assert_eq!(Bytes(2 << 20).to_string(), "2 MiB");
+        std::fs::write(&p, [0xff, 0xfe]).unwrap();
+        assert!(matches!(read_text(&p, 10), Err(ReadError::NotUtf8)));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_regular_file() {
+        let d = temp("kinds");
+        assert!(matches!(read_bytes(&d, 100), Err(ReadError::NotRegular("a directory"))));
+        assert!(matches!(
+            read_bytes(Path::new("/dev/zero"), 100),
+            Err(ReadError::NotRegular("a character device"))
+        ));
+        let fifo = d.join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        // No writer: a blocking open would hang here.
+        assert!(matches!(read_bytes(&fifo, 100), Err(ReadError::NotRegular("a FIFO"))));
+        assert!(matches!(read_bytes(&d.join("missing"), 100), Err(ReadError::Io(_))));
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }

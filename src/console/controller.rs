@@ -88,6 +88,7 @@ impl ConsoleTarget for Bound<'_> {
             cycle_ms: s.plan.cycle_ms,
             split_ms: s.plan.green_ms,
             source: s.plan_mode.name(),
+            capped: s.plan.capped,
         }
     }
 

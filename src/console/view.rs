@@ -54,6 +54,8 @@ pub struct PlanView {
     pub split_ms: [u32; MAX_PHASES],
     /// What the planner is doing with it (`actuated`, `webster`, `webster (fail-safe: …)`).
     pub source: &'static str,
+    /// Why the plan is not Webster's own (the demand did not fit the site's limits), if so.
+    pub capped: Option<crate::plan::webster::CapReason>,
 }
 
 /// Scenario pool counters for `scenarios` (DESIGN.md section 6).

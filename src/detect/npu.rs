@@ -43,7 +43,8 @@ impl Npu {
         if !library.is_file() {
             return Err(NpuError::Unavailable(format!("{} not found", library.display())));
         }
-        let mut data = std::fs::read(model).map_err(|e| NpuError::Model(format!("{}: {e}", model.display())))?;
+        let mut data = crate::config::file::read_bytes(model, crate::limits::NPU_MODEL_MAX_BYTES)
+            .map_err(|e| NpuError::Model(format!("{}: {e}", model.display())))?;
         let rknn = RKNN::new_with_library(library, &mut data, RknnInitFlags::builder())
             .map_err(|e| NpuError::Model(format!("{}: {e:?}", model.display())))?;
         Ok(Npu { rknn })

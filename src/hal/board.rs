@@ -321,14 +321,55 @@ impl V<'_> {
 impl Board {
     pub fn load(path: &Path) -> Result<Board, BoardError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| BoardError {
-            file: file.clone(),
-            line: 0,
-            field: String::new(),
-            message: format!("cannot read the board file: {e}"),
-            fix: "check the path (board/*.toml)".into(),
-        })?;
-        Board::parse(&text, &file)
+        let text =
+            crate::config::file::read_text(path, crate::limits::CONFIG_FILE_MAX_BYTES).map_err(|e| BoardError {
+                file: file.clone(),
+                line: 0,
+                field: String::new(),
+                message: format!("cannot read the board file: {e}"),
+                fix: "check the path (board/*.toml)".into(),
+            })?;
+        let board = Board::parse(&text, &file)?;
+        board.check_chip_identities(&text, &file)?;
+        Ok(board)
+    }
+
+    /// Two chip paths spelled differently may name one device (a symlink such as
+    /// `/dev/gpiochip-header` → `/dev/gpiochip0`, or `/sys/…` vs `/dev/…`): compare what the paths
+    /// resolve to — the device number of a character device, else file system and inode — for every
+    /// chip whose path exists on this machine (a workstation checking a board file has no
+    /// `/dev/gpiochip*`; `run` opens the devices and fails on a missing one anyway).
+    pub fn check_chip_identities(&self, text: &str, file: &str) -> Result<(), BoardError> {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let mut seen: heapless::Vec<(usize, (u64, u64)), MAX_CHIPS> = heapless::Vec::new();
+        for (i, c) in self.chips.iter().enumerate() {
+            if c.driver != ChipDriver::Cdev {
+                continue;
+            }
+            let Ok(m) = std::fs::metadata(c.path.as_str()) else {
+                continue;
+            };
+            let id = if m.file_type().is_char_device() {
+                (u64::MAX, m.rdev())
+            } else {
+                (m.dev(), m.ino())
+            };
+            if let Some((j, _)) = seen.iter().find(|(_, other)| *other == id) {
+                let v = V { text, file };
+                return Err(v.err(
+                    0..0,
+                    "board.chips",
+                    format!(
+                        "chip {i} (`{}`) and chip {j} (`{}`) are the same device",
+                        c.path,
+                        self.chips.get(*j).map_or("", |e| e.path.as_str())
+                    ),
+                    "list each GPIO chip once; two entries for one chip would let two relays share a physical line",
+                ));
+            }
+            let _ = seen.push((i, id));
+        }
+        Ok(())
     }
 
     pub fn parse(text: &str, file: &str) -> Result<Board, BoardError> {
@@ -374,6 +415,24 @@ impl Board {
                         format!("at most {MAX_CHIPS}"),
                     )
                 })?;
+        }
+        for (i, c) in chips.iter().enumerate() {
+            let earlier = chips.iter().take(i).position(|e: &Chip| {
+                (c.driver == ChipDriver::Rpi && e.driver == ChipDriver::Rpi)
+                    || (c.driver == e.driver && lexical_path(c.path.as_str()) == lexical_path(e.path.as_str()))
+            });
+            if let Some(j) = earlier {
+                return Err(v.err(
+                    b.chips.span(),
+                    "board.chips",
+                    format!(
+                        "chip {i} (`{}`) is chip {j} (`{}`) again",
+                        c.path,
+                        chips.get(j).map_or("", |e: &Chip| e.path.as_str())
+                    ),
+                    "list each GPIO chip once; two entries for one chip would let two relays share a physical line",
+                ));
+            }
         }
         if chips.is_empty() {
             return Err(v.err(
@@ -446,13 +505,21 @@ impl Board {
                 )?,
             });
         }
+        // The wiring principle (module docs) depends on this relay: without it a crash, a watchdog
+        // reset or a clean stop leaves the heads dark instead of handing them to the flasher.
         let flash_transfer = match &b.flash_transfer {
             Some(l) => Some(claim(
                 v.line(l, "board.flash_transfer", n)?,
                 l.span(),
                 "board.flash_transfer",
             )?),
-            None => None,
+            None => return Err(v.err(
+                raw.board.span(),
+                "board.flash_transfer",
+                "no flash-transfer relay",
+                "add `flash_transfer = LINE`: the line that holds the cabinet's flash-transfer relay energised while \
+                     greenwave runs (released, the cabinet flasher takes the heads)",
+            )),
         };
         let mut inputs = heapless::Vec::new();
         for i in &raw.input {
@@ -596,6 +663,24 @@ impl Board {
     }
 }
 
+/// A path with `.`, empty and `..` components resolved lexically (no file system access), so
+/// `/dev//gpiochip0` and `/dev/../dev/gpiochip0` compare equal to `/dev/gpiochip0`.
+fn lexical_path(p: &str) -> heapless::Vec<&str, 32> {
+    let mut parts: heapless::Vec<&str, 32> = heapless::Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => {
+                let _ = parts.push(c);
+            }
+        }
+    }
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -628,6 +713,44 @@ kind = "preempt"
 number = 1
 line = 7
 "#;
+
+    #[test]
+    fn a_board_without_a_flash_transfer_relay_is_refused() {
+        let text = MINI.replace("flash_transfer = \"1:15\"\n", "");
+        let e = Board::parse(&text, "b.toml").unwrap_err().to_string();
+        assert!(
+            e.contains("board.flash_transfer") && e.contains("no flash-transfer relay"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn one_chip_listed_twice_is_refused_however_spelled() {
+        for second in ["/dev/gpiochip0", "/dev//gpiochip0", "/dev/../dev/./gpiochip0"] {
+            let text = MINI.replace("/dev/gpiochip1", second);
+            let e = Board::parse(&text, "b.toml").unwrap_err().to_string();
+            assert!(e.contains("board.chips") && e.contains("again"), "{second}: {e}");
+        }
+    }
+
+    #[test]
+    fn two_paths_to_one_device_are_refused() {
+        // A symlink to an existing file stands in for /dev/gpiochipN (absent on a host).
+        let dir = std::env::temp_dir().join(format!("greenwave-board-id-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let (real, link) = (dir.join("gpiochip0"), dir.join("gpiochip-header"));
+        std::fs::write(&real, b"").expect("file");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        let text = MINI
+            .replace("/dev/gpiochip0", &real.display().to_string())
+            .replace("/dev/gpiochip1", &link.display().to_string());
+        let path = dir.join("b.toml");
+        std::fs::write(&path, text).expect("board file");
+        let e = Board::load(&path).unwrap_err().to_string();
+        assert!(e.contains("are the same device"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn parses_lines_on_several_chips() {

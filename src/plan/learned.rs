@@ -98,7 +98,8 @@ impl QTable {
     }
 
     pub fn load(path: &std::path::Path) -> Result<QTable, ModelError> {
-        let bytes = std::fs::read(path).map_err(|e| ModelError::Io(format!("{}: {e}", path.display())))?;
+        let bytes = crate::config::file::read_bytes(path, crate::limits::MODEL_FILE_MAX_BYTES)
+            .map_err(|e| ModelError::Io(format!("{}: {e}", path.display())))?;
         QTable::from_bytes(&bytes)
     }
 

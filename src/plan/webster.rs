@@ -14,12 +14,24 @@
 //! lane groups for dual-ring control), and its lost time is that ring's sum of yellow + red
 //! clearance (start-up lost time and the used part of the yellow, ~2 s each, cancel, HCM exhibit
 //! 19-14). The cycle is clamped to the site's range, and `Y >= 0.95` (oversaturated: C0 explodes or
-//! goes negative) takes the maximum cycle. Each phase then gets at least its min green, and a phase
-//! with a crossing at least walk + pedestrian clearance; a group lengthened by those minima takes the
-//! extra time, and within a group the shorter ring's slack is shared among its phases so both rings
-//! reach the barrier together.
+//! goes negative) takes the maximum cycle.
 //!
-//! Pure and allocation-free; O(phases).
+//! The plan then respects the site's limits, in this order (NEMA TS2 phase timing: min and max
+//! green bound every green, fixed time included):
+//! 1. every green lies within [min green (with walk + pedestrian clearance for a phase with a
+//!    crossing), max green]: a split above max green is cut to it, one below the minimum raised;
+//! 2. a group lasts as long as its longest ring, but no longer than its shortest ring can run at max
+//!    green, and within each group the rings reach the barrier together (the shorter ring's phases
+//!    share the slack by `y`, up to their max greens);
+//! 3. the cycle (sum of the groups) stays within [cycle_min, cycle_max]: minima that lengthen it
+//!    past cycle_max are paid for by the other groups' time above their minima.
+//!
+//! Only when the minima alone exceed cycle_max does the cycle leave the range (minimum greens and
+//! pedestrian intervals are never cut). Whenever the demand did not fit — oversaturated, C0 above
+//! cycle_max, a split above max green — the plan says so in [`WebsterPlan::capped`].
+//! Flows are range-checked first ([`check_flows`], [`MAX_FLOW_VPHPL`]).
+//!
+//! Pure and allocation-free; O(phases²) for at most [`MAX_PHASES`] phases.
 
 use crate::config::Site;
 use crate::limits::{MAX_GROUPS, MAX_PHASES};
@@ -28,34 +40,208 @@ use crate::signal::phase::PhaseId;
 /// Flow ratio at and above which the intersection is taken as oversaturated.
 pub const Y_OVERSATURATED: f32 = 0.95;
 
+/// Highest flow accepted per lane, veh/h. HCM 6th ed. takes 1,900 pc/h/ln as the base saturation
+/// flow of a signalised lane and 2,400 pc/h/ln as the capacity of a basic freeway lane; 3,000 veh/h
+/// (a 1.2 s headway) is above what any lane can carry, so a larger figure is a counting or storage
+/// fault, not traffic.
+pub const MAX_FLOW_VPHPL: f32 = 3_000.0;
+
+/// A flow that cannot be traffic (see [`check_flows`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FlowError {
+    /// Phase number (NEMA 1..=8) or index + 1 for a flow given to an unconfigured phase.
+    pub phase: u8,
+    pub value_vph: f32,
+    /// The phase's limit: [`MAX_FLOW_VPHPL`] × lanes.
+    pub limit_vph: f32,
+}
+
+impl core::fmt::Display for FlowError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "phase {} flow {} veh/h is not within 0..={} veh/h ({} veh/h per lane)",
+            self.phase, self.value_vph, self.limit_vph, MAX_FLOW_VPHPL
+        )
+    }
+}
+
+/// Accepts flows only if every value is finite, non-negative and at most [`MAX_FLOW_VPHPL`] per
+/// lane of its phase (an unconfigured phase must be 0). Flows from a state file or a counter pass
+/// here before they reach the plan.
+pub fn check_flows(site: &Site, flows_vph: &[f32; MAX_PHASES]) -> Result<(), FlowError> {
+    for (i, &q) in flows_vph.iter().enumerate() {
+        let lanes = PhaseId::from_index(i)
+            .and_then(|p| site.phase(p))
+            .map_or(0, |ph| ph.lanes.max(1));
+        let limit_vph = MAX_FLOW_VPHPL * f32::from(lanes);
+        if !(q.is_finite() && (0.0..=limit_vph).contains(&q)) {
+            return Err(FlowError {
+                phase: u8::try_from(i + 1).unwrap_or(u8::MAX),
+                value_vph: q,
+                limit_vph,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Why a plan is not Webster's: the demand does not fit the site's limits. The plan still keeps
+/// every green within [min green (with pedestrian service), max green] and the cycle within
+/// [cycle_min, cycle_max] unless the minima alone exceed cycle_max (`minima_ms`). All in ms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CapReason {
+    /// The cycle the demand asked for when above cycle_max (Webster's C0, or the cycle the
+    /// minimum greens lengthened it to); `u32::MAX` when oversaturated (no finite C0); 0 when the
+    /// cycle was not capped.
+    pub cycle_wanted_ms: u32,
+    /// The site's cycle_max the cycle was capped to.
+    pub cycle_max_ms: u32,
+    /// Per phase index: the green Webster's split asked for, where it exceeded max green (else 0).
+    pub green_wanted_ms: [u32; MAX_PHASES],
+    /// Per phase index: the max green it was capped to (else 0).
+    pub green_max_ms: [u32; MAX_PHASES],
+    /// Minimum greens, pedestrian service and change intervals alone need this cycle, above
+    /// cycle_max (0 when they fit). The minima win: they are never cut short.
+    pub minima_ms: u32,
+}
+
+impl CapReason {
+    const NONE: CapReason = CapReason {
+        cycle_wanted_ms: 0,
+        cycle_max_ms: 0,
+        green_wanted_ms: [0; MAX_PHASES],
+        green_max_ms: [0; MAX_PHASES],
+        minima_ms: 0,
+    };
+
+    fn any(&self) -> bool {
+        self.cycle_wanted_ms > 0 || self.minima_ms > 0 || self.green_wanted_ms.iter().any(|g| *g > 0)
+    }
+}
+
+/// Seconds with one decimal from milliseconds, without floating point.
+struct Tenths(u32);
+
+impl core::fmt::Display for Tenths {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let t = self.0.saturating_add(50) / 100;
+        if t.is_multiple_of(10) {
+            write!(f, "{}", t / 10)
+        } else {
+            write!(f, "{}.{}", t / 10, t % 10)
+        }
+    }
+}
+
+impl core::fmt::Display for CapReason {
+    /// e.g. `demand does not fit: Webster cycle 142.7 s capped to 120 s; phase 2 green 54.1 s
+    /// capped to 45 s (max green)`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("demand does not fit:")?;
+        let mut sep = " ";
+        if self.cycle_wanted_ms == u32::MAX {
+            write!(
+                f,
+                "{sep}oversaturated (Y >= {Y_OVERSATURATED}), Webster cycle unbounded, capped to {} s",
+                Tenths(self.cycle_max_ms)
+            )?;
+            sep = "; ";
+        } else if self.cycle_wanted_ms > 0 {
+            write!(
+                f,
+                "{sep}Webster cycle {} s capped to {} s",
+                Tenths(self.cycle_wanted_ms),
+                Tenths(self.cycle_max_ms)
+            )?;
+            sep = "; ";
+        }
+        for (i, (w, m)) in self.green_wanted_ms.iter().zip(self.green_max_ms.iter()).enumerate() {
+            if *w > 0 {
+                write!(
+                    f,
+                    "{sep}phase {} green {} s capped to {} s (max green)",
+                    i + 1,
+                    Tenths(*w),
+                    Tenths(*m)
+                )?;
+                sep = "; ";
+            }
+        }
+        if self.minima_ms > 0 {
+            write!(
+                f,
+                "{sep}minimum greens and clearances need a {} s cycle (kept: minima are never cut)",
+                Tenths(self.minima_ms)
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// A computed fixed-time plan. All durations in milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct WebsterPlan {
     /// Webster's optimum before clamping, seconds (infinite when oversaturated).
     pub c0_s: f32,
-    /// Cycle actually run, including the minima (may exceed the range when minima demand it).
+    /// Cycle actually run: within the site's range unless the minima alone exceed cycle_max.
     pub cycle_ms: u32,
     /// Sum of the critical flow ratios.
     pub y_total: f32,
     /// Lost time on the critical path, ms.
     pub lost_ms: u32,
-    /// Green (split) per phase index, ms. Zero for unconfigured phases.
+    /// Green (split) per phase index, ms, within [min green with pedestrian service, max green].
+    /// Zero for unconfigured phases.
     pub green_ms: [u32; MAX_PHASES],
     /// Flow ratio per phase index.
     pub y: [f32; MAX_PHASES],
+    /// Set when the demand did not fit the site's limits and the plan was capped.
+    pub capped: Option<CapReason>,
+}
+
+/// Phases of one ring within one barrier group, in ring order (at most MAX_PHASES).
+#[derive(Clone, Copy)]
+struct RingGroup {
+    n: usize,
+    idx: [usize; MAX_PHASES],
+    lo: [u32; MAX_PHASES],
+    hi: [u32; MAX_PHASES],
+    y: [f32; MAX_PHASES],
+    green: [u32; MAX_PHASES],
+    lost_ms: u32,
+}
+
+impl RingGroup {
+    fn total_ms(&self) -> u32 {
+        self.lost_ms + self.green[..self.n].iter().sum::<u32>()
+    }
+    fn min_total_ms(&self) -> u32 {
+        self.lost_ms + self.lo[..self.n].iter().sum::<u32>()
+    }
+    fn max_total_ms(&self) -> u32 {
+        self.lost_ms + self.hi[..self.n].iter().sum::<u32>()
+    }
 }
 
 /// Computes the plan from per-phase flows (veh/h, by phase index). Use the site's design volumes
-/// ([`design_flows`]) or flows measured over the last trusted cycles.
+/// ([`design_flows`]) or flows measured over the last trusted cycles. A flow that is not finite,
+/// negative or above [`MAX_FLOW_VPHPL`] per lane counts as 0 or the limit (callers reject such flows
+/// first with [`check_flows`]).
 pub fn plan(site: &Site, flows_vph: &[f32; MAX_PHASES]) -> WebsterPlan {
     let mut y = [0.0f32; MAX_PHASES];
+    let sat_vphpl = site.saturation_flow_vphpl;
     for ph in site.phases() {
         let i = ph.id.index();
-        let sat = site.saturation_flow_vphpl * f32::from(ph.lanes.max(1));
+        let lanes = f32::from(ph.lanes.max(1));
+        let sat = sat_vphpl * lanes;
         let q = flows_vph.get(i).copied().unwrap_or(0.0);
-        let q = if q.is_finite() && q > 0.0 { q } else { 0.0 };
+        let q = if q.is_finite() && q > 0.0 {
+            q.min(MAX_FLOW_VPHPL * lanes)
+        } else {
+            0.0
+        };
         if let Some(v) = y.get_mut(i) {
-            *v = if sat > 0.0 { q / sat } else { 0.0 };
+            *v = if sat.is_finite() && sat > 0.0 { q / sat } else { 0.0 };
         }
     }
     // Per group: critical ring (largest sum of y; ties → larger lost time) and its lost time.
@@ -93,91 +279,160 @@ pub fn plan(site: &Site, flows_vph: &[f32; MAX_PHASES]) -> WebsterPlan {
     } else {
         (1.5 * lost_s + 5.0) / (1.0 - y_total)
     };
-    let cmin = site.cycle_min_ms as f32 / 1000.0;
-    let cmax = site.cycle_max_ms as f32 / 1000.0;
+    let cmin_ms = site.cycle_min_ms;
+    let cmax_ms = site.cycle_max_ms.max(cmin_ms);
+    let cmin = cmin_ms as f32 / 1000.0;
+    let cmax = cmax_ms as f32 / 1000.0;
     let cycle_s = if c0_s.is_finite() { c0_s.clamp(cmin, cmax) } else { cmax };
     let effective_s = (cycle_s - lost_s).max(0.0);
+    let mut capped = CapReason::NONE;
+    if !c0_s.is_finite() {
+        capped.cycle_wanted_ms = u32::MAX;
+    } else if c0_s > cmax {
+        capped.cycle_wanted_ms = round_100(c0_s * 1000.0);
+    }
 
-    let mut green_ms = [0u32; MAX_PHASES];
+    // Pass 1: Webster's split per ring, each green clamped to [min with pedestrians, max green];
+    // the group lasts as long as its longest ring, within what every ring can show.
     let ngroups = site.groups.len().min(MAX_GROUPS);
-    let mut cycle_ms = 0u32;
-    for g in 0..ngroups {
-        let Some(set) = site.groups.get(g).copied() else {
-            continue;
-        };
+    let nrings = site.rings.len().min(crate::limits::MAX_RINGS);
+    let empty = RingGroup {
+        n: 0,
+        idx: [0; MAX_PHASES],
+        lo: [0; MAX_PHASES],
+        hi: [0; MAX_PHASES],
+        y: [0.0; MAX_PHASES],
+        green: [0; MAX_PHASES],
+        lost_ms: 0,
+    };
+    let mut rg = [[empty; crate::limits::MAX_RINGS]; MAX_GROUPS];
+    let mut want_ms = [0u32; MAX_GROUPS];
+    let mut lo_ms = [0u32; MAX_GROUPS];
+    let mut hi_ms = [0u32; MAX_GROUPS];
+    for (g, set) in site.groups.iter().enumerate().take(ngroups) {
         let gy = group_y.get(g).copied().unwrap_or(0.0);
-        // The group's time (green + lost) on the critical ring.
         let group_green_s = if y_total > 0.0 {
             effective_s * gy / y_total
         } else {
             effective_s / ngroups as f32
         };
         let group_time_s = group_green_s + group_lost_ms.get(g).copied().unwrap_or(0) as f32 / 1000.0;
-        // First pass: each ring shares the group time among its phases by y, then minima.
-        let mut ring_total = [0u32; crate::limits::MAX_RINGS];
-        for (r, ring) in site.rings.iter().enumerate() {
-            let phases = || {
-                ring.phases
-                    .iter()
-                    .filter(|p| set.contains(**p))
-                    .filter_map(|p| site.phase(*p))
+        let mut longest = 0u32;
+        let mut lo_g = 0u32;
+        let mut hi_g = u32::MAX;
+        for (r, ring) in site.rings.iter().enumerate().take(nrings) {
+            let Some(cell) = rg.get_mut(g).and_then(|row| row.get_mut(r)) else {
+                continue;
             };
-            let lost: u32 = phases().map(|ph| site.change_ms(ph.id)).sum();
-            let sum_y: f32 = phases().map(|ph| y.get(ph.id.index()).copied().unwrap_or(0.0)).sum();
-            let n = phases().count().max(1) as f32;
-            let ring_green_s = (group_time_s - lost as f32 / 1000.0).max(0.0);
-            let mut total = lost;
-            for ph in phases() {
-                let i = ph.id.index();
-                let share = if sum_y > 0.0 {
-                    y.get(i).copied().unwrap_or(0.0) / sum_y
-                } else {
-                    1.0 / n
-                };
-                let g_ms = round_100(ring_green_s * share * 1000.0).max(ph.min_green_with_ped_ms());
-                if let Some(v) = green_ms.get_mut(i) {
-                    *v = g_ms;
+            for ph in ring
+                .phases
+                .iter()
+                .filter(|p| set.contains(**p))
+                .filter_map(|p| site.phase(*p))
+            {
+                let k = cell.n;
+                if k >= MAX_PHASES {
+                    break;
                 }
-                total += g_ms;
+                let i = ph.id.index();
+                cell.idx[k] = i;
+                cell.lo[k] = ph.min_green_with_ped_ms();
+                cell.hi[k] = ph.max_green_ms.max(cell.lo[k]);
+                cell.y[k] = y.get(i).copied().unwrap_or(0.0);
+                cell.lost_ms += site.change_ms(ph.id);
+                cell.n += 1;
             }
-            if let Some(t) = ring_total.get_mut(r) {
-                *t = total;
-            }
-        }
-        // Second pass: the group lasts as long as its longest ring; shorter rings share the slack.
-        let group_ms = ring_total.iter().copied().max().unwrap_or(0);
-        for (r, ring) in site.rings.iter().enumerate() {
-            let slack = group_ms.saturating_sub(ring_total.get(r).copied().unwrap_or(0));
-            if slack == 0 {
+            if cell.n == 0 {
                 continue;
             }
-            let members = || {
-                ring.phases
-                    .iter()
-                    .filter(|p| set.contains(**p))
-                    .filter(|p| site.phase(**p).is_some())
-            };
-            let sum_y: f32 = members().map(|p| y.get(p.index()).copied().unwrap_or(0.0)).sum();
-            let n = members().count() as u32;
-            let mut given = 0u32;
-            let last = members().next_back();
-            for p in members() {
-                let i = p.index();
-                let add = if Some(p) == last {
-                    slack - given
-                } else if sum_y > 0.0 {
-                    round_100(slack as f32 * y.get(i).copied().unwrap_or(0.0) / sum_y).min(slack - given)
+            let ring_green_s = (group_time_s - cell.lost_ms as f32 / 1000.0).max(0.0);
+            let sum_y: f32 = cell.y[..cell.n].iter().sum();
+            for k in 0..cell.n {
+                let share = if sum_y > 0.0 {
+                    cell.y[k] / sum_y
                 } else {
-                    (slack / n.max(1) / 100 * 100).min(slack - given)
+                    1.0 / cell.n as f32
                 };
-                given += add;
-                if let Some(v) = green_ms.get_mut(i) {
-                    *v += add;
+                let g_ms = round_100(ring_green_s * share * 1000.0);
+                if g_ms > cell.hi[k] {
+                    if let (Some(w), Some(m)) = (
+                        capped.green_wanted_ms.get_mut(cell.idx[k]),
+                        capped.green_max_ms.get_mut(cell.idx[k]),
+                    ) {
+                        *w = g_ms;
+                        *m = cell.hi[k];
+                    }
+                }
+                cell.green[k] = g_ms.clamp(cell.lo[k], cell.hi[k]);
+            }
+            longest = longest.max(cell.total_ms());
+            lo_g = lo_g.max(cell.min_total_ms());
+            hi_g = hi_g.min(cell.max_total_ms());
+        }
+        // A ring whose maxima end before another ring's minima waits at the barrier; a group
+        // without phases takes no time.
+        let hi_g = if hi_g == u32::MAX { lo_g } else { hi_g.max(lo_g) };
+        if let (Some(w), Some(l), Some(h)) = (want_ms.get_mut(g), lo_ms.get_mut(g), hi_ms.get_mut(g)) {
+            *w = longest.clamp(lo_g, hi_g);
+            *l = lo_g;
+            *h = hi_g;
+        }
+    }
+
+    // Pass 2: the cycle within [cycle_min, cycle_max], each group within what its rings can show.
+    let wanted: u32 = want_ms.iter().sum();
+    let minima: u32 = lo_ms.iter().sum();
+    let mut group_ms = want_ms;
+    if wanted > cmax_ms {
+        if capped.cycle_wanted_ms != u32::MAX {
+            capped.cycle_wanted_ms = capped.cycle_wanted_ms.max(wanted);
+        }
+        if minima > cmax_ms {
+            capped.minima_ms = minima;
+        }
+        fit(
+            &mut group_ms[..ngroups],
+            &lo_ms[..ngroups],
+            &hi_ms[..ngroups],
+            &group_y[..ngroups],
+            cmax_ms,
+        );
+    } else if wanted < cmin_ms {
+        fit(
+            &mut group_ms[..ngroups],
+            &lo_ms[..ngroups],
+            &hi_ms[..ngroups],
+            &group_y[..ngroups],
+            cmin_ms,
+        );
+    }
+
+    // Pass 3: every ring reaches the barrier with its group (the shorter ring's phases share the
+    // slack by flow ratio, a longer one gives back time above its minima), within each phase's limits.
+    let mut green_ms = [0u32; MAX_PHASES];
+    let mut cycle_ms = 0u32;
+    for (g, row) in rg.iter_mut().enumerate().take(ngroups) {
+        let target = group_ms.get(g).copied().unwrap_or(0);
+        let mut longest = 0u32;
+        for cell in row.iter_mut().take(nrings).filter(|c| c.n > 0) {
+            let n = cell.n;
+            fit(
+                &mut cell.green[..n],
+                &cell.lo[..n],
+                &cell.hi[..n],
+                &cell.y[..n],
+                target.saturating_sub(cell.lost_ms),
+            );
+            for k in 0..n {
+                if let Some(v) = green_ms.get_mut(cell.idx[k]) {
+                    *v = cell.green[k];
                 }
             }
+            longest = longest.max(cell.total_ms());
         }
-        cycle_ms += group_ms;
+        cycle_ms += longest;
     }
+    capped.cycle_max_ms = cmax_ms;
     WebsterPlan {
         c0_s,
         cycle_ms,
@@ -185,6 +440,74 @@ pub fn plan(site: &Site, flows_vph: &[f32; MAX_PHASES]) -> WebsterPlan {
         lost_ms,
         green_ms,
         y,
+        capped: capped.any().then_some(capped),
+    }
+}
+
+/// Moves `v` (each kept within `lo[i]..=hi[i]`) so that its sum reaches `target` as nearly as the
+/// bounds allow. Growth is shared by the weights `w` (flow ratios; equal shares when all are zero),
+/// in 100 ms steps with the remainder to the last element (as Webster's splits are rounded);
+/// a reduction is taken from each element in proportion to its time above its minimum.
+/// Water-filling: an element that would pass a bound stops at it and the others share the rest.
+/// O(n²) for n ≤ MAX_PHASES.
+fn fit(v: &mut [u32], lo: &[u32], hi: &[u32], w: &[f32], target: u32) {
+    let n = v.len().min(lo.len()).min(hi.len()).min(w.len());
+    // Each round either finishes or pins at least one element at a bound.
+    for _ in 0..=2 * n + 1 {
+        let sum: u32 = v[..n].iter().sum();
+        if sum == target {
+            return;
+        }
+        let grow = sum < target;
+        let need = sum.abs_diff(target);
+        let room = |v: &[u32], i: usize| {
+            if grow {
+                hi[i].saturating_sub(v[i])
+            } else {
+                v[i].saturating_sub(lo[i])
+            }
+        };
+        let weight = |v: &[u32], i: usize| {
+            let x = if grow { w[i] } else { room(v, i) as f32 };
+            if x.is_finite() && x > 0.0 {
+                x
+            } else {
+                0.0
+            }
+        };
+        let active = || (0..n).filter(|&i| room(v, i) > 0);
+        let count = active().count();
+        let Some(last) = active().next_back() else {
+            return; // every element at its bound
+        };
+        let wsum: f32 = active().map(|i| weight(v, i)).sum();
+        let share = |v: &[u32], i: usize| {
+            if wsum > 0.0 {
+                need as f32 * weight(v, i) / wsum
+            } else {
+                need as f32 / count as f32
+            }
+        };
+        let pins: heapless::Vec<usize, MAX_PHASES> = active().filter(|&i| share(v, i) >= room(v, i) as f32).collect();
+        if !pins.is_empty() && pins.len() < count {
+            for &i in pins.iter() {
+                let r = room(v, i);
+                v[i] = if grow { v[i] + r } else { v[i] - r };
+            }
+            continue;
+        }
+        let mut given = 0u32;
+        let shares: heapless::Vec<(usize, u32), MAX_PHASES> = active()
+            .map(|i| {
+                let s = if i == last { need } else { round_100(share(v, i)) };
+                (i, s)
+            })
+            .collect();
+        for (i, s) in shares {
+            let d = s.min(need - given).min(room(v, i));
+            v[i] = if grow { v[i] + d } else { v[i] - d };
+            given += d;
+        }
     }
 }
 
@@ -299,6 +622,157 @@ mod tests {
                 totals.push(t).unwrap();
             }
             assert_eq!(totals[0], totals[1]);
+        }
+    }
+
+    /// Every configured phase's green within [min with pedestrians, max green]; the cycle within
+    /// [cycle_min, cycle_max] (the nema8 minima fit: 2 × (5 + 23.4 + 11) = 78.8 s ≤ 120 s).
+    fn assert_within_limits(s: &Site, p: &WebsterPlan) {
+        for ph in s.phases() {
+            let g = p.green(ph.id);
+            assert!(
+                (ph.min_green_with_ped_ms()..=ph.max_green_ms).contains(&g),
+                "phase {} green {g} outside [{}, {}]: {p:?}",
+                ph.id.number(),
+                ph.min_green_with_ped_ms(),
+                ph.max_green_ms
+            );
+        }
+        assert!(
+            (s.cycle_min_ms..=s.cycle_max_ms).contains(&p.cycle_ms),
+            "cycle {} outside [{}, {}]: {p:?}",
+            p.cycle_ms,
+            s.cycle_min_ms,
+            s.cycle_max_ms
+        );
+    }
+
+    /// Design volumes × 1.5: Y = 0.575, C0 = 38.0 / 0.425 = 89.4 s; through 24.9 s, left 8.8 s —
+    /// Webster's figures fit the limits, so the plan is not capped.
+    #[test]
+    fn design_volumes_x1_5_within_limits() {
+        let s = site();
+        let mut f = design_flows(&s);
+        for v in f.iter_mut() {
+            *v *= 1.5;
+        }
+        let p = plan(&s, &f);
+        assert_within_limits(&s, &p);
+        assert_eq!(p.green(PhaseId::new(2).unwrap()), 24_900);
+        assert_eq!(p.green(PhaseId::new(1).unwrap()), 8_800);
+        assert_eq!(p.cycle_ms, 89_400);
+        assert_eq!(p.capped, None);
+    }
+
+    /// A directional peak (northbound left 400 veh/h, through 1500 veh/h on 2 lanes): y = 0.222 and
+    /// 0.417, Y = 0.831, C0 = 224 s → 120 s; Webster's split gives the left 26.2 s (max 20) and the
+    /// through 49.2 s (max 45), and ring 2 would have to wait 55.7 s of green at the barrier. The plan
+    /// caps both phases, keeps ring 2 within its max greens, and the cycle within 120 s.
+    #[test]
+    fn directional_peak_capped_at_max_green() {
+        let s = site();
+        let mut f = design_flows(&s);
+        f[0] = 400.0;
+        f[1] = 1500.0;
+        let p = plan(&s, &f);
+        assert_within_limits(&s, &p);
+        assert_eq!(p.green(PhaseId::new(1).unwrap()), 20_000);
+        assert_eq!(p.green(PhaseId::new(2).unwrap()), 45_000);
+        // Group 1 = 20 + 45 + 11 = 76 s on both rings; group 2 keeps its split 5.9 + 23.4 + 11.
+        assert_eq!(p.cycle_ms, 76_000 + 40_300);
+        let c = p.capped.expect("capped");
+        assert_eq!(c.cycle_wanted_ms, 224_300);
+        assert_eq!((c.green_wanted_ms[0], c.green_max_ms[0]), (26_200, 20_000));
+        assert_eq!((c.green_wanted_ms[1], c.green_max_ms[1]), (49_200, 45_000));
+        let text = c.to_string();
+        assert!(
+            text.starts_with("demand does not fit: Webster cycle 224.3 s capped to 120 s"),
+            "{text}"
+        );
+        assert!(
+            text.contains("phase 1 green 26.2 s capped to 20 s (max green)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("phase 2 green 49.2 s capped to 45 s (max green)"),
+            "{text}"
+        );
+    }
+
+    /// Oversaturation is reported, and the splits at the maximum cycle still fit max green.
+    #[test]
+    fn oversaturated_is_reported() {
+        let s = site();
+        let mut f = design_flows(&s);
+        for v in f.iter_mut() {
+            *v *= 3.0;
+        }
+        let p = plan(&s, &f);
+        assert_within_limits(&s, &p);
+        let c = p.capped.expect("capped");
+        assert_eq!(c.cycle_wanted_ms, u32::MAX);
+        assert!(c.to_string().contains("oversaturated"), "{c}");
+    }
+
+    /// Flows that cannot be traffic are refused whole (NaN, ±inf, negative, 1e12, above
+    /// 3,000 veh/h per lane), and `plan` alone never lets them past its limits either.
+    #[test]
+    fn impossible_flows_rejected() {
+        let s = site();
+        assert_eq!(check_flows(&s, &design_flows(&s)), Ok(()));
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -1.0, 1e12, 6_000.1] {
+            let mut f = design_flows(&s);
+            f[1] = bad; // phase 2: 2 lanes, limit 6,000 veh/h
+            let e = check_flows(&s, &f).expect_err("rejected");
+            assert_eq!(e.phase, 2);
+            assert_eq!(e.limit_vph, 6_000.0);
+            assert_within_limits(&s, &plan(&s, &f));
+        }
+        let mut f = design_flows(&s);
+        f[1] = 6_000.0;
+        assert_eq!(check_flows(&s, &f), Ok(()));
+    }
+
+    fn flow() -> impl proptest::strategy::Strategy<Value = f32> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => 0.0f32..4_000.0,
+            1 => Just(f32::NAN),
+            1 => Just(f32::INFINITY),
+            1 => Just(-5.0f32),
+            1 => Just(1e12f32),
+            1 => any::<f32>(),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Any flows at all: greens within [min, max], cycle within range, rings level at every
+        /// barrier — on the reference site and on one with a 90 s maximum cycle (its minima,
+        /// 78.8 s, still fit).
+        #[test]
+        fn any_flows_stay_within_limits(f in proptest::array::uniform8(flow()), short in proptest::bool::ANY) {
+            let s = if short {
+                let text = include_str!("../../board/sites/nema8-4leg.toml").replace("cycle_max_s = 120", "cycle_max_s = 90");
+                Site::parse(&text, "short.toml").unwrap()
+            } else {
+                site()
+            };
+            let p = plan(&s, &f);
+            assert_within_limits(&s, &p);
+            for set in s.groups.iter() {
+                let totals: heapless::Vec<u32, 4> = s
+                    .rings
+                    .iter()
+                    .map(|ring| {
+                        ring.phases
+                            .iter()
+                            .filter(|x| set.contains(**x))
+                            .map(|x| p.green(*x) + s.change_ms(*x))
+                            .sum()
+                    })
+                    .collect();
+                proptest::prop_assert_eq!(totals[0], totals[1]);
+            }
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::hal::board::Board;
 use crate::hal::gpio::{GpioInputs, GpioRelays};
 use crate::hal::linux::bank::{LinuxBank, Role};
 use crate::hal::linux::watchdog::LinuxWatchdog;
+use crate::hal::mirror::MirrorRelays;
 use crate::hal::{HalError, InputFrame, Inputs, Watchdog};
 use crate::runtime::realtime::{setup_realtime, Signals};
 use crate::runtime::sim::{drive, ConsoleSetup, ControlLoop, SimOptions, SimSummary, Source, Speed};
@@ -64,6 +65,8 @@ pub struct RunOptions {
     /// Stop after this long (default: run until SIGTERM).
     pub duration_s: Option<u64>,
     pub console_pin: Option<crate::console::lock::PinHash>,
+    /// Mirror every frame written to the relays into this file (`hal::mirror`).
+    pub relay_mirror: Option<PathBuf>,
 }
 
 pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<SimSummary, String> {
@@ -73,6 +76,10 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Sim
         .map_err(|e| e.to_string())?;
     let relays = GpioRelays::new(&board, LinuxBank::open(&board, Role::Outputs)?)
         .map_err(|e| format!("cannot drive the relays: {e}"))?;
+    let relays = match &opts.relay_mirror {
+        Some(path) => MirrorRelays::to_file(relays, path)?,
+        None => MirrorRelays::off(relays),
+    };
     let inputs = GpioInputs::new(&board, LinuxBank::open(&board, Role::Inputs)?);
     let watchdog = match &board.watchdog {
         Some(p) => {
@@ -105,6 +112,7 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Sim
     let (locked, fifo) = setup_realtime(50);
     log::info!("real time: memory locked {locked}, SCHED_FIFO {fifo}");
     let mut lp = ControlLoop::new(site, relays, watchdog, BoardSource { inputs });
+    let board_file = opts.board_path.display().to_string();
     let mut sim = SimOptions {
         site_path: opts.site_path,
         duration_s: opts.duration_s.unwrap_or(u64::MAX / 1000),
@@ -120,6 +128,11 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Sim
         state_dir: Some(PathBuf::from(board.state_dir.as_str())),
         model: None,
         event_dir: Some(PathBuf::from(board.event_dir.as_str())),
+        relay_mirror: None,
+        planner_override: None,
+        reload_check: Some(Box::new(move |s: &Site| {
+            board.check_site(s, &board_file).map_err(|e| e.to_string())
+        })),
     };
     drive(&mut lp, site, &mut sim, signals)
 }

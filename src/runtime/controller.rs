@@ -72,6 +72,8 @@ pub struct Status {
     pub events_dropped: u64,
     pub scenarios: PoolStats,
     pub replans: u64,
+    /// Flow sets the planner refused as not traffic (restored from storage or counted over a cycle).
+    pub flows_rejected: u64,
 }
 
 pub struct Controller {
@@ -307,8 +309,8 @@ impl Controller {
         self.planner.set_kind(kind);
     }
 
-    pub fn status(&self) -> Status {
-        let mode = if self.monitor.latched().is_some() {
+    pub fn mode(&self) -> ControllerMode {
+        if self.monitor.latched().is_some() {
             ControllerMode::Flash
         } else {
             match self.engine.mode() {
@@ -316,7 +318,11 @@ impl Controller {
                 EngineMode::Run => ControllerMode::Run,
                 EngineMode::Stopping | EngineMode::Stopped => ControllerMode::Stopping,
             }
-        };
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        let mode = self.mode();
         Status {
             now: self.now,
             mode,
@@ -339,6 +345,7 @@ impl Controller {
             events_dropped: self.events.dropped(),
             scenarios: self.planner.pool_stats(),
             replans: self.planner.replans(),
+            flows_rejected: self.planner.flows_rejected(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! the hardware they see misbehaves, on a schedule drawn from the seed.
 
 use crate::config::Site;
+use crate::hal::mirror::MirrorRelays;
 use crate::hal::sim::faults::{FaultyRelays, FaultySource};
 use crate::hal::sim::traffic::SimTraffic;
 use crate::hal::sim::{SimRelays, SimWatchdog};
@@ -26,13 +27,11 @@ pub fn run_sim_with_faults(
         .fold(0u32, |set, (i, _)| set | 1 << i);
     let source = FaultySource::new(traffic, seed, detectors);
     let duration_ms = opts.duration_s.saturating_mul(1000);
-    let relays = FaultyRelays::new(
-        SimRelays::default(),
-        seed,
-        duration_ms,
-        u64::from(site.tick_ms),
-        site.phase_set().0,
-    );
+    let mirror = match &opts.relay_mirror {
+        Some(path) => MirrorRelays::to_file(SimRelays::default(), path)?,
+        None => MirrorRelays::off(SimRelays::default()),
+    };
+    let relays = FaultyRelays::new(mirror, seed, duration_ms, u64::from(site.tick_ms), site.phase_set().0);
     let mut lp = ControlLoop::new(site, relays, SimWatchdog::default(), source);
     let summary = drive(&mut lp, site, opts, signals)?;
     Ok((summary, lp.source.injected + lp.relays.injected))

@@ -38,17 +38,38 @@ impl MonotonicClock {
         u64::try_from(mono_ns() - self.origin_ns).unwrap_or(0)
     }
 
-    /// Sleeps until `deadline_ns` (since the origin) has passed. Signals interrupt the sleep; the
-    /// caller's loop checks its flags and sleeps again if it must.
-    pub fn sleep_until_ns(&self, deadline_ns: u64) {
+    /// Sleeps until `deadline_ns` (since the origin) has passed on the monotonic clock.
+    ///
+    /// A signal interrupts `clock_nanosleep` with EINTR long before the deadline (a SIGHUP storm,
+    /// a log-rotation tool, a debugger); the sleep is then resumed to the same absolute deadline,
+    /// so a wake-up is never early. Returns how many interruptions it absorbed. The retries are
+    /// bounded by [`MAX_SLEEP_RETRIES`]; the caller reads the clock after the call anyway, so even
+    /// a sleep cut short by that bound cannot make controller time run ahead of the clock.
+    pub fn sleep_until_ns(&self, deadline_ns: u64) -> u32 {
         let abs = self.origin_ns + i128::from(deadline_ns);
         // time_t is 32-bit on armv7 (until 2038) and 64-bit on aarch64/x86-64.
         let secs = nix::libc::time_t::try_from(abs / 1_000_000_000).unwrap_or(nix::libc::time_t::MAX);
         let nanos = nix::libc::c_long::try_from(abs % 1_000_000_000).unwrap_or(0);
         let ts = TimeSpec::new(secs, nanos);
-        let _ = clock_nanosleep(ClockId::CLOCK_MONOTONIC, ClockNanosleepFlags::TIMER_ABSTIME, &ts);
+        let mut interrupted = 0;
+        while interrupted < MAX_SLEEP_RETRIES {
+            match clock_nanosleep(ClockId::CLOCK_MONOTONIC, ClockNanosleepFlags::TIMER_ABSTIME, &ts) {
+                Err(nix::errno::Errno::EINTR) => interrupted += 1,
+                // Ok, or an argument the kernel refuses (cannot happen with a normalised
+                // timespec): either way the caller measures the clock next.
+                _ => break,
+            }
+            if self.now_ns() >= deadline_ns {
+                break;
+            }
+        }
+        interrupted
     }
 }
+
+/// Most EINTR retries of one sleep. A tick's sleep is at most one tick long, so even a storm of
+/// thousands of signals per second interrupts it far fewer times than this.
+pub const MAX_SLEEP_RETRIES: u32 = 100_000;
 
 impl Default for MonotonicClock {
     fn default() -> Self {

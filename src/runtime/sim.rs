@@ -6,8 +6,12 @@
 //! time and nothing failed. The board binary and `greenwave sim` share it; only the hardware and
 //! the pacing differ. After construction it does not allocate (tested in `tests/no_alloc.rs`).
 //!
-//! Controller time is the tick count × tick length, so a simulation is exactly repeatable and a
-//! board's schedule never drifts (deadlines are absolute).
+//! Controller time: at `--speed max` it is simulated (tick count × tick length), so a simulation
+//! is exactly repeatable. In real time (a board, `sim --speed F`) it is the monotonic clock read
+//! at each wake-up (scaled by F), never a count of ticks: a wake-up cut short by a signal sleeps
+//! again to its absolute deadline, and a late one is measured, counted as an overrun when it
+//! misses a whole tick, and past [`STALL_LIMIT_MS`] latches flash. An interval therefore lasts at
+//! least its configured length on the street whatever the process is sent.
 
 use crate::config::Site;
 use crate::console::controller::Bound;
@@ -17,11 +21,13 @@ use crate::console::Console;
 use crate::detect::DetectorSnapshot;
 use crate::events::csv::WallClock;
 use crate::hal::linux::serial::TermiosSerial;
+use crate::hal::mirror::MirrorRelays;
 use crate::hal::sim::traffic::{SimTraffic, TrafficStats};
 use crate::hal::sim::{SimRelays, SimWatchdog};
 use crate::hal::{InputFrame, Relays, Watchdog};
 use crate::monitor::FaultKind;
 use crate::runtime::controller::Controller;
+use crate::runtime::latency::WakeLatency;
 use crate::runtime::logger::EventSink;
 use crate::runtime::realtime::{MonotonicClock, Signals};
 use crate::runtime::state::{StateKeeper, StateSnapshot};
@@ -53,6 +59,11 @@ impl Source for SimTraffic {
 /// green end is min green + walk + pedestrian clearance + yellow + red clearance, well below this).
 pub const STOP_LIMIT_MS: u64 = 120_000;
 
+/// A real-time wake-up this late means the loop did not run for that long: detection, inputs and
+/// relay read-back went unchecked. The controller latches flash rather than trust its timing
+/// (the hardware watchdog, when configured, resets the board on a longer hang).
+pub const STALL_LIMIT_MS: u64 = 2_000;
+
 /// Loop counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LoopStats {
@@ -65,6 +76,12 @@ pub struct LoopStats {
     pub events_dropped: u64,
     pub reloads: u64,
     pub reload_errors: u64,
+    /// SIGHUPs that found the site file unchanged (nothing to hand over).
+    pub reloads_unchanged: u64,
+    /// Sleeps interrupted by a signal and resumed to their deadline.
+    pub interrupted_sleeps: u64,
+    /// Real-time wake-ups later than [`STALL_LIMIT_MS`].
+    pub stalls: u64,
 }
 
 /// One intersection's loop over hardware `R` (relays), `W` (watchdog), `S` (detection + inputs).
@@ -174,6 +191,15 @@ impl<R: Relays, W: Watchdog, S: Source> ControlLoop<R, W, S> {
         self.controller.stopped()
     }
 
+    /// Whether a SIGHUP may be acted on now. Not while a handover is pending or the controller is
+    /// still in a start-up all red: reload requests arriving then are held and coalesce into one,
+    /// so a burst of SIGHUPs cannot keep the intersection in all red.
+    pub fn reload_ready(&self) -> bool {
+        self.pending.is_none()
+            && self.stop_at.is_none()
+            && self.controller.mode() != crate::runtime::controller::ControllerMode::Startup
+    }
+
     /// Switch to a new, validated site at the next all-red point (SIGHUP reload).
     pub fn reload(&mut self, site: Site) {
         self.pending = Some(Box::new(site));
@@ -190,7 +216,6 @@ pub enum Speed {
     Factor(f64),
 }
 
-#[derive(Debug)]
 pub struct SimOptions {
     pub site_path: PathBuf,
     pub duration_s: u64,
@@ -208,10 +233,98 @@ pub struct SimOptions {
     pub model: Option<crate::plan::learned::QTable>,
     /// Rotating event log directory (board runs; `events` takes precedence).
     pub event_dir: Option<PathBuf>,
+    /// Mirror every frame written to the relays into this file (`hal::mirror`).
+    pub relay_mirror: Option<PathBuf>,
+    /// A planner chosen on the command line; it stays in force across SIGHUP reloads.
+    pub planner_override: Option<crate::config::PlannerKind>,
+    /// Further checks a reloaded site must pass (the board's wiring and MMU card on a cabinet).
+    pub reload_check: Option<ReloadCheck>,
+}
+
+/// Real-time pacing at `factor` × real time: controller milliseconds ↔ monotonic nanoseconds.
+#[derive(Clone, Copy, Debug)]
+struct Pace {
+    factor: f64,
+}
+
+impl Pace {
+    fn new(factor: f64) -> Pace {
+        Pace {
+            factor: factor.max(1e-3),
+        }
+    }
+
+    /// When controller time `t` falls, in monotonic nanoseconds since the loop started.
+    fn wall_ns(&self, t: Instant) -> u64 {
+        if self.factor == 1.0 {
+            t.0.saturating_mul(1_000_000)
+        } else {
+            (t.0 as f64 * 1e6 / self.factor) as u64
+        }
+    }
+
+    /// Controller time at `ns` monotonic nanoseconds since the loop started (whole ms, rounded
+    /// down, so an interval timed on it is never longer in controller time than on the clock).
+    fn controller_time(&self, ns: u64) -> Instant {
+        if self.factor == 1.0 {
+            Instant(ns / 1_000_000)
+        } else {
+            Instant((ns as f64 * self.factor / 1e6) as u64)
+        }
+    }
+}
+
+/// Acts on a SIGHUP: re-reads the site file and hands over to it at the next all-red point if it
+/// changed and can be applied; otherwise keeps the running configuration and says why.
+fn reload<R: Relays, W: Watchdog, S: Source>(lp: &mut ControlLoop<R, W, S>, opts: &SimOptions) {
+    let path = opts.site_path.display();
+    let mut new = match Site::load(&opts.site_path) {
+        Ok(s) => s,
+        Err(e) => {
+            lp.stats.reload_errors += 1;
+            log::error!("reload rejected, keeping the running configuration: {e}");
+            return;
+        }
+    };
+    if let Some(p) = opts.planner_override {
+        new.planner = p;
+    }
+    let running = lp.controller.site();
+    if new == *running {
+        lp.stats.reloads_unchanged += 1;
+        // A storm of SIGHUPs would flood the log: say it at 1, 2, 4, 8 … times.
+        let n = lp.stats.reloads_unchanged;
+        if n.is_power_of_two() {
+            log::info!("reload: {path} unchanged, nothing to apply ({n} so far)");
+        }
+        return;
+    }
+    if new.tick_ms != running.tick_ms {
+        lp.stats.reload_errors += 1;
+        log::error!(
+            "reload rejected: {path} changes tick_ms from {} to {} ms; the loop period is fixed at start-up — \
+             restart greenwave to apply it (keeping the running configuration)",
+            running.tick_ms,
+            new.tick_ms
+        );
+        return;
+    }
+    if let Some(check) = &opts.reload_check {
+        if let Err(e) = check(&new) {
+            lp.stats.reload_errors += 1;
+            log::error!("reload rejected, keeping the running configuration: {e}");
+            return;
+        }
+    }
+    log::info!("reloading {path}");
+    lp.reload(new);
 }
 
 /// Controller time between two state saves.
 pub const STATE_SAVE_MS: u64 = 300_000;
+
+/// A check a reloaded site must pass before it is applied.
+pub type ReloadCheck = Box<dyn Fn(&Site) -> Result<(), String>>;
 
 /// A serial console to serve from the loop.
 pub struct ConsoleSetup {
@@ -238,6 +351,8 @@ pub struct SimSummary {
     pub last_cycle_ms: u32,
     pub plan_cycle_ms: u32,
     pub wall_s: f64,
+    /// Wake-up latency of the real-time loop (None at `--speed max`).
+    pub wake: Option<WakeLatency>,
     pub stopped_by_signal: bool,
     pub learned: crate::plan::learned::LearnedStats,
     /// Events taken from the engine (logged, dropped or neither) plus those its ring dropped.
@@ -300,7 +415,19 @@ impl core::fmt::Display for SimSummary {
                 self.heap_end_bytes as i64 - self.heap_start_bytes as i64
             )?;
         }
-        writeln!(f, "reloads           {} ({} rejected)", l.reloads, l.reload_errors)?;
+        writeln!(
+            f,
+            "reloads           {} ({} rejected, {} unchanged)",
+            l.reloads, l.reload_errors, l.reloads_unchanged
+        )?;
+        if let Some(w) = &self.wake {
+            writeln!(f, "wake-up latency   {w}")?;
+            writeln!(
+                f,
+                "signals           {} sleeps interrupted and resumed, {} stalls",
+                l.interrupted_sleeps, l.stalls
+            )?;
+        }
         if self.learned.confident + self.learned.deferred > 0 {
             let n = (self.learned.confident + self.learned.deferred) as f64;
             writeln!(
@@ -320,7 +447,11 @@ impl core::fmt::Display for SimSummary {
 /// Runs `greenwave sim`.
 pub fn run_sim(site: &Site, opts: &mut SimOptions, signals: &Signals) -> Result<SimSummary, String> {
     let traffic = SimTraffic::new(site, opts.volumes, opts.seed);
-    let mut lp = ControlLoop::new(site, SimRelays::default(), SimWatchdog::default(), traffic);
+    let relays = match &opts.relay_mirror {
+        Some(path) => MirrorRelays::to_file(SimRelays::default(), path)?,
+        None => MirrorRelays::off(SimRelays::default()),
+    };
+    let mut lp = ControlLoop::new(site, relays, SimWatchdog::default(), traffic);
     drive(&mut lp, site, opts, signals)
 }
 
@@ -359,51 +490,65 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
             for line in &loaded.report {
                 log::info!("state {}: {line}", dir.display());
             }
-            if loaded.flows.cycles > 0 {
-                lp.controller.planner_mut().set_flows(site, &loaded.flows.flows_vph);
-                log::info!(
-                    "Webster fail-safe plan seeded from {} learned cycles",
-                    loaded.flows.cycles
-                );
+            // Refused flows (not traffic: logged by the planner) count no learned cycles.
+            let mut prior_cycles = loaded.flows.cycles;
+            if prior_cycles > 0 {
+                if lp
+                    .controller
+                    .planner_mut()
+                    .set_flows(site, &loaded.flows.flows_vph)
+                    .is_ok()
+                {
+                    log::info!("Webster fail-safe plan seeded from {prior_cycles} learned cycles");
+                } else {
+                    prior_cycles = 0;
+                }
             }
-            Some((keeper, loaded.counters, loaded.flows.cycles))
+            Some((keeper, loaded.counters, prior_cycles))
         }
     };
     let mut last_save = Instant::ZERO;
     let mut last_faults = 0;
     let tick_ms = u64::from(site.tick_ms.max(1));
-    let total_ticks = opts.duration_s.saturating_mul(1000) / tick_ms;
+    let duration_ms = opts.duration_s.saturating_mul(1000);
     let mono = MonotonicClock::new();
+    let pace = match opts.speed {
+        Speed::Max => None,
+        Speed::Factor(f) => Some(Pace::new(f)),
+    };
+    let mut wake = WakeLatency::default();
     let wall_start = std::time::Instant::now();
     let mut on_time = true;
     let mut k: u64 = 0;
+    let mut now = Instant::ZERO;
     let mut stopped_by_signal = false;
     let mut events_drained = 0u64;
+    // The thread handle is created on first use (a few bytes); create it now so the heap measured
+    // after start-up is the heap of the whole run.
+    let _ = std::thread::current();
     let heap_start_bytes = crate::runtime::heap::in_use_bytes();
+    let mut reload_wanted = false;
     loop {
-        let now = Instant(k * tick_ms);
-        if k >= total_ticks && lp.stop_at.is_none() {
-            break;
+        if now.0 >= duration_ms && lp.stop_at.is_none() {
+            if pace.is_none() {
+                break;
+            }
+            // On the street the run ends like SIGTERM: clearances run out, then flash — never a
+            // yellow cut off by releasing the relays.
+            lp.request_stop();
         }
         if signals.stop_requested() && lp.stop_at.is_none() {
             stopped_by_signal = true;
             lp.request_stop();
         }
-        if signals.take_reload() {
-            match Site::load(&opts.site_path) {
-                Ok(new) => {
-                    log::info!("reloading {}", opts.site_path.display());
-                    lp.reload(new);
-                }
-                Err(e) => {
-                    lp.stats.reload_errors += 1;
-                    log::error!("reload rejected, keeping the running configuration: {e}");
-                }
-            }
+        reload_wanted |= signals.take_reload();
+        if reload_wanted && lp.reload_ready() {
+            reload_wanted = false;
+            reload(lp, opts);
         }
         let t0 = mono.now_ns();
         lp.tick(now, on_time);
-        let wait = matches!(opts.speed, Speed::Max);
+        let wait = pace.is_none();
         while let Some(ev) = lp.controller.events_mut().pop() {
             events_drained += 1;
             if let Some((con, _)) = console.as_mut() {
@@ -448,15 +593,34 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
         if lp.stop_at.is_some() && lp.stopped() {
             break;
         }
-        k += 1;
-        if let Speed::Factor(f) = opts.speed {
-            let deadline_ns = ((k * tick_ms) as f64 * 1e6 / f.max(1e-3)) as u64;
-            let now_ns = mono.now_ns();
-            on_time = now_ns <= deadline_ns;
-            if on_time {
-                mono.sleep_until_ns(deadline_ns);
-            } else {
-                lp.stats.overruns += 1;
+        match &pace {
+            // Simulated time: exactly repeatable.
+            None => {
+                k += 1;
+                now = Instant(k * tick_ms);
+            }
+            Some(pace) => {
+                // Sleep to the next tick boundary after the time just run, then take the clock as
+                // controller time. Missed boundaries are skipped, never run in a burst.
+                let next = Instant((now.0 / tick_ms + 1) * tick_ms);
+                let deadline_ns = pace.wall_ns(next);
+                lp.stats.interrupted_sleeps += u64::from(mono.sleep_until_ns(deadline_ns));
+                let woke_ns = mono.now_ns();
+                let late_ns = woke_ns.saturating_sub(deadline_ns);
+                wake.record(late_ns);
+                now = now.max(pace.controller_time(woke_ns));
+                on_time = now.since(next) < tick_ms;
+                if !on_time {
+                    lp.stats.overruns += 1;
+                }
+                if late_ns > STALL_LIMIT_MS * 1_000_000 {
+                    lp.stats.stalls += 1;
+                    log::error!(
+                        "control loop stalled {} ms (limit {STALL_LIMIT_MS} ms): latching flash",
+                        late_ns / 1_000_000
+                    );
+                    lp.controller.external_fault(now, FaultKind::Controller);
+                }
             }
         }
     }
@@ -488,6 +652,7 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
         last_cycle_ms: status.cycle_ms,
         plan_cycle_ms: status.plan.cycle_ms,
         wall_s: wall_start.elapsed().as_secs_f64(),
+        wake: pace.map(|_| wake),
         stopped_by_signal,
         learned: lp.controller.planner().learned_stats(),
         events_emitted: events_drained + lp.controller.events().dropped(),

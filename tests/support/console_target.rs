@@ -102,6 +102,7 @@ impl ConsoleTarget for FixedController {
             cycle_ms: 84_000,
             split_ms,
             source: "design volumes",
+            capped: None,
         }
     }
 

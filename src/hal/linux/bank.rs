@@ -35,6 +35,7 @@ fn lines_of(board: &Board, role: Role, chip: u8) -> Vec<u8> {
         Role::Outputs => {
             for h in board.heads.iter().flatten() {
                 v.extend([h.red, h.yellow, h.green]);
+                v.extend(h.fya);
             }
             for p in board.peds.iter().flatten() {
                 v.extend([p.walk, p.dont_walk]);

@@ -487,7 +487,7 @@ mod tests {
             }
             c.finish(rows.len(), false)
         };
-        assert_eq!(run(false).conflicts, 1);
+        assert_eq!(run(false).conflicts, 2);
         let r = run(true);
         assert_eq!((r.conflicts, r.resyncs), (0, 1));
     }

@@ -77,7 +77,7 @@ pub struct FaultySource<S: Source> {
 impl<S: Source> FaultySource<S> {
     /// `detectors`: the configured detectors as a bit set (only those get detector faults).
     pub fn new(inner: S, seed: u64, detectors: u32) -> Self {
-        let mut rng = Rng::new(seed ^ 0xDE7E_C7);
+        let mut rng = Rng::new(seed ^ 0x00DE_7EC7);
         let next_at_ms = between(&mut rng, GAP_MS);
         FaultySource {
             inner,
@@ -151,11 +151,8 @@ impl<S: Source> Source for FaultySource<S> {
         match self.active() {
             None => {}
             Some(DetectionFault::CameraStall) => return (self.last, inputs),
-            Some(DetectionFault::CameraErrors) => {
-                if self.flip {
-                    return (self.last, inputs);
-                }
-            }
+            Some(DetectionFault::CameraErrors) if self.flip => return (self.last, inputs),
+            Some(DetectionFault::CameraErrors) => {}
             Some(DetectionFault::StuckOn(d)) => det.presence.set(usize::from(d), true),
             Some(DetectionFault::StuckOff(d)) => {
                 det.presence.set(usize::from(d), false);
@@ -198,8 +195,8 @@ impl<R: Relays> FaultyRelays<R> {
     /// One weld with probability 1/3, in the last 40 % of the run (the monitor then latches flash
     /// for the rest of it, so detection faults get the time before).
     pub fn new(inner: R, seed: u64, duration_ms: u64, tick_ms: u64, phases: u16) -> Self {
-        let mut rng = Rng::new(seed ^ 0x0E1A_75);
-        let weld = (rng.next_u64() % 3 == 0 && phases != 0).then(|| {
+        let mut rng = Rng::new(seed ^ 0x000E_1A75);
+        let weld = (rng.next_u64().is_multiple_of(3) && phases != 0).then(|| {
             let at = duration_ms * 6 / 10 + rng.next_u64() % (duration_ms * 4 / 10).max(1);
             let n = u64::from(phases.count_ones());
             let k = rng.next_u64() % n;

@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)
 bash tools/soak.sh 6 "${SOAK_SEED:-$(date +%s)}"
-echo "soak: done in $(( $(date +%s) - t0 )) s"
+echo ".ci/soak.sh: finished in $(( $(date +%s) - t0 )) s (build included)"

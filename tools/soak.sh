@@ -9,7 +9,7 @@
 # Faults, one per segment in a seeded order, all segments also with `--faults SEED` (the simulated
 # hardware's own faults: camera stall and lost frames, detectors stuck on / stuck off / chattering,
 # a welded relay seen by read-back, see src/hal/sim/faults.rs):
-#   hup      SIGHUP bursts while the site file flips between the good copy and broken ones
+#   hup      SIGHUP bursts while the site file flips between two good versions and broken ones
 #   term     SIGTERM part-way (clean stop), then the next segment starts on the same state
 #   kill     SIGKILL part-way (no clean-up at all), then restart on the same state and event log
 #   disk     the event log on a tiny tmpfs that fills up, then gets space back (needs mount(8)
@@ -40,6 +40,8 @@ rm -rf "$work"
 mkdir -p "$work/events" "$work/state"
 site=$work/site.toml
 cp board/sites/nema8-4leg.toml "$work/site-good.toml"
+# A second good file with other maximum greens, so an applied reload really hands over.
+sed 's/^max_green_s = 45$/max_green_s = 38/' board/sites/nema8-4leg.toml >"$work/site-good2.toml"
 # Broken copies a technician might save: cut off mid-file, and a phase in two rings.
 head -c 1500 board/sites/nema8-4leg.toml >"$work/site-bad-cut.toml"
 sed 's/^rings = .*/rings = [[1, 2, 3, 4], [5, 6, 7, 2]]/' board/sites/nema8-4leg.toml >"$work/site-bad-ring.toml"
@@ -66,6 +68,18 @@ failed=0
 # Rewrites the site file atomically (as an editor saving it would).
 put_site() {
     cp "$1" "$site.tmp" && mv "$site.tmp" "$site"
+}
+
+# Waits (at most 2 s) until the run has created its event log file: by then its signal handlers
+# are installed, so a SIGTERM or SIGHUP is handled rather than fatal.
+wait_started() {
+    local i
+    for i in $(seq 200); do
+        if [ "$(ls "$1" | grep -cE '^events-[0-9]{8}\.csv$')" -gt "$2" ] || ! kill -0 "$3" 2>/dev/null; then
+            return
+        fi
+        sleep 0.01
+    done
 }
 
 # Milliseconds between the first and last row of the given logs (a killed run has no summary).
@@ -131,16 +145,18 @@ while [ "$sim_ms" -lt "$target_ms" ]; do
         --event-dir "$evdir" --state-dir "$work/state" >"$out" 2>"$err" &
     pid=$!
     killed=""
+    wait_started "$evdir" "$(echo -n "$before" | grep -c . || true)" "$pid"
     case $action in
         hup)
             # Bursts of SIGHUP, the file flipping between good and broken copies in between.
             for burst in 1 2 3 4 5 6; do
                 # A segment lasts a fraction of a second of wall time at --speed max.
                 sleep "0.00$((RANDOM % 9 + 1))"
-                case $((RANDOM % 3)) in
+                case $((RANDOM % 4)) in
                     0) put_site "$work/site-good.toml" ;;
-                    1) put_site "$work/site-bad-cut.toml" ;;
-                    2) put_site "$work/site-bad-ring.toml" ;;
+                    1) put_site "$work/site-good2.toml" ;;
+                    2) put_site "$work/site-bad-cut.toml" ;;
+                    3) put_site "$work/site-bad-ring.toml" ;;
                 esac
                 for _ in $(seq $((RANDOM % 8 + 1))); do
                     kill -HUP "$pid" 2>/dev/null || break
@@ -175,7 +191,7 @@ while [ "$sim_ms" -lt "$target_ms" ]; do
             ;;
     esac
     rc=0
-    wait "$pid" || rc=$?
+    { wait "$pid"; } 2>/dev/null || rc=$?
     put_site "$work/site-good.toml"
     after=$(ls "$evdir" | grep -E '^events-[0-9]{8}\.csv$' || true)
     new=()
@@ -190,12 +206,13 @@ while [ "$sim_ms" -lt "$target_ms" ]; do
     fi
     vargs=(--board "$board")
     for f in "${new[@]}"; do vargs+=(--events "$f"); done
-    if [ ${#new[@]} -eq 0 ]; then
+    if [ ${#new[@]} -eq 0 ] && [ -z "$killed" ]; then
         echo "  FAIL: no event log file was written"
         failed=1
     fi
     if [ -n "$killed" ]; then
-        span=$(log_span_ms "${new[@]}")
+        span=0
+        [ ${#new[@]} -gt 0 ] && span=$(log_span_ms "${new[@]}")
         sim_ms=$((sim_ms + span))
         vargs+=(--killed)
         echo "  killed (exit $rc) after $((span / 1000)) s simulated"

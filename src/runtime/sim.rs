@@ -526,7 +526,15 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
     // The thread handle is created on first use (a few bytes); create it now so the heap measured
     // after start-up is the heap of the whole run.
     let _ = std::thread::current();
-    let heap_start_bytes = crate::runtime::heap::in_use_bytes();
+    // Likewise the heap after start-up is the most of a few samples: a worker thread caught between
+    // freeing one buffer and taking the next must not make the run look as if it grew.
+    let mut heap_start_bytes = crate::runtime::heap::in_use_bytes();
+    if heap_start_bytes > 0 {
+        for _ in 0..4 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            heap_start_bytes = heap_start_bytes.max(crate::runtime::heap::in_use_bytes());
+        }
+    }
     let mut reload_wanted = false;
     loop {
         if now.0 >= duration_ms && lp.stop_at.is_none() {
@@ -625,7 +633,8 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
         }
     }
     // The event-log writer and the state keeper may hold a passing allocation at any instant; a
-    // leak stays, so the least of a few samples is the heap the run kept.
+    // leak stays, so the least of a few samples is the heap the run kept (a leak shows however the
+    // samples fall, since it only grows).
     let mut heap_end_bytes = crate::runtime::heap::in_use_bytes();
     for _ in 0..4 {
         if heap_end_bytes <= heap_start_bytes {

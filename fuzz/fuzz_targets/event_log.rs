@@ -5,7 +5,16 @@
 
 use greenwave::events::csv::parse_timestamp;
 use greenwave::plot::timeline;
+use greenwave::verify::{Checker, MmuCard};
 use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+
+fn card() -> &'static MmuCard {
+    static CARD: OnceLock<MmuCard> = OnceLock::new();
+    CARD.get_or_init(|| {
+        MmuCard::from_board_toml(include_str!("../../tools/soak/mmu-nema8-4leg.toml")).unwrap_or_default()
+    })
+}
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = core::str::from_utf8(data) else { return };
@@ -13,6 +22,19 @@ fuzz_target!(|data: &[u8]| {
         for s in &t.spans {
             assert!(s.start_s <= s.end_s + 1e-9 && s.start_s >= 0.0 && s.end_s <= t.length_s + 1e-9);
         }
+    }
+    for resync in [None, Some(5_000)] {
+        let mut c = Checker::new(card());
+        if let Some(gap) = resync {
+            c = c.resync_after_gaps(gap);
+        }
+        let mut n = 0;
+        for line in text.lines() {
+            n += 1;
+            c.line(n, line);
+        }
+        let r = c.finish(n, true);
+        assert!(r.rows + r.bad_rows <= n as u64);
     }
     if let Some(first) = text.lines().next() {
         let _ = parse_timestamp(first);

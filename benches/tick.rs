@@ -29,6 +29,7 @@ fn main() {
     // Full loop.
     let mut lp = ControlLoop::new(
         &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
         SimRelays::default(),
         SimWatchdog::default(),
         SimTraffic::new(&site, 1.2, 1),
@@ -43,14 +44,22 @@ fn main() {
     // Record the inputs once, then time the controller alone.
     let mut traffic = SimTraffic::new(&site, 1.2, 1);
     let mut rec: Vec<(DetectorSnapshot, InputFrame)> = Vec::with_capacity(100_000);
-    let mut c = Controller::new(&site, Instant(0));
+    let mut c = Controller::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant(0),
+    );
     let mut f = OutputFrame::ALL_RED;
     for k in 0..100_000u64 {
         let (d, i) = traffic.step(Instant(k * 100), &f);
         f = c.tick(Instant(k * 100), &d, &i);
         rec.push((d, i));
     }
-    let mut c = Controller::new(&site, Instant(0));
+    let mut c = Controller::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant(0),
+    );
     let t = Wall::now();
     for k in 0..TICKS {
         let (d, i) = &rec[(k % 100_000) as usize];

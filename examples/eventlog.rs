@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         let mut log = RotatingCsvLog::open(&PathBuf::from(&a[1]), "events", site.device_id, clock, budget)?;
         let mut lp = ControlLoop::new(
             &site,
+            &greenwave::monitor::card::MmuCard::from_geometry(&site),
             SimRelays::default(),
             SimWatchdog::default(),
             SimTraffic::new(&site, 1.0, 1),

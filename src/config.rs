@@ -1,7 +1,10 @@
 //! Intersection (site) configuration: load, validate, derive.
 //!
 //! A site file (`board/sites/*.toml`) describes the ring-and-barrier structure (NEMA TS2), each
-//! phase's timing limits and geometry, pedestrian crossings and detectors. Loading produces a
+//! phase's timing limits and geometry, pedestrian crossings and detectors. Each vehicle phase
+//! states its approach leg and movements ([`geometry`]); validation refuses a structure that lets
+//! crossing or merging movements run together (the conflict diagram of MUTCD 4D.05), so a typo in
+//! `barriers` is caught here as well as by the cabinet's compatibility card (`monitor::card`). Loading produces a
 //! validated [`Site`] of fixed size (no heap inside), so the control loop can keep and swap it
 //! without allocating. Yellow, red clearance and pedestrian clearance are derived by the ITE and
 //! MUTCD formulas in [`derive`]; overrides are accepted only above the standards' floors.
@@ -10,6 +13,7 @@
 
 pub mod derive;
 pub mod file;
+pub mod geometry;
 
 use crate::limits::{MAX_DETECTORS, MAX_GROUPS, MAX_PHASES, MAX_PREEMPTS, MAX_RINGS, NAME_LEN};
 use crate::signal::phase::{PhaseId, PhaseSet};
@@ -100,6 +104,8 @@ pub struct PhaseTiming {
     /// it) the head shows a flashing yellow arrow; it ends with a steady yellow arrow, and the
     /// opposing through's red clearance is stretched to cover this head's clearance.
     pub permissive: Option<PhaseId>,
+    /// The leg the phase's vehicles arrive on and the movements it serves ([`geometry`]).
+    pub approach: geometry::Approach,
 }
 
 impl PhaseTiming {
@@ -165,6 +171,7 @@ pub struct Site {
     /// Barrier groups in service order.
     pub groups: heapless::Vec<PhaseSet, MAX_GROUPS>,
     /// Compatibility matrix: `conflicts[i]` = phases that may never show green/yellow/walk with phase i.
+    /// The engine times by it; the conflict monitor does not read it (it trusts the MMU card).
     pub conflicts: [PhaseSet; MAX_PHASES],
     pub phases: [Option<PhaseTiming>; MAX_PHASES],
     pub detectors: [Option<DetectorDef>; MAX_DETECTORS],
@@ -720,6 +727,13 @@ impl Validator<'_> {
         }
 
         self.check_permissive(&raw.phase, &phases, &conflicts)?;
+        self.check_geometry(
+            &raw.phase,
+            &phases,
+            &conflicts,
+            &groups,
+            raw.structure.get_ref().barriers.span(),
+        )?;
         let preempts = self.preempts(&raw.preempt, &defined, &groups, &conflicts, &phases)?;
         let transit = match &raw.transit {
             None => None,
@@ -1028,7 +1042,174 @@ impl Validator<'_> {
                 Some(v) => Some(self.phase_id(v, &f("permissive"))?),
                 None => None,
             },
+            approach: self.approach(sp, id)?,
         })
+    }
+
+    /// The required `approach` and `movements` of a vehicle phase.
+    fn approach(&self, sp: &Spanned<file::PhaseSection>, id: PhaseId) -> Result<geometry::Approach, ConfigError> {
+        let p = sp.get_ref();
+        let why = "the geometry check and the MMU card from `greenwave check --print-card` use it to find the movements that cross";
+        let Some(a) = &p.approach else {
+            return Err(self.err(
+                p.number.span(),
+                &format!("phase {id} approach"),
+                format!("phase {id} has no `approach`"),
+                format!("add approach = \"S\" (the leg its vehicles arrive on: N, NE, E, SE, S, SW, W or NW); {why}"),
+            ));
+        };
+        let leg = geometry::Leg::parse(a.get_ref()).ok_or_else(|| {
+            self.err(
+                a.span(),
+                &format!("phase {id} approach"),
+                format!("unknown approach `{}`", a.get_ref()),
+                "use a compass leg: N, NE, E, SE, S, SW, W or NW",
+            )
+        })?;
+        let Some(ms) = &p.movements else {
+            return Err(self.err(
+                p.number.span(),
+                &format!("phase {id} movements"),
+                format!("phase {id} has no `movements`"),
+                format!(
+                    "add e.g. movements = [\"through\", \"right\"] (left, through, right, u-turn, left_yield); {why}"
+                ),
+            ));
+        };
+        let mut movements = geometry::Movements::EMPTY;
+        for m in ms.get_ref() {
+            let mv = geometry::Movement::parse(m.get_ref()).ok_or_else(|| {
+                self.err(
+                    m.span(),
+                    &format!("phase {id} movements"),
+                    format!("unknown movement `{}`", m.get_ref()),
+                    "use \"left\", \"through\", \"right\", \"u-turn\" or \"left_yield\" (a left on a circular green that yields to opposing traffic)",
+                )
+            })?;
+            if movements.contains(mv) {
+                return Err(self.err(
+                    m.span(),
+                    &format!("phase {id} movements"),
+                    format!("movement `{mv}` is listed twice"),
+                    "list each movement once",
+                ));
+            }
+            movements = movements.with(mv);
+        }
+        if movements.is_empty() {
+            return Err(self.err(
+                ms.span(),
+                &format!("phase {id} movements"),
+                "no movements",
+                "list what the phase serves, e.g. [\"through\", \"right\"]",
+            ));
+        }
+        if movements.contains(geometry::Movement::Left) && movements.contains(geometry::Movement::LeftYield) {
+            return Err(self.err(
+                ms.span(),
+                &format!("phase {id} movements"),
+                "both `left` (protected) and `left_yield` (yields to opposing traffic)",
+                "keep one: `left` for a protected arrow (add `permissive = N` for a flashing yellow arrow), `left_yield` for a left on the circular green",
+            ));
+        }
+        Ok(geometry::Approach { leg, movements })
+    }
+
+    /// The geometric check: a flashing-yellow-arrow left yields to the through movement of the
+    /// opposite leg, and no two phases that the rings and barriers let run together have movements
+    /// that cross or merge, except a left turn that yields to the opposing leg (MUTCD 4D.17-4D.20).
+    fn check_geometry(
+        &self,
+        raw: &[Spanned<file::PhaseSection>],
+        phases: &[Option<PhaseTiming>; MAX_PHASES],
+        conflicts: &[PhaseSet; MAX_PHASES],
+        groups: &heapless::Vec<PhaseSet, MAX_GROUPS>,
+        barriers: Range<usize>,
+    ) -> Result<(), ConfigError> {
+        let get = |p: PhaseId| phases.get(p.index()).and_then(|x| x.as_ref());
+        for sp in raw {
+            let (Some(v), Ok(l)) = (
+                &sp.get_ref().permissive,
+                self.phase_id(&sp.get_ref().number, "phase.number"),
+            ) else {
+                continue;
+            };
+            let (Some(lt), Some(o)) = (get(l), get(l).and_then(|x| x.permissive)) else {
+                continue;
+            };
+            let Some(ot) = get(o) else { continue };
+            let (la, oa) = (lt.approach, ot.approach);
+            if !la.movements.contains(geometry::Movement::Left)
+                || oa.leg != la.leg.opposite()
+                || !oa.movements.contains(geometry::Movement::Through)
+            {
+                return Err(self.err(
+                    v.span(),
+                    &format!("phase {l}.permissive"),
+                    format!(
+                        "phase {l} (approach {}) yields on a flashing yellow arrow to phase {o} (approach {}), but {o} is not the through movement of the opposite leg {} or {l} has no `left` movement",
+                        la.leg,
+                        oa.leg,
+                        la.leg.opposite()
+                    ),
+                    "name the through phase of the opposite approach, and give the left-turn phase movements = [\"left\"]",
+                ));
+            }
+        }
+        // Report a through crossing a through first (the plainest mistake), else the first found.
+        let mut found: Option<(&PhaseTiming, &PhaseTiming, geometry::Movement, geometry::Movement)> = None;
+        for a in phases.iter().flatten() {
+            for b in phases.iter().flatten().filter(|b| b.id.number() > a.id.number()) {
+                if conflicts.get(a.id.index()).is_some_and(|c| c.contains(b.id)) {
+                    continue;
+                }
+                let Some((ma, mb)) = geometry::first_conflict(
+                    a.approach,
+                    b.approach,
+                    a.permissive == Some(b.id),
+                    b.permissive == Some(a.id),
+                ) else {
+                    continue;
+                };
+                let throughs = ma == geometry::Movement::Through && mb == geometry::Movement::Through;
+                let found_throughs =
+                    found.is_some_and(|f| f.2 == geometry::Movement::Through && f.3 == geometry::Movement::Through);
+                if found.is_none() || (throughs && !found_throughs) {
+                    found = Some((a, b, ma, mb));
+                }
+            }
+        }
+        let Some((a, b, ma, mb)) = found else {
+            return Ok(());
+        };
+        let group = groups.iter().position(|g| g.contains(a.id)).map_or(0, |g| g + 1);
+        let how = if ma.exit(a.approach.leg) == mb.exit(b.approach.leg) {
+            "merges with"
+        } else {
+            "crosses"
+        };
+        let line_of_phase = |p: PhaseId| {
+            raw.iter()
+                .find(|s| *s.get_ref().number.get_ref() == i64::from(p.number()))
+                .map_or(0, |s| line_of(self.text, s.get_ref().number.span().start))
+        };
+        Err(self.err(
+            barriers,
+            "structure.barriers",
+            format!(
+                "phases {} and {} may run together (barrier group {group}, different rings) but phase {}'s {ma} from {} {how} phase {}'s {mb} from {}",
+                a.id, b.id, a.id, a.approach.leg, b.id, b.approach.leg
+            ),
+            format!(
+                "put phases {} and {} in different barrier groups (or the same ring); or correct `approach`/`movements` of phase {} (line {}) or {} (line {}); a left turn that yields to the opposing traffic is `left_yield` or has `permissive = N`",
+                a.id,
+                b.id,
+                a.id,
+                line_of_phase(a.id),
+                b.id,
+                line_of_phase(b.id)
+            ),
+        ))
     }
 
     /// Checks each protected/permissive left turn against the compatibility matrix: it must

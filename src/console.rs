@@ -316,11 +316,8 @@ impl Console {
                     s.ticks, s.overruns, s.worst_tick_us
                 );
                 let _ = writeln!(o, "allocations after start-up {}  rss {} kB", s.allocations, s.rss_kb);
-                let _ = writeln!(
-                    o,
-                    "events dropped {}  log bytes dropped {}",
-                    s.events_dropped, s.log_bytes_dropped
-                );
+                let _ = writeln!(o, "events dropped (ring full) {}", s.events_dropped);
+                render_storage(o, &s, true);
                 let _ = writeln!(
                     o,
                     "console: lines {}  rejected {}  too long {}  wrong pins {}  truncated outputs {}",
@@ -478,6 +475,37 @@ fn render_detectors<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {
     }
 }
 
+/// The event log and state file counters; `always`: also when nothing was lost (for `stats`).
+fn render_storage<W: Write>(o: &mut W, s: &view::LoopStats, always: bool) {
+    if !always && !s.storage_fault() {
+        return;
+    }
+    if s.event_log {
+        let _ = write!(
+            o,
+            "event log: written {}  lost {} ({} bytes)  queue full {}",
+            s.log_rows_written, s.log_rows_lost, s.log_bytes_lost, s.log_queue_dropped
+        );
+        if s.log_failing {
+            let _ = write!(o, "  FAILING (errno {})", s.log_errno);
+        } else if s.log_errno != 0 {
+            let _ = write!(o, "  (last error errno {})", s.log_errno);
+        }
+        let _ = writeln!(o);
+    } else if always {
+        let _ = writeln!(o, "event log: none");
+    }
+    if s.state {
+        let _ = writeln!(
+            o,
+            "state saves: ok {}  failed {}{}",
+            s.state_saves,
+            s.state_save_failures,
+            if s.state_failing { "  FAILING" } else { "" }
+        );
+    }
+}
+
 fn render_faults<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {
     let s = t.status();
     let _ = writeln!(o, "latched: {}", s.fault.unwrap_or("none"));
@@ -498,6 +526,8 @@ fn render_faults<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {
     if !any {
         let _ = writeln!(o, "(no faults recorded)");
     }
+    // Storage faults do not latch flash, but they are faults: shown here when anything was lost.
+    render_storage(o, &t.stats(), false);
 }
 
 fn render_timing<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {

@@ -18,12 +18,16 @@ const USAGE: &str = "\
 greenwave — adaptive traffic-signal controller
 
 USAGE:
-  greenwave check --site FILE [--board BOARD.toml]
+  greenwave check --site FILE [--board BOARD.toml] [--print-card]
       Validate a site file; print derived timings and the Webster plan. Exit 1 on a bad file.
-      --board: also validate a board file and check it wires every phase and crossing of the site.
-  greenwave sim --site FILE [--duration SECS] [--speed max|FACTOR] [--seed N]
+      --board: also validate a board file: it wires every phase and crossing of the site, and its
+      [mmu] compatibility card permits everything the site's rings and barriers run together.
+      --print-card: print the [mmu] card derived from the phases' approaches and movements, to
+      review and paste into the board file.
+  greenwave sim --site FILE [--board BOARD.toml] [--duration SECS] [--speed max|FACTOR] [--seed N]
                 [--events FILE.csv] [--volumes SCALE] [--planner actuated|adaptive|webster]
       Run the controller (engine, monitor, planner, loop) on the simulated intersection.
+      The monitor uses the board file's [mmu] card (--board), else the card derived from geometry.
       Defaults: --duration 3600 --speed max --seed 1 --volumes 1.0
       --console TTY [--baud N]: serve the serial console on TTY (e.g. one end of a socat pty pair).
       --state-dir DIR: keep learned flows, counters and fault history in DIR across runs.
@@ -34,6 +38,10 @@ USAGE:
         starts, and the summary ends with `faults injected N`. The same SEED replays them.
       --relay-mirror FILE: write each frame sent to the relays into FILE (for an outside recorder).
       With --speed FACTOR, controller time is the monotonic clock (x FACTOR), as on a board.
+      --append | --overwrite: add to / replace an existing --events file (without either, a
+      non-empty one is refused; appended rows follow the existing ones under its one header).
+      Exit 0; 1 on bad options or files; 3 when the run completed but something was lost (event
+      rows not written or dropped, a state file not saved): the summary says what.
   greenwave run --board BOARD.toml --site FILE [--duration SECS] [--relay-mirror FILE]
       Run on a cabinet board: GPIO relays, inputs, watchdog, console, event log, state (board file).
       SIGHUP re-reads the site file (applied at the next all-red point; unchanged files and tick
@@ -57,7 +65,8 @@ USAGE:
   greenwave help
 
 EXIT STATUS:
-  0 success, 1 error (one `error:` line on standard error), 2 usage. Output to a pipe that closes
+  0 success, 1 error (one `error:` line on standard error), 2 usage, 3 `sim` completed but lost
+  event rows or state saves (the summary says what). Output to a pipe that closes
   early (`greenwave check … | head -1`) ends the command quietly with status 0.
 ";
 
@@ -95,19 +104,18 @@ macro_rules! out {
 }
 
 fn main() -> ExitCode {
-    let _ = simple_logger::SimpleLogger::new()
-        .with_level(log::LevelFilter::Info)
-        .env()
-        .init();
+    // Not `eprintln!`-based: a full disk under a redirected stderr must not panic the controller.
+    greenwave::runtime::stderr_log::init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = args.first() else {
         let _ = write!(std::io::stderr(), "{USAGE}");
         return ExitCode::from(2);
     };
     let rest = &args[1..];
+    let mut lossy = false;
     let result = match cmd.as_str() {
         "check" => check(rest),
-        "sim" => sim(rest),
+        "sim" => sim(rest).map(|end| lossy = matches!(end, SimEnd::Lossy)),
         "plot" => greenwave::plot::parse_args(rest)
             .and_then(|o| greenwave::plot::plot(&o))
             .and_then(|s| {
@@ -124,6 +132,7 @@ fn main() -> ExitCode {
     // Anything still buffered is written now, where a failure can still be reported.
     let result = result.and_then(|()| std::io::stdout().flush().map_err(stdout_error));
     match result {
+        Ok(()) if lossy => ExitCode::from(greenwave::runtime::sim::EXIT_LOSS),
         Ok(()) => ExitCode::SUCCESS,
         Err(_) if STDOUT_CLOSED.load(Ordering::Relaxed) => ExitCode::SUCCESS,
         Err(e) => {
@@ -137,6 +146,20 @@ fn main() -> ExitCode {
 fn help() -> Result<(), String> {
     out!("{}", USAGE.trim_end());
     Ok(())
+}
+
+/// How a `sim` run ended (the summary is printed either way).
+enum SimEnd {
+    Clean,
+    /// Event rows or state saves were lost: exit status 3.
+    Lossy,
+}
+
+/// Removes the value-less `switches` from `args`; returns which were given and the rest.
+fn take_switches<'s>(args: &[String], switches: &[&'s str]) -> (Vec<&'s str>, Vec<String>) {
+    let (on, rest): (Vec<&String>, Vec<&String>) = args.iter().partition(|a| switches.contains(&a.as_str()));
+    let on = switches.iter().copied().filter(|s| on.iter().any(|a| a == s)).collect();
+    (on, rest.into_iter().cloned().collect())
 }
 
 /// `--name value` pairs; every flag must be known and have a value.
@@ -177,14 +200,28 @@ fn load_site(flags: &Flags) -> Result<(PathBuf, Site), String> {
 }
 
 fn check(args: &[String]) -> Result<(), String> {
-    let flags = Flags::parse(args, &["--site", "--board"])?;
+    let print_card = args.iter().any(|a| a == "--print-card");
+    let args: Vec<String> = args.iter().filter(|a| *a != "--print-card").cloned().collect();
+    let flags = Flags::parse(&args, &["--site", "--board"])?;
     let (path, site) = load_site(&flags)?;
+    if print_card {
+        out!(
+            "{}",
+            greenwave::monitor::card::MmuCard::from_geometry(&site)
+                .to_toml()
+                .trim_end()
+        );
+        return Ok(());
+    }
     // Everything `run` refuses, `check` refuses: the console PIN hash is read here too.
     let pin = console_pin(&path)?;
     if let Some(b) = flags.get("--board") {
-        // The board file against this site: every phase and crossing wired (before a cabinet sees it).
+        // The board file against this site: every phase and crossing wired, and the card permits
+        // what the site runs together (before a cabinet sees it).
         let board = greenwave::hal::board::Board::load(std::path::Path::new(b)).map_err(|e| e.to_string())?;
-        board.check_site(&site, b).map_err(|e| e.to_string())?;
+        board
+            .check_site(&site, b)
+            .map_err(|e| format!("site {}: {e}", path.display()))?;
         out!("{b}: OK — board \"{}\" fits site \"{}\"", board.name, site.name);
     }
     out!(
@@ -269,7 +306,15 @@ fn check(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn sim(args: &[String]) -> Result<(), String> {
+fn sim(args: &[String]) -> Result<SimEnd, String> {
+    let (switches, args) = take_switches(args, &["--append", "--overwrite"]);
+    let events_mode = match switches.as_slice() {
+        [] => greenwave::events::single::OpenMode::New,
+        ["--append"] => greenwave::events::single::OpenMode::Append,
+        ["--overwrite"] => greenwave::events::single::OpenMode::Overwrite,
+        _ => return Err("`--append` and `--overwrite` exclude each other".into()),
+    };
+    let args = &args[..];
     let flags = Flags::parse(
         args,
         &[
@@ -287,6 +332,7 @@ fn sim(args: &[String]) -> Result<(), String> {
             "--event-dir",
             "--faults",
             "--relay-mirror",
+            "--board",
         ],
     )?;
     let (site_path, mut site) = load_site(&flags)?;
@@ -341,7 +387,11 @@ fn sim(args: &[String]) -> Result<(), String> {
         relay_mirror: flags.get("--relay-mirror").map(PathBuf::from),
         planner_override: flags.get("--planner").and_then(greenwave::config::parse_planner),
         reload_check: None,
+        events_mode,
     };
+    if opts.events.is_none() && !switches.is_empty() {
+        return Err(format!("`{}` needs `--events FILE.csv`", switches.join(" ")));
+    }
     let model = match flags.get("--model") {
         Some(m) => Some(greenwave::plan::learned::QTable::load(std::path::Path::new(m)).map_err(|e| e.to_string())?),
         None if site.planner == greenwave::config::PlannerKind::Learned => {
@@ -354,26 +404,50 @@ fn sim(args: &[String]) -> Result<(), String> {
     if matches!(speed, Speed::Factor(_)) {
         greenwave::runtime::realtime::setup_realtime(50);
     }
-    let injected = match flags.get("--faults") {
+    let card = sim_card(flags.get("--board"), &opts.site_path, &site)?;
+    let (summary, injected) = match flags.get("--faults") {
         Some(_) => {
             let seed: u64 = flags.num("--faults", 0)?;
             let (summary, injected) =
-                greenwave::runtime::inject::run_sim_with_faults(&site, &mut opts, &signals, seed)?;
-            out!("{summary}");
-            Some(injected)
+                greenwave::runtime::inject::run_sim_with_faults(&site, &card, &mut opts, &signals, seed)?;
+            (summary, Some(injected))
         }
-        None => {
-            out!("{}", run_sim(&site, &mut opts, &signals)?);
-            None
-        }
+        None => (run_sim(&site, &card, &mut opts, &signals)?, None),
     };
+    out!("{summary}");
     if let Some(n) = injected {
         out!("faults injected   {n}");
     }
     if let Some(p) = &opts.events {
         out!("event log         {}", p.display());
     }
-    Ok(())
+    if summary.lossy() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "greenwave: the run completed but event rows or state saves were lost (see the summary); exit {}",
+            greenwave::runtime::sim::EXIT_LOSS
+        );
+        return Ok(SimEnd::Lossy);
+    }
+    Ok(SimEnd::Clean)
+}
+
+/// The monitor's compatibility card for `greenwave sim`: the board file's, which must fit the site,
+/// or without a board the card derived from the site's approaches and movements.
+fn sim_card(
+    board: Option<&str>,
+    site_path: &std::path::Path,
+    site: &Site,
+) -> Result<greenwave::monitor::card::MmuCard, String> {
+    let Some(b) = board else {
+        log::info!("monitor: no --board, using the [mmu] card derived from the site's approaches and movements");
+        return Ok(greenwave::monitor::card::MmuCard::from_geometry(site));
+    };
+    let board = greenwave::hal::board::Board::load(std::path::Path::new(b)).map_err(|e| e.to_string())?;
+    board
+        .check_site(site, b)
+        .map_err(|e| format!("site {}: {e}", site_path.display()))?;
+    board.mmu.ok_or_else(|| format!("{b}: no [mmu] card"))
 }
 
 /// The console PIN hash from the site file's `[console] pin_hash`, if set.
@@ -526,8 +600,11 @@ fn verify(args: &[String]) -> Result<(), String> {
     if events.is_empty() {
         return Err("missing `--events FILE.csv`".into());
     }
-    let text = std::fs::read_to_string(&board).map_err(|e| format!("{board}: {e}"))?;
-    let card = MmuCard::from_board_toml(&text).map_err(|e| format!("{board}: {e}"))?;
+    let parsed = greenwave::hal::board::Board::load(std::path::Path::new(&board)).map_err(|e| e.to_string())?;
+    let card =
+        MmuCard::from_card(&parsed.mmu.ok_or_else(|| {
+            format!("{board}: no [mmu] card (make one with `greenwave check --site SITE --print-card`)")
+        })?);
     let mut failed = false;
     let mut rows = 0;
     let (mut conflicts, mut short_y, mut short_r) = (0, 0, 0);

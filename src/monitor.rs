@@ -1,35 +1,42 @@
 //! The conflict monitor: an independent check of the exact frame sent to the relays.
 //!
 //! A malfunction management unit (NEMA TS2 §6 MMU; Caltrans CMU) in software. It shares no code
-//! and no state with the timing engine: it is built from the site's compatibility matrix and the
-//! configured minimum yellow and red clearance, and it remembers only what it has seen on the
-//! frames themselves. Every tick it checks:
+//! and no state with the timing engine. Which channels may run together comes from the cabinet's
+//! own compatibility card ([`card::MmuCard`], the board file's `[mmu]` section), never from the
+//! site file the engine times: a typo in the site's barriers cannot also switch the check off.
+//! The site gives only which heads exist, their flash colour, and its yellow and red clearance,
+//! which count where they are longer than the card's minimum. The monitor remembers only what it
+//! has seen on the frames themselves. Every tick it checks:
 //!
-//! - **conflict**: two phases marked conflicting both showing green or yellow, or a WALK together
-//!   with a conflicting green/yellow/WALK (DESIGN.md 5 rule 1). The one exception is a configured
-//!   protected/permissive left turn: its flashing yellow arrow — and the steady yellow arrow that
-//!   follows it — may show with the green/yellow/WALK of the opposing through phase it yields to
-//!   (MUTCD 4D.18-4D.20), never with anything else;
-//! - **permissive misuse**: a flashing yellow arrow on a head not configured for it, or while the
-//!   phase it yields to is not green (the arrow must end with its opposing through);
+//! - **conflict**: two configured channels that the card does not permit both showing green or
+//!   yellow, or a WALK together with such a green/yellow/WALK (the MMU conflict fault, NEMA TS2 §6). The one
+//!   exception is a flashing-yellow-arrow pair on the card: the arrow — and the steady yellow
+//!   arrow that follows it — may show with the green/yellow/WALK of the opposing through channel
+//!   it yields to (MUTCD 4D.18-4D.20), never with anything else;
+//! - **permissive misuse**: a flashing yellow arrow on a channel the card has no fya pair for, or
+//!   while the channel it yields to is not green (the arrow must end with its opposing through);
 //! - **dual indication**: more than one lamp of a head lit, or WALK and DON'T WALK together;
 //! - **walk without green**: a WALK while its vehicle phase is not green;
 //! - **lamp on an unconfigured head**, or a configured vehicle head dark;
 //! - **yellow skipped** (green or flashing yellow arrow straight to red, or green arrow straight
 //!   to flashing yellow arrow) or **green after yellow** (also a flashing arrow after yellow);
-//! - **short yellow**: yellow shorter than the configured change interval (ITE, ≥ 3 s);
-//! - **short red clearance**: a green starting before every conflicting phase that went red has
-//!   finished its configured red clearance (DESIGN.md 5 rule 2);
+//! - **short yellow**: yellow shorter than the larger of the site's change interval (ITE, ≥ 3 s)
+//!   and the card's minimum;
+//! - **short red clearance**: a green starting before every conflicting channel that went red has
+//!   finished the larger of its configured and its card red clearance;
 //! - **relay read-back** different from what was written (stuck or welded relay).
 //!
 //! A violation latches: the fault and the offending frame are recorded, and the output becomes the
-//! flash pattern until an operator clears it (DESIGN.md 5 rule 4). Cost: O(phases²) bit tests.
+//! flash pattern until an operator clears it. Cost: O(phases²) bit tests.
+
+pub mod card;
 
 use crate::config::{FlashColor, Site};
 use crate::limits::{FAULT_HISTORY, MAX_PHASES};
 use crate::signal::frame::{lamp, ped_lamp, Aspect, OutputFrame};
 use crate::signal::phase::{PhaseId, PhaseSet};
 use crate::time::Instant;
+use card::MmuCard;
 
 /// Flash half period: 1 Hz, 50 % duty (MUTCD 4D.12: 50-60 flashes per minute, lit half the time).
 pub const FLASH_HALF_PERIOD_MS: u64 = 500;
@@ -146,13 +153,14 @@ pub struct Monitor {
 }
 
 impl Monitor {
-    /// Builds the monitor's own tables from the site. All heads are taken as red since `now` (the
-    /// controller starts in all red).
-    pub fn new(site: &Site, now: Instant) -> Monitor {
+    /// Builds the monitor's own tables: concurrency and flashing yellow arrows from the card alone,
+    /// the heads and intervals from the site (intervals never below the card's minima). All heads
+    /// are taken as red since `now` (the controller starts in all red).
+    pub fn new(site: &Site, card: &MmuCard, now: Instant) -> Monitor {
         let mut m = Monitor {
             configured: PhaseSet::EMPTY,
             with_ped: PhaseSet::EMPTY,
-            conflicts: site.conflicts,
+            conflicts: [PhaseSet::EMPTY; MAX_PHASES],
             min_yellow_ms: [0; MAX_PHASES],
             min_red_clear_ms: [0; MAX_PHASES],
             flash_color: [FlashColor::Red; MAX_PHASES],
@@ -169,16 +177,22 @@ impl Monitor {
                 m.with_ped.insert(ph.id);
             }
             if let Some(slot) = m.permissive.get_mut(i) {
-                *slot = ph.permissive;
+                *slot = card.fya(ph.id);
             }
             if let (Some(y), Some(r), Some(c)) = (
                 m.min_yellow_ms.get_mut(i),
                 m.min_red_clear_ms.get_mut(i),
                 m.flash_color.get_mut(i),
             ) {
-                *y = ph.yellow_ms;
-                *r = ph.red_clear_ms;
+                *y = ph.yellow_ms.max(card.min_yellow_ms(ph.id));
+                *r = ph.red_clear_ms.max(card.min_red_clear_ms(ph.id));
                 *c = ph.flash;
+            }
+        }
+        // Every pair of configured channels the card does not permit conflicts.
+        for p in m.configured.iter() {
+            if let Some(row) = m.conflicts.get_mut(p.index()) {
+                *row = m.configured.without(p).difference(card.permitted(p));
             }
         }
         m

@@ -1,8 +1,8 @@
 //! After-the-fact safety check of an event log against the cabinet's MMU card
 //! (`greenwave verify`). It shares nothing with the timing engine or the monitor: its inputs are
-//! the Indiana hi-res rows a run wrote and the board file's `[mmu]` table (the malfunction
-//! management unit's programming card, NEMA TS2 §6), so a bug in the controller cannot hide itself
-//! by agreeing with its own checker.
+//! the Indiana hi-res rows a run wrote and the board file's `[mmu]` card (the malfunction
+//! management unit's programming card, NEMA TS2 §6, read by `hal::board` into `monitor::card`), so
+//! a bug in the timing engine cannot hide itself by agreeing with its own checker.
 //!
 //! From the phase events it rebuilds what every channel showed (channel = phase number; a
 //! crossing's WALK is shown on the channel of the phase it runs with, like the monitor's rule):
@@ -32,9 +32,10 @@
 
 use crate::events::code;
 use crate::events::csv::parse_timestamp;
+use crate::signal::phase::PhaseId;
 
-/// Channels of the card (NEMA TS2 MMU: 16).
-pub const CHANNELS: usize = 16;
+/// Channels of the card: one per phase (`monitor::card`).
+pub const CHANNELS: usize = crate::limits::MAX_PHASES;
 /// Timestamp resolution of the log, ms.
 pub const LOG_RESOLUTION_MS: i64 = 100;
 
@@ -51,84 +52,21 @@ pub struct MmuCard {
     pub min_red_clear_ms: [u32; CHANNELS],
 }
 
-fn channel(v: &toml::Value, what: &str) -> Result<usize, String> {
-    match v.as_integer() {
-        Some(n) if (1..=CHANNELS as i64).contains(&n) => Ok(n as usize - 1),
-        _ => Err(format!("[mmu] {what}: `{v}` is not a channel 1-{CHANNELS}")),
-    }
-}
-
-fn pairs(t: &toml::Table, key: &str) -> Result<Vec<(usize, usize)>, String> {
-    let Some(v) = t.get(key) else { return Ok(Vec::new()) };
-    let list = v
-        .as_array()
-        .ok_or_else(|| format!("[mmu] {key} must be a list of channel pairs like [[1, 5], [2, 6]]"))?;
-    list.iter()
-        .map(|p| match p.as_array().map(Vec::as_slice) {
-            Some([a, b]) => Ok((channel(a, key)?, channel(b, key)?)),
-            _ => Err(format!("[mmu] {key}: `{p}` is not a pair [a, b]")),
-        })
-        .collect()
-}
-
-/// Seconds per channel: a list (`[3.0, 4.0, …]`, channel 1 first), a table (`{ 1 = 3.0, 2 = 4 }`) or
-/// one number for every channel.
-fn per_channel(t: &toml::Table, key: &str) -> Result<[u32; CHANNELS], String> {
-    let mut out = [0u32; CHANNELS];
-    let secs = |v: &toml::Value| -> Result<u32, String> {
-        let s = v
-            .as_float()
-            .or_else(|| v.as_integer().map(|i| i as f64))
-            .filter(|s| s.is_finite() && (0.0..=60.0).contains(s))
-            .ok_or_else(|| format!("[mmu] {key}: `{v}` is not a number of seconds 0-60"))?;
-        Ok((s * 1000.0).round() as u32)
-    };
-    match t.get(key) {
-        None => {}
-        Some(toml::Value::Array(a)) => {
-            if a.len() > CHANNELS {
-                return Err(format!("[mmu] {key}: more than {CHANNELS} channels"));
-            }
-            for (slot, v) in out.iter_mut().zip(a) {
-                *slot = secs(v)?;
-            }
-        }
-        Some(toml::Value::Table(m)) => {
-            for (k, v) in m {
-                let c = k
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|c| (1..=CHANNELS).contains(c))
-                    .ok_or_else(|| format!("[mmu] {key}: `{k}` is not a channel 1-{CHANNELS}"))?;
-                out[c - 1] = secs(v)?;
-            }
-        }
-        Some(v) => out = [secs(v)?; CHANNELS],
-    }
-    Ok(out)
-}
-
 impl MmuCard {
-    /// The `[mmu]` table of a board file: `permitted = [[1, 5], …]`, `fya = [[1, 2], …]`,
-    /// `min_yellow_s` and `min_red_clear_s` (per channel, see [`per_channel`]). Everything else in
-    /// the file is ignored.
-    pub fn from_board_toml(text: &str) -> Result<MmuCard, String> {
-        let doc: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
-        let t = doc
-            .get("mmu")
-            .and_then(toml::Value::as_table)
-            .ok_or("no [mmu] table (the MMU card: permitted channel pairs, fya, minimum clearances)")?;
-        let mut card = MmuCard::default();
-        for (a, b) in pairs(t, "permitted")? {
-            card.permitted[a][b] = true;
-            card.permitted[b][a] = true;
+    /// The checker's view of a validated card (the board file's `[mmu]`, `monitor::card`).
+    pub fn from_card(card: &crate::monitor::card::MmuCard) -> MmuCard {
+        let mut out = MmuCard::default();
+        for a in (1..=CHANNELS as u8).filter_map(PhaseId::new) {
+            for b in (1..=CHANNELS as u8).filter_map(PhaseId::new) {
+                out.permitted[a.index()][b.index()] = card.permits(a, b);
+            }
+            if let Some(o) = card.fya(a) {
+                out.fya[a.index()][o.index()] = true;
+            }
+            out.min_yellow_ms[a.index()] = card.min_yellow_ms(a);
+            out.min_red_clear_ms[a.index()] = card.min_red_clear_ms(a);
         }
-        for (a, b) in pairs(t, "fya")? {
-            card.fya[a][b] = true;
-        }
-        card.min_yellow_ms = per_channel(t, "min_yellow_s")?;
-        card.min_red_clear_ms = per_channel(t, "min_red_clear_s")?;
-        Ok(card)
+        out
     }
 }
 
@@ -420,10 +358,23 @@ impl<'a> Checker<'a> {
 mod tests {
     use super::*;
 
-    const CARD: &str = "[board]\nname = \"x\"\n[mmu]\npermitted = [[2, 6], [2, 5], [1, 6], [1, 5], [4, 8]]\nfya = [[1, 2]]\nmin_yellow_s = 3.0\nmin_red_clear_s = { 2 = 1.5, 6 = 1.5 }\n";
+    fn test_card() -> MmuCard {
+        let p = |n| PhaseId::new(n).unwrap();
+        let mut c = crate::monitor::card::MmuCard::EMPTY;
+        for (a, b) in [(2, 6), (2, 5), (1, 6), (1, 5), (4, 8)] {
+            c.permit(p(a), p(b));
+        }
+        c.set_fya(p(1), p(2));
+        for n in 1..=8 {
+            c.set_min_yellow_ms(p(n), 3000);
+        }
+        c.set_min_red_clear_ms(p(2), 1500);
+        c.set_min_red_clear_ms(p(6), 1500);
+        MmuCard::from_card(&c)
+    }
 
     fn check(rows: &[(i64, u8, u16)]) -> Report {
-        let card = MmuCard::from_board_toml(CARD).unwrap();
+        let card = test_card();
         let mut c = Checker::new(&card);
         let base = 1_767_225_600_000i64;
         let mut n = 1;
@@ -438,14 +389,12 @@ mod tests {
     }
 
     #[test]
-    fn card_parses() {
-        let card = MmuCard::from_board_toml(CARD).unwrap();
+    fn card_converts() {
+        let card = test_card();
         assert!(card.permitted[1][5] && card.permitted[5][1] && !card.permitted[1][3]);
         assert!(card.fya[0][1] && !card.fya[1][0]);
         assert_eq!(card.min_yellow_ms[7], 3000);
         assert_eq!((card.min_red_clear_ms[1], card.min_red_clear_ms[0]), (1500, 0));
-        assert!(MmuCard::from_board_toml("[mmu]\npermitted = [[1, 17]]").is_err());
-        assert!(MmuCard::from_board_toml("[board]").is_err());
     }
 
     #[test]
@@ -473,7 +422,7 @@ mod tests {
 
     #[test]
     fn a_silence_resyncs_a_lossy_log() {
-        let card = MmuCard::from_board_toml(CARD).unwrap();
+        let card = test_card();
         let rows = [(0, 1, 2), (60_000, 1, 4), (60_000, 1, 8)];
         let run = |resync: bool| {
             let mut c = Checker::new(&card);

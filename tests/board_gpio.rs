@@ -29,7 +29,13 @@ fn welded_relay_on_the_gpio_lines_latches_flash_and_drop_releases_the_flash_tran
     let on = |l: LineRef| !probe.level(usize::from(l.chip), l.offset); // energised = low
     let ftr = board.flash_transfer.expect("flash-transfer relay wired");
     let relays = GpioRelays::new(&board, gpio).unwrap();
-    let mut lp = ControlLoop::new(&site, relays, SimWatchdog::default(), SimTraffic::new(&site, 1.0, 3));
+    let mut lp = ControlLoop::new(
+        &site,
+        &board.mmu.expect("the shipped board carries an [mmu] card"),
+        relays,
+        SimWatchdog::default(),
+        SimTraffic::new(&site, 1.0, 3),
+    );
     assert!(!on(ftr), "lines claimed with the flash-transfer relay released");
 
     let mut k = 0u64;

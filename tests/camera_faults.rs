@@ -37,7 +37,11 @@ enum Cam {
 #[test]
 fn camera_faults_fall_back_and_recover() {
     let site = Site::load(std::path::Path::new("board/sites/nema8-4leg.toml")).unwrap();
-    let mut ctl = Controller::new(&site, Instant(0));
+    let mut ctl = Controller::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant(0),
+    );
     let ring = FrameRing::new(4, 320, 120).unwrap();
     let mut det = ZoneDetector::new(camera());
     let short = [90u8; 100];

@@ -460,3 +460,96 @@ fn run_on_the_dry_run_board_kicks_and_closes_the_watchdog() {
         "{e}"
     );
 }
+
+/// The barrier typo that lets phase 8 (westbound through) run with phase 2 (northbound through):
+/// `check` and `sim` refuse it, naming the phases.
+#[test]
+fn check_and_sim_refuse_the_barrier_typo() {
+    let typo = tmp("typo.toml");
+    let text = std::fs::read_to_string(SITE).unwrap().replace(
+        "barriers = [[1, 2, 5, 6], [3, 4, 7, 8]]",
+        "barriers = [[1, 2, 3, 4, 5, 6, 7, 8]]",
+    );
+    std::fs::write(&typo, text).unwrap();
+    let out = Command::new(BIN).args(["check", "--site"]).arg(&typo).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("typo.toml line 30") && e.contains("structure.barriers") && e.contains("phases 2 and 8"),
+        "{e}"
+    );
+    let out = Command::new(BIN)
+        .args(["sim", "--duration", "60", "--site"])
+        .arg(&typo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("phases 2 and 8"), "{e}");
+}
+
+/// `--print-card` prints the geometry card; the shipped boards carry it; a board without one is
+/// refused by `check --board` and `sim --board`.
+#[test]
+fn print_card_and_board_cards() {
+    let out = Command::new(BIN)
+        .args(["check", "--site", SITE, "--print-card"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let card = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        card.starts_with("[mmu]")
+            && card.contains("permitted = [[1, 5], [1, 6], [2, 5], [2, 6], [3, 7], [3, 8], [4, 7], [4, 8]]"),
+        "{card}"
+    );
+    let shipped = std::fs::read_to_string("board/host-fake.toml").unwrap();
+    assert!(
+        shipped.contains(card.trim_end()),
+        "host-fake.toml carries the printed card"
+    );
+    let out = Command::new(BIN)
+        .args(["check", "--site", SITE, "--board", "board/host-fake.toml"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bare = tmp("no-card.toml");
+    std::fs::write(&bare, &shipped[..shipped.find("[mmu]").unwrap()]).unwrap();
+    let out = Command::new(BIN)
+        .args(["check", "--site", SITE, "--board"])
+        .arg(&bare)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("has no [mmu] compatibility card") && e.contains("--print-card"),
+        "{e}"
+    );
+    let out = Command::new(BIN)
+        .args(["sim", "--site", SITE, "--duration", "30", "--board"])
+        .arg(&bare)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let out = Command::new(BIN)
+        .args([
+            "sim",
+            "--site",
+            SITE,
+            "--duration",
+            "120",
+            "--board",
+            "board/host-fake.toml",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("faults            0"));
+    let out = Command::new(BIN)
+        .args(["sim", "--site", SITE, "--duration", "30"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("card derived from the site's approaches and movements"));
+}

@@ -21,6 +21,7 @@ fn timing_shows_why_the_plan_is_capped() {
     let site = Site::parse(&text, "peak.toml").unwrap();
     let mut lp = ControlLoop::new(
         &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
         SimRelays::default(),
         SimWatchdog::default(),
         SimTraffic::new(&site, 1.0, 1),

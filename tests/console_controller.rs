@@ -28,6 +28,7 @@ fn console_on_the_running_controller() {
     let site = sim_events::reference_site();
     let mut lp = ControlLoop::new(
         &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
         SimRelays::default(),
         SimWatchdog::default(),
         SimTraffic::new(&site, 1.0, 1),

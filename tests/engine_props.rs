@@ -40,6 +40,8 @@ barriers = [[1], [2], [3]]
 [[phase]]
 number = 1
 name = "main"
+approach = "W"
+movements = ["through", "left_yield"]
 min_green_s = 8
 max_green_s = 40
 passage_s = 3
@@ -57,6 +59,8 @@ walk_s = 7
 [[phase]]
 number = 2
 name = "side"
+approach = "S"
+movements = ["left", "right"]
 min_green_s = 5
 max_green_s = 25
 passage_s = 2
@@ -70,6 +74,8 @@ design_volume_vph = 200
 [[phase]]
 number = 3
 name = "turn"
+approach = "E"
+movements = ["left"]
 min_green_s = 4
 max_green_s = 15
 passage_s = 2
@@ -146,7 +152,11 @@ struct Track {
 
 fn run(site: &Site, segments: &[Segment], steps: u64) -> Result<(), TestCaseError> {
     let mut engine = Engine::new(Instant(0));
-    let mut monitor = Monitor::new(site, Instant(0));
+    let mut monitor = Monitor::new(
+        site,
+        &greenwave::monitor::card::MmuCard::from_geometry(site),
+        Instant(0),
+    );
     let mut ev = EventRing::new();
     let tick = u64::from(site.tick_ms);
     let configured = site.phase_set();
@@ -339,7 +349,11 @@ proptest! {
 #[test]
 fn checker_catches_a_short_yellow() {
     let site = Site::parse(NEMA8, "x").unwrap();
-    let mut m = Monitor::new(&site, Instant(0));
+    let mut m = Monitor::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant(0),
+    );
     let p2 = PhaseId::new(2).unwrap();
     let mut f = OutputFrame::ALL_RED;
     for p in PhaseId::all() {

@@ -147,7 +147,11 @@ fn snapshot(now: u64, health: DetectorHealth) -> DetectorSnapshot {
 #[test]
 fn detection_failure_switches_to_webster_within_one_tick_and_recovers() {
     let site = Site::parse(NEMA8, "x").unwrap();
-    let mut c = Controller::new(&site, Instant(0));
+    let mut c = Controller::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant(0),
+    );
     let inputs = InputFrame::default();
     let mut t = 0;
     while t < 60_000 {
@@ -193,7 +197,11 @@ fn detection_failure_switches_to_webster_within_one_tick_and_recovers() {
 #[test]
 fn fixed_time_serves_every_phase_at_its_split() {
     let site = Site::parse(NEMA8, "x").unwrap();
-    let mut c = Controller::new(&site, Instant(0));
+    let mut c = Controller::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant(0),
+    );
     let inputs = InputFrame::default();
     let mut evs = Vec::new();
     let mut t = 0;
@@ -243,7 +251,11 @@ fn fixed_time_serves_every_phase_at_its_split() {
 fn adaptive_falls_back_step_by_step_and_recovers() {
     let text = NEMA8.replace("planner = \"actuated\"", "planner = \"adaptive\"");
     let site = Site::parse(&text, "x").unwrap();
-    let mut c = Controller::new(&site, Instant(0));
+    let mut c = Controller::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant(0),
+    );
     let inputs = InputFrame::default();
     let mut t = 0;
     let run = |c: &mut Controller, t: &mut u64, until: u64, f: &dyn Fn(u64) -> DetectorSnapshot| {
@@ -298,7 +310,11 @@ fn adaptive_falls_back_step_by_step_and_recovers() {
 fn adaptive_never_ends_a_green_over_a_standing_queue() {
     let text = NEMA8.replace("planner = \"actuated\"", "planner = \"adaptive\"");
     let site = Site::parse(&text, "x").unwrap();
-    let mut c = Controller::new(&site, Instant(0));
+    let mut c = Controller::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant(0),
+    );
     let inputs = InputFrame::default();
     // Phase 2's lanes (detectors 3, 4) report a 10-vehicle queue and no presence (a camera that sees
     // standing cars but, say, no motion); phase 4 calls heavily.
@@ -335,7 +351,11 @@ fn learned_planner_follows_a_confident_table_and_defers_otherwise() {
         }
     }
     let run = |table: Option<QTable>| {
-        let mut c = Controller::new(&site, Instant(0));
+        let mut c = Controller::new(
+            &site,
+            &greenwave::monitor::card::MmuCard::from_geometry(&site),
+            Instant(0),
+        );
         if let Some(t) = table {
             c.planner_mut().set_model(t);
         }

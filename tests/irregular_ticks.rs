@@ -21,7 +21,13 @@ fn site_with_tick(tick_ms: u32) -> Site {
 /// Runs `hours` of traffic with tick spacings drawn from `min_ms..=max_ms`; returns faults.
 fn run(site: &Site, volumes: f64, seed: u64, hours: u64, min_ms: u64, max_ms: u64) -> (u32, u64) {
     let traffic = SimTraffic::new(site, volumes, seed);
-    let mut lp = ControlLoop::new(site, SimRelays::default(), SimWatchdog::default(), traffic);
+    let mut lp = ControlLoop::new(
+        site,
+        &greenwave::monitor::card::MmuCard::from_geometry(site),
+        SimRelays::default(),
+        SimWatchdog::default(),
+        traffic,
+    );
     let mut rng = Rng::new(seed ^ 0x71c6);
     let mut now = 0u64;
     while now < hours * 3_600_000 {

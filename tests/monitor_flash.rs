@@ -26,7 +26,11 @@ fn p(n: u8) -> PhaseId {
 #[test]
 fn conflicting_greens_latch_on_the_same_frame() {
     let site = site();
-    let mut m = Monitor::new(&site, Instant(0));
+    let mut m = Monitor::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant(0),
+    );
     let mut f = all_red(&site);
     assert!(m.check(Instant(0), &f).is_none());
     f.set_aspect(p(2), Aspect::Green);
@@ -56,7 +60,13 @@ fn conflicting_greens_latch_on_the_same_frame() {
 #[test]
 fn every_rule_is_checked() {
     let site = site();
-    let fresh = || Monitor::new(&site, Instant(0));
+    let fresh = || {
+        Monitor::new(
+            &site,
+            &greenwave::monitor::card::MmuCard::from_geometry(&site),
+            Instant(0),
+        )
+    };
     let red = all_red(&site);
     // Dual indication.
     let mut f = red;
@@ -106,7 +116,13 @@ fn stuck_relay_flashes_on_the_next_tick_and_clear_restarts_safely() {
         inner: SimRelays::default(),
         fault: RelayFault::None,
     };
-    let mut lp = ControlLoop::new(&site, relays, SimWatchdog::default(), traffic);
+    let mut lp = ControlLoop::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        relays,
+        SimWatchdog::default(),
+        traffic,
+    );
     let mut k = 0u64;
     // Run until phase 2 is green.
     while lp.relays.inner.last.aspect(p(2)) != Aspect::Green {
@@ -167,7 +183,13 @@ fn relay_write_failure_latches_and_stops_watchdog_kicks() {
         inner: SimRelays::default(),
         fault: RelayFault::WriteFails,
     };
-    let mut lp = ControlLoop::new(&site, relays, SimWatchdog::default(), traffic);
+    let mut lp = ControlLoop::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        relays,
+        SimWatchdog::default(),
+        traffic,
+    );
     lp.tick(Instant(0), true);
     assert_eq!(lp.controller.status().mode, ControllerMode::Flash);
     assert_eq!(

@@ -23,7 +23,13 @@ use counting_alloc::{ALLOCS, COUNTING};
 fn million_ticks_without_allocation() {
     let site = Site::load(std::path::Path::new("board/sites/nema8-4leg.toml")).expect("site");
     let traffic = SimTraffic::new(&site, 1.2, 7);
-    let mut lp = ControlLoop::new(&site, SimRelays::default(), SimWatchdog::default(), traffic);
+    let mut lp = ControlLoop::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        SimRelays::default(),
+        SimWatchdog::default(),
+        traffic,
+    );
     let tick = u64::from(site.tick_ms);
     let mut drained = 0u64;
     // Start-up (may allocate: not counted).

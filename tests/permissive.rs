@@ -35,7 +35,11 @@ fn p(n: u8) -> PhaseId {
 fn the_arrow_flashes_with_its_opposing_through_and_clears_with_it() {
     let site = site();
     let mut e = Engine::new(Instant(0));
-    let mut m = Monitor::new(&site, Instant(0));
+    let mut m = Monitor::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant(0),
+    );
     let mut ev = EventRing::new();
     let mut log = Vec::new();
     let mut frames = Vec::new();
@@ -144,7 +148,11 @@ fn monitor_allows_only_the_opposing_pair_and_checks_the_arrow_sequence() {
         f
     };
     // The permitted sequence: arrow → yellow arrow with 2's yellow → red; 4 after clearance.
-    let mut m = Monitor::new(&site, Instant(0));
+    let mut m = Monitor::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant(0),
+    );
     let mut f = start(&mut m);
     f.veh[0] = lamp::FYA_DARK;
     assert_eq!(m.check(Instant(10_600), &f), None, "dark half is not a dark head");
@@ -166,14 +174,22 @@ fn monitor_allows_only_the_opposing_pair_and_checks_the_arrow_sequence() {
     assert_eq!(m.check(Instant(25_500), &early), None);
 
     // An arrow with a conflicting cross-street green.
-    let mut m = Monitor::new(&site, Instant(0));
+    let mut m = Monitor::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant(0),
+    );
     let mut f = start(&mut m);
     f.set_aspect(p(6), Aspect::Red);
     f.set_aspect(p(8), Aspect::Green);
     assert_eq!(m.check(Instant(11_000), &f).unwrap().kind, FaultKind::Conflict);
 
     // An arrow whose opposing through is not green.
-    let mut m = Monitor::new(&site, Instant(0));
+    let mut m = Monitor::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant(0),
+    );
     let mut f = all_red(&site);
     assert!(m.check(Instant(0), &f).is_none());
     f.set_aspect(p(6), Aspect::Green);
@@ -181,18 +197,30 @@ fn monitor_allows_only_the_opposing_pair_and_checks_the_arrow_sequence() {
     assert_eq!(m.check(Instant(5_000), &f).unwrap().kind, FaultKind::BadPermissive);
 
     // An arrow on a head that is not a permissive left turn.
-    let mut m = Monitor::new(&site, Instant(0));
+    let mut m = Monitor::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant(0),
+    );
     let mut f = all_red(&site);
     assert!(m.check(Instant(0), &f).is_none());
     f.set_aspect(p(2), Aspect::FlashingYellow);
     assert_eq!(m.check(Instant(5_000), &f).unwrap().kind, FaultKind::BadPermissive);
 
     // Arrow straight to red, green arrow straight to the flashing arrow, yellow to the arrow.
-    let mut m = Monitor::new(&site, Instant(0));
+    let mut m = Monitor::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant(0),
+    );
     let mut f = start(&mut m);
     f.set_aspect(p(1), Aspect::Red);
     assert_eq!(m.check(Instant(11_000), &f).unwrap().kind, FaultKind::SkippedYellow);
-    let mut m = Monitor::new(&site, Instant(0));
+    let mut m = Monitor::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant(0),
+    );
     let mut f = all_red(&site);
     assert!(m.check(Instant(0), &f).is_none());
     f.set_aspect(p(1), Aspect::Green);
@@ -203,7 +231,11 @@ fn monitor_allows_only_the_opposing_pair_and_checks_the_arrow_sequence() {
     let k = m.check(Instant(10_000), &f).unwrap().kind;
     assert!(matches!(k, FaultKind::SkippedYellow | FaultKind::Conflict), "{k:?}");
     // A steady yellow that did not follow an arrow gets no exemption.
-    let mut m = Monitor::new(&site, Instant(0));
+    let mut m = Monitor::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant(0),
+    );
     let mut f = all_red(&site);
     assert!(m.check(Instant(0), &f).is_none());
     f.set_aspect(p(1), Aspect::Green);
@@ -236,7 +268,11 @@ fn protected_call_after_the_arrow(planner: &str, queue_m: f32) -> bool {
         "x",
     )
     .unwrap();
-    let mut c = Controller::new(&site, Instant(0));
+    let mut c = Controller::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant(0),
+    );
     let inputs = InputFrame::default();
     let mut t = 0u64;
     // Reach a flashing arrow on 1.

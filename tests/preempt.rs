@@ -55,7 +55,11 @@ fn preempt_from_every_interval() {
     let mut worst = 0u64;
     for start in (4_000..4_000 + 2 * 120_000).step_by(100) {
         let mut e = Engine::new(Instant(0));
-        let mut m = Monitor::new(&site, Instant(0));
+        let mut m = Monitor::new(
+            &site,
+            &greenwave::monitor::card::MmuCard::from_geometry(&site),
+            Instant(0),
+        );
         let mut ev = EventRing::new();
         let mut log: Vec<(u64, u8, u16)> = Vec::new();
         let mut t = 0u64;
@@ -209,7 +213,11 @@ fn operator_preempt_test_and_recall() {
     use greenwave::hal::InputFrame;
     use greenwave::runtime::Controller;
     let site = site();
-    let mut c = Controller::new(&site, Instant(0));
+    let mut c = Controller::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant(0),
+    );
     let snap = |t: u64| {
         let mut s = DetectorSnapshot {
             at: Instant(t),

@@ -124,7 +124,7 @@ def monitor_fault(out):
 
 def probe_sites(args, rng, tmp):
     t = Tally()
-    base = open(SITE).read()
+    base = open(SITE, encoding="latin-1").read()
     for i in range(args.sites):
         path = os.path.join(tmp, f"site{i}.toml")
         text = mutate_text(base, rng, True)
@@ -162,7 +162,7 @@ def probe_sites(args, rng, tmp):
 
 def probe_boards(args, rng, tmp):
     t = Tally()
-    base = open(BOARD).read()
+    base = open(BOARD, encoding="latin-1").read()
     ran = 0
     for i in range(args.boards):
         path = os.path.join(tmp, f"board{i}.toml")

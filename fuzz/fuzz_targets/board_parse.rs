@@ -1,6 +1,6 @@
 //! Board-file fuzzing: any text given to the board parser yields a validated board or a line-exact
-//! error, never a panic; a board that parses can be checked against the shipped site. The same text
-//! goes through the MMU card reader of `greenwave verify`.
+//! error, never a panic; a board that parses can be checked against the shipped site, and its MMU
+//! card converted for `greenwave verify`.
 #![no_main]
 
 use greenwave::config::Site;
@@ -16,8 +16,10 @@ fn site() -> Option<&'static Site> {
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = core::str::from_utf8(data) else { return };
-    let _ = greenwave::verify::MmuCard::from_board_toml(text);
     if let Ok(board) = Board::parse(text, "fuzz.toml") {
+        if let Some(card) = &board.mmu {
+            let _ = greenwave::verify::MmuCard::from_card(card);
+        }
         if let Some(site) = site() {
             let _ = board.check_site(site, "fuzz.toml");
         }

@@ -12,7 +12,11 @@ use std::sync::OnceLock;
 fn card() -> &'static MmuCard {
     static CARD: OnceLock<MmuCard> = OnceLock::new();
     CARD.get_or_init(|| {
-        MmuCard::from_board_toml(include_str!("../../tools/soak/mmu-nema8-4leg.toml")).unwrap_or_default()
+        greenwave::hal::board::Board::parse(include_str!("../../board/host-fake.toml"), "host-fake.toml")
+            .ok()
+            .and_then(|b| b.mmu)
+            .map(|c| MmuCard::from_card(&c))
+            .unwrap_or_default()
     })
 }
 

@@ -197,6 +197,12 @@ pub struct PhaseSection {
     /// turn may go permissively on a flashing yellow arrow.
     #[serde(default)]
     pub permissive: Option<Spanned<i64>>,
+    /// The leg the phase's vehicles arrive on: "N", "NE", "E", "SE", "S", "SW", "W" or "NW".
+    #[serde(default)]
+    pub approach: Option<Spanned<String>>,
+    /// What the phase's vehicles may do: "left", "through", "right", "u-turn", "left_yield".
+    #[serde(default)]
+    pub movements: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]

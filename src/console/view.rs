@@ -78,8 +78,37 @@ pub struct LoopStats {
     /// Heap allocations since start-up finished (must stay 0).
     pub allocations: u64,
     pub rss_kb: u32,
+    /// Events dropped because the controller's event ring was full.
     pub events_dropped: u64,
-    pub log_bytes_dropped: u64,
+    /// An event log is being written (the `log_` fields mean something).
+    pub event_log: bool,
+    /// Event rows on disk.
+    pub log_rows_written: u64,
+    /// Event rows lost because the write failed (disk full, I/O error).
+    pub log_rows_lost: u64,
+    pub log_bytes_lost: u64,
+    /// Events dropped because the log writer's queue was full.
+    pub log_queue_dropped: u64,
+    /// errno of the most recent event log failure (0 = none).
+    pub log_errno: i32,
+    /// Event log writes are failing now.
+    pub log_failing: bool,
+    /// Controller state is being saved (the `state_` fields mean something).
+    pub state: bool,
+    /// State file saves that succeeded / failed.
+    pub state_saves: u64,
+    pub state_save_failures: u64,
+    /// A state file's last save failed.
+    pub state_failing: bool,
+}
+
+impl LoopStats {
+    /// Something was lost to the event log or the state files.
+    pub fn storage_fault(&self) -> bool {
+        self.log_rows_lost + self.log_queue_dropped + self.state_save_failures > 0
+            || self.log_failing
+            || self.state_failing
+    }
 }
 
 /// A mutating console command, applied by the controller.

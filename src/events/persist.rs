@@ -8,7 +8,8 @@
 //! `FILE.tmp`, is fsync'd, renamed over `FILE`, and the directory is fsync'd; a crash or SIGTERM at
 //! any point leaves either the old or the new file, never a mix. On load, a missing file gives the
 //! defaults, and a truncated, bit-flipped or foreign file is *reported* and gives the defaults —
-//! never a panic. A failed write (disk full) is returned as a `Copy` error the runtime shows as a
+//! never a panic; the damaged file is kept as `FILE.corrupt.N` (numbered, never overwritten, the
+//! newest [`CORRUPT_KEEP`] kept). A failed write (disk full) is returned as a `Copy` error the runtime shows as a
 //! fault; the controller keeps running and the last committed file stays intact.
 //!
 //! Cost: one record ≤ [`RECORD_MAX`] bytes, encoded on the stack; saving does not allocate (paths
@@ -28,6 +29,9 @@ const MAGIC: [u8; 4] = *b"GWPS";
 pub const FORMAT_VERSION: u16 = 1;
 /// Bytes of the file header in front of the postcard body.
 pub const HEADER: usize = 4 + 2 + 2 + 4 + 4;
+/// Damaged copies kept per record (`FILE.corrupt.1`, `.2`, …): the newest are kept, the oldest
+/// deleted beyond this, so a flash card that keeps corrupting a file cannot fill the partition.
+pub const CORRUPT_KEEP: usize = 8;
 
 /// A record type kept in its own file.
 pub trait Record: Serialize + DeserializeOwned + Default {
@@ -124,7 +128,8 @@ pub enum LoadOutcome {
     Loaded,
     /// No file yet (first boot): defaults.
     Missing,
-    /// The file was damaged: defaults; the file is kept as `FILE.corrupt` for inspection.
+    /// The file was damaged: defaults; the file is kept as `FILE.corrupt.N` for inspection
+    /// ([`Store::kept_corrupt`]).
     Damaged(Damage),
     /// The file could not be read (errno): defaults.
     Unreadable(i32),
@@ -240,6 +245,7 @@ pub struct Store<R: Record> {
     last_error: Option<PersistError>,
     saves: u64,
     failures: u64,
+    kept: Option<PathBuf>,
     _r: core::marker::PhantomData<R>,
 }
 
@@ -268,6 +274,7 @@ impl<R: Record> Store<R> {
             last_error: None,
             saves: 0,
             failures: 0,
+            kept: None,
             _r: core::marker::PhantomData,
         })
     }
@@ -291,7 +298,9 @@ impl<R: Record> Store<R> {
 
     /// Loads the record. Never fails: damage is reported in the outcome and gives the defaults. A
     /// leftover `FILE.tmp` (crash before the rename) is removed: its content was never committed.
-    /// A damaged file is renamed to `FILE.corrupt` so the next save does not hide the evidence.
+    /// A damaged file is renamed to the next free `FILE.corrupt.N` so the next save does not hide the
+    /// evidence; earlier copies are never overwritten, and only the newest [`CORRUPT_KEEP`] are kept.
+    /// Start-up only (lists the directory).
     pub fn load(&mut self) -> (R, LoadOutcome) {
         let _ = std::fs::remove_file(&self.tmp);
         let mut bytes = [0u8; RECORD_MAX + HEADER + 1];
@@ -314,12 +323,56 @@ impl<R: Record> Store<R> {
         match decode::<R>(&bytes[..n]) {
             Ok(v) => (v, LoadOutcome::Loaded),
             Err(d) => {
-                let mut corrupt = self.path.clone().into_os_string();
-                corrupt.push(".corrupt");
-                let _ = std::fs::rename(&self.path, PathBuf::from(corrupt));
+                self.kept = self.keep_corrupt();
                 (R::default(), LoadOutcome::Damaged(d))
             }
         }
+    }
+
+    /// Where the last damaged file was kept (None if it could not be moved aside).
+    pub fn kept_corrupt(&self) -> Option<&Path> {
+        self.kept.as_deref()
+    }
+
+    /// Renames the damaged file to `FILE.corrupt.N`, N one above the highest kept, then deletes
+    /// the oldest copies beyond [`CORRUPT_KEEP`].
+    fn keep_corrupt(&self) -> Option<PathBuf> {
+        let prefix = format!("{}.corrupt.", R::FILE);
+        let mut kept: Vec<u64> = std::fs::read_dir(&self.dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter_map(|e| e.file_name().to_str()?.strip_prefix(&prefix)?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        kept.sort_unstable();
+        let mut n = kept.last().map_or(1, |m| m + 1);
+        // Never over an existing name, even one this listing missed.
+        while self.dir.join(format!("{prefix}{n}")).symlink_metadata().is_ok() {
+            n += 1;
+        }
+        let dest = self.dir.join(format!("{prefix}{n}"));
+        if let Err(e) = std::fs::rename(&self.path, &dest) {
+            log::warn!(
+                "cannot keep the damaged {} aside as {}: {e}",
+                self.path.display(),
+                dest.display()
+            );
+            return None;
+        }
+        kept.push(n);
+        let excess = kept.len().saturating_sub(CORRUPT_KEEP);
+        for old in kept.iter().take(excess) {
+            let p = self.dir.join(format!("{prefix}{old}"));
+            match std::fs::remove_file(&p) {
+                Ok(()) => log::info!(
+                    "deleted {} (only the newest {CORRUPT_KEEP} damaged copies are kept)",
+                    p.display()
+                ),
+                Err(e) => log::warn!("cannot delete the old damaged copy {}: {e}", p.display()),
+            }
+        }
+        Some(dest)
     }
 
     /// First half of a save: encode, write `FILE.tmp`, fsync it. `FILE` is untouched.

@@ -7,9 +7,10 @@
 //! `total_bytes` (DESIGN.md 6: logs rotate within a byte budget, the newest history is kept).
 //!
 //! A failing write (disk full, file size limit, I/O error) is a reported fault, never a crash: the
-//! rows that could not be written are counted as dropped, a partly written row is cut off again
-//! (`set_len` back to the last whole row, so the file stays valid CSV), and writing resumes with
-//! the next flush. The controller keeps running.
+//! whole rows that reached the file before it filled stay and count as written, the rows that could
+//! not be written are counted as dropped, a partly written row is cut off again (`set_len` back to
+//! the last whole row, so the file stays valid CSV), and writing resumes with the next flush. The
+//! controller keeps running.
 //!
 //! Meant for the event-log writer thread, not the control thread (file I/O blocks). After
 //! [`RotatingCsvLog::open`] it does not allocate, rotation included: rows are formatted on the
@@ -55,9 +56,14 @@ pub struct LogStats {
     pub bytes_dropped: u64,
     pub files_opened: u64,
     pub files_deleted: u64,
+    /// Failed attempts to create a log file (the next file at rotation, or a retry after one
+    /// failed); the rows meant for it are counted in `rows_dropped`.
+    pub open_failures: u64,
     pub write_errors: u64,
     /// errno of the last failure (0 = none since the last successful write).
     pub last_errno: i32,
+    /// errno of the most recent failure, kept after writing works again (0 = never failed).
+    pub last_failure_errno: i32,
 }
 
 /// A failed log operation. `Copy`: the writer keeps and reports it.
@@ -78,8 +84,55 @@ impl core::fmt::Display for LogError {
     }
 }
 
-fn io(e: &std::io::Error) -> LogError {
+pub(crate) fn io(e: &std::io::Error) -> LogError {
     LogError::Io(e.raw_os_error().unwrap_or(0))
+}
+
+/// A write that failed part-way: the whole rows that reached the file are kept and counted.
+pub(crate) struct WriteFailure {
+    /// Bytes of whole rows kept (the file now ends after them).
+    pub kept: usize,
+    /// Rows in `kept`.
+    pub rows: u64,
+    pub error: std::io::Error,
+    /// The half row could not be cut off: the file must not be written at its current position.
+    pub cut_failed: bool,
+}
+
+/// Writes whole rows `data` at `at`, the end of `f`. When the disk fills part-way, the rows that
+/// made it stay (they are on disk and counted as written) and the half row after them is cut off.
+pub(crate) fn write_rows(f: &mut File, data: &[u8], at: u64) -> Result<(), WriteFailure> {
+    let mut n = 0;
+    let error = loop {
+        let Some(rest) = data.get(n..).filter(|r| !r.is_empty()) else {
+            return Ok(());
+        };
+        match f.write(rest) {
+            Ok(0) => break std::io::Error::from(std::io::ErrorKind::WriteZero),
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break e,
+        }
+    };
+    let written = data.get(..n).unwrap_or(&[]);
+    let kept = written.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let rows = written.iter().take(kept).filter(|b| **b == b'\n').count() as u64;
+    let cut_failed = cut_back(f, at + kept as u64).is_err();
+    Err(WriteFailure {
+        kept,
+        rows,
+        error,
+        cut_failed,
+    })
+}
+
+/// Cuts a half-written row off after a failed write so the file stays valid CSV (truncation needs
+/// no free space) and moves the write position back to the end of the last whole row (the log
+/// files are not opened in append mode).
+pub(crate) fn cut_back(f: &mut File, whole_rows_bytes: u64) -> std::io::Result<()> {
+    use std::io::Seek;
+    f.set_len(whole_rows_bytes)?;
+    f.seek(std::io::SeekFrom::Start(whole_rows_bytes)).map(|_| ())
 }
 
 /// The rotating log.
@@ -228,19 +281,27 @@ impl RotatingCsvLog {
         self.stats.write_errors += 1;
         if let LogError::Io(n) = e {
             self.stats.last_errno = n;
+            self.stats.last_failure_errno = n;
         }
     }
 
     /// Creates the file `seq` with the header.
     fn start_file(&mut self) -> Result<(), LogError> {
         let path = self.path(self.seq)?;
-        let mut f = File::create(path.as_str()).map_err(|e| io(&e))?;
+        let mut f = match File::create(path.as_str()) {
+            Ok(f) => f,
+            Err(e) => {
+                self.stats.open_failures += 1;
+                return Err(io(&e));
+            }
+        };
         let mut header: heapless::String<64> = heapless::String::new();
         let _ = writeln!(header, "{HEADER}");
         if let Err(e) = f.write_all(header.as_bytes()) {
             // Leave no header-less file behind.
             drop(f);
             let _ = std::fs::remove_file(path.as_str());
+            self.stats.open_failures += 1;
             return Err(io(&e));
         }
         self.file = Some(f);
@@ -318,7 +379,7 @@ impl RotatingCsvLog {
         }
         let data = self.buf.get(..self.buf_len).unwrap_or(&[]);
         let res = match self.file.as_mut() {
-            Some(f) => f.write_all(data),
+            Some(f) => write_rows(f, data, self.file_bytes),
             None => Ok(()),
         };
         match res {
@@ -330,18 +391,15 @@ impl RotatingCsvLog {
                 self.buf_rows = 0;
                 Ok(())
             }
-            Err(e) => {
-                if let Some(f) = self.file.as_mut() {
-                    // Cut a half-written row off so the file stays valid CSV; truncation needs no
-                    // free space. The write position follows (`File::create` is not append mode).
-                    if f.set_len(self.file_bytes).is_err() {
-                        self.file = None;
-                    } else {
-                        use std::io::Seek;
-                        let _ = f.seek(std::io::SeekFrom::Start(self.file_bytes));
-                    }
+            Err(w) => {
+                self.file_bytes += w.kept as u64;
+                self.stats.rows_written += w.rows;
+                self.buf_len -= w.kept;
+                self.buf_rows -= w.rows;
+                if w.cut_failed {
+                    self.file = None;
                 }
-                Err(self.drop_buffer(io(&e)))
+                Err(self.drop_buffer(io(&w.error)))
             }
         }
     }

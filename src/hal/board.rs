@@ -8,11 +8,20 @@
 //! `rpi`). Validation rejects a line used twice, a line beyond 63, a chip that does not exist, and a
 //! head for a phase the site does not have; errors name the file, line and field.
 //!
+//! The `[mmu]` section is the cabinet's compatibility card ([`mmu`], `monitor::card`): the channel
+//! pairs that may run together, the flashing-yellow-arrow pairs and the minimum intervals. The
+//! conflict monitor trusts it instead of the site file. A board without one is refused by
+//! [`Board::check_site`] (so by `greenwave run` and `greenwave check --board`); it can be produced
+//! from a reviewed site with `greenwave check --site S --print-card`.
+//!
 //! Wiring principle (NEMA TS2 / Caltrans 332 cabinets): the controller holds the flash-transfer
 //! relay energised while it runs; a de-energised board (crash, watchdog reset, power loss, clean
 //! stop) lets the relay fall back and the cabinet's flasher takes the heads.
 
+mod mmu;
+
 use crate::limits::{MAX_PHASES, NAME_LEN};
+use crate::monitor::card::MmuCard;
 use crate::signal::phase::PhaseId;
 use serde::Deserialize;
 use std::path::Path;
@@ -109,6 +118,10 @@ pub struct Board {
     pub watchdog_timeout_s: u32,
     pub event_dir: heapless::String<PATH_LEN>,
     pub state_dir: heapless::String<PATH_LEN>,
+    /// The compatibility card (`[mmu]`), if the file has one.
+    pub mmu: Option<MmuCard>,
+    /// Line of the `[mmu]` section (0 without one), for errors.
+    pub mmu_line: usize,
 }
 
 #[derive(Deserialize)]
@@ -121,6 +134,8 @@ struct BoardFile {
     ped: Vec<Spanned<PedSection>>,
     #[serde(default)]
     input: Vec<Spanned<InputSection>>,
+    #[serde(default)]
+    mmu: Option<Spanned<mmu::MmuSection>>,
 }
 
 #[derive(Deserialize)]
@@ -239,18 +254,23 @@ impl V<'_> {
         msg: impl Into<String>,
         fix: impl Into<String>,
     ) -> BoardError {
-        let line = if span.start == 0 && span.end == 0 {
-            0
-        } else {
-            self.text[..span.start.min(self.text.len())].lines().count().max(1)
-        };
         BoardError {
             file: self.file.into(),
-            line,
+            line: self.line_of(span),
             field: field.into(),
             message: msg.into(),
             fix: fix.into(),
         }
+    }
+
+    /// 1-based line of a span (0 for a default value without a span): newlines before it + 1, also
+    /// right for a span at the start of a line.
+    fn line_of(&self, span: core::ops::Range<usize>) -> usize {
+        if span.start == 0 && span.end == 0 {
+            return 0;
+        }
+        let end = span.start.min(self.text.len());
+        self.text.bytes().take(end).filter(|&b| b == b'\n').count() + 1
     }
 
     fn path(&self, v: &Spanned<String>, field: &str) -> Result<heapless::String<PATH_LEN>, BoardError> {
@@ -599,6 +619,10 @@ impl Board {
                     "use 1 to 600 s (10 is typical)",
                 )
             })?;
+        let (card, mmu_line) = match &raw.mmu {
+            Some(m) => (Some(v.mmu(m.get_ref())?), v.line_of(m.span())),
+            None => (None, 0),
+        };
         Ok(Board {
             name,
             chips,
@@ -614,12 +638,48 @@ impl Board {
             watchdog_timeout_s,
             event_dir: v.path(&b.event_dir, "board.event_dir")?,
             state_dir: v.path(&b.state_dir, "board.state_dir")?,
+            mmu: card,
+            mmu_line,
         })
     }
 
     /// Checks the board against a site: every configured phase has a head, every crossing a
-    /// pedestrian head, and nothing is wired for phases the site lacks.
+    /// pedestrian head, and nothing is wired for phases the site lacks; the board has an `[mmu]`
+    /// card, and the site asks for nothing the card forbids (concurrency its rings and barriers
+    /// allow, flashing yellow arrows, yellow and red clearance below the card's minima).
     pub fn check_site(&self, site: &crate::config::Site, file: &str) -> Result<(), BoardError> {
+        self.check_heads(site, file)?;
+        let Some(card) = &self.mmu else {
+            return Err(BoardError {
+                file: file.into(),
+                line: 0,
+                field: "mmu".into(),
+                message: format!(
+                    "board \"{}\" has no [mmu] compatibility card: the conflict monitor checks every frame against the cabinet's own list of channels that may run together, never against the site file",
+                    self.name
+                ),
+                fix: "run `greenwave check --site SITE --print-card`, review the printed [mmu] section against the intersection drawing, and paste it into the board file".into(),
+            });
+        };
+        card.check_site(site).map_err(|e| {
+            let field = match e {
+                crate::monitor::card::CardMismatch::NotPermitted { .. } => "mmu.permitted",
+                crate::monitor::card::CardMismatch::NoFya { .. } => "mmu.fya",
+                crate::monitor::card::CardMismatch::ShortYellow { .. } => "mmu.min_yellow_s",
+                crate::monitor::card::CardMismatch::NoMinimum { yellow: true, .. } => "mmu.min_yellow_s",
+                _ => "mmu.min_red_clear_s",
+            };
+            BoardError {
+                file: file.into(),
+                line: self.mmu_line,
+                field: field.into(),
+                message: format!("site \"{}\": {e} of board \"{}\"", site.name, self.name),
+                fix: e.fix().into(),
+            }
+        })
+    }
+
+    fn check_heads(&self, site: &crate::config::Site, file: &str) -> Result<(), BoardError> {
         let e = |msg: String, fix: &str| BoardError {
             file: file.into(),
             line: 0,
@@ -788,6 +848,67 @@ line = 7
             .unwrap_err()
             .to_string();
         assert!(e.contains("board.chips.driver"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod card_tests {
+    use super::*;
+
+    const CARD: &str = r#"
+[board]
+name = "card"
+chips = [{ path = "/dev/gpiochip0", driver = "cdev" }]
+flash_transfer = 4
+
+[mmu]
+permitted = [[1, 5], [2, 6]]
+fya = [[1, 2]]
+min_yellow_s = { 1 = 3.0, 2 = 3.3 }
+min_red_clear_s = { 1 = 1.0, 2 = 1.9 }
+"#;
+
+    fn err(text: &str) -> BoardError {
+        Board::parse(text, "card.toml").unwrap_err()
+    }
+
+    #[test]
+    fn card_parses_symmetric() {
+        let b = Board::parse(CARD, "card.toml").unwrap();
+        let c = b.mmu.unwrap();
+        let p = |n| PhaseId::new(n).unwrap();
+        assert!(c.permits(p(5), p(1)) && c.permits(p(2), p(6)) && !c.permits(p(1), p(2)));
+        assert_eq!(c.fya(p(1)), Some(p(2)));
+        assert_eq!(c.min_yellow_ms(p(2)), 3_300);
+        assert_eq!(c.min_red_clear_ms(p(1)), 1_000);
+        assert_eq!(b.mmu_line, 7);
+    }
+
+    #[test]
+    fn card_errors_name_line_and_field() {
+        let e = err(&CARD.replace("[[1, 5], [2, 6]]", "[[1, 5],\n  [5, 1]]"));
+        assert_eq!((e.line, e.field.as_str()), (9, "mmu.permitted"), "{e}");
+        assert!(e.message.contains("channels 5+1 are listed twice"), "{e}");
+        let e = err(&CARD.replace("[[1, 5], [2, 6]]", "[[3, 3]]"));
+        assert_eq!((e.line, e.field.as_str()), (8, "mmu.permitted"), "{e}");
+        assert!(e.message.contains("channel 3 is paired with itself"), "{e}");
+        let e = err(&CARD.replace("[[1, 5], [2, 6]]", "[[1, 9]]"));
+        assert_eq!((e.line, e.field.as_str()), (8, "mmu.permitted"), "{e}");
+        assert!(e.message.contains("channel 9 does not exist"), "{e}");
+        let e = err(&CARD.replace("[[1, 5], [2, 6]]", "[[1, 5, 6]]"));
+        assert!(e.message.contains("3 channels in one pair"), "{e}");
+        let e = err(&CARD.replace("fya = [[1, 2]]", "fya = [[1, 2], [1, 6]]"));
+        assert_eq!((e.line, e.field.as_str()), (9, "mmu.fya"), "{e}");
+        assert!(e.message.contains("already has the fya pair [1, 2]"), "{e}");
+        let e = err(&CARD.replace("{ 1 = 3.0, 2 = 3.3 }", "{ 1 = 3.0, 2 = 2.5 }"));
+        assert_eq!((e.line, e.field.as_str()), (10, "mmu.min_yellow_s"), "{e}");
+        assert!(e.message.contains("channel 2: 2.5 s is out of range"), "{e}");
+        let e = err(&CARD.replace("{ 1 = 1.0, 2 = 1.9 }", "{ 1 = 1.0, 12 = 1.9 }"));
+        assert_eq!((e.line, e.field.as_str()), (11, "mmu.min_red_clear_s"), "{e}");
+        let e = err(&CARD.replace("fya = [[1, 2]]", "fya = [[1, 2]]\njumpers = 3"));
+        assert!(e.to_string().contains("jumpers"), "{e}");
+        let e = err(&CARD.replace("permitted = [[1, 5], [2, 6]]\n", ""));
+        assert!(e.to_string().contains("permitted"), "{e}");
     }
 }
 

@@ -73,7 +73,7 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Sim
     let board = Board::load(&opts.board_path).map_err(|e| e.to_string())?;
     board
         .check_site(site, &opts.board_path.display().to_string())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("site {}: {e}", opts.site_path.display()))?;
     let relays = GpioRelays::new(&board, LinuxBank::open(&board, Role::Outputs)?)
         .map_err(|e| format!("cannot drive the relays: {e}"))?;
     let relays = match &opts.relay_mirror {
@@ -111,7 +111,9 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Sim
     };
     let (locked, fifo) = setup_realtime(50);
     log::info!("real time: memory locked {locked}, SCHED_FIFO {fifo}");
-    let mut lp = ControlLoop::new(site, relays, watchdog, BoardSource { inputs });
+    // `check_site` refused a board without a card; the monitor trusts the card alone.
+    let card = board.mmu.ok_or("the board has no [mmu] compatibility card")?;
+    let mut lp = ControlLoop::new(site, &card, relays, watchdog, BoardSource { inputs });
     let board_file = opts.board_path.display().to_string();
     let mut sim = SimOptions {
         site_path: opts.site_path,
@@ -133,6 +135,7 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Sim
         reload_check: Some(Box::new(move |s: &Site| {
             board.check_site(s, &board_file).map_err(|e| e.to_string())
         })),
+        events_mode: crate::events::single::OpenMode::New,
     };
     drive(&mut lp, site, &mut sim, signals)
 }

@@ -14,6 +14,7 @@ use crate::detect::DetectorSnapshot;
 use crate::events::{code, EventRing};
 use crate::hal::{HalError, InputFrame};
 use crate::limits::MAX_RINGS;
+use crate::monitor::card::MmuCard;
 use crate::monitor::{Fault, FaultKind, Monitor};
 use crate::plan::webster::WebsterPlan;
 use crate::plan::{PlanMode, Planner};
@@ -99,13 +100,14 @@ pub struct Controller {
 pub const PREEMPT_TEST_MS: u32 = 5_000;
 
 impl Controller {
-    /// Builds the controller for `site`; it starts in all red (start-up interval).
-    pub fn new(site: &Site, now: Instant) -> Controller {
+    /// Builds the controller for `site`, monitored against the cabinet's compatibility `card`; it
+    /// starts in all red (start-up interval).
+    pub fn new(site: &Site, card: &MmuCard, now: Instant) -> Controller {
         let events = EventRing::new();
         Controller {
             site: site.clone(),
             engine: Engine::new(now),
-            monitor: Monitor::new(site, now),
+            monitor: Monitor::new(site, card, now),
             planner: Planner::new(site),
             events,
             last_frame: OutputFrame::ALL_RED,

@@ -7,12 +7,14 @@ use crate::hal::mirror::MirrorRelays;
 use crate::hal::sim::faults::{FaultyRelays, FaultySource};
 use crate::hal::sim::traffic::SimTraffic;
 use crate::hal::sim::{SimRelays, SimWatchdog};
+use crate::monitor::card::MmuCard;
 use crate::runtime::realtime::Signals;
 use crate::runtime::sim::{drive, ControlLoop, SimOptions, SimSummary};
 
 /// Runs `greenwave sim` with injected faults; returns the summary and how many faults started.
 pub fn run_sim_with_faults(
     site: &Site,
+    card: &MmuCard,
     opts: &mut SimOptions,
     signals: &Signals,
     seed: u64,
@@ -32,7 +34,7 @@ pub fn run_sim_with_faults(
         None => MirrorRelays::off(SimRelays::default()),
     };
     let relays = FaultyRelays::new(mirror, seed, duration_ms, u64::from(site.tick_ms), site.phase_set().0);
-    let mut lp = ControlLoop::new(site, relays, SimWatchdog::default(), source);
+    let mut lp = ControlLoop::new(site, card, relays, SimWatchdog::default(), source);
     let summary = drive(&mut lp, site, opts, signals)?;
     Ok((summary, lp.source.injected + lp.relays.injected))
 }

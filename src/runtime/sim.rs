@@ -20,17 +20,20 @@ use crate::console::view::LoopStats as ConsoleLoopStats;
 use crate::console::Console;
 use crate::detect::DetectorSnapshot;
 use crate::events::csv::WallClock;
+use crate::events::single::OpenMode;
 use crate::hal::linux::serial::TermiosSerial;
 use crate::hal::mirror::MirrorRelays;
 use crate::hal::sim::traffic::{SimTraffic, TrafficStats};
 use crate::hal::sim::{SimRelays, SimWatchdog};
 use crate::hal::{InputFrame, Relays, Watchdog};
+use crate::monitor::card::MmuCard;
 use crate::monitor::FaultKind;
 use crate::runtime::controller::Controller;
 use crate::runtime::latency::WakeLatency;
-use crate::runtime::logger::EventSink;
+use crate::runtime::logger::{EventSink, LogHealth};
+use crate::runtime::loss::LossWatch;
 use crate::runtime::realtime::{MonotonicClock, Signals};
-use crate::runtime::state::{StateKeeper, StateSnapshot};
+use crate::runtime::state::{StateHealth, StateKeeper, StateSnapshot};
 use crate::runtime::supervisor::{Subsystem, Supervisor};
 use crate::signal::frame::OutputFrame;
 use crate::time::Instant;
@@ -64,7 +67,9 @@ pub const STOP_LIMIT_MS: u64 = 120_000;
 /// (the hardware watchdog, when configured, resets the board on a longer hang).
 pub const STALL_LIMIT_MS: u64 = 2_000;
 
-/// Loop counters.
+/// Loop counters. Every event the controller generated ends up in exactly one of: written, lost
+/// (the write failed), dropped (the hand-off queue or the controller's ring was full), or — without
+/// an event log — only shown on the console.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LoopStats {
     pub ticks: u64,
@@ -72,8 +77,31 @@ pub struct LoopStats {
     pub worst_tick_ns: u64,
     pub relay_errors: u64,
     pub watchdog_kicks: u64,
+    /// Events the controller generated.
+    pub events_generated: u64,
+    /// Event rows on disk (counted once the write succeeded).
     pub events_logged: u64,
-    pub events_dropped: u64,
+    /// Event rows lost because the write failed (disk full, I/O error, a log file not created).
+    pub events_lost: u64,
+    /// Bytes of the lost rows.
+    pub log_bytes_lost: u64,
+    pub log_write_errors: u64,
+    /// Event log files that could not be created (rotation included).
+    pub log_open_failures: u64,
+    /// errno of the most recent event log failure (0 = none).
+    pub log_errno: i32,
+    /// Events dropped because the writer's hand-off queue was full.
+    pub events_queue_dropped: u64,
+    /// Events dropped because the controller's event ring was full.
+    pub events_ring_dropped: u64,
+    /// State file saves that succeeded / failed, snapshots skipped (writer behind).
+    pub state_saves: u64,
+    pub state_save_failures: u64,
+    pub state_skipped: u64,
+    /// errno of the most recent failed state save (0 = none).
+    pub state_errno: i32,
+    /// Alarms raised for write failures (one per episode).
+    pub loss_alarms: u64,
     pub reloads: u64,
     pub reload_errors: u64,
     /// SIGHUPs that found the site file unchanged (nothing to hand over).
@@ -82,6 +110,46 @@ pub struct LoopStats {
     pub interrupted_sleeps: u64,
     /// Real-time wake-ups later than [`STALL_LIMIT_MS`].
     pub stalls: u64,
+}
+
+impl LoopStats {
+    /// Events that did not reach a log that was configured: lost plus dropped.
+    pub fn events_missing(&self) -> u64 {
+        self.events_lost + self.events_queue_dropped + self.events_ring_dropped
+    }
+
+    fn take_log(&mut self, h: &LogHealth) {
+        self.events_logged = h.rows_written;
+        self.events_lost = h.rows_lost;
+        self.log_bytes_lost = h.bytes_lost;
+        self.log_write_errors = h.write_errors;
+        self.log_open_failures = h.open_failures;
+        self.log_errno = h.last_errno;
+        self.events_queue_dropped = h.queue_dropped;
+    }
+
+    fn take_state(&mut self, h: &StateHealth) {
+        self.state_saves = h.saves;
+        self.state_save_failures = h.failures;
+        self.state_skipped = h.skipped;
+        self.state_errno = h.last_errno;
+    }
+}
+
+/// Exit status of `greenwave sim` when the run completed but something was lost: event rows not
+/// written (or dropped), or a state file not saved. The summary says what.
+pub const EXIT_LOSS: u8 = 3;
+
+/// A short reason for an errno in the summary.
+fn reason(errno: i32) -> String {
+    use std::io::ErrorKind;
+    let e = std::io::Error::from_raw_os_error(errno);
+    match e.kind() {
+        ErrorKind::StorageFull => "disk full".into(),
+        ErrorKind::FileTooLarge => "file too large".into(),
+        ErrorKind::ReadOnlyFilesystem => "read-only file system".into(),
+        _ => e.to_string(),
+    }
 }
 
 /// One intersection's loop over hardware `R` (relays), `W` (watchdog), `S` (detection + inputs).
@@ -99,12 +167,14 @@ pub struct ControlLoop<R: Relays, W: Watchdog, S: Source> {
     pending: Option<Box<Site>>,
     /// Decides whether the watchdog is kicked.
     pub supervisor: Supervisor,
+    /// The cabinet's compatibility card: the monitor's permissions, kept across reloads.
+    card: MmuCard,
 }
 
 impl<R: Relays, W: Watchdog, S: Source> ControlLoop<R, W, S> {
-    pub fn new(site: &Site, relays: R, watchdog: W, source: S) -> Self {
+    pub fn new(site: &Site, card: &MmuCard, relays: R, watchdog: W, source: S) -> Self {
         ControlLoop {
-            controller: Controller::new(site, Instant::ZERO),
+            controller: Controller::new(site, card, Instant::ZERO),
             relays,
             watchdog,
             source,
@@ -115,6 +185,7 @@ impl<R: Relays, W: Watchdog, S: Source> ControlLoop<R, W, S> {
             stop_at: None,
             pending: None,
             supervisor: Supervisor::new(site.tick_ms, None),
+            card: *card,
         }
     }
 
@@ -160,7 +231,7 @@ impl<R: Relays, W: Watchdog, S: Source> ControlLoop<R, W, S> {
             if self.controller.handover_ready() {
                 // All red after every clearance: the new site's controller starts its own start-up
                 // all red from here, and its monitor starts from the same all-red state.
-                let mut next = Controller::new(site, now);
+                let mut next = Controller::new(site, &self.card, now);
                 if self.stop_at.is_some() {
                     // A stop requested during the handover applies to the new controller, which is
                     // in its start-up all red and stops at once.
@@ -200,8 +271,14 @@ impl<R: Relays, W: Watchdog, S: Source> ControlLoop<R, W, S> {
             && self.controller.mode() != crate::runtime::controller::ControllerMode::Startup
     }
 
-    /// Switch to a new, validated site at the next all-red point (SIGHUP reload).
+    /// Switch to a new, validated site at the next all-red point (SIGHUP reload). A site that asks
+    /// for what the compatibility card forbids is refused (logged and counted); the old one runs on.
     pub fn reload(&mut self, site: Site) {
+        if let Err(e) = self.card.check_site(&site) {
+            log::error!("reload refused: site \"{}\": {e} (fix: {})", site.name, e.fix());
+            self.stats.reload_errors += 1;
+            return;
+        }
         self.pending = Some(Box::new(site));
         self.controller.request_handover(self.now);
     }
@@ -239,6 +316,8 @@ pub struct SimOptions {
     pub planner_override: Option<crate::config::PlannerKind>,
     /// Further checks a reloaded site must pass (the board's wiring and MMU card on a cabinet).
     pub reload_check: Option<ReloadCheck>,
+    /// What to do with an existing `events` file (refuse, append, overwrite).
+    pub events_mode: OpenMode,
 }
 
 /// Real-time pacing at `factor` × real time: controller milliseconds ↔ monotonic nanoseconds.
@@ -355,12 +434,22 @@ pub struct SimSummary {
     pub wake: Option<WakeLatency>,
     pub stopped_by_signal: bool,
     pub learned: crate::plan::learned::LearnedStats,
-    /// Events taken from the engine (logged, dropped or neither) plus those its ring dropped.
-    pub events_emitted: u64,
     /// Heap in use after start-up and at the end of the loop, bytes (0 without the counting
     /// allocator, `runtime::heap`).
     pub heap_start_bytes: u64,
     pub heap_end_bytes: u64,
+    /// An event log was written.
+    pub event_log: bool,
+    /// State was kept (`--state-dir`, or the board's state directory).
+    pub state: bool,
+}
+
+impl SimSummary {
+    /// Something was lost: event rows not written or dropped, or a state file not saved.
+    pub fn lossy(&self) -> bool {
+        let l = &self.loop_stats;
+        (self.event_log && l.events_missing() > 0) || l.events_ring_dropped > 0 || l.state_save_failures > 0
+    }
 }
 
 impl core::fmt::Display for SimSummary {
@@ -400,12 +489,6 @@ impl core::fmt::Display for SimSummary {
             self.last_cycle_ms as f64 / 1000.0,
             self.plan_cycle_ms as f64 / 1000.0
         )?;
-        writeln!(
-            f,
-            "events            {} logged, {} dropped",
-            l.events_logged, l.events_dropped
-        )?;
-        writeln!(f, "events emitted    {}", self.events_emitted)?;
         if self.heap_start_bytes > 0 {
             writeln!(
                 f,
@@ -414,6 +497,49 @@ impl core::fmt::Display for SimSummary {
                 self.heap_end_bytes,
                 self.heap_end_bytes as i64 - self.heap_start_bytes as i64
             )?;
+        }
+        write!(f, "events            {} generated", l.events_generated)?;
+        if self.event_log {
+            write!(f, ", {} written, {} lost", l.events_logged, l.events_lost)?;
+            if l.events_lost > 0 || l.log_write_errors > 0 {
+                write!(
+                    f,
+                    " ({}: {} write errors, {} bytes",
+                    reason(l.log_errno),
+                    l.log_write_errors,
+                    l.log_bytes_lost
+                )?;
+                if l.log_open_failures > 0 {
+                    write!(f, ", {} log files not created", l.log_open_failures)?;
+                }
+                write!(f, ")")?;
+            }
+            if l.events_queue_dropped > 0 {
+                write!(f, ", {} dropped (log queue full)", l.events_queue_dropped)?;
+            }
+        } else {
+            write!(f, " (no event log)")?;
+        }
+        if l.events_ring_dropped > 0 {
+            write!(f, ", {} dropped (event ring full)", l.events_ring_dropped)?;
+        }
+        writeln!(f)?;
+        if self.state {
+            write!(
+                f,
+                "state saves       {} ok, {} failed",
+                l.state_saves, l.state_save_failures
+            )?;
+            if l.state_save_failures > 0 {
+                write!(f, " ({})", reason(l.state_errno))?;
+            }
+            if l.state_skipped > 0 {
+                write!(f, ", {} snapshots skipped (writer behind)", l.state_skipped)?;
+            }
+            writeln!(f)?;
+        }
+        if l.loss_alarms > 0 {
+            writeln!(f, "storage alarms    {} (event 174, not latching flash)", l.loss_alarms)?;
         }
         writeln!(
             f,
@@ -445,13 +571,13 @@ impl core::fmt::Display for SimSummary {
 }
 
 /// Runs `greenwave sim`.
-pub fn run_sim(site: &Site, opts: &mut SimOptions, signals: &Signals) -> Result<SimSummary, String> {
+pub fn run_sim(site: &Site, card: &MmuCard, opts: &mut SimOptions, signals: &Signals) -> Result<SimSummary, String> {
     let traffic = SimTraffic::new(site, opts.volumes, opts.seed);
     let relays = match &opts.relay_mirror {
         Some(path) => MirrorRelays::to_file(SimRelays::default(), path)?,
         None => MirrorRelays::off(SimRelays::default()),
     };
-    let mut lp = ControlLoop::new(site, relays, SimWatchdog::default(), traffic);
+    let mut lp = ControlLoop::new(site, card, relays, SimWatchdog::default(), traffic);
     drive(&mut lp, site, opts, signals)
 }
 
@@ -476,10 +602,7 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
         unix_ms_at_zero: opts.start_unix_ms,
     };
     let mut sink = match (&opts.events, &opts.event_dir) {
-        (Some(p), _) => Some(
-            EventSink::create(p, site.device_id, clock)
-                .map_err(|e| format!("cannot create the event log {}: {e}", p.display()))?,
-        ),
+        (Some(p), _) => Some(EventSink::create(p, opts.events_mode, site.device_id, clock)?),
         (None, Some(dir)) => Some(EventSink::create_rotating(dir, site.device_id, clock)?),
         (None, None) => None,
     };
@@ -487,8 +610,8 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
         None => None,
         Some(dir) => {
             let (keeper, loaded) = StateKeeper::start(dir)?;
-            for line in &loaded.report {
-                log::info!("state {}: {line}", dir.display());
+            for (level, line) in &loaded.report {
+                log::log!(*level, "state {}: {line}", dir.display());
             }
             // Refused flows (not traffic: logged by the planner) count no learned cycles.
             let mut prior_cycles = loaded.flows.cycles;
@@ -508,6 +631,7 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
         }
     };
     let mut last_save = Instant::ZERO;
+    let mut loss = LossWatch::new();
     let mut last_faults = 0;
     let tick_ms = u64::from(site.tick_ms.max(1));
     let duration_ms = opts.duration_s.saturating_mul(1000);
@@ -522,7 +646,6 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
     let mut k: u64 = 0;
     let mut now = Instant::ZERO;
     let mut stopped_by_signal = false;
-    let mut events_drained = 0u64;
     // The thread handle is created on first use (a few bytes); create it now so the heap measured
     // after start-up is the heap of the whole run.
     let _ = std::thread::current();
@@ -556,9 +679,17 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
         }
         let t0 = mono.now_ns();
         lp.tick(now, on_time);
+        let log_health = sink.as_ref().map(EventSink::health);
+        let state_health = state.as_ref().map(|(keeper, ..)| keeper.health());
+        loss.check(
+            now,
+            lp.controller.events_mut(),
+            log_health.map(|h| (h.failing, h.write_errors)),
+            state_health.map(|h| (h.failing, h.failures)),
+        );
         let wait = pace.is_none();
         while let Some(ev) = lp.controller.events_mut().pop() {
-            events_drained += 1;
+            lp.stats.events_generated += 1;
             if let Some((con, _)) = console.as_mut() {
                 con.record_event(&ev);
             }
@@ -567,6 +698,8 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
             }
         }
         if let Some((con, port)) = console.as_mut() {
+            let log = log_health.unwrap_or_default();
+            let st = state_health.unwrap_or_default();
             let stats = ConsoleLoopStats {
                 ticks: lp.stats.ticks,
                 overruns: lp.stats.overruns,
@@ -574,7 +707,17 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
                 allocations: 0,
                 rss_kb: 0,
                 events_dropped: lp.controller.events().dropped(),
-                log_bytes_dropped: 0,
+                event_log: log_health.is_some(),
+                log_rows_written: log.rows_written,
+                log_rows_lost: log.rows_lost,
+                log_bytes_lost: log.bytes_lost,
+                log_queue_dropped: log.queue_dropped,
+                log_errno: log.last_errno,
+                log_failing: log.failing,
+                state: state_health.is_some(),
+                state_saves: st.saves,
+                state_save_failures: st.failures,
+                state_failing: st.failing,
             };
             let det = lp.last_det;
             let mut bound = Bound {
@@ -643,20 +786,39 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
         std::thread::sleep(std::time::Duration::from_millis(2));
         heap_end_bytes = heap_end_bytes.min(crate::runtime::heap::in_use_bytes());
     }
-    if let Some(s) = sink.take() {
-        lp.stats.events_dropped += s.dropped + lp.controller.events().dropped();
-        let (written, failed) = s.finish_counted().map_err(|e| format!("event log write failed: {e}"))?;
-        lp.stats.events_logged = written;
-        lp.stats.events_dropped += failed;
-    }
+    let kept_state = state.is_some();
     if let Some((mut keeper, base, prior)) = state.take() {
         let unix_s = (opts.start_unix_ms + lp.now().0 as i64) / 1000;
         keeper.offer_wait(StateSnapshot::of(&lp.controller, &base, prior, unix_s));
-        if keeper.failing() {
+        let h = keeper.finish();
+        if h.failing {
             log::error!("the last state save failed: learned flows may be older than this run");
         }
-        keeper.finish();
+        lp.stats.take_state(&h);
+        // A run faster than the writer: its failures may show only now; the alarm still goes to the log.
+        loss.check(
+            lp.now(),
+            lp.controller.events_mut(),
+            None,
+            Some((h.failing, h.failures)),
+        );
     }
+    // Events still in the ring (the last tick's, a final alarm) go to the log too.
+    while let Some(ev) = lp.controller.events_mut().pop() {
+        lp.stats.events_generated += 1;
+        if let Some(s) = sink.as_mut() {
+            s.send(ev, true);
+        }
+    }
+    lp.stats.events_ring_dropped = lp.controller.events().dropped();
+    lp.stats.events_generated += lp.stats.events_ring_dropped;
+    let event_log = sink.is_some();
+    if let Some(s) = sink.take() {
+        // Never an error: what could not be written is counted, and the state was saved regardless.
+        let h = s.finish();
+        lp.stats.take_log(&h);
+    }
+    lp.stats.loss_alarms = loss.alarms;
     let _ = lp.watchdog.disarm();
     let status = lp.controller.status();
     Ok(SimSummary {
@@ -673,8 +835,9 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
         wake: pace.map(|_| wake),
         stopped_by_signal,
         learned: lp.controller.planner().learned_stats(),
-        events_emitted: events_drained + lp.controller.events().dropped(),
         heap_start_bytes,
         heap_end_bytes,
+        event_log,
+        state: kept_state,
     })
 }

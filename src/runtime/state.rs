@@ -5,13 +5,16 @@
 //! replaced by defaults, `events::persist`), and the learned flows seed the Webster fail-safe plan:
 //! after a reboot the fixed-time plan reflects the traffic measured before it, not only the design
 //! volumes. While running, the control thread offers snapshots through a fixed SPSC queue; the
-//! thread writes them atomically. A failed write (disk full, read-only medium) is counted and
-//! logged and the controller keeps running; the next successful save clears the fault.
+//! thread writes them atomically. Each file is saved on its own, so one that cannot be written
+//! (disk full, read-only medium, a directory in its place) does not keep the others from being
+//! saved. Every failed file is counted (here, and in the saved counters' `persist_failures`) and
+//! logged once when it starts failing and once when it is saved again; the controller keeps
+//! running; the next successful save of that file clears its fault.
 
-use crate::events::persist::{Counters, FaultHistory, LearnedFlows, LoadOutcome, Store};
+use crate::events::persist::{Counters, FaultHistory, LearnedFlows, LoadOutcome, PersistError, Record, Store};
 use crate::runtime::controller::Controller;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -61,29 +64,88 @@ pub struct Loaded {
     pub flows: LearnedFlows,
     pub counters: Counters,
     pub faults: FaultHistory,
-    /// One line per record: loaded / missing / damaged (why).
-    pub report: [String; 3],
+    /// One line per record: loaded / missing / damaged (why), with the level to log it at
+    /// (damage is a warning: learned state was lost).
+    pub report: [(log::Level, String); 3],
+}
+
+/// The state writer's counters, per file save. `Copy`, read without locks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StateHealth {
+    /// File saves that succeeded.
+    pub saves: u64,
+    /// File saves that failed.
+    pub failures: u64,
+    /// A file's last save failed and it has not been saved since.
+    pub failing: bool,
+    /// Snapshots not queued because the writer was behind (a later one supersedes them).
+    pub skipped: u64,
+    /// errno of the most recent failure (0 = never failed).
+    pub last_errno: i32,
+}
+
+/// One state file's writer-side view: saves it and logs its failure episodes.
+fn save_file<R: Record>(store: &mut Store<R>, value: &R, shared: &Shared) {
+    let was_failing = store.fault().is_some();
+    match store.save(value) {
+        Ok(()) => {
+            shared.saves.fetch_add(1, Ordering::Relaxed);
+            if was_failing {
+                log::warn!("{} saved again; its storage fault is cleared", store.path().display());
+            }
+        }
+        Err(e) => {
+            shared.failures.fetch_add(1, Ordering::Relaxed);
+            if let PersistError::Io(n) = e {
+                shared.last_errno.store(n, Ordering::Relaxed);
+            }
+            if !was_failing {
+                log::error!(
+                    "cannot save {}: {e}; running on, counting failures and retrying",
+                    store.path().display()
+                );
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    done: AtomicBool,
+    failing: AtomicBool,
+    failures: AtomicU64,
+    saves: AtomicU64,
+    last_errno: AtomicI32,
 }
 
 type Queue = heapless::spsc::Queue<StateSnapshot, STATE_QUEUE>;
 
 pub struct StateKeeper {
     producer: heapless::spsc::Producer<'static, StateSnapshot>,
-    done: Arc<AtomicBool>,
-    failing: Arc<AtomicBool>,
-    failures: Arc<AtomicU64>,
-    saves: Arc<AtomicU64>,
+    shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
     /// Snapshots not queued because the writer was behind.
     pub skipped: u64,
 }
 
-fn describe(name: &str, o: LoadOutcome) -> String {
+fn describe<R: Record>(name: &str, store: &Store<R>, o: LoadOutcome) -> (log::Level, String) {
     match o {
-        LoadOutcome::Loaded => format!("{name}: loaded"),
-        LoadOutcome::Missing => format!("{name}: none yet (defaults)"),
-        LoadOutcome::Damaged(d) => format!("{name}: DAMAGED ({d}); kept as .corrupt, defaults used"),
-        LoadOutcome::Unreadable(e) => format!("{name}: unreadable (errno {e}); defaults used"),
+        LoadOutcome::Loaded => (log::Level::Info, format!("{name}: loaded")),
+        LoadOutcome::Missing => (log::Level::Info, format!("{name}: none yet (defaults)")),
+        LoadOutcome::Damaged(d) => (
+            log::Level::Warn,
+            match store.kept_corrupt() {
+                Some(p) => format!("{name}: DAMAGED ({d}); kept as {}, defaults used", p.display()),
+                None => format!("{name}: DAMAGED ({d}); could not be kept aside, defaults used"),
+            },
+        ),
+        LoadOutcome::Unreadable(e) => (
+            log::Level::Warn,
+            format!(
+                "{name}: unreadable ({}); defaults used",
+                std::io::Error::from_raw_os_error(e)
+            ),
+        ),
     }
 }
 
@@ -103,49 +165,33 @@ impl StateKeeper {
             counters,
             faults,
             report: [
-                describe("learned flows", fo),
-                describe("counters", co),
-                describe("fault history", ho),
+                describe("learned flows", &flows_store, fo),
+                describe("counters", &counters_store, co),
+                describe("fault history", &faults_store, ho),
             ],
         };
         // Allocated once at start-up and shared for the life of the process.
         let queue: &'static mut Queue = Box::leak(Box::new(Queue::new()));
         let (producer, mut consumer) = queue.split();
-        let done = Arc::new(AtomicBool::new(false));
-        let failing = Arc::new(AtomicBool::new(false));
-        let failures = Arc::new(AtomicU64::new(0));
-        let saves = Arc::new(AtomicU64::new(0));
-        let (d2, f2, n2, s2) = (
-            Arc::clone(&done),
-            Arc::clone(&failing),
-            Arc::clone(&failures),
-            Arc::clone(&saves),
-        );
+        let shared = Arc::new(Shared::default());
+        let sh = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("state".into())
             .spawn(move || loop {
-                let finishing = d2.load(Ordering::Acquire);
+                let finishing = sh.done.load(Ordering::Acquire);
                 let mut any = false;
-                while let Some(snap) = consumer.dequeue() {
+                while let Some(mut snap) = consumer.dequeue() {
                     any = true;
-                    let r = flows_store
-                        .save(&snap.flows)
-                        .and_then(|_| counters_store.save(&snap.counters))
-                        .and_then(|_| faults_store.save(&snap.faults));
-                    match r {
-                        Ok(()) => {
-                            if f2.swap(false, Ordering::AcqRel) {
-                                log::info!("state files written again; the storage fault is cleared");
-                            }
-                            s2.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(e) => {
-                            n2.fetch_add(1, Ordering::Relaxed);
-                            if !f2.swap(true, Ordering::AcqRel) {
-                                log::error!("cannot save controller state ({e:?}); running on, will retry");
-                            }
-                        }
-                    }
+                    // Each file on its own: one that cannot be written does not stop the others.
+                    save_file(&mut flows_store, &snap.flows, &sh);
+                    save_file(&mut faults_store, &snap.faults, &sh);
+                    // The counters go last so they carry this run's failed saves, this round's too.
+                    snap.counters.persist_failures += sh.failures.load(Ordering::Relaxed);
+                    save_file(&mut counters_store, &snap.counters, &sh);
+                    let failing = flows_store.fault().is_some()
+                        || faults_store.fault().is_some()
+                        || counters_store.fault().is_some();
+                    sh.failing.store(failing, Ordering::Release);
                 }
                 if finishing && !any {
                     break;
@@ -158,10 +204,7 @@ impl StateKeeper {
         Ok((
             StateKeeper {
                 producer,
-                done,
-                failing,
-                failures,
-                saves,
+                shared,
                 thread: Some(thread),
                 skipped: 0,
             },
@@ -194,24 +237,40 @@ impl StateKeeper {
         }
     }
 
-    /// A save failed and no later save succeeded yet.
+    /// A file's save failed and no later save of it succeeded yet.
     pub fn failing(&self) -> bool {
-        self.failing.load(Ordering::Acquire)
+        self.shared.failing.load(Ordering::Acquire)
     }
 
+    /// File saves that failed.
     pub fn failures(&self) -> u64 {
-        self.failures.load(Ordering::Relaxed)
+        self.shared.failures.load(Ordering::Relaxed)
     }
 
+    /// File saves that succeeded.
     pub fn saves(&self) -> u64 {
-        self.saves.load(Ordering::Relaxed)
+        self.shared.saves.load(Ordering::Relaxed)
     }
 
-    /// Writes what is queued and stops the writer.
-    pub fn finish(mut self) {
-        self.done.store(true, Ordering::Release);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+    /// The counters now (atomic loads; no lock, no allocation).
+    pub fn health(&self) -> StateHealth {
+        StateHealth {
+            saves: self.saves(),
+            failures: self.failures(),
+            failing: self.failing(),
+            skipped: self.skipped,
+            last_errno: self.shared.last_errno.load(Ordering::Relaxed),
         }
+    }
+
+    /// Writes what is queued, stops the writer and returns the final counters.
+    pub fn finish(mut self) -> StateHealth {
+        self.shared.done.store(true, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            if t.join().is_err() {
+                log::error!("the state writer panicked; the last state may not be saved");
+            }
+        }
+        self.health()
     }
 }

@@ -125,7 +125,7 @@ impl ConsoleTarget for FixedController {
             allocations: 0,
             rss_kb: 4_096,
             events_dropped: 0,
-            log_bytes_dropped: 0,
+            ..LoopStats::default()
         }
     }
 

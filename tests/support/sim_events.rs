@@ -17,7 +17,13 @@ pub fn reference_site() -> Site {
 pub fn sim_events(seconds: u64) -> Vec<Event> {
     let site = reference_site();
     let traffic = SimTraffic::new(&site, 1.0, 1);
-    let mut lp = ControlLoop::new(&site, SimRelays::default(), SimWatchdog::default(), traffic);
+    let mut lp = ControlLoop::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        SimRelays::default(),
+        SimWatchdog::default(),
+        traffic,
+    );
     let tick = u64::from(site.tick_ms);
     let mut out = Vec::new();
     for k in 0..seconds * 1000 / tick {

@@ -117,7 +117,11 @@ pub fn run(
     args.extend(["--remote-port".to_string(), port.to_string()]);
     let mut sumo = SumoProcess::spawn(home, &args, &out_dir.join(format!("{tag}.sumo.log")))?;
     let mut client = Client::connect(port, Duration::from_secs(20), || sumo.check_alive())?;
-    let mut ctl = Controller::new(&site, Instant::ZERO);
+    let mut ctl = Controller::new(
+        &site,
+        &greenwave::monitor::card::MmuCard::from_geometry(&site),
+        Instant::ZERO,
+    );
     if let Some(m) = &opts.model {
         ctl.planner_mut().set_model(m.clone());
     }

@@ -284,7 +284,11 @@ pub fn episode(
     let mut client = Client::connect(port, Duration::from_secs(20), || sumo.check_alive())?;
     let mut detectors = DetectorReader::new();
     let mut engine = Engine::new(Instant::ZERO);
-    let mut monitor = Monitor::new(site, Instant::ZERO);
+    let mut monitor = Monitor::new(
+        site,
+        &greenwave::monitor::card::MmuCard::from_geometry(site),
+        Instant::ZERO,
+    );
     let mut adaptive = Adaptive::new();
     let mut ev = EventRing::new();
     let mut frame = OutputFrame::ALL_RED;

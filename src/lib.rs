@@ -38,3 +38,4 @@ pub mod runtime;
 pub mod scenario;
 pub mod signal;
 pub mod time;
+pub mod verify;

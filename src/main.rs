@@ -10,6 +10,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// Counts heap bytes in use so `sim` and `run` can report memory growth (`runtime::heap`).
+#[global_allocator]
+static HEAP: greenwave::runtime::heap::Counting = greenwave::runtime::heap::Counting;
+
 const USAGE: &str = "\
 greenwave — adaptive traffic-signal controller
 
@@ -28,6 +32,10 @@ USAGE:
       --console TTY [--baud N]: serve the serial console on TTY (e.g. one end of a socat pty pair).
       --state-dir DIR: keep learned flows, counters and fault history in DIR across runs.
       --model FILE: the Q-table for `--planner learned` (from `greenwave train`).
+      --event-dir DIR: rotating event log in DIR (as on a board; continues existing files).
+      --faults SEED: inject seeded random faults (camera stall and lost frames, detectors stuck
+        on / stuck off / chattering, a welded relay seen by read-back); each is logged when it
+        starts, and the summary ends with `faults injected N`. The same SEED replays them.
       --relay-mirror FILE: write each frame sent to the relays into FILE (for an outside recorder).
       With --speed FACTOR, controller time is the monotonic clock (x FACTOR), as on a board.
       --append | --overwrite: add to / replace an existing --events file (without either, a
@@ -42,6 +50,15 @@ USAGE:
       Train the `learned` planner's Q-table in the built-in traffic model (volumes 0.6-1.6 x design).
   greenwave plot --events FILE.csv --out FILE.svg|FILE.png [--from T --to T]
       Timing diagram (rings, phases, pedestrians, detectors, preempt) from an event log.
+  greenwave verify --board BOARD.toml --events FILE.csv [--events FILE2.csv ...]
+                   [--emitted N --dropped N --logged N] [--killed] [--resync-gap SECS]
+      Check an event log against the board's MMU card (`[mmu]`): no conflicting channels green,
+      yellow or WALK together, no yellow or red clearance below the card's minimum. With the run's
+      counters (`events emitted`, `events ... logged, ... dropped` of the sim summary) also checks
+      that no event was lost uncounted. --killed: the run was killed, its last row may be cut.
+      --resync-gap: the run lost rows (counted); after SECS without a row, channels count as
+      unknown until an event shows their state.
+      Exit 1 on any finding.
   greenwave pin-hash
       Read a console PIN (4-12 digits) from standard input; print the salted hash for the site
       file's `[console] pin_hash`.
@@ -108,6 +125,7 @@ fn main() -> ExitCode {
         "pin-hash" => pin_hash(),
         "train" => train(rest),
         "run" => run(rest),
+        "verify" => verify(rest),
         "help" | "--help" | "-h" => help(),
         other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
     };
@@ -311,6 +329,8 @@ fn sim(args: &[String]) -> Result<SimEnd, String> {
             "--baud",
             "--state-dir",
             "--model",
+            "--event-dir",
+            "--faults",
             "--relay-mirror",
             "--board",
         ],
@@ -363,7 +383,7 @@ fn sim(args: &[String]) -> Result<SimEnd, String> {
         console,
         state_dir: flags.get("--state-dir").map(PathBuf::from),
         model: None,
-        event_dir: None,
+        event_dir: flags.get("--event-dir").map(PathBuf::from),
         relay_mirror: flags.get("--relay-mirror").map(PathBuf::from),
         planner_override: flags.get("--planner").and_then(greenwave::config::parse_planner),
         reload_check: None,
@@ -385,8 +405,19 @@ fn sim(args: &[String]) -> Result<SimEnd, String> {
         greenwave::runtime::realtime::setup_realtime(50);
     }
     let card = sim_card(flags.get("--board"), &opts.site_path, &site)?;
-    let summary = run_sim(&site, &card, &mut opts, &signals)?;
+    let (summary, injected) = match flags.get("--faults") {
+        Some(_) => {
+            let seed: u64 = flags.num("--faults", 0)?;
+            let (summary, injected) =
+                greenwave::runtime::inject::run_sim_with_faults(&site, &card, &mut opts, &signals, seed)?;
+            (summary, Some(injected))
+        }
+        None => (run_sim(&site, &card, &mut opts, &signals)?, None),
+    };
     out!("{summary}");
+    if let Some(n) = injected {
+        out!("faults injected   {n}");
+    }
     if let Some(p) = &opts.events {
         out!("event log         {}", p.display());
     }
@@ -521,5 +552,115 @@ fn run(args: &[String]) -> Result<(), String> {
     };
     let summary = greenwave::runtime::board::run_board(&site, opts, &signals)?;
     out!("{summary}");
+    Ok(())
+}
+
+/// `greenwave verify`: the event log against the board's MMU card (`greenwave::verify`).
+fn verify(args: &[String]) -> Result<(), String> {
+    use greenwave::verify::{Checker, MmuCard};
+    use std::io::BufRead;
+    let mut board = None;
+    let mut events = Vec::new();
+    let mut counts: [Option<u64>; 3] = [None; 3];
+    let mut killed = false;
+    let mut resync_ms = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("option `{a}` needs a value"));
+        let num = |v: &String| {
+            v.parse::<u64>()
+                .map_err(|_| format!("option `{a}`: `{v}` is not a count"))
+        };
+        match a.as_str() {
+            "--board" => board = Some(value()?.clone()),
+            "--events" => events.push(value()?.clone()),
+            "--emitted" => counts[0] = Some(num(value()?)?),
+            "--dropped" => counts[1] = Some(num(value()?)?),
+            "--logged" => counts[2] = Some(num(value()?)?),
+            "--killed" => killed = true,
+            "--resync-gap" => {
+                let v = value()?;
+                match v.parse::<f64>() {
+                    Ok(s) if s > 0.0 && s.is_finite() => resync_ms = Some((s * 1000.0) as i64),
+                    _ => {
+                        return Err(format!(
+                            "option `--resync-gap`: `{v}` is not a positive number of seconds"
+                        ))
+                    }
+                }
+            }
+            _ => {
+                return Err(format!(
+                "unknown option `{a}` (accepted: --board --events --emitted --dropped --logged --killed --resync-gap)"
+            ))
+            }
+        }
+    }
+    let board = board.ok_or("missing `--board BOARD.toml`")?;
+    if events.is_empty() {
+        return Err("missing `--events FILE.csv`".into());
+    }
+    let parsed = greenwave::hal::board::Board::load(std::path::Path::new(&board)).map_err(|e| e.to_string())?;
+    let card =
+        MmuCard::from_card(&parsed.mmu.ok_or_else(|| {
+            format!("{board}: no [mmu] card (make one with `greenwave check --site SITE --print-card`)")
+        })?);
+    let mut failed = false;
+    let mut rows = 0;
+    let (mut conflicts, mut short_y, mut short_r) = (0, 0, 0);
+    for path in &events {
+        let file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
+        let mut checker = Checker::new(&card);
+        if let Some(gap) = resync_ms {
+            checker = checker.resync_after_gaps(gap);
+        }
+        let mut n = 0;
+        for line in std::io::BufReader::new(file).split(b'\n') {
+            let line = line.map_err(|e| format!("{path}: {e}"))?;
+            n += 1;
+            checker.line(n, &String::from_utf8_lossy(&line));
+        }
+        let r = checker.finish(n, killed);
+        for f in &r.findings {
+            let mut ts = String::new();
+            let _ = greenwave::events::csv::write_timestamp(&mut ts, f.unix_ms);
+            out!("{path}:{}: {ts}: {}", f.line, f.what);
+        }
+        if r.bad_rows > 0 {
+            out!("{path}: {} rows do not parse", r.bad_rows);
+            failed = true;
+        }
+        out!(
+            "{path}: {} rows, {} yellows, {} red clearances, {} flashes, {} alarms, {} resyncs",
+            r.rows,
+            r.yellows,
+            r.red_clears,
+            r.flashes,
+            r.alarms,
+            r.resyncs
+        );
+        rows += r.rows;
+        conflicts += r.conflicts;
+        short_y += r.short_yellows;
+        short_r += r.short_red_clears;
+    }
+    // Losses: every event the engine emitted is either a row in the log or counted as dropped.
+    let uncounted = match counts {
+        [Some(emitted), Some(dropped), logged] => {
+            if let Some(l) = logged.filter(|l| *l != rows) {
+                out!("the run counted {l} rows logged, the log holds {rows}");
+                failed = true;
+            }
+            emitted.abs_diff(rows + dropped)
+        }
+        [None, None, _] => 0,
+        _ => return Err("`--emitted` and `--dropped` go together".into()),
+    };
+    out!(
+        "verify: {rows} rows, {conflicts} conflicts, {short_y} short yellows, {short_r} short red clearances, {uncounted} uncounted losses"
+    );
+    if failed || conflicts + short_y + short_r + uncounted > 0 {
+        return Err("the event log breaks the MMU card or loses events".into());
+    }
     Ok(())
 }

@@ -8,6 +8,8 @@
 
 pub mod board;
 pub mod controller;
+pub mod heap;
+pub mod inject;
 pub mod latency;
 pub mod logger;
 pub mod loss;

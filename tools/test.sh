@@ -12,4 +12,7 @@ bash .ci/sumo.sh
 bash .ci/camera.sh
 # Cross builds for the boards (aarch64, armv7) and the library tests under qemu-aarch64.
 bash .ci/cross.sh
+# Fuzz targets (>= 10^6 inputs in all) and a six-hour simulated soak with injected faults.
+bash .ci/fuzz.sh
+bash .ci/soak.sh
 echo "tools/test.sh: all passed in $(( $(date +%s) - start )) s"

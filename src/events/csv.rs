@@ -96,12 +96,14 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     let y: i64 = dp.next()?.parse().ok()?;
     let mo: u32 = dp.next()?.parse().ok()?;
     let d: u32 = dp.next()?.parse().ok()?;
-    if dp.next().is_some() || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+    // Four-digit years only: a larger one would overflow the millisecond count.
+    if dp.next().is_some() || !(0..=9999).contains(&y) || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
         return None;
     }
     let mut tp = time.split(':');
-    let h: i64 = tp.next()?.parse().ok()?;
-    let mi: i64 = tp.next()?.parse().ok()?;
+    // Unsigned: a negative hour or minute is malformed, not a time before midnight.
+    let h = i64::from(tp.next()?.parse::<u8>().ok()?);
+    let mi = i64::from(tp.next()?.parse::<u8>().ok()?);
     let sec_s = tp.next()?;
     if tp.next().is_some() || h > 23 || mi > 59 {
         return None;
@@ -114,9 +116,9 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
                 ms += c.to_digit(10)? as i64 * scale;
                 scale /= 10;
             }
-            (a.parse::<i64>().ok()?, ms)
+            (i64::from(a.parse::<u8>().ok()?), ms)
         }
-        None => (sec_s.parse::<i64>().ok()?, 0),
+        None => (i64::from(sec_s.parse::<u8>().ok()?), 0),
     };
     if sec > 60 {
         return None;
@@ -144,6 +146,9 @@ mod tests {
         );
         assert_eq!(parse_timestamp("2026-13-01 01:02:03.4"), None);
         assert_eq!(parse_timestamp("garbage"), None);
+        // Found by fuzz/fuzz_targets/event_log.rs: a huge year overflowed the millisecond count.
+        assert_eq!(parse_timestamp("99999999999999-11-30 05:28:27.6"), None);
+        assert_eq!(parse_timestamp("2026-11-30 -5:28:27.6"), None);
     }
 
     #[test]

@@ -27,7 +27,8 @@ pub const RECORD_MAX: usize = 4096;
 const MAGIC: [u8; 4] = *b"GWPS";
 /// Bump when a record's layout changes; an older file is then reported and replaced by defaults.
 pub const FORMAT_VERSION: u16 = 1;
-const HEADER: usize = 4 + 2 + 2 + 4 + 4;
+/// Bytes of the file header in front of the postcard body.
+pub const HEADER: usize = 4 + 2 + 2 + 4 + 4;
 /// Damaged copies kept per record (`FILE.corrupt.1`, `.2`, …): the newest are kept, the oldest
 /// deleted beyond this, so a flash card that keeps corrupting a file cannot fill the partition.
 pub const CORRUPT_KEEP: usize = 8;

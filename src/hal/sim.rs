@@ -1,5 +1,6 @@
 //! Simulated hardware twins: used by tests, `greenwave sim` and the SUMO bridge.
 
+pub mod faults;
 pub mod gpio;
 pub mod serial;
 pub mod traffic;

@@ -434,6 +434,10 @@ pub struct SimSummary {
     pub wake: Option<WakeLatency>,
     pub stopped_by_signal: bool,
     pub learned: crate::plan::learned::LearnedStats,
+    /// Heap in use after start-up and at the end of the loop, bytes (0 without the counting
+    /// allocator, `runtime::heap`).
+    pub heap_start_bytes: u64,
+    pub heap_end_bytes: u64,
     /// An event log was written.
     pub event_log: bool,
     /// State was kept (`--state-dir`, or the board's state directory).
@@ -485,6 +489,15 @@ impl core::fmt::Display for SimSummary {
             self.last_cycle_ms as f64 / 1000.0,
             self.plan_cycle_ms as f64 / 1000.0
         )?;
+        if self.heap_start_bytes > 0 {
+            writeln!(
+                f,
+                "heap in use       {} B after start-up, {} B at the end (growth {} B)",
+                self.heap_start_bytes,
+                self.heap_end_bytes,
+                self.heap_end_bytes as i64 - self.heap_start_bytes as i64
+            )?;
+        }
         write!(f, "events            {} generated", l.events_generated)?;
         if self.event_log {
             write!(f, ", {} written, {} lost", l.events_logged, l.events_lost)?;
@@ -633,6 +646,18 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
     let mut k: u64 = 0;
     let mut now = Instant::ZERO;
     let mut stopped_by_signal = false;
+    // The thread handle is created on first use (a few bytes); create it now so the heap measured
+    // after start-up is the heap of the whole run.
+    let _ = std::thread::current();
+    // Likewise the heap after start-up is the most of a few samples: a worker thread caught between
+    // freeing one buffer and taking the next must not make the run look as if it grew.
+    let mut heap_start_bytes = crate::runtime::heap::in_use_bytes();
+    if heap_start_bytes > 0 {
+        for _ in 0..4 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            heap_start_bytes = heap_start_bytes.max(crate::runtime::heap::in_use_bytes());
+        }
+    }
     let mut reload_wanted = false;
     loop {
         if now.0 >= duration_ms && lp.stop_at.is_none() {
@@ -750,6 +775,17 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
             }
         }
     }
+    // The event-log writer and the state keeper may hold a passing allocation at any instant; a
+    // leak stays, so the least of a few samples is the heap the run kept (a leak shows however the
+    // samples fall, since it only grows).
+    let mut heap_end_bytes = crate::runtime::heap::in_use_bytes();
+    for _ in 0..4 {
+        if heap_end_bytes <= heap_start_bytes {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        heap_end_bytes = heap_end_bytes.min(crate::runtime::heap::in_use_bytes());
+    }
     let kept_state = state.is_some();
     if let Some((mut keeper, base, prior)) = state.take() {
         let unix_s = (opts.start_unix_ms + lp.now().0 as i64) / 1000;
@@ -799,6 +835,8 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
         wake: pace.map(|_| wake),
         stopped_by_signal,
         learned: lp.controller.planner().learned_stats(),
+        heap_start_bytes,
+        heap_end_bytes,
         event_log,
         state: kept_state,
     })

@@ -67,6 +67,11 @@ pub const STOP_LIMIT_MS: u64 = 120_000;
 /// (the hardware watchdog, when configured, resets the board on a longer hang).
 pub const STALL_LIMIT_MS: u64 = 2_000;
 
+/// SIGHUPs closer together than this coalesce: the site file is read at most once per this
+/// interval (the last request is still honoured), so a storm of signals cannot make the loop
+/// re-read its configuration every tick.
+pub const RELOAD_SPACING_MS: u64 = 1_000;
+
 /// Loop counters. Every event the controller generated ends up in exactly one of: written, lost
 /// (the write failed), dropped (the hand-off queue or the controller's ring was full), or — without
 /// an event log — only shown on the console.
@@ -659,6 +664,7 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
         }
     }
     let mut reload_wanted = false;
+    let mut last_reload: Option<Instant> = None;
     loop {
         if now.0 >= duration_ms && lp.stop_at.is_none() {
             if pace.is_none() {
@@ -673,8 +679,12 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
             lp.request_stop();
         }
         reload_wanted |= signals.take_reload();
-        if reload_wanted && lp.reload_ready() {
+        if reload_wanted
+            && lp.reload_ready()
+            && last_reload.is_none_or(|t| now.since(t) >= RELOAD_SPACING_MS)
+        {
             reload_wanted = false;
+            last_reload = Some(now);
             reload(lp, opts);
         }
         let t0 = mono.now_ns();

@@ -9,8 +9,8 @@ Counts, per class:
 - panics  — exit status 101 or "panicked" on stderr;
 - hangs   — no exit within the time limit;
 - unsafe accepted — `check --site --board` said OK, but the controller, run on that site with the
-  board's MMU card, latched a monitor fault (conflict, short yellow/red clearance, …): the check
-  let an unsafe timing file through;
+  board's MMU card, latched a monitor fault (conflict, short yellow/red clearance, …), or its event
+  log fails `greenwave verify` against the card: the check let an unsafe timing file through;
 - check/run disagreements — `check` said OK and `sim` (or `run` on an all-fake board) refused;
 - uncounted losses — on a full disk, rows generated minus rows in the file minus rows counted lost.
 
@@ -124,14 +124,14 @@ def monitor_fault(out):
 
 def probe_sites(args, rng, tmp):
     t = Tally()
-    base = open(SITE, encoding="latin-1").read()
+    base = open(args.site_file, encoding="latin-1").read()
     for i in range(args.sites):
         path = os.path.join(tmp, f"site{i}.toml")
         text = mutate_text(base, rng, True)
         with open(path, "w", encoding="latin-1") as f:
             f.write(text)
         t.runs += 1
-        code, out = run([args.bin, "check", "--site", path, "--board", BOARD], 10)
+        code, out = run([args.bin, "check", "--site", path, "--board", args.check_board], 10)
         if code is None:
             t.hangs.append(path)
             continue
@@ -142,8 +142,11 @@ def probe_sites(args, rng, tmp):
             t.refused += 1
             continue
         t.accepted += 1
-        code, out = run([args.bin, "sim", "--site", path, "--board", BOARD, "--duration", str(args.sim_s),
-                         "--volumes", str(round(rng.uniform(0.3, 1.6), 2)), "--seed", str(i)], 120)
+        log = os.path.join(tmp, f"site{i}.csv")
+        board = [] if args.no_board_flag else ["--board", BOARD]
+        code, out = run([args.bin, "sim", "--site", path] + board + ["--duration", str(args.sim_s),
+                         "--volumes", str(round(rng.uniform(0.3, 1.6), 2)), "--seed", str(i),
+                         "--events", log], 120)
         if code is None:
             t.hangs.append(path)
         elif panicked(code, out):
@@ -152,8 +155,15 @@ def probe_sites(args, rng, tmp):
             t.disagree.append((path, out[-300:]))
         else:
             fault = monitor_fault(out)
+            # The log itself against the board's card, by a checker that shares nothing with the
+            # binary under test's monitor (it may be an older binary that trusts the site file).
+            vcode, vout = run([args.verify_bin, "verify", "--board", BOARD, "--events", log], 60)
+            if vcode != 0:
+                fault = (fault or "") + " verify: " + vout.strip().splitlines()[-1][-200:] if vout.strip() else "verify failed"
             if fault:
                 t.unsafe.append((path, fault))
+        if os.path.exists(log):
+            os.remove(log)
         keep = t.panics or t.hangs or t.unsafe or t.disagree
         if not keep:
             os.remove(path)
@@ -301,7 +311,12 @@ def main():
     ap.add_argument("--csvs", type=int, default=100)
     ap.add_argument("--sim-s", type=int, default=1800)
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/debug/greenwave"))
+    ap.add_argument("--verify-bin", default=None, help="the binary whose `verify` checks the logs (default: --bin)")
+    ap.add_argument("--no-board-flag", action="store_true", help="run `sim` without --board (a binary without the MMU card)")
+    ap.add_argument("--site-file", default=SITE, help="the site file the mutations start from")
+    ap.add_argument("--check-board", default=BOARD, help="the board file `check` is given (verify always uses the shipped card)")
     args = ap.parse_args()
+    args.verify_bin = args.verify_bin or args.bin
     rng = random.Random(args.seed)
     tmp = tempfile.mkdtemp(prefix="greenwave-probe-")
     results = [("sites", probe_sites(args, rng, tmp)), ("boards", probe_boards(args, rng, tmp)),

@@ -679,10 +679,7 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
             lp.request_stop();
         }
         reload_wanted |= signals.take_reload();
-        if reload_wanted
-            && lp.reload_ready()
-            && last_reload.is_none_or(|t| now.since(t) >= RELOAD_SPACING_MS)
-        {
+        if reload_wanted && lp.reload_ready() && last_reload.is_none_or(|t| now.since(t) >= RELOAD_SPACING_MS) {
             reload_wanted = false;
             last_reload = Some(now);
             reload(lp, opts);

@@ -2,7 +2,7 @@
 //! Enumerations, Sturdevant et al., INDOT/Purdue 2012): the format ATSPM tools ingest.
 //!
 //! The engine pushes [`Event`]s into a fixed-capacity [`EventRing`]; the runtime drains it every
-//! tick. A full ring drops the oldest event and counts it (STYLE.md 11), it never grows.
+//! tick. A full ring drops the oldest event and counts it (docs/conventions.md 11), it never grows.
 
 pub mod csv;
 pub mod persist;

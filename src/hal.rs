@@ -1,8 +1,8 @@
-//! Hardware abstraction: small synchronous traits (STYLE.md 5).
+//! Hardware abstraction: small synchronous traits (docs/conventions.md 5).
 //!
 //! Real implementations live in `hal/linux/…` behind cargo features; simulated twins in `hal/sim/…`
 //! are used by tests, `greenwave sim` and the SUMO bridge. Wrappers such as a fault injector
-//! implement the same traits (STYLE.md 6).
+//! implement the same traits (docs/conventions.md 6).
 //!
 //! Caution (as rppal warns): `Drop` implementations put outputs in a safe state, but `Drop` does not
 //! run on SIGKILL, `abort` or power loss. The hardware watchdog and the cabinet's flash-transfer

@@ -1,4 +1,5 @@
-//! Every fixed capacity of the controller, in one place (STYLE.md 10; the README lists them).
+//! Every fixed capacity of the controller, in one place (docs/conventions.md 10; the README lists
+//! them).
 //!
 //! Nothing in the control path grows after start-up: each container below is a `heapless` type sized
 //! by one of these constants, and overflow is counted and reported instead of allocating.
@@ -15,7 +16,7 @@ pub const MAX_DETECTORS: usize = 32;
 pub const EVENT_RING: usize = 1024;
 /// Emergency-vehicle preempt inputs.
 pub const MAX_PREEMPTS: usize = 4;
-/// Planning-cycle contexts alive at once (DESIGN.md section 6).
+/// Planning-cycle contexts alive at once (docs/architecture.md, Memory and bounds).
 pub const SCENARIO_SLOTS: usize = 4;
 /// Latched faults kept in the fault history.
 pub const FAULT_HISTORY: usize = 32;

@@ -1,5 +1,5 @@
-//! `greenwave` command line: thin by design (STYLE.md 4) — parse arguments, load and validate the
-//! site, build the hardware, hand over to the runtime.
+//! `greenwave` command line: thin by design (docs/conventions.md 4) — parse arguments, load and
+//! validate the site, build the hardware, hand over to the runtime.
 
 use greenwave::config::Site;
 use greenwave::plan::webster;

@@ -6,7 +6,7 @@
 //! 2. maps detectors to phase calls and extensions (NEMA detector channels: a detector may call,
 //!    extend, or both) and logs detector on/off and health changes (Indiana 81/82, 83-88);
 //! 3. chooses the directive: the configured planner (actuated or fixed time), but **fixed time on the
-//!    Webster plan whenever detection is untrusted** (DESIGN.md 5 rule 6), returning to actuated only
+//!    Webster plan whenever detection is untrusted** (docs/safety.md 6), returning to actuated only
 //!    after detection has been trusted for [`RECOVERY_MS`] (hysteresis, so a flickering camera does
 //!    not toggle the plan); each switch is a pattern-change event (131);
 //! 4. at every cycle boundary recomputes the Webster plan inside a scenario slot, from the flows

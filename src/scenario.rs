@@ -1,4 +1,5 @@
-//! Scenario pool: a fixed number of slots for planning-cycle contexts (DESIGN.md section 6).
+//! Scenario pool: a fixed number of slots for planning-cycle contexts (docs/architecture.md, Memory
+//! and bounds).
 //!
 //! A *scenario* is the work context of one planning cycle (flows measured over the cycle, the plan
 //! computed from them). It lives in one of `N` preallocated slots and goes through

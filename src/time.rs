@@ -1,4 +1,4 @@
-//! Time as an argument: the pure core never reads a clock (STYLE.md 1).
+//! Time as an argument: the pure core never reads a clock (docs/conventions.md 1).
 //!
 //! [`Instant`] is milliseconds on a monotonic clock whose origin the runtime chooses (boot for the
 //! board, zero for a simulation). Durations are plain `u32` milliseconds with an `_ms` suffix.

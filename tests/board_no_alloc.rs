@@ -1,6 +1,6 @@
-//! The board hardware path allocates nothing per tick (STYLE.md 20): relay write and read-back and
-//! the debounced inputs on the fake GPIO bank with a shipped board file, and watchdog kicks (a
-//! regular file stands in for /dev/watchdog, so they are writes).
+//! The board hardware path allocates nothing per tick (docs/conventions.md 20): relay write and
+//! read-back and the debounced inputs on the fake GPIO bank with a shipped board file, and watchdog
+//! kicks (a regular file stands in for /dev/watchdog, so they are writes).
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;

@@ -1,5 +1,5 @@
-//! Property tests of the timing engine against the safety rules (DESIGN.md 5), checked from the
-//! output frames alone by an independent `Monitor` plus the checks below.
+//! Property tests of the timing engine against the safety rules (docs/safety.md 1-3), checked from
+//! the output frames alone by an independent `Monitor` plus the checks below.
 //!
 //! Random call / extension / push-button patterns and random switches between actuated and
 //! fixed-time directives drive five sites (the NEMA 8-phase site with flashing-yellow-arrow left

@@ -1,4 +1,5 @@
-//! Proof that the control path does not allocate after start-up (STYLE.md 20, DESIGN.md 6).
+//! Proof that the control path does not allocate after start-up (docs/conventions.md 20;
+//! docs/architecture.md, Memory and bounds).
 //!
 //! A counting `#[global_allocator]` wraps the system allocator. The loop — simulated traffic and
 //! push buttons → planner → timing engine → conflict monitor → relays with read-back → event ring

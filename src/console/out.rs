@@ -4,7 +4,7 @@
 //! strings) and drained to the non-blocking serial port a piece per poll. `\n` becomes `\r\n`
 //! because the tty is in raw mode (no output post-processing). When a command's output does not fit,
 //! the rest is dropped, a `[output truncated]` marker is written in the space kept for it, and the
-//! event is counted (STYLE.md 11).
+//! event is counted (docs/conventions.md 11).
 //!
 //! Bound: `N` bytes; each write is O(bytes) plus at most one compaction memmove of `N` bytes.
 

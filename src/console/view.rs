@@ -58,7 +58,7 @@ pub struct PlanView {
     pub capped: Option<crate::plan::webster::CapReason>,
 }
 
-/// Scenario pool counters for `scenarios` (DESIGN.md section 6).
+/// Scenario pool counters for `scenarios` (docs/architecture.md, Memory and bounds).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ScenarioView {
     pub capacity: u32,

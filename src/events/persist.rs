@@ -1,5 +1,5 @@
 //! Persistent controller state across reboots: fault history, lifetime counters and the learned
-//! flow statistics the Webster fail-safe plan starts from after a reboot (DESIGN.md 5 rule 6: the
+//! flow statistics the Webster fail-safe plan starts from after a reboot (docs/safety.md 6: the
 //! fallback uses the last trusted flows, not only the design volumes).
 //!
 //! Each record lives in its own file so a damaged one costs only itself. The file is a small header

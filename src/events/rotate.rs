@@ -4,7 +4,8 @@
 //! `DIR/PREFIX-NNNNNNNN.csv`, each file starting with the header so any one of them (or a glob over
 //! all of them) is a complete input for ATSPM tools. A file is closed (fsync'd) when the next row
 //! would take it over `file_bytes`; the oldest files are deleted while the total exceeds
-//! `total_bytes` (DESIGN.md 6: logs rotate within a byte budget, the newest history is kept).
+//! `total_bytes` (docs/architecture.md, Memory and bounds: logs rotate within a byte budget, the
+//! newest history is kept).
 //!
 //! A failing write (disk full, file size limit, I/O error) is a reported fault, never a crash: the
 //! whole rows that reached the file before it filled stay and count as written, the rows that could

@@ -1,5 +1,5 @@
-//! Real Linux implementations of the `hal` traits (STYLE.md 5). Each sits next to a simulated twin
-//! in `hal::sim`.
+//! Real Linux implementations of the `hal` traits (docs/conventions.md 5). Each sits next to a
+//! simulated twin in `hal::sim`.
 
 pub mod bank;
 pub mod serial;

@@ -1,4 +1,4 @@
-//! Webster's fixed-time plan: the fail-safe timing (DESIGN.md 5 rule 6).
+//! Webster's fixed-time plan: the fail-safe timing (docs/safety.md 6).
 //!
 //! F. V. Webster, *Traffic Signal Settings*, Road Research Technical Paper 39, HMSO 1958:
 //!

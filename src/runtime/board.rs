@@ -4,7 +4,7 @@
 //! permitted).
 //!
 //! Detection: until a camera source is configured the snapshot reports every detector as
-//! `Unknown`, so the planner runs the Webster fixed-time fail-safe (DESIGN.md 5 rule 6); the
+//! `Unknown`, so the planner runs the Webster fixed-time fail-safe (docs/safety.md 6); the
 //! cabinet inputs (push buttons, preempt, transit, door) work from the start.
 
 use crate::config::Site;

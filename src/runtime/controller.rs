@@ -7,7 +7,7 @@
 //! The monitor checks the exact frame the engine produced; if it latches a fault, the frame
 //! returned (and written to the relays) is the flash pattern until an operator clears it. A clean
 //! stop runs every green out through yellow and red clearance, then latches flash as well
-//! (DESIGN.md 5 rule 4).
+//! (docs/safety.md 4).
 
 use crate::config::{PlannerKind, Site};
 use crate::detect::DetectorSnapshot;

@@ -2,8 +2,9 @@
 //!
 //! [`Counting`] forwards every call unchanged to the system allocator and keeps two relaxed atomic
 //! counters, bytes in use and allocations made, so a run can print its heap after start-up and at
-//! the end (DESIGN.md 1: months of running with flat memory). Only the binary installs it
-//! (`#[global_allocator]` in `main.rs`); without it [`in_use_bytes`] and [`allocations`] stay 0.
+//! the end (docs/architecture.md, Memory and bounds: months of running with flat memory). Only the
+//! binary installs it (`#[global_allocator]` in `main.rs`); without it [`in_use_bytes`] and
+//! [`allocations`] stay 0.
 //!
 //! Cost: two relaxed atomic adds per allocation, nothing on the control path (which does not
 //! allocate after start-up).

@@ -1,5 +1,5 @@
 //! Watchdog supervision: the hardware watchdog is kicked only while every part of the controller
-//! reports on time (DESIGN.md 5 rule 5).
+//! reports on time (docs/safety.md 5).
 //!
 //! Each subsystem reports when it has done its work (the loop met its deadline, the relays were
 //! written and read back, a fresh detection snapshot arrived). [`Supervisor::healthy`] is true only

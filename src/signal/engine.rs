@@ -1,7 +1,7 @@
 //! The phase timing engine: NEMA TS2 dual-ring, barrier-synchronised actuated control.
 //!
-//! Pure logic (STYLE.md 1): [`Engine::step`] takes the time, the phase-level demand and the plan
-//! directive, and returns the [`OutputFrame`] for this tick. It never reads a clock, never
+//! Pure logic (docs/conventions.md 1): [`Engine::step`] takes the time, the phase-level demand and
+//! the plan directive, and returns the [`OutputFrame`] for this tick. It never reads a clock, never
 //! allocates, and every loop is bounded by `MAX_RINGS`/`MAX_PHASES`/`MAX_GROUPS`.
 //!
 //! ## What it implements
@@ -1201,7 +1201,7 @@ fn ped_clear_ms(site: &Site, p: PhaseId) -> u64 {
 }
 
 /// Whether the green of `p` may end now, and why. Min green and the pedestrian intervals are never
-/// cut short (DESIGN.md 5 rule 3).
+/// cut short (docs/safety.md 3).
 fn green_may_end(
     ring: &RingStatus,
     ph: &crate::config::PhaseTiming,

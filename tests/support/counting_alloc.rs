@@ -1,7 +1,7 @@
-//! A counting `#[global_allocator]` for the zero-allocation proofs (STYLE.md 20): it forwards every
-//! call to the system allocator and, while `COUNTING` is set on the calling thread, counts
-//! allocations and reallocations in `ALLOCS`. Only the thread that armed it counts, so the test
-//! harness's own thread (which allocates to report a slow test) cannot make the proof flaky.
+//! A counting `#[global_allocator]` for the zero-allocation proofs (docs/conventions.md 20): it
+//! forwards every call to the system allocator and, while `COUNTING` is set on the calling thread,
+//! counts allocations and reallocations in `ALLOCS`. Only the thread that armed it counts, so the
+//! test harness's own thread (which allocates to report a slow test) cannot make the proof flaky.
 //! Include with `#[path = "support/counting_alloc.rs"] mod counting_alloc;`.
 #![allow(dead_code)]
 

@@ -2,7 +2,7 @@
 //!
 //! Two wrappers put faults between the simulated hardware and the loop, in the spirit of smoltcp's
 //! `phy::FaultInjector`: the controller sees only what a faulty device would hand it and gets no
-//! special cases (STYLE.md 6).
+//! special cases (docs/conventions.md 6).
 //!
 //! - [`FaultySource`] wraps a detection source: **camera stall** (the same snapshot again and again,
 //!   so detection goes stale), **camera errors** (every other frame lost), and per-detector

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cross builds for the boards and the test suite under qemu-user (aarch64), with every hardware
-# feature the manifest has. Installs the Debian cross toolchains, qemu-user and the rustup targets.
+# feature the manifest has and without the default (host) features: no `plot` (plotters) on a
+# board. Installs the Debian cross toolchains, qemu-user and the rustup targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -17,7 +18,7 @@ features=$(for f in rpi gpio-cdev v4l2 rknpu; do if grep -q "^$f = " Cargo.toml;
 features=${features%,}
 echo "hardware features: $features"
 for t in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
-    cargo build --release --target "$t" --features "$features" --bin greenwave
+    cargo build --release --target "$t" --no-default-features --features "$features" --bin greenwave
 done
 # The library's unit tests (engine, monitor, planner, config, hal twins) on emulated aarch64.
-cargo test --release --target aarch64-unknown-linux-gnu --features "$features" --lib
+cargo test --release --target aarch64-unknown-linux-gnu --no-default-features --features "$features" --lib

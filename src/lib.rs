@@ -33,6 +33,9 @@ pub mod hal;
 pub mod limits;
 pub mod monitor;
 pub mod plan;
+/// Timing diagrams (`greenwave plot`): a host tool, compiled only with the `plot` feature (on by
+/// default, left out of board builds).
+#[cfg(feature = "plot")]
 pub mod plot;
 pub mod runtime;
 pub mod scenario;

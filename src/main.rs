@@ -50,6 +50,7 @@ USAGE:
       Train the `learned` planner's Q-table in the built-in traffic model (volumes 0.6-1.6 x design).
   greenwave plot --events FILE.csv --out FILE.svg|FILE.png [--from T --to T]
       Timing diagram (rings, phases, pedestrians, detectors, preempt) from an event log.
+      Needs the `plot` feature (on by default; board builds leave it out and exit 1 here).
   greenwave verify --board BOARD.toml --events FILE.csv [--events FILE2.csv ...]
                    [--emitted N --dropped N --logged N] [--killed] [--resync-gap SECS]
       Check an event log against the board's MMU card (`[mmu]`): no conflicting channels green,
@@ -116,12 +117,7 @@ fn main() -> ExitCode {
     let result = match cmd.as_str() {
         "check" => check(rest),
         "sim" => sim(rest).map(|end| lossy = matches!(end, SimEnd::Lossy)),
-        "plot" => greenwave::plot::parse_args(rest)
-            .and_then(|o| greenwave::plot::plot(&o))
-            .and_then(|s| {
-                out!("{s}");
-                Ok(())
-            }),
+        "plot" => plot(rest),
         "pin-hash" => pin_hash(),
         "train" => train(rest),
         "run" => run(rest),
@@ -141,6 +137,26 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `greenwave plot`: the timing diagram of an event log (`greenwave::plot`).
+#[cfg(feature = "plot")]
+fn plot(args: &[String]) -> Result<(), String> {
+    let summary = greenwave::plot::parse_args(args).and_then(|o| greenwave::plot::plot(&o))?;
+    out!("{summary}");
+    Ok(())
+}
+
+/// Why `greenwave plot` fails in a build without the `plot` feature (board builds), and what to do.
+#[cfg(not(feature = "plot"))]
+const NO_PLOT: &str = "this build has no timing-diagram support: rebuild with `--features plot`, or draw the \
+                       diagram on a workstation from the board's event log";
+
+/// `greenwave plot` in a build without the `plot` feature: exit 1 with [`NO_PLOT`], whatever the
+/// arguments.
+#[cfg(not(feature = "plot"))]
+fn plot(_args: &[String]) -> Result<(), String> {
+    Err(NO_PLOT.into())
 }
 
 fn help() -> Result<(), String> {

@@ -7,7 +7,10 @@
 //! Drawing is done by `plotters` (SVG and PNG backends).
 //!
 //! A host tool, not part of the control path: it allocates freely. Text needs a TrueType font,
-//! loaded at run time (DejaVu Sans from Debian's `fonts-dejavu-core`, or `GREENWAVE_FONT`).
+//! loaded at run time (DejaVu Sans from Debian's `fonts-dejavu-core`, or `GREENWAVE_FONT`). The
+//! whole module (the [`timeline`] builder included: nothing else uses it) is compiled only with the
+//! `plot` feature, on by default and left out of board builds; without it `greenwave plot` exits 1
+//! saying how to get a diagram (`src/main.rs`).
 //!
 //! Bounded: the log is read up to [`crate::limits::EVENT_LOG_MAX_BYTES`]; a diagram holds at most
 //! [`MAX_ROWS`] rows, [`MAX_SPAN_S`] of time and [`MAX_SPANS`] bars, and a log beyond those is

@@ -1,9 +1,10 @@
 //! The `greenwave` command line at the edges of its input and output: a reader that closes the pipe
 //! early, a full disk on standard output, inputs that are not files or are too large, a diagram too
 //! large to draw, learned flows that cannot be traffic, and a design demand that does not fit the
-//! site's limits. None of them may end in a panic (exit 101) or leave a partial file.
+//! site's limits. None of them may end in a panic (exit 101) or leave a partial file. The diagram
+//! tests need the `plot` feature (on by default); a build without it (a board build) checks that
+//! `greenwave plot` refuses with advice instead.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -167,6 +168,7 @@ fn write_log(path: &Path, rows: usize, row: impl Fn(usize) -> (u16, u16)) {
 
 /// A 65,536-row log with a different detector number on every row would make a 65,535-row
 /// diagram (1.5 million pixels tall): refused with a message, and no file left behind.
+#[cfg(feature = "plot")]
 #[test]
 fn plot_of_65536_distinct_rows_is_refused_without_a_file() {
     let dir = tmp("plot-rows");
@@ -194,8 +196,10 @@ fn plot_of_65536_distinct_rows_is_refused_without_a_file() {
 
 /// A 65,536-row log of ordinary intervals (8 phases cycling green → yellow → red clearance → red,
 /// 1.8 h) draws within the bounds, and only the finished file is there afterwards.
+#[cfg(feature = "plot")]
 #[test]
 fn plot_of_a_65536_row_log_draws_and_leaves_only_the_diagram() {
+    use std::io::Read;
     let dir = tmp("plot-ok");
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("cycle.csv");
@@ -244,6 +248,44 @@ fn plot_of_a_65536_row_log_draws_and_leaves_only_the_diagram() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--from and --to"));
     assert!(!png.exists());
     assert_eq!(partial_files(&dir), Vec::<String>::new());
+}
+
+/// A build without the `plot` feature (a board build, `--no-default-features`): `greenwave plot`
+/// exits 1 with one line saying how to get the diagram, writes nothing, and the usage text still
+/// lists the command.
+#[cfg(not(feature = "plot"))]
+#[test]
+fn plot_without_the_feature_exits_1_with_advice() {
+    let dir = tmp("plot-none");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("cycle.csv");
+    write_log(&log, 64, |i| ([1, 8, 10, 11][i % 4], (i / 4 % 8 + 1) as u16));
+    let svg = dir.join("cycle.svg");
+    for args in [
+        &[
+            "plot",
+            "--events",
+            log.to_str().unwrap(),
+            "--out",
+            svg.to_str().unwrap(),
+        ][..],
+        &["plot"][..],
+    ] {
+        let (out, _) = run_within(args, Duration::from_secs(30));
+        no_panic(&out);
+        assert_eq!(out.status.code(), Some(1));
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            e.trim_end(),
+            "error: this build has no timing-diagram support: rebuild with `--features plot`, or draw the \
+             diagram on a workstation from the board's event log"
+        );
+    }
+    assert!(!svg.exists());
+    assert_eq!(partial_files(&dir), Vec::<String>::new());
+    let (out, _) = run_within(&["help"], Duration::from_secs(30));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("greenwave plot --events FILE.csv --out FILE.svg|FILE.png"));
 }
 
 /// A state file with a valid CRC but flows that cannot be traffic (NaN, infinity, 1e12 veh/h):

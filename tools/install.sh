@@ -24,9 +24,10 @@ done
 [ -n "$board" ] && [ -n "$site" ] || { echo "need --board and --site" >&2; exit 2; }
 [ -n "$host" ] || [ -n "$root" ] || { echo "need --host USER@BOARD or --root DIR" >&2; exit 2; }
 bin=target/$target/release/greenwave
-# Validate before anything leaves this machine: a bad file must never reach a cabinet.
+# Validate before anything leaves this machine: a bad file must never reach a cabinet. (This is the
+# workstation's own build; the board binary is the cross build below, without default features.)
 cargo run --release --quiet -- check --site "$site" --board "$board" >/dev/null
-[ -x "$bin" ] || { echo "build first: cargo build --release --target $target --features rpi,gpio-cdev" >&2; exit 1; }
+[ -x "$bin" ] || { echo "build first: cargo build --release --target $target --no-default-features --features rpi,gpio-cdev" >&2; exit 1; }
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 install -D -m 0755 "$bin" "$stage/opt/greenwave/bin/greenwave"

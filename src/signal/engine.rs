@@ -452,10 +452,13 @@ impl Engine {
     }
 
     /// Every flashing yellow arrow yielding to `o` is dark (its yellow and red clearance done).
-    fn arrows_clear(&self, site: &Site, o: PhaseId) -> bool {
+    /// Takes the arrow states rather than `self` so a ring can be borrowed mutably meanwhile.
+    /// Runs once per red clearance end: kept out of line so the per-tick timing code stays small.
+    #[inline(never)]
+    fn arrows_clear(permissive: &[Permissive; MAX_PHASES], site: &Site, o: PhaseId) -> bool {
         site.phases()
             .filter(|ph| ph.permissive == Some(o))
-            .all(|ph| self.permissive_state(ph.id) == Permissive::Off)
+            .all(|ph| permissive.get(ph.id.index()).is_none_or(|st| *st == Permissive::Off))
     }
 
     /// When the permissive clearances of the left turns yielding to `o` end, if `o` ends now.
@@ -530,14 +533,6 @@ impl Engine {
         let crossing_needed = self.barrier_demand(site);
         let preempting = self.preempt.is_some();
         let entry = self.entry_def(site);
-        // The arrows yielding to this ring's phase must have finished their own clearance on the
-        // street (their state, advanced at the tick it actually ended) — not only by the time
-        // foreseen when the phase ended, which a coarse or late tick can overrun.
-        let arrows_clear = self
-            .rings
-            .get(r)
-            .and_then(|ring| ring.phase)
-            .is_none_or(|p| self.arrows_clear(site, p));
         let Some(ring) = self.rings.get_mut(r) else { return };
         let Some(p) = ring.phase else { return };
         let Some(ph) = site.phase(p) else { return };
@@ -608,7 +603,13 @@ impl Engine {
                 }
             }
             Interval::RedClear => {
-                if now.since(ring.since) >= u64::from(ph.red_clear_ms) && now >= ring.red_hold_until && arrows_clear {
+                // The arrows yielding to this phase must have finished their own clearance on the
+                // street (their state, advanced at the tick it actually ended) — not only by the
+                // time foreseen when the phase ended, which a coarse or late tick can overrun.
+                if now.since(ring.since) >= u64::from(ph.red_clear_ms)
+                    && now >= ring.red_hold_until
+                    && Engine::arrows_clear(&self.permissive, site, p)
+                {
                     ev.push(now, code::PHASE_END_RED_CLEARANCE, param);
                     ev.push(now, code::PHASE_INACTIVE, param);
                     ring.interval = Interval::Idle;

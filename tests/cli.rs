@@ -553,3 +553,53 @@ fn print_card_and_board_cards() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("card derived from the site's approaches and movements"));
 }
+
+/// `greenwave run --model`: a site on the learned planner needs a Q-table, a missing file is a
+/// clear start-up error, and the shipped table loads: the board loop starts, runs its duration and
+/// stops with exit 0.
+#[test]
+fn run_loads_the_learned_planners_model() {
+    let dir = tmp("run-model");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string("board/host-fake.toml").unwrap().replace(
+        "event_dir = \"target/host-fake/events\"\nstate_dir = \"target/host-fake/state\"\n",
+        &format!(
+            "event_dir = \"{}\"\nstate_dir = \"{}\"\n",
+            dir.join("events").display(),
+            dir.join("state").display()
+        ),
+    );
+    let board = dir.join("board.toml");
+    std::fs::write(&board, text).unwrap();
+    let site = dir.join("learned.toml");
+    let learned = std::fs::read_to_string(SITE)
+        .unwrap()
+        .replacen("planner = \"actuated\"", "planner = \"learned\"", 1);
+    assert!(learned.contains("planner = \"learned\""));
+    std::fs::write(&site, learned).unwrap();
+    let run = |model: Option<&str>| {
+        let mut c = Command::new(BIN);
+        c.args(["run", "--duration", "1", "--board"])
+            .arg(&board)
+            .arg("--site")
+            .arg(&site);
+        if let Some(m) = model {
+            c.args(["--model", m]);
+        }
+        c.output().unwrap()
+    };
+    let out = run(None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--model"));
+    let missing = dir.join("missing.postcard");
+    let out = run(Some(missing.to_str().unwrap()));
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("model file") && e.contains("missing.postcard"), "{e}");
+    let started = Instant::now();
+    let out = run(Some("models/learned-nema8.postcard"));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("simulated time"));
+}

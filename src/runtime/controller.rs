@@ -12,7 +12,7 @@
 use crate::config::{PlannerKind, Site};
 use crate::detect::DetectorSnapshot;
 use crate::events::{code, EventRing};
-use crate::hal::{HalError, InputFrame};
+use crate::hal::{Clock, HalError, InputFrame};
 use crate::limits::MAX_RINGS;
 use crate::monitor::card::MmuCard;
 use crate::monitor::{Fault, FaultKind, Monitor};
@@ -94,6 +94,8 @@ pub struct Controller {
     operator_calls: PhaseSet,
     /// Console `preempt test N`: the input bit held until the given time.
     preempt_test: Option<(u8, Instant)>,
+    /// When the planning work finished (see [`Controller::set_work_clock`]).
+    work_clock: Option<Box<dyn Clock + Send>>,
 }
 
 /// How long `preempt test` holds the preempt input (the dwell then runs its own minimum).
@@ -117,7 +119,16 @@ impl Controller {
             now,
             operator_calls: PhaseSet::EMPTY,
             preempt_test: None,
+            work_clock: None,
         }
+    }
+
+    /// The clock, on the controller's time line, that tells when the planning at a cycle boundary
+    /// actually finished, so a plan computed too slowly for its deadline is counted as timed out
+    /// and not used (`scenario`). Real-time loops install their monotonic clock; without one
+    /// (simulated time) planning takes no time.
+    pub fn set_work_clock(&mut self, clock: Box<dyn Clock + Send>) {
+        self.work_clock = Some(clock);
     }
 
     pub fn site(&self) -> &Site {
@@ -175,8 +186,13 @@ impl Controller {
         let frame = self.engine.step(&self.site, now, &demand, &directive, &mut self.events);
         if self.engine.cycles() != self.last_cycles {
             self.last_cycles = self.engine.cycles();
-            self.planner
-                .cycle_boundary(&self.site, now, self.site.tick_ms, &mut self.events);
+            self.planner.cycle_boundary(
+                &self.site,
+                now,
+                self.site.tick_ms,
+                &mut self.events,
+                self.work_clock.as_deref().map(|c| c as &dyn Clock),
+            );
         }
         if let Some(fault) = self.monitor.check(now, &frame) {
             self.on_fault(now, fault.kind);

@@ -25,7 +25,7 @@ use crate::hal::linux::serial::TermiosSerial;
 use crate::hal::mirror::MirrorRelays;
 use crate::hal::sim::traffic::{SimTraffic, TrafficStats};
 use crate::hal::sim::{SimRelays, SimWatchdog};
-use crate::hal::{InputFrame, Relays, Watchdog};
+use crate::hal::{Clock, InputFrame, Relays, Watchdog};
 use crate::monitor::card::MmuCard;
 use crate::monitor::FaultKind;
 use crate::runtime::controller::Controller;
@@ -358,6 +358,19 @@ impl Pace {
     }
 }
 
+/// The monotonic clock on the paced controller time line: when work in a tick actually finished.
+#[derive(Clone, Copy, Debug)]
+struct PacedClock {
+    mono: MonotonicClock,
+    pace: Pace,
+}
+
+impl Clock for PacedClock {
+    fn now(&self) -> Instant {
+        self.pace.controller_time(self.mono.now_ns())
+    }
+}
+
 /// Acts on a SIGHUP: re-reads the site file and hands over to it at the next all-red point if it
 /// changed and can be applied; otherwise keeps the running configuration and says why.
 fn reload<R: Relays, W: Watchdog, S: Source>(lp: &mut ControlLoop<R, W, S>, opts: &SimOptions) {
@@ -439,6 +452,8 @@ pub struct SimSummary {
     pub wake: Option<WakeLatency>,
     pub stopped_by_signal: bool,
     pub learned: crate::plan::learned::LearnedStats,
+    /// The planner's scenario pool: planning cycles completed, failed, timed out.
+    pub scenarios: crate::scenario::PoolStats,
     /// Heap in use after start-up and at the end of the loop, bytes (0 without the counting
     /// allocator, `runtime::heap`).
     pub heap_start_bytes: u64,
@@ -567,6 +582,14 @@ impl core::fmt::Display for SimSummary {
                 self.learned.confident as f64 * 100.0 / n
             )?;
         }
+        let sc = &self.scenarios;
+        if sc.timed_out + sc.failed + sc.exhausted > 0 {
+            writeln!(
+                f,
+                "planning cycles   {} completed, {} failed ({} timed out), {} without a free slot",
+                sc.completed, sc.failed, sc.timed_out, sc.exhausted
+            )?;
+        }
         write!(f, "faults            {}", self.faults)?;
         if let Some(fault) = &self.fault {
             write!(f, " (flash latched: {fault})")?;
@@ -645,6 +668,9 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
         Speed::Max => None,
         Speed::Factor(f) => Some(Pace::new(f)),
     };
+    if let Some(pace) = pace {
+        lp.controller.set_work_clock(Box::new(PacedClock { mono, pace }));
+    }
     let mut wake = WakeLatency::default();
     let wall_start = std::time::Instant::now();
     let mut on_time = true;
@@ -842,6 +868,7 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
         wake: pace.map(|_| wake),
         stopped_by_signal,
         learned: lp.controller.planner().learned_stats(),
+        scenarios: status.scenarios,
         heap_start_bytes,
         heap_end_bytes,
         event_log,

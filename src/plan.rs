@@ -33,6 +33,23 @@ use crate::time::Instant;
 use adaptive::Adaptive;
 use webster::WebsterPlan;
 
+/// Whether a flow learned for phase `p` under site `a` measures the same traffic under site `b`:
+/// flows are per phase, counted by the phase's detectors over its lanes, so the phase must be
+/// configured in both with the same approach (leg and movements) and lanes, and the same detector
+/// channels (numbers and inputs) must count it. Timings (greens, clearances) may differ.
+pub fn same_traffic(a: &Site, b: &Site, p: crate::signal::phase::PhaseId) -> bool {
+    let (Some(pa), Some(pb)) = (a.phase(p), b.phase(p)) else {
+        return false;
+    };
+    let counting = |d: &Option<crate::config::DetectorDef>| d.filter(|d| d.phase == p).map(|d| d.number);
+    pa.approach == pb.approach
+        && pa.lanes == pb.lanes
+        && a.detectors
+            .iter()
+            .zip(b.detectors.iter())
+            .all(|(x, y)| counting(x) == counting(y))
+}
+
 /// Trusted detection needed before leaving the fail-safe plan, ms.
 pub const RECOVERY_MS: u64 = 10_000;
 /// Weight of the newest cycle in the learned flows (exponential smoothing).
@@ -148,6 +165,35 @@ impl Planner {
             replans: 0,
             flows_rejected: 0,
         }
+    }
+
+    /// The planner for `site` replacing `old` (planning for `old_site`) at a configuration reload:
+    /// it starts like [`Planner::new`] (fail-safe until detection is judged) but keeps what was
+    /// learned and counted. The Q-table moves over; the learned flows carry over phase by phase
+    /// where the flow still means the same traffic ([`same_traffic`]: the phase is configured in
+    /// both, on the same approach and lanes, counted by the same detectors), other phases take the
+    /// new site's design volume; flows the new site refuses leave the design volumes whole. The
+    /// replan, refusal and learned-decision counters and the scenario pool's counters continue.
+    pub fn handover_from(old: &mut Planner, old_site: &Site, site: &Site) -> Planner {
+        let mut p = Planner::new(site);
+        p.model = old.model.take();
+        p.learned_stats = old.learned_stats;
+        p.replans = old.replans;
+        p.flows_rejected = old.flows_rejected;
+        p.pool.carry_stats(old.pool.stats());
+        let mut flows = p.flows_vph;
+        for ph in site.phases() {
+            if same_traffic(old_site, site, ph.id) {
+                if let (Some(f), Some(o)) = (flows.get_mut(ph.id.index()), old.flows_vph.get(ph.id.index())) {
+                    *f = *o;
+                }
+            }
+        }
+        if flows != p.flows_vph && webster::check_flows(site, &flows).is_ok() {
+            p.flows_vph = flows;
+            p.plan = webster::plan(site, &flows);
+        }
+        p
     }
 
     pub fn mode(&self) -> PlanMode {
@@ -397,6 +443,11 @@ impl Planner {
             }
         }
         end
+    }
+
+    /// The learned planner's table, when one is installed.
+    pub fn model(&self) -> Option<&learned::QTable> {
+        self.model.as_deref()
     }
 
     /// Installs a trained table for the `learned` planner.

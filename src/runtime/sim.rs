@@ -236,14 +236,12 @@ impl<R: Relays, W: Watchdog, S: Source> ControlLoop<R, W, S> {
             if self.controller.handover_ready() {
                 // All red after every clearance: the new site's controller starts its own start-up
                 // all red from here, and its monitor starts from the same all-red state.
-                let mut next = Controller::new(site, &self.card, now);
+                // What was learned and counted carries over (`Controller::handover_from`).
+                let mut next = Controller::handover_from(&mut self.controller, site, &self.card, now);
                 if self.stop_at.is_some() {
                     // A stop requested during the handover applies to the new controller, which is
                     // in its start-up all red and stops at once.
                     next.request_stop(now);
-                }
-                while let Some(ev) = self.controller.events_mut().pop() {
-                    next.events_mut().push(ev.at, ev.code, ev.param);
                 }
                 self.controller = next;
                 self.pending = None;

@@ -268,6 +268,65 @@ fn sim_serves_the_console_on_a_pty_and_plot_draws_the_log() {
     assert!(text.starts_with("<svg") && text.len() > 10_000);
 }
 
+/// The console's `stats` in the binary shows the process's real figures: the counting allocator's
+/// allocations and heap in use, and the resident set size from /proc/self/statm (not zeros, not
+/// "n/a").
+#[test]
+fn console_stats_show_real_heap_and_rss() {
+    use nix::pty::openpty;
+    use std::io::Write;
+    let pty = openpty(None, None).unwrap();
+    let slave = nix::unistd::ttyname(&pty.slave).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["sim", "--site", SITE, "--duration", "600", "--speed", "10", "--console"])
+        .arg(&slave)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut master = std::fs::File::from(pty.master);
+    std::thread::sleep(Duration::from_millis(1500));
+    master.write_all(b"stats\r").unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    kill(&child, nix::sys::signal::Signal::SIGTERM);
+    let status = wait_exit(&mut child, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0));
+    let flags = nix::fcntl::fcntl(&master, nix::fcntl::FcntlArg::F_GETFL).unwrap();
+    nix::fcntl::fcntl(
+        &master,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match master.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    let out = String::from_utf8_lossy(&out);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("allocations after start-up"))
+        .unwrap_or_else(|| panic!("no stats line: {out}"));
+    // "allocations after start-up N  heap in use B B  rss K kB"
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let num = |after: &str| -> u64 {
+        let i = words
+            .iter()
+            .position(|w| *w == after)
+            .unwrap_or_else(|| panic!("{line}"));
+        words[i + 1]
+            .parse()
+            .unwrap_or_else(|_| panic!("not a number after {after}: {line}"))
+    };
+    let _allocations = num("start-up");
+    assert!(num("use") > 0, "heap in use: {line}");
+    assert!(num("rss") > 100, "rss: {line}");
+    assert!(!line.contains("n/a"), "{line}");
+}
+
 #[test]
 fn pin_hash_makes_a_parsable_hash() {
     use std::io::Write;

@@ -687,6 +687,11 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
             heap_start_bytes = heap_start_bytes.max(crate::runtime::heap::in_use_bytes());
         }
     }
+    // The console's `stats`: the process's allocations since here and its resident size (the
+    // file is opened now, each sample reads it into a stack buffer).
+    let mut rss = crate::runtime::rss::RssReader::open();
+    let heap_installed = crate::runtime::heap::installed();
+    let allocations_start = crate::runtime::heap::allocations();
     let mut reload_wanted = false;
     let mut last_reload: Option<Instant> = None;
     loop {
@@ -735,8 +740,10 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
                 ticks: lp.stats.ticks,
                 overruns: lp.stats.overruns,
                 worst_tick_us: u32::try_from(lp.stats.worst_tick_ns / 1000).unwrap_or(u32::MAX),
-                allocations: 0,
-                rss_kb: 0,
+                allocations: heap_installed
+                    .then(|| crate::runtime::heap::allocations().saturating_sub(allocations_start)),
+                heap_bytes: heap_installed.then(crate::runtime::heap::in_use_bytes),
+                rss_kb: rss.sample(mono.now_ns() / 1_000_000),
                 events_dropped: lp.controller.events().dropped(),
                 event_log: log_health.is_some(),
                 log_rows_written: log.rows_written,

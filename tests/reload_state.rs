@@ -5,6 +5,7 @@
 //! over the learned one.
 
 use greenwave::config::{PlannerKind, Site};
+use greenwave::events::persist::Counters;
 use greenwave::hal::sim::traffic::SimTraffic;
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
 use greenwave::monitor::card::MmuCard;
@@ -13,6 +14,7 @@ use greenwave::plan::learned::QTable;
 use greenwave::plan::webster;
 use greenwave::runtime::controller::ControllerMode;
 use greenwave::runtime::sim::ControlLoop;
+use greenwave::runtime::state::StateSnapshot;
 use greenwave::time::Instant;
 
 const SITE: &str = include_str!("../board/sites/nema8-4leg.toml");
@@ -95,6 +97,12 @@ fn a_reload_keeps_learned_flows_model_faults_and_counters() {
     assert!(now.events_total >= old.events_total, "event counters carried over");
     assert_eq!(now.faults_total, 1);
     assert_eq!(now.scenarios.created, old.scenarios.created);
+    // What the next state save writes: the learned cycles and counters of the whole run.
+    let saved = StateSnapshot::of(c, &Counters::default(), 0, 0);
+    assert_eq!(u64::from(saved.flows.cycles), old.replans);
+    assert_eq!(saved.flows.flows_vph, flows);
+    assert_eq!(saved.counters.faults, 1);
+    assert_eq!(saved.faults.faults.len(), history);
 
     // And it goes on learning on the new site.
     run_to(&mut lp, &mut k, 2_400_000);

@@ -59,6 +59,18 @@ impl core::fmt::Display for Secs {
     }
 }
 
+/// A figure with its unit, or "n/a" when it is not known (never a made-up 0).
+struct Figure<T>(Option<T>, &'static str);
+
+impl<T: core::fmt::Display> core::fmt::Display for Figure<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match &self.0 {
+            Some(v) => write!(f, "{v}{}", self.1),
+            None => f.write_str("n/a"),
+        }
+    }
+}
+
 /// Short names of the Indiana event codes the engine emits (for `events`).
 pub const fn event_name(c: u8) -> &'static str {
     match c {
@@ -315,7 +327,13 @@ impl Console {
                     "ticks {}  overruns {}  worst tick {} us",
                     s.ticks, s.overruns, s.worst_tick_us
                 );
-                let _ = writeln!(o, "allocations after start-up {}  rss {} kB", s.allocations, s.rss_kb);
+                let _ = writeln!(
+                    o,
+                    "allocations after start-up {}  heap in use {}  rss {}",
+                    Figure(s.allocations, ""),
+                    Figure(s.heap_bytes, " B"),
+                    Figure(s.rss_kb, " kB")
+                );
                 let _ = writeln!(o, "events dropped (ring full) {}", s.events_dropped);
                 render_storage(o, &s, true);
                 let _ = writeln!(

@@ -42,8 +42,9 @@ USAGE:
       non-empty one is refused; appended rows follow the existing ones under its one header).
       Exit 0; 1 on bad options or files; 3 when the run completed but something was lost (event
       rows not written or dropped, a state file not saved): the summary says what.
-  greenwave run --board BOARD.toml --site FILE [--duration SECS] [--relay-mirror FILE]
+  greenwave run --board BOARD.toml --site FILE [--duration SECS] [--relay-mirror FILE] [--model FILE]
       Run on a cabinet board: GPIO relays, inputs, watchdog, console, event log, state (board file).
+      --model FILE: the Q-table for a site on the `learned` planner (from `greenwave train`).
       SIGHUP re-reads the site file (applied at the next all-red point; unchanged files and tick
       changes are not applied, and bursts of SIGHUP coalesce); SIGTERM/SIGINT stop cleanly.
   greenwave train --site FILE --out MODEL.postcard [--episodes N] [--seconds S] [--seed N]
@@ -408,14 +409,7 @@ fn sim(args: &[String]) -> Result<SimEnd, String> {
     if opts.events.is_none() && !switches.is_empty() {
         return Err(format!("`{}` needs `--events FILE.csv`", switches.join(" ")));
     }
-    let model = match flags.get("--model") {
-        Some(m) => Some(greenwave::plan::learned::QTable::load(std::path::Path::new(m)).map_err(|e| e.to_string())?),
-        None if site.planner == greenwave::config::PlannerKind::Learned => {
-            return Err("the learned planner needs `--model FILE` (make one with `greenwave train`)".into())
-        }
-        None => None,
-    };
-    opts.model = model;
+    opts.model = load_model(flags.get("--model"), &site)?;
     let signals = Signals::register().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     if matches!(speed, Speed::Factor(_)) {
         greenwave::runtime::realtime::setup_realtime(50);
@@ -550,14 +544,31 @@ fn train(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// `--model FILE` of `sim` and `run`: the learned planner's Q-table, which that planner requires.
+fn load_model(
+    path: Option<&str>,
+    site: &greenwave::config::Site,
+) -> Result<Option<greenwave::plan::learned::QTable>, String> {
+    match path {
+        Some(m) => greenwave::plan::learned::QTable::load(std::path::Path::new(m))
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        None if site.planner == greenwave::config::PlannerKind::Learned => {
+            Err("the learned planner needs `--model FILE` (make one with `greenwave train`)".into())
+        }
+        None => Ok(None),
+    }
+}
+
 fn run(args: &[String]) -> Result<(), String> {
-    let flags = Flags::parse(args, &["--board", "--site", "--duration", "--relay-mirror"])?;
+    let flags = Flags::parse(args, &["--board", "--site", "--duration", "--relay-mirror", "--model"])?;
     let (site_path, site) = load_site(&flags)?;
     let board_path = PathBuf::from(flags.get("--board").ok_or("missing `--board BOARD.toml`")?);
     let duration_s = match flags.get("--duration") {
         Some(_) => Some(flags.num("--duration", 0u64)?),
         None => None,
     };
+    let model = load_model(flags.get("--model"), &site)?;
     let signals = Signals::register().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let opts = greenwave::runtime::board::RunOptions {
         board_path,
@@ -565,6 +576,7 @@ fn run(args: &[String]) -> Result<(), String> {
         site_path,
         duration_s,
         relay_mirror: flags.get("--relay-mirror").map(PathBuf::from),
+        model,
     };
     let summary = greenwave::runtime::board::run_board(&site, opts, &signals)?;
     out!("{summary}");

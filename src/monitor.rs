@@ -198,6 +198,14 @@ impl Monitor {
         m
     }
 
+    /// Continues the fault history and total of the monitor this one replaces (a configuration
+    /// reload). Nothing else carries over: the heads, the tables and the latch are this monitor's
+    /// own, built from the new site and taken as all red.
+    pub fn carry_history(&mut self, old: &Monitor) {
+        self.history = old.history.clone();
+        self.faults_total = old.faults_total;
+    }
+
     pub fn latched(&self) -> Option<&Fault> {
         self.latched.as_ref()
     }

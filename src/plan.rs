@@ -24,7 +24,7 @@ pub mod webster;
 use crate::config::{PlannerKind, Site};
 use crate::detect::{DetectorHealth, DetectorSnapshot};
 use crate::events::{code, EventRing};
-use crate::hal::InputFrame;
+use crate::hal::{Clock, InputFrame};
 use crate::limits::{MAX_DETECTORS, MAX_PHASES, SCENARIO_SLOTS};
 use crate::scenario::{PoolStats, ScenarioPool};
 use crate::signal::engine::{Demand, Directive, Engine};
@@ -32,6 +32,23 @@ use crate::signal::phase::PhaseSet;
 use crate::time::Instant;
 use adaptive::Adaptive;
 use webster::WebsterPlan;
+
+/// Whether a flow learned for phase `p` under site `a` measures the same traffic under site `b`:
+/// flows are per phase, counted by the phase's detectors over its lanes, so the phase must be
+/// configured in both with the same approach (leg and movements) and lanes, and the same detector
+/// channels (numbers and inputs) must count it. Timings (greens, clearances) may differ.
+pub fn same_traffic(a: &Site, b: &Site, p: crate::signal::phase::PhaseId) -> bool {
+    let (Some(pa), Some(pb)) = (a.phase(p), b.phase(p)) else {
+        return false;
+    };
+    let counting = |d: &Option<crate::config::DetectorDef>| d.filter(|d| d.phase == p).map(|d| d.number);
+    pa.approach == pb.approach
+        && pa.lanes == pb.lanes
+        && a.detectors
+            .iter()
+            .zip(b.detectors.iter())
+            .all(|(x, y)| counting(x) == counting(y))
+}
 
 /// Trusted detection needed before leaving the fail-safe plan, ms.
 pub const RECOVERY_MS: u64 = 10_000;
@@ -148,6 +165,35 @@ impl Planner {
             replans: 0,
             flows_rejected: 0,
         }
+    }
+
+    /// The planner for `site` replacing `old` (planning for `old_site`) at a configuration reload:
+    /// it starts like [`Planner::new`] (fail-safe until detection is judged) but keeps what was
+    /// learned and counted. The Q-table moves over; the learned flows carry over phase by phase
+    /// where the flow still means the same traffic ([`same_traffic`]: the phase is configured in
+    /// both, on the same approach and lanes, counted by the same detectors), other phases take the
+    /// new site's design volume; flows the new site refuses leave the design volumes whole. The
+    /// replan, refusal and learned-decision counters and the scenario pool's counters continue.
+    pub fn handover_from(old: &mut Planner, old_site: &Site, site: &Site) -> Planner {
+        let mut p = Planner::new(site);
+        p.model = old.model.take();
+        p.learned_stats = old.learned_stats;
+        p.replans = old.replans;
+        p.flows_rejected = old.flows_rejected;
+        p.pool.carry_stats(old.pool.stats());
+        let mut flows = p.flows_vph;
+        for ph in site.phases() {
+            if same_traffic(old_site, site, ph.id) {
+                if let (Some(f), Some(o)) = (flows.get_mut(ph.id.index()), old.flows_vph.get(ph.id.index())) {
+                    *f = *o;
+                }
+            }
+        }
+        if flows != p.flows_vph && webster::check_flows(site, &flows).is_ok() {
+            p.flows_vph = flows;
+            p.plan = webster::plan(site, &flows);
+        }
+        p
     }
 
     pub fn mode(&self) -> PlanMode {
@@ -399,6 +445,11 @@ impl Planner {
         end
     }
 
+    /// The learned planner's table, when one is installed.
+    pub fn model(&self) -> Option<&learned::QTable> {
+        self.model.as_deref()
+    }
+
     /// Installs a trained table for the `learned` planner.
     pub fn set_model(&mut self, table: learned::QTable) {
         self.model = Some(Box::new(table));
@@ -411,8 +462,20 @@ impl Planner {
 
     /// Called at every cycle boundary (the engine started the first barrier group again): learn the
     /// cycle's flows if detection was trusted throughout, and recompute the Webster plan in a
-    /// scenario slot that must finish within `budget_ms`.
-    pub fn cycle_boundary(&mut self, site: &Site, now: Instant, budget_ms: u32, ev: &mut EventRing) {
+    /// scenario slot that must finish within `budget_ms` of `now`.
+    ///
+    /// `clock` tells when the planning work actually finished (the runtime's monotonic clock, on
+    /// the controller's time line); a plan finished past the deadline is counted as timed out and
+    /// not used (the old plan stays). Without a clock (simulated time, where no work takes time)
+    /// the work finishes at `now`.
+    pub fn cycle_boundary(
+        &mut self,
+        site: &Site,
+        now: Instant,
+        budget_ms: u32,
+        ev: &mut EventRing,
+        clock: Option<&dyn Clock>,
+    ) {
         let start = self.cycle_start.replace(now);
         let trusted = core::mem::replace(&mut self.cycle_trusted, true);
         let counts = core::mem::replace(&mut self.cycle_counts, [0; MAX_PHASES]);
@@ -447,7 +510,8 @@ impl Planner {
             (ctx.flows_vph, p)
         });
         // The plan computation is pure and short; the deadline guards against a slow board.
-        if guard.complete(now) {
+        let finished = clock.map_or(now, |c| c.now().max(now));
+        if guard.complete(finished) {
             if let Some((flows, p)) = result {
                 if p.cycle_ms / 1000 != self.plan.cycle_ms / 1000 {
                     ev.push(
@@ -492,5 +556,34 @@ mod tests {
         assert_eq!(p.set_flows(&s, &f), Ok(()));
         assert_ne!(*p.plan(), design);
         assert_eq!(p.flows_rejected(), 4);
+    }
+
+    /// A planning cycle that finishes after its deadline (a slow board: the clock read when the
+    /// work is done is past the budget) is counted as timed out and failed, and its plan is not
+    /// used; one that finishes in time is completed and replans.
+    #[test]
+    fn a_late_planning_cycle_times_out() {
+        use crate::hal::sim::ManualClock;
+        let s = site();
+        let mut p = Planner::new(&s);
+        let mut ev = EventRing::new();
+        let clock = ManualClock::new(Instant(0));
+        // The first boundary starts the measured cycle; the next ones end a trusted 60 s cycle.
+        p.cycle_boundary(&s, Instant(0), 100, &mut ev, Some(&clock));
+        clock.set(Instant(60_000 + 101));
+        p.cycle_boundary(&s, Instant(60_000), 100, &mut ev, Some(&clock));
+        let st = p.pool_stats();
+        assert_eq!((st.created, st.timed_out, st.failed, st.completed), (1, 1, 1, 0));
+        assert_eq!(p.replans(), 0, "a late plan is not used");
+        assert_eq!(*p.flows_vph(), webster::design_flows(&s));
+        clock.set(Instant(120_000 + 100));
+        p.cycle_boundary(&s, Instant(120_000), 100, &mut ev, Some(&clock));
+        let st = p.pool_stats();
+        assert_eq!((st.created, st.timed_out, st.completed), (2, 1, 1));
+        assert_eq!(p.replans(), 1);
+        // Without a clock the work finishes at the boundary: never late.
+        p.cycle_boundary(&s, Instant(180_000), 100, &mut ev, None);
+        assert_eq!(p.pool_stats().timed_out, 1);
+        assert_eq!(p.replans(), 2);
     }
 }

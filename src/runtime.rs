@@ -14,6 +14,7 @@ pub mod latency;
 pub mod logger;
 pub mod loss;
 pub mod realtime;
+pub mod rss;
 pub mod sim;
 pub mod state;
 pub mod stderr_log;

@@ -86,6 +86,19 @@ impl<T, const N: usize> ScenarioPool<T, N> {
         self.stats.get()
     }
 
+    /// Continues the counters of a pool this one replaces (a configuration reload): created,
+    /// completed, failed, timed out and exhausted carry on; slots in use and capacity are this
+    /// pool's own.
+    pub fn carry_stats(&self, from: PoolStats) {
+        self.update(|s| {
+            s.created += from.created;
+            s.completed += from.completed;
+            s.failed += from.failed;
+            s.timed_out += from.timed_out;
+            s.exhausted += from.exhausted;
+        });
+    }
+
     fn update(&self, f: impl FnOnce(&mut PoolStats)) {
         let mut s = self.stats.get();
         f(&mut s);

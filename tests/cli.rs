@@ -275,6 +275,65 @@ fn sim_serves_the_console_on_a_pty_and_plot_draws_the_log() {
     }
 }
 
+/// The console's `stats` in the binary shows the process's real figures: the counting allocator's
+/// allocations and heap in use, and the resident set size from /proc/self/statm (not zeros, not
+/// "n/a").
+#[test]
+fn console_stats_show_real_heap_and_rss() {
+    use nix::pty::openpty;
+    use std::io::Write;
+    let pty = openpty(None, None).unwrap();
+    let slave = nix::unistd::ttyname(&pty.slave).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["sim", "--site", SITE, "--duration", "600", "--speed", "10", "--console"])
+        .arg(&slave)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut master = std::fs::File::from(pty.master);
+    std::thread::sleep(Duration::from_millis(1500));
+    master.write_all(b"stats\r").unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    kill(&child, nix::sys::signal::Signal::SIGTERM);
+    let status = wait_exit(&mut child, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0));
+    let flags = nix::fcntl::fcntl(&master, nix::fcntl::FcntlArg::F_GETFL).unwrap();
+    nix::fcntl::fcntl(
+        &master,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match master.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    let out = String::from_utf8_lossy(&out);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("allocations after start-up"))
+        .unwrap_or_else(|| panic!("no stats line: {out}"));
+    // "allocations after start-up N  heap in use B B  rss K kB"
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let num = |after: &str| -> u64 {
+        let i = words
+            .iter()
+            .position(|w| *w == after)
+            .unwrap_or_else(|| panic!("{line}"));
+        words[i + 1]
+            .parse()
+            .unwrap_or_else(|_| panic!("not a number after {after}: {line}"))
+    };
+    let _allocations = num("start-up");
+    assert!(num("use") > 0, "heap in use: {line}");
+    assert!(num("rss") > 100, "rss: {line}");
+    assert!(!line.contains("n/a"), "{line}");
+}
+
 #[test]
 fn pin_hash_makes_a_parsable_hash() {
     use std::io::Write;
@@ -559,4 +618,54 @@ fn print_card_and_board_cards() {
         .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("card derived from the site's approaches and movements"));
+}
+
+/// `greenwave run --model`: a site on the learned planner needs a Q-table, a missing file is a
+/// clear start-up error, and the shipped table loads: the board loop starts, runs its duration and
+/// stops with exit 0.
+#[test]
+fn run_loads_the_learned_planners_model() {
+    let dir = tmp("run-model");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string("board/host-fake.toml").unwrap().replace(
+        "event_dir = \"target/host-fake/events\"\nstate_dir = \"target/host-fake/state\"\n",
+        &format!(
+            "event_dir = \"{}\"\nstate_dir = \"{}\"\n",
+            dir.join("events").display(),
+            dir.join("state").display()
+        ),
+    );
+    let board = dir.join("board.toml");
+    std::fs::write(&board, text).unwrap();
+    let site = dir.join("learned.toml");
+    let learned = std::fs::read_to_string(SITE)
+        .unwrap()
+        .replacen("planner = \"actuated\"", "planner = \"learned\"", 1);
+    assert!(learned.contains("planner = \"learned\""));
+    std::fs::write(&site, learned).unwrap();
+    let run = |model: Option<&str>| {
+        let mut c = Command::new(BIN);
+        c.args(["run", "--duration", "1", "--board"])
+            .arg(&board)
+            .arg("--site")
+            .arg(&site);
+        if let Some(m) = model {
+            c.args(["--model", m]);
+        }
+        c.output().unwrap()
+    };
+    let out = run(None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--model"));
+    let missing = dir.join("missing.postcard");
+    let out = run(Some(missing.to_str().unwrap()));
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("model file") && e.contains("missing.postcard"), "{e}");
+    let started = Instant::now();
+    let out = run(Some("models/learned-nema8.postcard"));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("simulated time"));
 }

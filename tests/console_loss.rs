@@ -88,3 +88,24 @@ fn stats_and_faults_show_lost_rows_and_failed_saves() {
     assert_eq!(out.matches("state saves: ok 9  failed 0").count(), 1, "{out}");
     assert!(out.contains("(no faults recorded)"), "{out}");
 }
+
+/// Without the counting allocator (a library user, a test) the heap figures are unknown: `stats`
+/// says "n/a", never a made-up 0; known figures are shown with their units.
+#[test]
+fn stats_say_na_for_unknown_heap_and_rss() {
+    let out = session(LoopStats::default());
+    assert!(
+        out.contains("allocations after start-up n/a  heap in use n/a  rss n/a"),
+        "{out}"
+    );
+    let out = session(LoopStats {
+        allocations: Some(3),
+        heap_bytes: Some(65_536),
+        rss_kb: Some(5_120),
+        ..LoopStats::default()
+    });
+    assert!(
+        out.contains("allocations after start-up 3  heap in use 65536 B  rss 5120 kB"),
+        "{out}"
+    );
+}

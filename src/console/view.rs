@@ -75,9 +75,14 @@ pub struct LoopStats {
     pub ticks: u64,
     pub overruns: u64,
     pub worst_tick_us: u32,
-    /// Heap allocations since start-up finished (must stay 0).
-    pub allocations: u64,
-    pub rss_kb: u32,
+    /// Heap allocations in the whole process since start-up finished (the control path makes
+    /// none; the event log and state writers may). None without the counting allocator
+    /// (`runtime::heap`), as in library users and tests: shown as "n/a", never as 0.
+    pub allocations: Option<u64>,
+    /// Heap bytes in use (None without the counting allocator).
+    pub heap_bytes: Option<u64>,
+    /// Resident set size, kB (`/proc/self/statm`; None when it cannot be read).
+    pub rss_kb: Option<u32>,
     /// Events dropped because the controller's event ring was full.
     pub events_dropped: u64,
     /// An event log is being written (the `log_` fields mean something).

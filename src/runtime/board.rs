@@ -67,6 +67,8 @@ pub struct RunOptions {
     pub console_pin: Option<crate::console::lock::PinHash>,
     /// Mirror every frame written to the relays into this file (`hal::mirror`).
     pub relay_mirror: Option<PathBuf>,
+    /// Q-table for the learned planner (`--model`).
+    pub model: Option<crate::plan::learned::QTable>,
 }
 
 pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<SimSummary, String> {
@@ -128,7 +130,7 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Sim
             .unwrap_or(0),
         console,
         state_dir: Some(PathBuf::from(board.state_dir.as_str())),
-        model: None,
+        model: opts.model,
         event_dir: Some(PathBuf::from(board.event_dir.as_str())),
         relay_mirror: None,
         planner_override: None,

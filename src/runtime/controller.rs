@@ -12,7 +12,7 @@
 use crate::config::{PlannerKind, Site};
 use crate::detect::DetectorSnapshot;
 use crate::events::{code, EventRing};
-use crate::hal::{HalError, InputFrame};
+use crate::hal::{Clock, HalError, InputFrame};
 use crate::limits::MAX_RINGS;
 use crate::monitor::card::MmuCard;
 use crate::monitor::{Fault, FaultKind, Monitor};
@@ -85,6 +85,8 @@ pub struct Controller {
     events: EventRing,
     last_frame: OutputFrame,
     last_cycles: u64,
+    /// Cycles completed by the controllers this one took over from (configuration reloads).
+    cycles_before: u64,
     ticks: u64,
     /// A configuration reload waits for all red (see `request_handover`).
     handover: bool,
@@ -94,6 +96,8 @@ pub struct Controller {
     operator_calls: PhaseSet,
     /// Console `preempt test N`: the input bit held until the given time.
     preempt_test: Option<(u8, Instant)>,
+    /// When the planning work finished (see [`Controller::set_work_clock`]).
+    work_clock: Option<Box<dyn Clock + Send>>,
 }
 
 /// How long `preempt test` holds the preempt input (the dwell then runs its own minimum).
@@ -112,12 +116,45 @@ impl Controller {
             events,
             last_frame: OutputFrame::ALL_RED,
             last_cycles: 0,
+            cycles_before: 0,
             ticks: 0,
             handover: false,
             now,
             operator_calls: PhaseSet::EMPTY,
             preempt_test: None,
+            work_clock: None,
         }
+    }
+
+    /// The clock, on the controller's time line, that tells when the planning at a cycle boundary
+    /// actually finished, so a plan computed too slowly for its deadline is counted as timed out
+    /// and not used (`scenario`). Real-time loops install their monotonic clock; without one
+    /// (simulated time) planning takes no time.
+    pub fn set_work_clock(&mut self, clock: Box<dyn Clock + Send>) {
+        self.work_clock = Some(clock);
+    }
+
+    /// The controller for `site` taking over from `old` at a configuration reload (SIGHUP), once
+    /// `old` reached its handover point. Like [`Controller::new`] it starts in all red with an
+    /// engine and a monitor built from the new site (the monitor takes every head as red from
+    /// `now`), but what was learned and counted continues instead of starting over:
+    /// - the planner's Q-table, its learned flows where they still measure the same traffic, and
+    ///   its counters ([`Planner::handover_from`]);
+    /// - the monitor's fault history and total (the latch does not carry: the new controller runs
+    ///   its start-up all red);
+    /// - tick and cycle counts, and the event ring with its pending events and counters;
+    /// - the work clock ([`Controller::set_work_clock`]).
+    ///
+    /// So the next state save writes the state of the whole run, not of the time since the reload.
+    pub fn handover_from(old: &mut Controller, site: &Site, card: &MmuCard, now: Instant) -> Controller {
+        let mut next = Controller::new(site, card, now);
+        next.planner = Planner::handover_from(&mut old.planner, &old.site, site);
+        next.monitor.carry_history(&old.monitor);
+        next.events = core::mem::take(&mut old.events);
+        next.ticks = old.ticks;
+        next.cycles_before = old.cycles_before.saturating_add(old.engine.cycles());
+        next.work_clock = old.work_clock.take();
+        next
     }
 
     pub fn site(&self) -> &Site {
@@ -175,8 +212,13 @@ impl Controller {
         let frame = self.engine.step(&self.site, now, &demand, &directive, &mut self.events);
         if self.engine.cycles() != self.last_cycles {
             self.last_cycles = self.engine.cycles();
-            self.planner
-                .cycle_boundary(&self.site, now, self.site.tick_ms, &mut self.events);
+            self.planner.cycle_boundary(
+                &self.site,
+                now,
+                self.site.tick_ms,
+                &mut self.events,
+                self.work_clock.as_deref().map(|c| c as &dyn Clock),
+            );
         }
         if let Some(fault) = self.monitor.check(now, &frame) {
             self.on_fault(now, fault.kind);
@@ -332,7 +374,7 @@ impl Controller {
             plan_mode: self.planner.mode(),
             detection_trusted: self.planner.detection_trusted(),
             cycle_ms: self.engine.last_cycle_ms(),
-            cycles: self.engine.cycles(),
+            cycles: self.cycles_before.saturating_add(self.engine.cycles()),
             group: self.engine.group(),
             rings: *self.engine.rings(),
             nrings: self.site.rings.len(),

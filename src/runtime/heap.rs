@@ -57,6 +57,12 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
+/// Whether [`Counting`] is the global allocator (it has counted something: a process that installs
+/// it allocates before `main`).
+pub fn installed() -> bool {
+    allocations() > 0
+}
+
 /// Bytes currently allocated through [`Counting`] (0 when it is not the global allocator).
 pub fn in_use_bytes() -> u64 {
     IN_USE.load(Ordering::Relaxed)

@@ -25,7 +25,7 @@ use crate::hal::linux::serial::TermiosSerial;
 use crate::hal::mirror::MirrorRelays;
 use crate::hal::sim::traffic::{SimTraffic, TrafficStats};
 use crate::hal::sim::{SimRelays, SimWatchdog};
-use crate::hal::{InputFrame, Relays, Watchdog};
+use crate::hal::{Clock, InputFrame, Relays, Watchdog};
 use crate::monitor::card::MmuCard;
 use crate::monitor::FaultKind;
 use crate::runtime::controller::Controller;
@@ -236,14 +236,12 @@ impl<R: Relays, W: Watchdog, S: Source> ControlLoop<R, W, S> {
             if self.controller.handover_ready() {
                 // All red after every clearance: the new site's controller starts its own start-up
                 // all red from here, and its monitor starts from the same all-red state.
-                let mut next = Controller::new(site, &self.card, now);
+                // What was learned and counted carries over (`Controller::handover_from`).
+                let mut next = Controller::handover_from(&mut self.controller, site, &self.card, now);
                 if self.stop_at.is_some() {
                     // A stop requested during the handover applies to the new controller, which is
                     // in its start-up all red and stops at once.
                     next.request_stop(now);
-                }
-                while let Some(ev) = self.controller.events_mut().pop() {
-                    next.events_mut().push(ev.at, ev.code, ev.param);
                 }
                 self.controller = next;
                 self.pending = None;
@@ -358,6 +356,19 @@ impl Pace {
     }
 }
 
+/// The monotonic clock on the paced controller time line: when work in a tick actually finished.
+#[derive(Clone, Copy, Debug)]
+struct PacedClock {
+    mono: MonotonicClock,
+    pace: Pace,
+}
+
+impl Clock for PacedClock {
+    fn now(&self) -> Instant {
+        self.pace.controller_time(self.mono.now_ns())
+    }
+}
+
 /// Acts on a SIGHUP: re-reads the site file and hands over to it at the next all-red point if it
 /// changed and can be applied; otherwise keeps the running configuration and says why.
 fn reload<R: Relays, W: Watchdog, S: Source>(lp: &mut ControlLoop<R, W, S>, opts: &SimOptions) {
@@ -439,6 +450,8 @@ pub struct SimSummary {
     pub wake: Option<WakeLatency>,
     pub stopped_by_signal: bool,
     pub learned: crate::plan::learned::LearnedStats,
+    /// The planner's scenario pool: planning cycles completed, failed, timed out.
+    pub scenarios: crate::scenario::PoolStats,
     /// Heap in use after start-up and at the end of the loop, bytes (0 without the counting
     /// allocator, `runtime::heap`).
     pub heap_start_bytes: u64,
@@ -567,6 +580,14 @@ impl core::fmt::Display for SimSummary {
                 self.learned.confident as f64 * 100.0 / n
             )?;
         }
+        let sc = &self.scenarios;
+        if sc.timed_out + sc.failed + sc.exhausted > 0 {
+            writeln!(
+                f,
+                "planning cycles   {} completed, {} failed ({} timed out), {} without a free slot",
+                sc.completed, sc.failed, sc.timed_out, sc.exhausted
+            )?;
+        }
         write!(f, "faults            {}", self.faults)?;
         if let Some(fault) = &self.fault {
             write!(f, " (flash latched: {fault})")?;
@@ -645,6 +666,9 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
         Speed::Max => None,
         Speed::Factor(f) => Some(Pace::new(f)),
     };
+    if let Some(pace) = pace {
+        lp.controller.set_work_clock(Box::new(PacedClock { mono, pace }));
+    }
     let mut wake = WakeLatency::default();
     let wall_start = std::time::Instant::now();
     let mut on_time = true;
@@ -663,6 +687,11 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
             heap_start_bytes = heap_start_bytes.max(crate::runtime::heap::in_use_bytes());
         }
     }
+    // The console's `stats`: the process's allocations since here and its resident size (the
+    // file is opened now, each sample reads it into a stack buffer).
+    let mut rss = crate::runtime::rss::RssReader::open();
+    let heap_installed = crate::runtime::heap::installed();
+    let allocations_start = crate::runtime::heap::allocations();
     let mut reload_wanted = false;
     let mut last_reload: Option<Instant> = None;
     loop {
@@ -711,8 +740,10 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
                 ticks: lp.stats.ticks,
                 overruns: lp.stats.overruns,
                 worst_tick_us: u32::try_from(lp.stats.worst_tick_ns / 1000).unwrap_or(u32::MAX),
-                allocations: 0,
-                rss_kb: 0,
+                allocations: heap_installed
+                    .then(|| crate::runtime::heap::allocations().saturating_sub(allocations_start)),
+                heap_bytes: heap_installed.then(crate::runtime::heap::in_use_bytes),
+                rss_kb: rss.sample(mono.now_ns() / 1_000_000),
                 events_dropped: lp.controller.events().dropped(),
                 event_log: log_health.is_some(),
                 log_rows_written: log.rows_written,
@@ -842,6 +873,7 @@ pub fn drive<R: Relays, W: Watchdog, S: Source>(
         wake: pace.map(|_| wake),
         stopped_by_signal,
         learned: lp.controller.planner().learned_stats(),
+        scenarios: status.scenarios,
         heap_start_bytes,
         heap_end_bytes,
         event_log,

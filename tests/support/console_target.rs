@@ -122,8 +122,9 @@ impl ConsoleTarget for FixedController {
             ticks: 36_000,
             overruns: 2,
             worst_tick_us: 850,
-            allocations: 0,
-            rss_kb: 4_096,
+            allocations: Some(0),
+            heap_bytes: Some(81_920),
+            rss_kb: Some(4_096),
             events_dropped: 0,
             ..LoopStats::default()
         }

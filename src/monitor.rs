@@ -198,12 +198,15 @@ impl Monitor {
         m
     }
 
-    /// Continues the fault history and total of the monitor this one replaces (a configuration
-    /// reload). Nothing else carries over: the heads, the tables and the latch are this monitor's
-    /// own, built from the new site and taken as all red.
+    /// Continues the fault history, the total and a latched fault of the monitor this one replaces
+    /// (a configuration reload). A latched fault stays latched: only the operator's clear ends
+    /// flash (docs/safety.md 4), so a SIGHUP — a log-rotation tool's, say — cannot take a cabinet
+    /// out of flash; a file fixed while in flash is in force when the operator clears. The heads
+    /// and tables are this monitor's own, built from the new site and taken as all red.
     pub fn carry_history(&mut self, old: &Monitor) {
         self.history = old.history.clone();
         self.faults_total = old.faults_total;
+        self.latched = old.latched;
     }
 
     pub fn latched(&self) -> Option<&Fault> {

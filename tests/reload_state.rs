@@ -137,3 +137,43 @@ fn flows_carry_over_only_where_the_phase_measures_the_same_traffic() {
     let q = greenwave::plan::Planner::handover_from(&mut p, &old_site, &old_site);
     assert_eq!(*q.flows_vph(), learned);
 }
+
+/// A reload that lands while flash is latched keeps flash: only the operator's clear ends it. The
+/// new site is in force from that clear on.
+#[test]
+fn a_reload_in_flash_stays_in_flash_until_the_operator_clears() {
+    let old_site = site(SITE);
+    let card = MmuCard::from_geometry(&old_site);
+    let traffic = SimTraffic::new(&old_site, 1.0, 3);
+    let mut lp = ControlLoop::new(&old_site, &card, SimRelays::default(), SimWatchdog::default(), traffic);
+    let model = QTable::load(std::path::Path::new("models/learned-nema8.postcard")).unwrap();
+    lp.controller.planner_mut().set_model(model);
+    let tick = u64::from(old_site.tick_ms);
+    let mut k = 0u64;
+    while k * tick < 60_000 {
+        lp.tick(Instant(k * tick), true);
+        k += 1;
+    }
+    lp.controller.external_fault(Instant(k * tick), FaultKind::Controller);
+    assert_eq!(lp.controller.mode(), ControllerMode::Flash);
+    let new_site = site(&SITE.replacen("min_green_s = 10", "min_green_s = 11", 1));
+    lp.reload(new_site.clone());
+    for _ in 0..600 {
+        lp.tick(Instant(k * tick), true);
+        k += 1;
+    }
+    assert_eq!(lp.stats.reloads, 1, "the reload was applied");
+    assert_eq!(*lp.controller.site(), new_site);
+    assert_eq!(
+        lp.controller.mode(),
+        ControllerMode::Flash,
+        "still in flash after the reload"
+    );
+    assert_eq!(lp.controller.monitor().faults_total(), 1);
+    assert!(
+        lp.controller.clear_flash(Instant(k * tick)),
+        "the operator's clear ends it"
+    );
+    lp.tick(Instant(k * tick), true);
+    assert_ne!(lp.controller.mode(), ControllerMode::Flash);
+}

@@ -1,9 +1,18 @@
 //! `greenwave plot` as a stand-alone program (same arguments):
 //! cargo run --example plot -- --events FILE.csv --out FILE.svg|png [--from T] [--to T]
 
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(name = "plot", about = "Timing diagram from an event log")]
+struct Cli {
+    #[command(flatten)]
+    opts: greenwave::plot::PlotOptions,
+}
+
 fn main() -> std::process::ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match greenwave::plot::parse_args(&args).and_then(|o| greenwave::plot::plot(&o)) {
+    let cli = Cli::parse();
+    match greenwave::plot::plot(&cli.opts) {
         Ok(summary) => {
             println!("{summary}");
             std::process::ExitCode::SUCCESS

@@ -1,6 +1,7 @@
 //! `greenwave` command line: thin by design (docs/conventions.md 4) — parse arguments, load and
 //! validate the site, build the hardware, hand over to the runtime.
 
+use clap::{Args, Parser, Subcommand};
 use greenwave::config::Site;
 use greenwave::plan::webster;
 use greenwave::runtime::realtime::Signals;
@@ -14,63 +15,234 @@ use std::sync::atomic::{AtomicBool, Ordering};
 #[global_allocator]
 static HEAP: greenwave::runtime::heap::Counting = greenwave::runtime::heap::Counting;
 
-const USAGE: &str = "\
-greenwave — adaptive traffic-signal controller
+/// After every command's help: what the exit status means.
+const EXIT_STATUS: &str = "\
+Exit status: 0 success; 1 error: a bad file, option or value (an `error:` line on standard error);
+2 usage: no command given; 3 `sim` completed but lost event rows or state saves (the summary says
+what). Output to a pipe that closes early (`greenwave check … | head -1`) ends the command quietly
+with status 0.";
 
-USAGE:
-  greenwave check --site FILE [--board BOARD.toml] [--print-card]
-      Validate a site file; print derived timings and the Webster plan. Exit 1 on a bad file.
-      --board: also validate a board file: it wires every phase and crossing of the site, and its
-      [mmu] compatibility card permits everything the site's rings and barriers run together.
-      --print-card: print the [mmu] card derived from the phases' approaches and movements, to
-      review and paste into the board file.
-  greenwave sim --site FILE [--board BOARD.toml] [--duration SECS] [--speed max|FACTOR] [--seed N]
-                [--events FILE.csv] [--volumes SCALE] [--planner actuated|adaptive|webster]
-      Run the controller (engine, monitor, planner, loop) on the simulated intersection.
-      The monitor uses the board file's [mmu] card (--board), else the card derived from geometry.
-      Defaults: --duration 3600 --speed max --seed 1 --volumes 1.0
-      --console TTY [--baud N]: serve the serial console on TTY (e.g. one end of a socat pty pair).
-      --state-dir DIR: keep learned flows, counters and fault history in DIR across runs.
-      --model FILE: the Q-table for `--planner learned` (from `greenwave train`).
-      --event-dir DIR: rotating event log in DIR (as on a board; continues existing files).
-      --faults SEED: inject seeded random faults (camera stall and lost frames, detectors stuck
-        on / stuck off / chattering, a welded relay seen by read-back); each is logged when it
-        starts, and the summary ends with `faults injected N`. The same SEED replays them.
-      --relay-mirror FILE: write each frame sent to the relays into FILE (for an outside recorder).
-      With --speed FACTOR, controller time is the monotonic clock (x FACTOR), as on a board.
-      --append | --overwrite: add to / replace an existing --events file (without either, a
-      non-empty one is refused; appended rows follow the existing ones under its one header).
-      Exit 0; 1 on bad options or files; 3 when the run completed but something was lost (event
-      rows not written or dropped, a state file not saved): the summary says what.
-  greenwave run --board BOARD.toml --site FILE [--duration SECS] [--relay-mirror FILE] [--model FILE]
-      Run on a cabinet board: GPIO relays, inputs, watchdog, console, event log, state (board file).
-      --model FILE: the Q-table for a site on the `learned` planner (from `greenwave train`).
-      SIGHUP re-reads the site file (applied at the next all-red point; unchanged files and tick
-      changes are not applied, and bursts of SIGHUP coalesce); SIGTERM/SIGINT stop cleanly.
-  greenwave train --site FILE --out MODEL.postcard [--episodes N] [--seconds S] [--seed N]
-      Train the `learned` planner's Q-table in the built-in traffic model (volumes 0.6-1.6 x design).
-  greenwave plot --events FILE.csv --out FILE.svg|FILE.png [--from T --to T]
-      Timing diagram (rings, phases, pedestrians, detectors, preempt) from an event log.
-      Needs the `plot` feature (on by default; board builds leave it out and exit 1 here).
-  greenwave verify --board BOARD.toml --events FILE.csv [--events FILE2.csv ...]
-                   [--emitted N --dropped N --logged N] [--killed] [--resync-gap SECS]
-      Check an event log against the board's MMU card (`[mmu]`): no conflicting channels green,
-      yellow or WALK together, no yellow or red clearance below the card's minimum. With the run's
-      counters (`events emitted`, `events ... logged, ... dropped` of the sim summary) also checks
-      that no event was lost uncounted. --killed: the run was killed, its last row may be cut.
-      --resync-gap: the run lost rows (counted); after SECS without a row, channels count as
-      unknown until an event shows their state.
-      Exit 1 on any finding.
-  greenwave pin-hash
-      Read a console PIN (4-12 digits) from standard input; print the salted hash for the site
-      file's `[console] pin_hash`.
-  greenwave help
+/// greenwave — adaptive traffic-signal controller
+#[derive(Parser)]
+#[command(name = "greenwave", after_help = EXIT_STATUS, args_override_self = true)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
 
-EXIT STATUS:
-  0 success, 1 error (one `error:` line on standard error), 2 usage, 3 `sim` completed but lost
-  event rows or state saves (the summary says what). Output to a pipe that closes
-  early (`greenwave check … | head -1`) ends the command quietly with status 0.
-";
+#[derive(Subcommand)]
+enum Cmd {
+    /// Validate a site file; print derived timings and the Webster plan. Exit 1 on a bad file.
+    Check(CheckArgs),
+    /// Run the controller (engine, monitor, planner, loop) on the simulated intersection.
+    ///
+    /// The monitor uses the board file's [mmu] card (--board), else the card derived from
+    /// geometry. With --speed FACTOR, controller time is the monotonic clock (x FACTOR), as on a
+    /// board. Exit 0; 1 on bad options or files; 3 when the run completed but something was lost
+    /// (event rows not written or dropped, a state file not saved): the summary says what.
+    Sim(SimArgs),
+    /// Run on a cabinet board: GPIO relays, inputs, watchdog, console, event log, state (board
+    /// file).
+    ///
+    /// SIGHUP re-reads the site file (applied at the next all-red point; unchanged files and tick
+    /// changes are not applied, and bursts of SIGHUP coalesce); SIGTERM/SIGINT stop cleanly.
+    Run(RunArgs),
+    /// Train the `learned` planner's Q-table in the built-in traffic model (volumes 0.6-1.6 x
+    /// design).
+    Train(TrainArgs),
+    /// Timing diagram (rings, phases, pedestrians, detectors, preempt) from an event log.
+    #[cfg(feature = "plot")]
+    Plot(greenwave::plot::PlotOptions),
+    /// Timing diagram from an event log: needs the `plot` feature, which this build (a board
+    /// build) leaves out; it exits 1.
+    #[cfg(not(feature = "plot"))]
+    Plot(NoPlotArgs),
+    /// Check an event log against the board's MMU card (`[mmu]`). Exit 1 on any finding.
+    ///
+    /// No conflicting channels green, yellow or WALK together, no yellow or red clearance below
+    /// the card's minimum. With the run's counters (`events emitted`, `events ... logged, ...
+    /// dropped` of the sim summary) also checks that no event was lost uncounted.
+    Verify(VerifyArgs),
+    /// Read a console PIN (4-12 digits) from standard input; print the salted hash for the site
+    /// file's `[console] pin_hash`.
+    PinHash,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Site file to validate.
+    #[arg(long, value_name = "FILE")]
+    site: PathBuf,
+    /// Also validate a board file: it wires every phase and crossing of the site, and its [mmu]
+    /// compatibility card permits everything the site's rings and barriers run together.
+    #[arg(long, value_name = "BOARD.toml")]
+    board: Option<String>,
+    /// Print the [mmu] card derived from the phases' approaches and movements, to review and
+    /// paste into the board file.
+    #[arg(long)]
+    print_card: bool,
+}
+
+#[derive(Args)]
+struct SimArgs {
+    /// Site file.
+    #[arg(long, value_name = "FILE")]
+    site: PathBuf,
+    /// Board file whose [mmu] card the monitor uses (it must fit the site).
+    #[arg(long, value_name = "BOARD.toml")]
+    board: Option<String>,
+    /// Simulated seconds to run.
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    duration: u64,
+    /// `max` (as fast as possible) or a positive factor of real time (1 = real time).
+    #[arg(long, value_name = "max|FACTOR", default_value = "max", value_parser = parse_speed, allow_negative_numbers = true)]
+    speed: Speed,
+    /// Seed of the simulated traffic.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seed: u64,
+    /// Write the event log to FILE.csv (an existing non-empty file is refused without --append or
+    /// --overwrite).
+    #[arg(long, value_name = "FILE.csv")]
+    events: Option<PathBuf>,
+    /// Add to an existing --events file (appended rows follow the existing ones under its one
+    /// header).
+    #[arg(long, requires = "events", conflicts_with = "overwrite")]
+    append: bool,
+    /// Replace an existing --events file.
+    #[arg(long, requires = "events")]
+    overwrite: bool,
+    /// Scale of the design volumes, 0..10.
+    #[arg(long, value_name = "SCALE", default_value = "1.0", value_parser = parse_volumes, allow_negative_numbers = true)]
+    volumes: f64,
+    /// Planner instead of the site file's: actuated, adaptive, webster (or fixed), learned.
+    #[arg(long, value_name = "PLANNER", value_parser = parse_planner_arg)]
+    planner: Option<greenwave::config::PlannerKind>,
+    /// Serve the serial console on TTY (e.g. one end of a socat pty pair).
+    #[arg(long, value_name = "TTY")]
+    console: Option<PathBuf>,
+    /// Baud rate of the --console port.
+    #[arg(long, value_name = "N", default_value_t = 115_200)]
+    baud: u32,
+    /// Keep learned flows, counters and fault history in DIR across runs.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// The Q-table for `--planner learned` (from `greenwave train`).
+    #[arg(long, value_name = "FILE")]
+    model: Option<PathBuf>,
+    /// Write each frame sent to the relays into FILE (for an outside recorder).
+    #[arg(long, value_name = "FILE")]
+    relay_mirror: Option<PathBuf>,
+    /// Inject seeded random faults (camera stall and lost frames, detectors stuck on / stuck off /
+    /// chattering, a welded relay seen by read-back); each is logged when it starts, and the
+    /// summary ends with `faults injected N`. The same SEED replays them.
+    #[arg(long, value_name = "SEED")]
+    faults: Option<u64>,
+    /// Rotating event log in DIR (as on a board; continues existing files).
+    #[arg(long, value_name = "DIR")]
+    event_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Board file (GPIO lines, watchdog, console, event log, state, [mmu] card).
+    #[arg(long, value_name = "BOARD.toml")]
+    board: PathBuf,
+    /// Site file.
+    #[arg(long, value_name = "FILE")]
+    site: PathBuf,
+    /// Stop after SECS (default: run until SIGTERM/SIGINT).
+    #[arg(long, value_name = "SECS")]
+    duration: Option<u64>,
+    /// Write each frame sent to the relays into FILE (for an outside recorder).
+    #[arg(long, value_name = "FILE")]
+    relay_mirror: Option<PathBuf>,
+    /// The Q-table for a site on the `learned` planner (from `greenwave train`).
+    #[arg(long, value_name = "FILE")]
+    model: Option<PathBuf>,
+}
+
+/// `plot`'s arguments in a build without the `plot` feature: accepted and ignored (it exits 1).
+#[cfg(not(feature = "plot"))]
+#[derive(Args)]
+struct NoPlotArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    _rest: Vec<String>,
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// Site file.
+    #[arg(long, value_name = "FILE")]
+    site: PathBuf,
+    /// Where to write the Q-table.
+    #[arg(long, value_name = "MODEL.postcard")]
+    out: PathBuf,
+    /// Training episodes.
+    #[arg(long, value_name = "N", default_value_t = 60)]
+    episodes: u32,
+    /// Simulated seconds per episode.
+    #[arg(long, value_name = "S", default_value_t = 3600)]
+    seconds: u64,
+    /// Seed of the traffic and the exploration.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seed: u64,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// Board file whose [mmu] card the log is checked against.
+    #[arg(long, value_name = "BOARD.toml")]
+    board: String,
+    /// Event log to check; repeat for the files of a rotated log.
+    #[arg(long, value_name = "FILE.csv", required = true)]
+    events: Vec<String>,
+    /// The run's `events emitted` count (with --dropped).
+    #[arg(long, value_name = "N", requires = "dropped")]
+    emitted: Option<u64>,
+    /// The run's dropped event count (with --emitted).
+    #[arg(long, value_name = "N", requires = "emitted")]
+    dropped: Option<u64>,
+    /// The run's logged row count: the log must hold exactly that many rows.
+    #[arg(long, value_name = "N")]
+    logged: Option<u64>,
+    /// The run was killed: its last row may be cut.
+    #[arg(long)]
+    killed: bool,
+    /// The run lost rows (counted); after SECS without a row, channels count as unknown until an
+    /// event shows their state.
+    #[arg(long, value_name = "SECS", value_parser = parse_resync_gap, allow_negative_numbers = true)]
+    resync_gap: Option<f64>,
+}
+
+fn parse_speed(v: &str) -> Result<Speed, String> {
+    if v == "max" {
+        return Ok(Speed::Max);
+    }
+    match v.parse::<f64>() {
+        Ok(f) if f > 0.0 && f.is_finite() => Ok(Speed::Factor(f)),
+        _ => Err("must be `max` or a positive factor (1 = real time)".into()),
+    }
+}
+
+fn parse_volumes(v: &str) -> Result<f64, String> {
+    let f: f64 = v.parse().map_err(|_| "not a number".to_string())?;
+    if (0.0..=10.0).contains(&f) {
+        Ok(f)
+    } else {
+        Err(format!("{f} is outside 0..10 (a scale of the design volumes)"))
+    }
+}
+
+fn parse_planner_arg(v: &str) -> Result<greenwave::config::PlannerKind, String> {
+    greenwave::config::parse_planner(v).ok_or_else(|| "not one of actuated, adaptive, webster, learned".into())
+}
+
+fn parse_resync_gap(v: &str) -> Result<f64, String> {
+    match v.parse::<f64>() {
+        Ok(s) if s > 0.0 && s.is_finite() => Ok(s),
+        _ => Err("not a positive number of seconds".into()),
+    }
+}
 
 /// Standard output closed under us (EPIPE): the command stops and the process exits quietly.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
@@ -108,23 +280,25 @@ macro_rules! out {
 fn main() -> ExitCode {
     // Not `eprintln!`-based: a full disk under a redirected stderr must not panic the controller.
     greenwave::runtime::stderr_log::init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(cmd) = args.first() else {
-        let _ = write!(std::io::stderr(), "{USAGE}");
-        return ExitCode::from(2);
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
     };
-    let rest = &args[1..];
     let mut lossy = false;
-    let result = match cmd.as_str() {
-        "check" => check(rest),
-        "sim" => sim(rest).map(|end| lossy = matches!(end, SimEnd::Lossy)),
-        "plot" => plot(rest),
-        "pin-hash" => pin_hash(),
-        "train" => train(rest),
-        "run" => run(rest),
-        "verify" => verify(rest),
-        "help" | "--help" | "-h" => help(),
-        other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    let result = match cli.cmd {
+        Cmd::Check(a) => check(a),
+        Cmd::Sim(a) => sim(a).map(|end| lossy = matches!(end, SimEnd::Lossy)),
+        #[cfg(feature = "plot")]
+        Cmd::Plot(o) => greenwave::plot::plot(&o).and_then(|s| {
+            out!("{s}");
+            Ok(())
+        }),
+        #[cfg(not(feature = "plot"))]
+        Cmd::Plot(_) => Err(NO_PLOT.into()),
+        Cmd::PinHash => pin_hash(),
+        Cmd::Train(a) => train(a),
+        Cmd::Run(a) => run(a),
+        Cmd::Verify(a) => verify(a),
     };
     // Anything still buffered is written now, where a failure can still be reported.
     let result = result.and_then(|()| std::io::stdout().flush().map_err(stdout_error));
@@ -140,29 +314,40 @@ fn main() -> ExitCode {
     }
 }
 
-/// `greenwave plot`: the timing diagram of an event log (`greenwave::plot`).
-#[cfg(feature = "plot")]
-fn plot(args: &[String]) -> Result<(), String> {
-    let summary = greenwave::plot::parse_args(args).and_then(|o| greenwave::plot::plot(&o))?;
-    out!("{summary}");
-    Ok(())
-}
-
 /// Why `greenwave plot` fails in a build without the `plot` feature (board builds), and what to do.
 #[cfg(not(feature = "plot"))]
 const NO_PLOT: &str = "this build has no timing-diagram support: rebuild with `--features plot`, or draw the \
                        diagram on a workstation from the board's event log";
 
-/// `greenwave plot` in a build without the `plot` feature: exit 1 with [`NO_PLOT`], whatever the
-/// arguments.
-#[cfg(not(feature = "plot"))]
-fn plot(_args: &[String]) -> Result<(), String> {
-    Err(NO_PLOT.into())
-}
-
-fn help() -> Result<(), String> {
-    out!("{}", USAGE.trim_end());
-    Ok(())
+/// What the argument parser stopped on. Help (`help`, `--help`, `-h`) goes to standard output
+/// through [`emit`] (a closed pipe exits quietly, another write failure is status 1); no command
+/// at all prints the help to standard error with status 2; a bad option or value prints the
+/// parser's `error:` message and usage to standard error with status 1.
+fn usage(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let text = e.render().to_string();
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let shown = emit(format_args!("{}", text.trim_end()))
+                .and_then(|()| std::io::stdout().flush().map_err(stdout_error));
+            match shown {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) if STDOUT_CLOSED.load(Ordering::Relaxed) => ExitCode::SUCCESS,
+                Err(err) => {
+                    let _ = writeln!(std::io::stderr(), "error: {err}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = write!(std::io::stderr(), "{text}");
+            ExitCode::from(2)
+        }
+        _ => {
+            let _ = write!(std::io::stderr(), "{text}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// How a `sim` run ended (the summary is printed either way).
@@ -172,56 +357,14 @@ enum SimEnd {
     Lossy,
 }
 
-/// Removes the value-less `switches` from `args`; returns which were given and the rest.
-fn take_switches<'s>(args: &[String], switches: &[&'s str]) -> (Vec<&'s str>, Vec<String>) {
-    let (on, rest): (Vec<&String>, Vec<&String>) = args.iter().partition(|a| switches.contains(&a.as_str()));
-    let on = switches.iter().copied().filter(|s| on.iter().any(|a| a == s)).collect();
-    (on, rest.into_iter().cloned().collect())
-}
-
-/// `--name value` pairs; every flag must be known and have a value.
-struct Flags<'a> {
-    pairs: Vec<(&'a str, &'a str)>,
-}
-
-impl<'a> Flags<'a> {
-    fn parse(args: &'a [String], known: &[&str]) -> Result<Flags<'a>, String> {
-        let mut pairs = Vec::new();
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            if !known.contains(&a.as_str()) {
-                return Err(format!("unknown option `{a}` (accepted: {})", known.join(" ")));
-            }
-            let v = it.next().ok_or_else(|| format!("option `{a}` needs a value"))?;
-            pairs.push((a.as_str(), v.as_str()));
-        }
-        Ok(Flags { pairs })
-    }
-    fn get(&self, name: &str) -> Option<&'a str> {
-        self.pairs.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| *v)
-    }
-    fn num<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, String> {
-        match self.get(name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse()
-                .map_err(|_| format!("option `{name}`: `{v}` is not a valid number")),
-        }
-    }
-}
-
-fn load_site(flags: &Flags) -> Result<(PathBuf, Site), String> {
-    let path = PathBuf::from(flags.get("--site").ok_or("missing `--site FILE`")?);
+fn load_site(path: PathBuf) -> Result<(PathBuf, Site), String> {
     let site = Site::load(&path).map_err(|e| e.to_string())?;
     Ok((path, site))
 }
 
-fn check(args: &[String]) -> Result<(), String> {
-    let print_card = args.iter().any(|a| a == "--print-card");
-    let args: Vec<String> = args.iter().filter(|a| *a != "--print-card").cloned().collect();
-    let flags = Flags::parse(&args, &["--site", "--board"])?;
-    let (path, site) = load_site(&flags)?;
-    if print_card {
+fn check(args: CheckArgs) -> Result<(), String> {
+    let (path, site) = load_site(args.site)?;
+    if args.print_card {
         out!(
             "{}",
             greenwave::monitor::card::MmuCard::from_geometry(&site)
@@ -232,7 +375,7 @@ fn check(args: &[String]) -> Result<(), String> {
     }
     // Everything `run` refuses, `check` refuses: the console PIN hash is read here too.
     let pin = console_pin(&path)?;
-    if let Some(b) = flags.get("--board") {
+    if let Some(b) = args.board.as_deref() {
         // The board file against this site: every phase and crossing wired, and the card permits
         // what the site runs together (before a cabinet sees it).
         let board = greenwave::hal::board::Board::load(std::path::Path::new(b)).map_err(|e| e.to_string())?;
@@ -323,63 +466,21 @@ fn check(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn sim(args: &[String]) -> Result<SimEnd, String> {
-    let (switches, args) = take_switches(args, &["--append", "--overwrite"]);
-    let events_mode = match switches.as_slice() {
-        [] => greenwave::events::single::OpenMode::New,
-        ["--append"] => greenwave::events::single::OpenMode::Append,
-        ["--overwrite"] => greenwave::events::single::OpenMode::Overwrite,
-        _ => return Err("`--append` and `--overwrite` exclude each other".into()),
+fn sim(args: SimArgs) -> Result<SimEnd, String> {
+    let events_mode = match (args.append, args.overwrite) {
+        (true, _) => greenwave::events::single::OpenMode::Append,
+        (_, true) => greenwave::events::single::OpenMode::Overwrite,
+        _ => greenwave::events::single::OpenMode::New,
     };
-    let args = &args[..];
-    let flags = Flags::parse(
-        args,
-        &[
-            "--site",
-            "--duration",
-            "--speed",
-            "--seed",
-            "--events",
-            "--volumes",
-            "--planner",
-            "--console",
-            "--baud",
-            "--state-dir",
-            "--model",
-            "--event-dir",
-            "--faults",
-            "--relay-mirror",
-            "--board",
-        ],
-    )?;
-    let (site_path, mut site) = load_site(&flags)?;
-    if let Some(p) = flags.get("--planner") {
-        site.planner = greenwave::config::parse_planner(p)
-            .ok_or_else(|| format!("option `--planner`: `{p}` is not one of actuated, adaptive, webster"))?;
+    let (site_path, mut site) = load_site(args.site)?;
+    if let Some(p) = args.planner {
+        site.planner = p;
     }
-    let speed = match flags.get("--speed").unwrap_or("max") {
-        "max" => Speed::Max,
-        v => match v.parse::<f64>() {
-            Ok(f) if f > 0.0 && f.is_finite() => Speed::Factor(f),
-            _ => {
-                return Err(format!(
-                    "option `--speed`: `{v}` must be `max` or a positive factor (1 = real time)"
-                ))
-            }
-        },
-    };
-    let volumes: f64 = flags.num("--volumes", 1.0)?;
-    if !(0.0..=10.0).contains(&volumes) {
-        return Err(format!(
-            "option `--volumes`: {volumes} is outside 0..10 (a scale of the design volumes)"
-        ));
-    }
-    let console = match flags.get("--console") {
+    let speed = args.speed;
+    let console = match &args.console {
         None => None,
         Some(tty) => {
-            let baud: u32 = flags.num("--baud", 115_200)?;
-            let port = greenwave::hal::linux::serial::TermiosSerial::open(std::path::Path::new(tty), baud)
-                .map_err(|e| e.to_string())?;
+            let port = greenwave::hal::linux::serial::TermiosSerial::open(tty, args.baud).map_err(|e| e.to_string())?;
             Some(greenwave::runtime::sim::ConsoleSetup {
                 port,
                 pin: console_pin(&site_path)?,
@@ -388,36 +489,32 @@ fn sim(args: &[String]) -> Result<SimEnd, String> {
     };
     let mut opts = SimOptions {
         site_path,
-        duration_s: flags.num("--duration", 3600)?,
+        duration_s: args.duration,
         speed,
-        seed: flags.num("--seed", 1)?,
-        events: flags.get("--events").map(PathBuf::from),
-        volumes,
+        seed: args.seed,
+        events: args.events,
+        volumes: args.volumes,
         start_unix_ms: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0),
         console,
-        state_dir: flags.get("--state-dir").map(PathBuf::from),
+        state_dir: args.state_dir,
         model: None,
-        event_dir: flags.get("--event-dir").map(PathBuf::from),
-        relay_mirror: flags.get("--relay-mirror").map(PathBuf::from),
-        planner_override: flags.get("--planner").and_then(greenwave::config::parse_planner),
+        event_dir: args.event_dir,
+        relay_mirror: args.relay_mirror,
+        planner_override: args.planner,
         reload_check: None,
         events_mode,
     };
-    if opts.events.is_none() && !switches.is_empty() {
-        return Err(format!("`{}` needs `--events FILE.csv`", switches.join(" ")));
-    }
-    opts.model = load_model(flags.get("--model"), &site)?;
+    opts.model = load_model(args.model.as_deref(), &site)?;
     let signals = Signals::register().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     if matches!(speed, Speed::Factor(_)) {
         greenwave::runtime::realtime::setup_realtime(50);
     }
-    let card = sim_card(flags.get("--board"), &opts.site_path, &site)?;
-    let (summary, injected) = match flags.get("--faults") {
-        Some(_) => {
-            let seed: u64 = flags.num("--faults", 0)?;
+    let card = sim_card(args.board.as_deref(), &opts.site_path, &site)?;
+    let (summary, injected) = match args.faults {
+        Some(seed) => {
             let (summary, injected) =
                 greenwave::runtime::inject::run_sim_with_faults(&site, &card, &mut opts, &signals, seed)?;
             (summary, Some(injected))
@@ -507,14 +604,16 @@ fn pin_hash() -> Result<(), String> {
     Ok(())
 }
 
-fn train(args: &[String]) -> Result<(), String> {
+fn train(args: TrainArgs) -> Result<(), String> {
     use greenwave::plan::learned::{train, QTable};
-    let flags = Flags::parse(args, &["--site", "--out", "--episodes", "--seconds", "--seed"])?;
-    let (_, site) = load_site(&flags)?;
-    let out = PathBuf::from(flags.get("--out").ok_or("missing `--out MODEL.postcard`")?);
-    let episodes: u32 = flags.num("--episodes", 60)?;
-    let seconds: u64 = flags.num("--seconds", 3600)?;
-    let seed: u64 = flags.num("--seed", 1)?;
+    let (_, site) = load_site(args.site)?;
+    let TrainArgs {
+        out,
+        episodes,
+        seconds,
+        seed,
+        ..
+    } = args;
     let mut trainer = train::Trainer::new(QTable::default(), 0.3, seed, site.tick_ms);
     let mut rng = greenwave::hal::sim::traffic::Rng::new(seed ^ 0x5eed);
     for e in 0..episodes {
@@ -546,11 +645,11 @@ fn train(args: &[String]) -> Result<(), String> {
 
 /// `--model FILE` of `sim` and `run`: the learned planner's Q-table, which that planner requires.
 fn load_model(
-    path: Option<&str>,
+    path: Option<&std::path::Path>,
     site: &greenwave::config::Site,
 ) -> Result<Option<greenwave::plan::learned::QTable>, String> {
     match path {
-        Some(m) => greenwave::plan::learned::QTable::load(std::path::Path::new(m))
+        Some(m) => greenwave::plan::learned::QTable::load(m)
             .map(Some)
             .map_err(|e| e.to_string()),
         None if site.planner == greenwave::config::PlannerKind::Learned => {
@@ -560,22 +659,16 @@ fn load_model(
     }
 }
 
-fn run(args: &[String]) -> Result<(), String> {
-    let flags = Flags::parse(args, &["--board", "--site", "--duration", "--relay-mirror", "--model"])?;
-    let (site_path, site) = load_site(&flags)?;
-    let board_path = PathBuf::from(flags.get("--board").ok_or("missing `--board BOARD.toml`")?);
-    let duration_s = match flags.get("--duration") {
-        Some(_) => Some(flags.num("--duration", 0u64)?),
-        None => None,
-    };
-    let model = load_model(flags.get("--model"), &site)?;
+fn run(args: RunArgs) -> Result<(), String> {
+    let (site_path, site) = load_site(args.site)?;
+    let model = load_model(args.model.as_deref(), &site)?;
     let signals = Signals::register().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let opts = greenwave::runtime::board::RunOptions {
-        board_path,
+        board_path: args.board,
         console_pin: console_pin(&site_path)?,
         site_path,
-        duration_s,
-        relay_mirror: flags.get("--relay-mirror").map(PathBuf::from),
+        duration_s: args.duration,
+        relay_mirror: args.relay_mirror,
         model,
     };
     let summary = greenwave::runtime::board::run_board(&site, opts, &signals)?;
@@ -584,50 +677,19 @@ fn run(args: &[String]) -> Result<(), String> {
 }
 
 /// `greenwave verify`: the event log against the board's MMU card (`greenwave::verify`).
-fn verify(args: &[String]) -> Result<(), String> {
+fn verify(args: VerifyArgs) -> Result<(), String> {
     use greenwave::verify::{Checker, MmuCard};
     use std::io::BufRead;
-    let mut board = None;
-    let mut events = Vec::new();
-    let mut counts: [Option<u64>; 3] = [None; 3];
-    let mut killed = false;
-    let mut resync_ms = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = || it.next().ok_or_else(|| format!("option `{a}` needs a value"));
-        let num = |v: &String| {
-            v.parse::<u64>()
-                .map_err(|_| format!("option `{a}`: `{v}` is not a count"))
-        };
-        match a.as_str() {
-            "--board" => board = Some(value()?.clone()),
-            "--events" => events.push(value()?.clone()),
-            "--emitted" => counts[0] = Some(num(value()?)?),
-            "--dropped" => counts[1] = Some(num(value()?)?),
-            "--logged" => counts[2] = Some(num(value()?)?),
-            "--killed" => killed = true,
-            "--resync-gap" => {
-                let v = value()?;
-                match v.parse::<f64>() {
-                    Ok(s) if s > 0.0 && s.is_finite() => resync_ms = Some((s * 1000.0) as i64),
-                    _ => {
-                        return Err(format!(
-                            "option `--resync-gap`: `{v}` is not a positive number of seconds"
-                        ))
-                    }
-                }
-            }
-            _ => {
-                return Err(format!(
-                "unknown option `{a}` (accepted: --board --events --emitted --dropped --logged --killed --resync-gap)"
-            ))
-            }
-        }
-    }
-    let board = board.ok_or("missing `--board BOARD.toml`")?;
-    if events.is_empty() {
-        return Err("missing `--events FILE.csv`".into());
-    }
+    let VerifyArgs {
+        board,
+        events,
+        emitted,
+        dropped,
+        logged,
+        killed,
+        resync_gap,
+    } = args;
+    let resync_ms = resync_gap.map(|s| (s * 1000.0) as i64);
     let parsed = greenwave::hal::board::Board::load(std::path::Path::new(&board)).map_err(|e| e.to_string())?;
     let card =
         MmuCard::from_card(&parsed.mmu.ok_or_else(|| {
@@ -673,16 +735,16 @@ fn verify(args: &[String]) -> Result<(), String> {
         short_r += r.short_red_clears;
     }
     // Losses: every event the engine emitted is either a row in the log or counted as dropped.
-    let uncounted = match counts {
-        [Some(emitted), Some(dropped), logged] => {
+    let uncounted = match (emitted, dropped) {
+        (Some(emitted), Some(dropped)) => {
             if let Some(l) = logged.filter(|l| *l != rows) {
                 out!("the run counted {l} rows logged, the log holds {rows}");
                 failed = true;
             }
             emitted.abs_diff(rows + dropped)
         }
-        [None, None, _] => 0,
-        _ => return Err("`--emitted` and `--dropped` go together".into()),
+        // The parser takes `--emitted` and `--dropped` only together.
+        _ => 0,
     };
     out!(
         "verify: {rows} rows, {conflicts} conflicts, {short_y} short yellows, {short_r} short red clearances, {uncounted} uncounted losses"

@@ -25,12 +25,20 @@ use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 use timeline::{Bound, Kind, Row, Timeline};
 
-/// Options of `greenwave plot`.
-#[derive(Clone, Debug)]
+/// Options of `greenwave plot` (also its command-line arguments).
+#[derive(Clone, Debug, clap::Args)]
 pub struct PlotOptions {
+    /// Event log to draw.
+    #[arg(long, value_name = "FILE.csv")]
     pub events: PathBuf,
+    /// Diagram to write; the extension picks the format.
+    #[arg(long, value_name = "FILE.svg|FILE.png")]
     pub out: PathBuf,
+    /// Start of the window: `YYYY-MM-DD HH:MM:SS` or seconds from the log start.
+    #[arg(long, value_name = "T", value_parser = parse_bound, allow_negative_numbers = true)]
     pub from: Option<Bound>,
+    /// End of the window, as --from.
+    #[arg(long, value_name = "T", value_parser = parse_bound, allow_negative_numbers = true)]
     pub to: Option<Bound>,
 }
 
@@ -262,38 +270,9 @@ where
     Ok(())
 }
 
-/// `greenwave plot` arguments: `--events FILE.csv --out FILE.svg|png [--from T] [--to T]`, where T
-/// is `YYYY-MM-DD HH:MM:SS[.f]` or seconds from the log's first event.
-pub fn parse_args(args: &[String]) -> Result<PlotOptions, String> {
-    let mut events = None;
-    let mut out = None;
-    let mut from = None;
-    let mut to = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let v = it.next().ok_or_else(|| format!("option `{a}` needs a value"))?;
-        let bound = |v: &str| {
-            Bound::parse(v)
-                .ok_or_else(|| format!("`{a} {v}`: want `YYYY-MM-DD HH:MM:SS` or seconds from the log start"))
-        };
-        match a.as_str() {
-            "--events" => events = Some(PathBuf::from(v)),
-            "--out" => out = Some(PathBuf::from(v)),
-            "--from" => from = Some(bound(v)?),
-            "--to" => to = Some(bound(v)?),
-            other => {
-                return Err(format!(
-                    "unknown option `{other}` (accepted: --events --out --from --to)"
-                ))
-            }
-        }
-    }
-    Ok(PlotOptions {
-        events: events.ok_or("missing `--events FILE.csv`")?,
-        out: out.ok_or("missing `--out FILE.svg` (or .png)")?,
-        from,
-        to,
-    })
+/// A `--from`/`--to` value for the argument parser.
+fn parse_bound(v: &str) -> Result<Bound, String> {
+    Bound::parse(v).ok_or_else(|| "want `YYYY-MM-DD HH:MM:SS` or seconds from the log start".into())
 }
 
 /// Convenience for tools: plot `events` into `out` over `[from_s, to_s)` seconds from the start.

@@ -669,3 +669,58 @@ fn run_loads_the_learned_planners_model() {
     assert!(started.elapsed() < Duration::from_secs(60));
     assert!(String::from_utf8_lossy(&out.stdout).contains("simulated time"));
 }
+
+/// The help is generated from the option definitions: `help` and `--help` list every command on
+/// standard output (status 0), `sim --help` every sim option with its default; no command at all
+/// is a usage error (status 2) with the help on standard error.
+#[test]
+fn help_lists_every_command_and_sims_defaults() {
+    for args in [&["help"][..], &["--help"][..]] {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        for cmd in ["check", "sim", "run", "train", "plot", "verify", "pin-hash", "help"] {
+            assert!(text.contains(&format!("\n  {cmd} ")), "{args:?} lacks `{cmd}`: {text}");
+        }
+    }
+    let out = Command::new(BIN).args(["sim", "--help"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for opt in [
+        "--site",
+        "--board",
+        "--duration",
+        "--speed",
+        "--seed",
+        "--events",
+        "--append",
+        "--overwrite",
+        "--volumes",
+        "--planner",
+        "--console",
+        "--baud",
+        "--state-dir",
+        "--model",
+        "--relay-mirror",
+        "--faults",
+        "--event-dir",
+    ] {
+        assert!(
+            text.contains(&format!("{opt} ")) || text.contains(&format!("{opt}\n")),
+            "sim --help lacks {opt}"
+        );
+    }
+    for default in [
+        "[default: 3600]",
+        "[default: max]",
+        "[default: 1]",
+        "[default: 1.0]",
+        "[default: 115200]",
+    ] {
+        assert!(text.contains(default), "sim --help lacks {default}: {text}");
+    }
+    let out = Command::new(BIN).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Usage: greenwave <COMMAND>"));
+}

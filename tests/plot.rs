@@ -5,7 +5,7 @@
 mod sim_events;
 
 use greenwave::events::csv::{write_row, WallClock, HEADER};
-use greenwave::plot::{parse_args, plot, timeline};
+use greenwave::plot::{plot, timeline, PlotOptions};
 
 #[test]
 fn svg_and_png_from_a_simulated_hour() {
@@ -31,22 +31,13 @@ fn svg_and_png_from_a_simulated_hour() {
     let greens = tl.spans.iter().filter(|s| s.kind == timeline::Kind::Green).count();
     assert!(greens >= 8, "only {greens} greens in 200 s");
 
-    let args = |out: &str| -> Vec<String> {
-        [
-            "--events",
-            log.to_str().unwrap(),
-            "--out",
-            dir.join(out).to_str().unwrap(),
-            "--from",
-            "300",
-            "--to",
-            "500",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    let opts = |out: &str| PlotOptions {
+        events: log.clone(),
+        out: dir.join(out),
+        from: Some(timeline::Bound::Offset(300.0)),
+        to: Some(timeline::Bound::Offset(500.0)),
     };
-    let summary = plot(&parse_args(&args("d.svg")).unwrap()).unwrap();
+    let summary = plot(&opts("d.svg")).unwrap();
     println!("{summary}");
     let svg = std::fs::read_to_string(dir.join("d.svg")).unwrap();
     // Green bars are filled with the green colour; there is one per green span.
@@ -68,16 +59,13 @@ fn svg_and_png_from_a_simulated_hour() {
         assert!(svg.contains(&format!("\n{label}\n</text>")), "label `{label}` missing");
     }
 
-    plot(&parse_args(&args("d.png")).unwrap()).unwrap();
+    plot(&opts("d.png")).unwrap();
     let png = std::fs::read(dir.join("d.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
     assert_eq!(width, 1600);
 
-    assert!(parse_args(&["--events".into(), "x.csv".into()])
-        .unwrap_err()
-        .contains("--out"));
-    let bad = plot(&parse_args(&args("d.gif")).unwrap()).unwrap_err();
+    let bad = plot(&opts("d.gif")).unwrap_err();
     assert!(bad.contains(".svg or .png"), "{bad}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -12,10 +12,23 @@
 //!
 //! `cargo run --release -p greenwave-camera-eval -- [--seconds S] [--seed N]`
 
+use clap::Parser;
 use greenwave::camera::ring::FrameRing;
 use greenwave::detect::zone::{CameraConfig, ZoneConfig, ZoneDetector};
 use greenwave::detect::DetectorSnapshot;
 use greenwave::time::Instant;
+
+/// Zone detector accuracy on rendered top-down frames of the reference intersection
+#[derive(Parser)]
+#[command(name = "greenwave-camera-eval", args_override_self = true)]
+struct Cli {
+    /// Simulated seconds of video.
+    #[arg(long, value_name = "S", default_value_t = 1800)]
+    seconds: u64,
+    /// Seed of the traffic, illumination and sensor noise.
+    #[arg(long, value_name = "N", default_value_t = 7)]
+    seed: u64,
+}
 
 const W: usize = 400;
 const H: usize = 400;
@@ -76,16 +89,9 @@ fn green(approach: usize, t: f32) -> bool {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let arg = |k: &str, d: u64| {
-        args.iter()
-            .position(|a| a == k)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(d)
-    };
-    let seconds = arg("--seconds", 1800);
-    let mut rng = Rng(arg("--seed", 7) | 1);
+    let args = Cli::parse();
+    let seconds = args.seconds;
+    let mut rng = Rng(args.seed | 1);
 
     // Zones over the 12 lanes: detector = approach * 3 + lane + 1.
     let mut zones = heapless::Vec::<ZoneConfig, 16>::new();

@@ -1,17 +1,7 @@
 //! `greenwave-sumo`: greenwave against Eclipse SUMO.
 //!
-//! ```text
-//! greenwave-sumo bench [--scenario NAME|all] [--json FILE] [--planners actuated,adaptive,...]
-//!                      [--baselines static,actuated,delay_based,actuated_protected,actuated_permissive] [--seed N] [--out DIR]
-//! greenwave-sumo run --scenario NAME [--planner P] [--events FILE.csv] [--preempt] [--transit]
-//!                    [--drop-detection FROM:TO] [--seed N] [--out DIR]
-//! greenwave-sumo train --out MODEL.postcard [--episodes N] [--scenarios LIST] [--seed N]
-//!                      [--start MODEL] [--episode-s S] [--work DIR] [--jobs N] [--epsilon FIRST:LAST]
-//! greenwave-sumo transit [--scenario NAME[,NAME..]] [--planner P[,P..]] [--headway S]
-//!                        [--json FILE] [--seed N] [--out DIR]
-//! ```
-//! `bench`, `run` and `transit` take `--model FILE` for the `learned` planner's table (default
-//! `models/learned-nema8.postcard`).
+//! `greenwave-sumo help` (or `greenwave-sumo COMMAND --help`) lists the commands and their
+//! options with defaults: `bench`, `run`, `transit`, `train`.
 //! `transit` runs each demand plus a bus line (`scenario::write_buses`) twice on the same seed,
 //! transit priority off (the site without `[transit]`, no check-ins) and on (the site's
 //! `[transit]` limits), and prints bus and car time loss for both.
@@ -21,6 +11,7 @@
 
 use greenwave_sumo::{bridge, scenario, sumo};
 
+use clap::{Args, Parser, Subcommand};
 use greenwave::config::{parse_planner, PlannerKind, Site};
 use greenwave::plan::webster;
 use serde::Serialize;
@@ -56,34 +47,164 @@ struct Report {
     scenarios: Vec<ScenarioResult>,
 }
 
-struct Args {
-    pairs: Vec<(String, String)>,
-    flags: Vec<String>,
+/// greenwave against Eclipse SUMO: reference scenarios, benchmark, training
+#[derive(Parser)]
+#[command(name = "greenwave-sumo", args_override_self = true)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
 }
 
-impl Args {
-    fn parse(args: &[String], valued: &[&str], switches: &[&str]) -> Result<Args, String> {
-        let mut pairs = Vec::new();
-        let mut flags = Vec::new();
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            if switches.contains(&a.as_str()) {
-                flags.push(a.clone());
-            } else if valued.contains(&a.as_str()) {
-                let v = it.next().ok_or_else(|| format!("option `{a}` needs a value"))?;
-                pairs.push((a.clone(), v.clone()));
-            } else {
-                return Err(format!("unknown option `{a}`"));
-            }
-        }
-        Ok(Args { pairs, flags })
+#[derive(Subcommand)]
+enum Cmd {
+    /// Score greenwave's planners and SUMO's own controllers on the reference scenarios.
+    ///
+    /// Score = mean time loss + mean depart delay per vehicle, the lower the better.
+    Bench(BenchArgs),
+    /// One scenario with one greenwave planner.
+    Run(RunArgs),
+    /// Each demand plus a bus line, transit priority off and on (same seed): bus and car time
+    /// loss for both.
+    Transit(TransitArgs),
+    /// Train the `learned` planner's Q-table in SUMO.
+    Train(TrainArgs),
+}
+
+/// Options every simulation command takes.
+#[derive(Args)]
+struct Common {
+    /// Seed of SUMO's traffic.
+    #[arg(long, value_name = "N", default_value_t = 42)]
+    seed: u64,
+    /// Directory for the network, routes and SUMO outputs [default: target/sumo-bench].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// The `learned` planner's table [default: models/learned-nema8-sumo.postcard].
+    #[arg(long, value_name = "FILE")]
+    model: Option<String>,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Scenario names, comma-separated (balanced, unbalanced, peak, peak120, leftheavy), or `all`.
+    #[arg(long, value_name = "NAME|all", default_value = "all")]
+    scenario: String,
+    /// Also write the report as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<String>,
+    /// greenwave planners to score, comma-separated.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = planner_arg,
+          default_values = ["actuated", "adaptive", "learned", "webster"])]
+    planners: Vec<PlannerKind>,
+    /// SUMO's own controllers to score, comma-separated.
+    #[arg(long, value_name = "LIST", value_delimiter = ',',
+          value_parser = ["static", "actuated", "delay_based", "actuated_protected", "actuated_permissive"],
+          default_values = ["static", "actuated", "delay_based", "actuated_protected", "actuated_permissive"])]
+    baselines: Vec<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Scenario name.
+    #[arg(long, value_name = "NAME", default_value = "balanced", value_parser = scenario_arg)]
+    scenario: String,
+    /// greenwave planner [default: the site file's].
+    #[arg(long, value_name = "P", value_parser = planner_arg)]
+    planner: Option<PlannerKind>,
+    /// Write greenwave's event log to FILE.csv.
+    #[arg(long, value_name = "FILE.csv")]
+    events: Option<PathBuf>,
+    /// Add emergency vehicles (preemption).
+    #[arg(long)]
+    preempt: bool,
+    /// Add a bus line with transit priority.
+    #[arg(long)]
+    transit: bool,
+    /// Drop all detection from FROM to TO (seconds).
+    #[arg(long, value_name = "FROM:TO", value_parser = window_arg)]
+    drop_detection: Option<(u64, u64)>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct TransitArgs {
+    /// Scenario names, comma-separated.
+    #[arg(long, value_name = "NAME[,NAME..]", value_delimiter = ',', value_parser = scenario_arg,
+          default_value = "balanced")]
+    scenario: Vec<String>,
+    /// greenwave planners, comma-separated [default: the site file's].
+    #[arg(long, value_name = "P[,P..]", value_delimiter = ',', value_parser = planner_arg)]
+    planner: Vec<PlannerKind>,
+    /// Seconds between buses on a line, at least 1.
+    #[arg(long, value_name = "S", default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..))]
+    headway: u32,
+    /// Also write the results as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// Where to write the Q-table (also the checkpoint while training).
+    #[arg(long, value_name = "MODEL.postcard")]
+    out: PathBuf,
+    /// Training episodes in this run.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    episodes: u32,
+    /// Scenario names, comma-separated (balanced, unbalanced, peak, peak120, leftheavy, smoke).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = scenario_arg,
+          default_value = "balanced,unbalanced,peak")]
+    scenarios: Vec<String>,
+    /// Seed of the episodes.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seed: u64,
+    /// Continue from this Q-table.
+    #[arg(long, value_name = "MODEL")]
+    start: Option<PathBuf>,
+    /// Simulated seconds per episode.
+    #[arg(long, value_name = "S", default_value_t = 1800)]
+    episode_s: u32,
+    /// Working directory for the episodes' SUMO files [default: target/sumo-train].
+    #[arg(long, value_name = "DIR")]
+    work: Option<PathBuf>,
+    /// Episodes run in parallel.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    jobs: u32,
+    /// Exploration rate at the first and the last episode, each in 0..1.
+    #[arg(long, value_name = "FIRST:LAST", default_value = "0.2:0.05", value_parser = epsilon_arg)]
+    epsilon: (f64, f64),
+}
+
+fn planner_arg(v: &str) -> Result<PlannerKind, String> {
+    parse_planner(v).ok_or_else(|| "unknown planner (actuated, adaptive, webster, learned)".into())
+}
+
+fn scenario_arg(v: &str) -> Result<String, String> {
+    match scenario::demand(v) {
+        Some(_) => Ok(v.to_string()),
+        None => Err("unknown scenario (balanced, unbalanced, peak, peak120, leftheavy, smoke)".into()),
     }
-    fn get(&self, k: &str) -> Option<&str> {
-        self.pairs.iter().rev().find(|(a, _)| a == k).map(|(_, v)| v.as_str())
+}
+
+fn window_arg(v: &str) -> Result<(u64, u64), String> {
+    let bad = || "want FROM:TO, seconds".to_string();
+    let (a, b) = v.split_once(':').ok_or_else(bad)?;
+    Ok((a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?))
+}
+
+fn epsilon_arg(v: &str) -> Result<(f64, f64), String> {
+    let bad = || "FIRST:LAST exploration rates in 0..1, e.g. 0.2:0.05".to_string();
+    let (a, b) = v.split_once(':').ok_or_else(bad)?;
+    let (a, b): (f64, f64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+    if !(0.0..=1.0).contains(&a) || !(0.0..=1.0).contains(&b) {
+        return Err(bad());
     }
-    fn has(&self, k: &str) -> bool {
-        self.flags.iter().any(|f| f == k)
-    }
+    Ok((a, b))
 }
 
 fn main() -> ExitCode {
@@ -91,13 +212,24 @@ fn main() -> ExitCode {
         .with_level(log::LevelFilter::Warn)
         .env()
         .init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let r = match args.first().map(String::as_str) {
-        Some("bench") => bench(&args[1..]),
-        Some("run") => run_one(&args[1..]),
-        Some("transit") => transit(&args[1..]),
-        Some("train") => train(&args[1..]),
-        _ => Err("usage: greenwave-sumo bench [--scenario NAME|all] [--json FILE] [--planners LIST] [--baselines LIST] [--seed N] [--out DIR] [--model FILE]\n       greenwave-sumo run --scenario NAME [--planner P] [--events FILE.csv] [--preempt] [--transit] [--drop-detection FROM:TO] [--seed N] [--out DIR] [--model FILE]\n       greenwave-sumo train --out MODEL.postcard [--episodes N] [--scenarios LIST] [--seed N] [--start MODEL] [--episode-s S] [--work DIR] [--jobs N] [--epsilon FIRST:LAST]\n       greenwave-sumo transit [--scenario NAME[,NAME..]] [--planner P[,P..]] [--headway S] [--json FILE] [--seed N] [--out DIR]".into()),
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help goes to standard output with status 0; a usage error (or no command) to
+            // standard error with status 1, as every other error.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let r = match cli.cmd {
+        Cmd::Bench(a) => bench(a),
+        Cmd::Run(a) => run_one(a),
+        Cmd::Transit(a) => transit(a),
+        Cmd::Train(a) => train(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
@@ -108,11 +240,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn out_dir(args: &Args) -> Result<PathBuf, String> {
-    let d = PathBuf::from(
-        args.get("--out")
-            .unwrap_or(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/sumo-bench")),
-    );
+fn out_dir(args: &Common) -> Result<PathBuf, String> {
+    let d = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/sumo-bench")));
     std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
     Ok(d)
 }
@@ -135,46 +267,27 @@ fn planner_opts(p: PlannerKind, model: Option<&str>) -> Result<bridge::BridgeOpt
     })
 }
 
-fn run_one(a: &[String]) -> Result<(), String> {
-    let args = Args::parse(
-        a,
-        &[
-            "--scenario",
-            "--planner",
-            "--events",
-            "--drop-detection",
-            "--seed",
-            "--out",
-            "--model",
-        ],
-        &["--preempt", "--transit"],
-    )?;
+fn run_one(args: RunArgs) -> Result<(), String> {
     let home = sumo::sumo_home()?;
     let site = load_site()?;
-    let name = args.get("--scenario").unwrap_or("balanced");
+    let name = args.scenario.as_str();
     let d = scenario::demand(name).ok_or_else(|| format!("unknown scenario `{name}`"))?;
-    let dir = out_dir(&args)?;
+    let dir = out_dir(&args.common)?;
     let files = scenario::build_network(&home, &dir.join("net"))?;
     let mut routes = vec![scenario::write_routes(&d, &dir)?];
-    let planner = match args.get("--planner") {
-        Some(p) => parse_planner(p).ok_or_else(|| format!("unknown planner `{p}`"))?,
-        None => site.planner,
-    };
-    let mut opts = planner_opts(planner, args.get("--model"))?;
-    opts.events = args.get("--events").map(PathBuf::from);
-    opts.preempt = args.has("--preempt");
+    let planner = args.planner.unwrap_or(site.planner);
+    let mut opts = planner_opts(planner, args.common.model.as_deref())?;
+    opts.events = args.events.clone();
+    opts.preempt = args.preempt;
     if opts.preempt {
         routes.push(scenario::write_emergency(&dir, d.slice_s * d.slices.len() as u32)?);
     }
-    opts.transit = args.has("--transit");
+    opts.transit = args.transit;
     if opts.transit {
         routes.push(scenario::write_buses(&dir, d.slice_s * d.slices.len() as u32, 300)?);
     }
-    if let Some(w) = args.get("--drop-detection") {
-        let (a, b) = w.split_once(':').ok_or("--drop-detection FROM:TO (seconds)")?;
-        opts.drop_detection = Some((a.parse().map_err(|_| "bad FROM")?, b.parse().map_err(|_| "bad TO")?));
-    }
-    let seed: u64 = args.get("--seed").unwrap_or("42").parse().map_err(|_| "bad --seed")?;
+    opts.drop_detection = args.drop_detection;
+    let seed = args.common.seed;
     let (trip, report) = bridge::run(
         &home,
         &site,
@@ -245,27 +358,14 @@ fn run_baseline(
     Ok((trip, start.elapsed().as_secs_f64()))
 }
 
-fn bench(a: &[String]) -> Result<(), String> {
-    let args = Args::parse(
-        a,
-        &[
-            "--scenario",
-            "--json",
-            "--planners",
-            "--baselines",
-            "--seed",
-            "--out",
-            "--model",
-        ],
-        &[],
-    )?;
+fn bench(args: BenchArgs) -> Result<(), String> {
     let home = sumo::sumo_home()?;
     let site = load_site()?;
-    let dir = out_dir(&args)?;
+    let dir = out_dir(&args.common)?;
     let files = scenario::build_network(&home, &dir.join("net"))?;
     let links = scenario::links(&files.net)?;
-    let seed: u64 = args.get("--seed").unwrap_or("42").parse().map_err(|_| "bad --seed")?;
-    let which = args.get("--scenario").unwrap_or("all");
+    let seed = args.common.seed;
+    let which = args.scenario.as_str();
     let all = scenario::demands();
     let chosen: Vec<_> = if which == "all" {
         all.into_iter().collect()
@@ -279,18 +379,8 @@ fn bench(a: &[String]) -> Result<(), String> {
         }
         v
     };
-    let planners: Vec<PlannerKind> = args
-        .get("--planners")
-        .unwrap_or("actuated,adaptive,learned,webster")
-        .split(',')
-        .map(|p| parse_planner(p).ok_or_else(|| format!("unknown planner `{p}`")))
-        .collect::<Result<_, _>>()?;
-    let baselines: Vec<String> = args
-        .get("--baselines")
-        .unwrap_or("static,actuated,delay_based,actuated_protected,actuated_permissive")
-        .split(',')
-        .map(String::from)
-        .collect();
+    let planners = &args.planners;
+    let baselines = &args.baselines;
     let mut report = Report { scenarios: Vec::new() };
     for d in &chosen {
         let routes = scenario::write_routes(d, &dir)?;
@@ -323,7 +413,7 @@ fn bench(a: &[String]) -> Result<(), String> {
         } else {
             scenario::Lefts::Protected
         };
-        for b in &baselines {
+        for b in baselines {
             let prog = match b.as_str() {
                 "static" => scenario::program(&links, "static", site_lefts, &green, &min, &yellow, &red),
                 "actuated" | "delay_based" => scenario::program(&links, b, site_lefts, &maxg, &min, &yellow, &red),
@@ -380,8 +470,8 @@ fn bench(a: &[String]) -> Result<(), String> {
                 greenwave: None,
             });
         }
-        for p in &planners {
-            let opts = planner_opts(*p, args.get("--model"))?;
+        for p in planners {
+            let opts = planner_opts(*p, args.common.model.as_deref())?;
             let tag = format!("{}-greenwave-{}", d.name, p.name());
             let (trip, rep) = bridge::run(
                 &home,
@@ -429,7 +519,7 @@ fn bench(a: &[String]) -> Result<(), String> {
         report.scenarios.push(res);
     }
     print_table(&report);
-    if let Some(j) = args.get("--json") {
+    if let Some(j) = &args.json {
         let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
         std::fs::write(j, text).map_err(|e| format!("{j}: {e}"))?;
     }
@@ -485,47 +575,26 @@ struct TransitResult {
     on: TransitRun,
 }
 
-fn transit(a: &[String]) -> Result<(), String> {
-    let args = Args::parse(
-        a,
-        &[
-            "--scenario",
-            "--planner",
-            "--headway",
-            "--json",
-            "--seed",
-            "--out",
-            "--model",
-        ],
-        &[],
-    )?;
+fn transit(args: TransitArgs) -> Result<(), String> {
     let home = sumo::sumo_home()?;
     let site = load_site()?;
     if site.transit.is_none() {
         return Err(format!("{SITE} has no [transit] table: nothing to compare"));
     }
-    let dir = out_dir(&args)?;
+    let dir = out_dir(&args.common)?;
     let files = scenario::build_network(&home, &dir.join("net"))?;
-    let seed: u64 = args.get("--seed").unwrap_or("42").parse().map_err(|_| "bad --seed")?;
-    let headway: u32 = args
-        .get("--headway")
-        .unwrap_or("300")
-        .parse()
-        .ok()
-        .filter(|h| *h > 0)
-        .ok_or("--headway S: seconds between buses on a line, at least 1")?;
+    let seed = args.common.seed;
+    let headway = args.headway;
     let demands = args
-        .get("--scenario")
-        .unwrap_or("balanced")
-        .split(',')
+        .scenario
+        .iter()
         .map(|n| scenario::demand(n).ok_or_else(|| format!("unknown scenario `{n}`")))
         .collect::<Result<Vec<_>, _>>()?;
-    let planners = args
-        .get("--planner")
-        .unwrap_or(site.planner.name())
-        .split(',')
-        .map(|p| parse_planner(p).ok_or_else(|| format!("unknown planner `{p}`")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let planners = if args.planner.is_empty() {
+        vec![site.planner]
+    } else {
+        args.planner.clone()
+    };
     let mut results = Vec::new();
     for d in &demands {
         let routes = vec![
@@ -539,7 +608,7 @@ fn transit(a: &[String]) -> Result<(), String> {
                 if !on {
                     s.transit = None;
                 }
-                let mut opts = planner_opts(*p, args.get("--model"))?;
+                let mut opts = planner_opts(*p, args.common.model.as_deref())?;
                 opts.transit = on;
                 let tag = format!(
                     "{}-greenwave-{}-tsp-{}",
@@ -609,7 +678,7 @@ fn transit(a: &[String]) -> Result<(), String> {
             format!("{}/{}/{}", r.on.tsp_events[0], r.on.tsp_events[1], r.on.tsp_events[2]),
         );
     }
-    if let Some(j) = args.get("--json") {
+    if let Some(j) = &args.json {
         let text = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
         std::fs::write(j, text).map_err(|e| format!("{j}: {e}"))?;
     }
@@ -617,73 +686,39 @@ fn transit(a: &[String]) -> Result<(), String> {
 }
 
 /// `greenwave-sumo train`: the `learned` planner's Q-table trained in SUMO (see `train.rs`).
-fn train(a: &[String]) -> Result<(), String> {
+fn train(args: TrainArgs) -> Result<(), String> {
     use greenwave_sumo::train::{self, TrainOptions};
-    let args = Args::parse(
-        a,
-        &[
-            "--out",
-            "--episodes",
-            "--scenarios",
-            "--seed",
-            "--start",
-            "--episode-s",
-            "--work",
-            "--jobs",
-            "--epsilon",
-        ],
-        &[],
-    )?;
-    let out = PathBuf::from(args.get("--out").ok_or("missing `--out MODEL.postcard`")?);
+    let out = args.out;
     let home = sumo::sumo_home()?;
     let site = load_site()?;
-    let names = args.get("--scenarios").unwrap_or("balanced,unbalanced,peak");
-    let demands = names
-        .split(',')
+    let names = args.scenarios.join(",");
+    let demands = args
+        .scenarios
+        .iter()
         .map(|n| {
             scenario::demand(n).ok_or_else(|| {
                 format!("unknown scenario `{n}` (balanced, unbalanced, peak, peak120, leftheavy, smoke)")
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let start = match args.get("--start") {
-        Some(p) => Some(greenwave::plan::learned::QTable::load(Path::new(p)).map_err(|e| e.to_string())?),
+    let start = match &args.start {
+        Some(p) => Some(greenwave::plan::learned::QTable::load(p).map_err(|e| e.to_string())?),
         None => None,
     };
     let opts = TrainOptions {
-        episodes: args
-            .get("--episodes")
-            .unwrap_or("100")
-            .parse()
-            .map_err(|_| "bad --episodes")?,
+        episodes: args.episodes,
         demands,
-        seed: args.get("--seed").unwrap_or("1").parse().map_err(|_| "bad --seed")?,
-        episode_s: args
-            .get("--episode-s")
-            .unwrap_or("1800")
-            .parse()
-            .map_err(|_| "bad --episode-s")?,
+        seed: args.seed,
+        episode_s: args.episode_s,
         start,
         checkpoint: Some(out.clone()),
-        jobs: args.get("--jobs").unwrap_or("1").parse().map_err(|_| "bad --jobs")?,
-        epsilon: match args.get("--epsilon") {
-            Some(e) => {
-                let bad = || format!("bad --epsilon `{e}`: FIRST:LAST exploration rates in 0..1, e.g. 0.2:0.05");
-                let (a, b) = e.split_once(':').ok_or_else(bad)?;
-                let (a, b): (f64, f64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
-                if !(0.0..=1.0).contains(&a) || !(0.0..=1.0).contains(&b) {
-                    return Err(bad());
-                }
-                (a, b)
-            }
-            None => (0.2, 0.05),
-        },
+        jobs: args.jobs,
+        epsilon: args.epsilon,
         ..TrainOptions::default()
     };
-    let work = PathBuf::from(
-        args.get("--work")
-            .unwrap_or(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/sumo-train")),
-    );
+    let work = args
+        .work
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/sumo-train")));
     let t0 = std::time::Instant::now();
     let table = train::train(&home, &site, &opts, &work, |r| {
         eprintln!(

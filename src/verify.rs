@@ -39,6 +39,13 @@ pub const CHANNELS: usize = crate::limits::MAX_PHASES;
 /// Timestamp resolution of the log, ms.
 pub const LOG_RESOLUTION_MS: i64 = 100;
 
+/// Which kind of interval ended (`Checker::interval_ended`).
+#[derive(Clone, Copy)]
+enum Ended {
+    Yellow,
+    RedClear,
+}
+
 /// The part of the MMU card the checker needs.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MmuCard {
@@ -233,29 +240,13 @@ impl<'a> Checker<'a> {
             code::PHASE_BEGIN_YELLOW => self.veh[c] = Veh::Yellow { since: at },
             code::PHASE_BEGIN_RED_CLEARANCE => {
                 if let Veh::Yellow { since } = self.veh[c] {
-                    self.report.yellows += 1;
-                    if at - since + LOG_RESOLUTION_MS <= min_y {
-                        self.report.short_yellows += 1;
-                        self.find(
-                            line,
-                            at,
-                            format!("channel {param}: yellow {} ms < minimum {min_y} ms", at - since),
-                        );
-                    }
+                    self.interval_ended(Ended::Yellow, line, at, since, min_y, param, "yellow");
                 }
                 self.veh[c] = Veh::RedClear { since: at };
             }
             code::PHASE_END_RED_CLEARANCE => {
                 if let Veh::RedClear { since } = self.veh[c] {
-                    self.report.red_clears += 1;
-                    if at - since + LOG_RESOLUTION_MS <= min_r {
-                        self.report.short_red_clears += 1;
-                        self.find(
-                            line,
-                            at,
-                            format!("channel {param}: red clearance {} ms < minimum {min_r} ms", at - since),
-                        );
-                    }
+                    self.interval_ended(Ended::RedClear, line, at, since, min_r, param, "red clearance");
                 }
                 self.veh[c] = Veh::Red;
             }
@@ -265,38 +256,38 @@ impl<'a> Checker<'a> {
             code::OVERLAP_BEGIN_YELLOW => self.arrow[c] = Arrow::Yellow { since: at },
             code::OVERLAP_BEGIN_RED_CLEARANCE => {
                 if let Arrow::Yellow { since } = self.arrow[c] {
-                    self.report.yellows += 1;
-                    if at - since + LOG_RESOLUTION_MS <= min_y {
-                        self.report.short_yellows += 1;
-                        self.find(
-                            line,
-                            at,
-                            format!("channel {param}: arrow yellow {} ms < minimum {min_y} ms", at - since),
-                        );
-                    }
+                    self.interval_ended(Ended::Yellow, line, at, since, min_y, param, "arrow yellow");
                 }
                 self.arrow[c] = Arrow::RedClear { since: at };
             }
             code::OVERLAP_OFF => {
                 if let Arrow::RedClear { since } = self.arrow[c] {
-                    self.report.red_clears += 1;
-                    if at - since + LOG_RESOLUTION_MS <= min_r {
-                        self.report.short_red_clears += 1;
-                        self.find(
-                            line,
-                            at,
-                            format!(
-                                "channel {param}: arrow red clearance {} ms < minimum {min_r} ms",
-                                at - since
-                            ),
-                        );
-                    }
+                    self.interval_ended(Ended::RedClear, line, at, since, min_r, param, "arrow red clearance");
                 }
                 self.arrow[c] = Arrow::Off;
             }
             code::FLASH_STATUS => self.flash(param == 1),
             code::ALARM => self.report.alarms += 1,
             _ => {}
+        }
+    }
+
+    /// Counts a yellow or red clearance that ended at `at` after starting at `since`, and reports it
+    /// when it was shorter than `min_ms` by more than the log's resolution.
+    #[allow(clippy::too_many_arguments)]
+    fn interval_ended(&mut self, kind: Ended, line: usize, at: i64, since: i64, min_ms: i64, param: u16, what: &str) {
+        let (count, short) = match kind {
+            Ended::Yellow => (&mut self.report.yellows, &mut self.report.short_yellows),
+            Ended::RedClear => (&mut self.report.red_clears, &mut self.report.short_red_clears),
+        };
+        *count += 1;
+        if at - since + LOG_RESOLUTION_MS <= min_ms {
+            *short += 1;
+            self.find(
+                line,
+                at,
+                format!("channel {param}: {what} {} ms < minimum {min_ms} ms", at - since),
+            );
         }
     }
 

@@ -30,6 +30,84 @@ use std::path::Path;
 pub const LOG_FILES: usize = 256;
 /// Bytes buffered before a write to the file.
 pub const LOG_BUF: usize = 8192;
+
+/// Whole CSV rows waiting to be written, in a fixed buffer of [`LOG_BUF`] bytes: what both event-log
+/// writers (rotating files, one `--events` file) keep between writes. Counts its rows, so a write
+/// that fails part-way can say how many whole rows reached the file.
+#[derive(Debug)]
+pub(crate) struct RowBuf {
+    buf: [u8; LOG_BUF],
+    len: usize,
+    rows: u64,
+}
+
+impl RowBuf {
+    pub(crate) const fn new() -> RowBuf {
+        RowBuf {
+            buf: [0; LOG_BUF],
+            len: 0,
+            rows: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether `n` more bytes fit.
+    pub(crate) fn fits(&self, n: usize) -> bool {
+        self.len + n <= LOG_BUF
+    }
+
+    /// Appends one row; a row that does not fit is dropped and counted in `stats`.
+    pub(crate) fn push(&mut self, row: &[u8], stats: &mut LogStats) {
+        match self.buf.get_mut(self.len..self.len + row.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(row);
+                self.len += row.len();
+                self.rows += 1;
+            }
+            None => {
+                stats.rows_dropped += 1;
+                stats.bytes_dropped += row.len() as u64;
+            }
+        }
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+
+    /// The buffer reached the file: counts its rows as written and empties it. Returns the bytes.
+    pub(crate) fn written(&mut self, stats: &mut LogStats) -> u64 {
+        let n = self.len as u64;
+        stats.rows_written += self.rows;
+        self.len = 0;
+        self.rows = 0;
+        n
+    }
+
+    /// A write failed after `kept` bytes (`rows` whole rows) reached the file: those count as
+    /// written, the rest is dropped and counted.
+    pub(crate) fn partly_written(&mut self, kept: usize, rows: u64, stats: &mut LogStats) {
+        stats.rows_written += rows;
+        self.len = self.len.saturating_sub(kept);
+        self.rows = self.rows.saturating_sub(rows);
+        self.dropped(stats);
+    }
+
+    /// Drops what is buffered, counting it.
+    pub(crate) fn dropped(&mut self, stats: &mut LogStats) {
+        stats.rows_dropped += self.rows;
+        stats.bytes_dropped += self.len as u64;
+        self.len = 0;
+        self.rows = 0;
+    }
+}
 const PATH_LEN: usize = 300;
 
 /// Byte budget of the event log.
@@ -148,9 +226,7 @@ pub struct RotatingCsvLog {
     seq: u32,
     /// Bytes of the current file that are on disk as whole rows.
     file_bytes: u64,
-    buf: [u8; LOG_BUF],
-    buf_len: usize,
-    buf_rows: u64,
+    buf: RowBuf,
     /// Closed files, oldest first: (sequence, bytes).
     closed: heapless::Deque<(u32, u64), LOG_FILES>,
     stats: LogStats,
@@ -218,9 +294,7 @@ impl RotatingCsvLog {
             file: None,
             seq: next,
             file_bytes: 0,
-            buf: [0; LOG_BUF],
-            buf_len: 0,
-            buf_rows: 0,
+            buf: RowBuf::new(),
             closed: heapless::Deque::new(),
             stats: LogStats::default(),
         };
@@ -341,7 +415,7 @@ impl RotatingCsvLog {
         }
         let n = row.len();
         let mut result = Ok(());
-        if self.file_bytes + (self.buf_len + n) as u64 > self.budget.file_bytes {
+        if self.file_bytes + (self.buf.len() + n) as u64 > self.budget.file_bytes {
             result = self.flush();
             if self.file.is_some() || result.is_ok() {
                 if let Err(e) = self.rotate() {
@@ -349,27 +423,17 @@ impl RotatingCsvLog {
                     result = Err(e);
                 }
             }
-        } else if self.buf_len + n > LOG_BUF {
+        } else if !self.buf.fits(n) {
             result = self.flush();
         }
-        match self.buf.get_mut(self.buf_len..self.buf_len + n) {
-            Some(dst) => {
-                dst.copy_from_slice(row.as_bytes());
-                self.buf_len += n;
-                self.buf_rows += 1;
-            }
-            None => {
-                self.stats.rows_dropped += 1;
-                self.stats.bytes_dropped += n as u64;
-            }
-        }
+        self.buf.push(row.as_bytes(), &mut self.stats);
         result
     }
 
     /// Writes the buffered rows to the current file. On failure they are dropped and counted, and
     /// the file is cut back to its last whole row.
     pub fn flush(&mut self) -> Result<(), LogError> {
-        if self.buf_len == 0 {
+        if self.buf.is_empty() {
             return Ok(());
         }
         if self.file.is_none() {
@@ -378,38 +442,31 @@ impl RotatingCsvLog {
                 return Err(self.drop_buffer(e));
             }
         }
-        let data = self.buf.get(..self.buf_len).unwrap_or(&[]);
         let res = match self.file.as_mut() {
-            Some(f) => write_rows(f, data, self.file_bytes),
+            Some(f) => write_rows(f, self.buf.bytes(), self.file_bytes),
             None => Ok(()),
         };
         match res {
             Ok(()) => {
-                self.file_bytes += self.buf_len as u64;
-                self.stats.rows_written += self.buf_rows;
+                self.file_bytes += self.buf.written(&mut self.stats);
                 self.stats.last_errno = 0;
-                self.buf_len = 0;
-                self.buf_rows = 0;
                 Ok(())
             }
             Err(w) => {
                 self.file_bytes += w.kept as u64;
-                self.stats.rows_written += w.rows;
-                self.buf_len -= w.kept;
-                self.buf_rows -= w.rows;
+                self.buf.partly_written(w.kept, w.rows, &mut self.stats);
                 if w.cut_failed {
                     self.file = None;
                 }
-                Err(self.drop_buffer(io(&w.error)))
+                let e = io(&w.error);
+                self.fail(e);
+                Err(e)
             }
         }
     }
 
     fn drop_buffer(&mut self, e: LogError) -> LogError {
-        self.stats.rows_dropped += self.buf_rows;
-        self.stats.bytes_dropped += self.buf_len as u64;
-        self.buf_len = 0;
-        self.buf_rows = 0;
+        self.buf.dropped(&mut self.stats);
         self.fail(e);
         e
     }

@@ -11,10 +11,10 @@
 //! [`OpenMode::Overwrite`] replaces it.
 //!
 //! Meant for the event-log writer thread. After [`SingleCsvLog::open`] it does not allocate: rows
-//! are formatted on the stack and written through a fixed buffer of [`LOG_BUF`] bytes.
+//! are formatted on the stack and written through a fixed buffer of [`LOG_BUF`](crate::events::rotate::LOG_BUF) bytes.
 
 use crate::events::csv::{write_row, WallClock, HEADER};
-use crate::events::rotate::{cut_back, io, write_rows, LogError, LogStats, LOG_BUF};
+use crate::events::rotate::{cut_back, io, write_rows, LogError, LogStats, RowBuf};
 use crate::events::Event;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -41,9 +41,7 @@ pub struct SingleCsvLog {
     file_bytes: u64,
     /// The header is still to be written (it failed, or the file was empty).
     header_pending: bool,
-    buf: [u8; LOG_BUF],
-    buf_len: usize,
-    buf_rows: u64,
+    buf: RowBuf,
     stats: LogStats,
 }
 
@@ -92,9 +90,7 @@ impl SingleCsvLog {
             clock,
             file_bytes,
             header_pending: file_bytes == 0,
-            buf: [0; LOG_BUF],
-            buf_len: 0,
-            buf_rows: 0,
+            buf: RowBuf::new(),
             stats: LogStats::default(),
         };
         log.stats.files_opened = 1;
@@ -137,27 +133,17 @@ impl SingleCsvLog {
         }
         let n = row.len();
         let mut result = Ok(());
-        if self.buf_len + n > LOG_BUF {
+        if !self.buf.fits(n) {
             result = self.flush();
         }
-        match self.buf.get_mut(self.buf_len..self.buf_len + n) {
-            Some(dst) => {
-                dst.copy_from_slice(row.as_bytes());
-                self.buf_len += n;
-                self.buf_rows += 1;
-            }
-            None => {
-                self.stats.rows_dropped += 1;
-                self.stats.bytes_dropped += n as u64;
-            }
-        }
+        self.buf.push(row.as_bytes(), &mut self.stats);
         result
     }
 
     /// Writes the buffered rows. On failure they are dropped and counted, and the file is cut back
     /// to its last whole row.
     pub fn flush(&mut self) -> Result<(), LogError> {
-        if self.buf_len == 0 {
+        if self.buf.is_empty() {
             return Ok(());
         }
         if self.header_pending {
@@ -166,25 +152,18 @@ impl SingleCsvLog {
                 return Err(e);
             }
         }
-        let data = self.buf.get(..self.buf_len).unwrap_or(&[]);
-        match write_rows(&mut self.file, data, self.file_bytes) {
+        match write_rows(&mut self.file, self.buf.bytes(), self.file_bytes) {
             Ok(()) => {
-                self.file_bytes += self.buf_len as u64;
-                self.stats.rows_written += self.buf_rows;
+                self.file_bytes += self.buf.written(&mut self.stats);
                 self.stats.last_errno = 0;
-                self.buf_len = 0;
-                self.buf_rows = 0;
                 Ok(())
             }
             Err(w) => {
                 // The whole rows that made it stay; a half row after them is cut off.
                 self.file_bytes += w.kept as u64;
-                self.stats.rows_written += w.rows;
-                self.buf_len -= w.kept;
-                self.buf_rows -= w.rows;
+                self.buf.partly_written(w.kept, w.rows, &mut self.stats);
                 let e = io(&w.error);
                 self.fail(e);
-                self.drop_buffer();
                 Err(e)
             }
         }
@@ -204,10 +183,7 @@ impl SingleCsvLog {
     }
 
     fn drop_buffer(&mut self) {
-        self.stats.rows_dropped += self.buf_rows;
-        self.stats.bytes_dropped += self.buf_len as u64;
-        self.buf_len = 0;
-        self.buf_rows = 0;
+        self.buf.dropped(&mut self.stats);
     }
 
     fn fail(&mut self, e: LogError) {

@@ -3,7 +3,7 @@
 //! virtual camera.
 //!
 //! ```text
-//! camera_probe DEVICE SECONDS    e.g. camera_probe /dev/video0 5
+//! camera_probe DEVICE SECONDS [FPS]    e.g. camera_probe /dev/video0 5 10
 //! ```
 //! Prints `CAMERA` lines: frames written to the ring, the latest frame's sequence number and mean
 //! luma, and the capture health. Exit 0 only if frames arrived and the backend reports streaming.
@@ -20,6 +20,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let dev = PathBuf::from(args.get(1).map(String::as_str).unwrap_or("/dev/video0"));
     let secs: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let fps: u32 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(10);
     let ring = match FrameRing::new(4, 640, 480) {
         Ok(r) => Arc::new(r),
         Err(e) => {
@@ -29,7 +30,7 @@ fn main() -> ExitCode {
     };
     let t0 = std::time::Instant::now();
     let clock = move || Instant(t0.elapsed().as_millis() as u64);
-    let cap = match Capture::start(dev.clone(), Arc::clone(&ring), clock) {
+    let cap = match Capture::start(dev.clone(), Arc::clone(&ring), fps, clock) {
         Ok(c) => c,
         Err(e) => {
             println!("CAMERA start failed: {e}");

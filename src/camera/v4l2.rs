@@ -6,6 +6,10 @@
 //! decoding would allocate and cost more than a small board can spare. Every failure becomes a
 //! [`CameraHealth`] the loop turns into detector health (stale → the Webster fail-safe), never a
 //! crash. Per frame the thread reuses the driver's mmap buffers and the ring's slots: no allocation.
+//!
+//! Frame rate: the configured `fps` is asked of the device (`VIDIOC_S_PARM` frame interval); many
+//! UVC cameras round it or ignore it, so frames arriving faster than `fps` are also skipped in the
+//! thread ([`FrameRateLimit`]) — detection never sees more frames than it was sized for.
 
 use crate::camera::ring::FrameRing;
 use crate::time::Instant;
@@ -75,6 +79,44 @@ fn open(path: &Path, width: u32, height: u32) -> Result<(Device, Pixels, u32), S
     ))
 }
 
+/// Asks the device for `fps` frames per second; returns what it granted (frames per second,
+/// rounded down), or why it refused. A device may round the interval to one it supports.
+fn request_fps(dev: &Device, fps: u32) -> Result<u32, String> {
+    let got = dev
+        .set_params(&v4l::video::capture::Parameters::with_fps(fps.max(1)))
+        .map_err(|e| e.to_string())?;
+    let (n, d) = (got.interval.numerator, got.interval.denominator);
+    Ok(d.checked_div(n).unwrap_or(0))
+}
+
+/// Skips frames that arrive sooner than one frame period after the last one kept: the software
+/// half of the frame-rate limit (the device half is [`request_fps`]). A frame up to a quarter of a
+/// period early is kept, so a camera running at exactly `fps` with jitter loses none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameRateLimit {
+    min_gap_ms: u64,
+    last: Option<Instant>,
+}
+
+impl FrameRateLimit {
+    pub fn new(fps: u32) -> FrameRateLimit {
+        let period = 1000 / u64::from(fps.max(1));
+        FrameRateLimit {
+            min_gap_ms: period - period / 4,
+            last: None,
+        }
+    }
+
+    /// Whether a frame arriving at `now` is kept.
+    pub fn accept(&mut self, now: Instant) -> bool {
+        if self.last.is_some_and(|t| now.since(t) < self.min_gap_ms) {
+            return false;
+        }
+        self.last = Some(now);
+        true
+    }
+}
+
 /// Copies the luma plane of one frame into `out` (`width × height`).
 fn luma(src: &[u8], px: Pixels, width: u32, height: u32, stride: u32, out: &mut [u8]) -> Result<(), io::Error> {
     let (w, h, stride) = (width as usize, height as usize, stride as usize);
@@ -100,10 +142,12 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// Starts streaming `path` into `ring`; `clock` gives controller time in ms.
+    /// Starts streaming `path` into `ring` at no more than `fps` frames per second (asked of the
+    /// device, and enforced on what arrives); `clock` gives controller time in ms.
     pub fn start(
         path: PathBuf,
         ring: Arc<FrameRing>,
+        fps: u32,
         clock: impl Fn() -> Instant + Send + 'static,
     ) -> Result<Capture, String> {
         let health = Arc::new(AtomicU8::new(CameraHealth::Starting as u8));
@@ -116,6 +160,18 @@ impl Capture {
                 while !s2.load(Ordering::Relaxed) {
                     match open(&path, ring.width(), ring.height()) {
                         Ok((dev, px, stride)) => {
+                            match request_fps(&dev, fps) {
+                                Ok(got) if got > fps => log::warn!(
+                                    "camera {}: asked for {fps} fps, the device runs {got} fps; extra frames are skipped",
+                                    path.display()
+                                ),
+                                Ok(got) => log::info!("camera {}: {got} fps (asked {fps})", path.display()),
+                                Err(e) => log::warn!(
+                                    "camera {}: cannot set {fps} fps ({e}); extra frames are skipped",
+                                    path.display()
+                                ),
+                            }
+                            let mut limit = FrameRateLimit::new(fps);
                             let stream = MmapStream::with_buffers(&dev, Type::VideoCapture, 4);
                             let Ok(mut stream) = stream else {
                                 h2.store(CameraHealth::Reconnecting as u8, Ordering::Relaxed);
@@ -128,8 +184,11 @@ impl Capture {
                                 match stream.next() {
                                     Ok((buf, _meta)) => {
                                         h2.store(CameraHealth::Streaming as u8, Ordering::Relaxed);
-                                        let (w, hh) = (ring.width(), ring.height());
-                                        let _ = ring.write(clock(), |slot| luma(buf, px, w, hh, stride, slot));
+                                        let now = clock();
+                                        if limit.accept(now) {
+                                            let (w, hh) = (ring.width(), ring.height());
+                                            let _ = ring.write(now, |slot| luma(buf, px, w, hh, stride, slot));
+                                        }
                                     }
                                     Err(e) => {
                                         log::warn!("camera {}: {e}; reconnecting", path.display());
@@ -187,6 +246,20 @@ mod tests {
         luma(&src, Pixels::Yuyv, 3, 2, 8, &mut out).unwrap();
         assert_eq!(out, [10, 11, 12, 20, 21, 22]);
         assert!(luma(&src[..9], Pixels::Yuyv, 3, 2, 8, &mut out).is_err());
+    }
+
+    #[test]
+    fn frames_faster_than_fps_are_skipped() {
+        // A camera that ignores the requested 10 fps and sends 30: every third frame is kept.
+        let mut l = FrameRateLimit::new(10);
+        let kept = (0..30u64).filter(|k| l.accept(Instant(k * 1000 / 30))).count();
+        assert_eq!(kept, 10);
+        // A camera at exactly 10 fps with ±10 ms of jitter loses none.
+        let mut l = FrameRateLimit::new(10);
+        let kept = (0..30u64)
+            .filter(|k| l.accept(Instant(k * 100 + if k % 2 == 0 { 10 } else { 0 })))
+            .count();
+        assert_eq!(kept, 30);
     }
 
     #[test]

@@ -4,46 +4,13 @@
 #[path = "support/sim_events.rs"]
 mod sim_events;
 
-use greenwave::console::controller::Bound;
+#[path = "support/console_session.rs"]
+mod console_session;
+
 use greenwave::console::view::LoopStats;
-use greenwave::console::Console;
-use greenwave::detect::DetectorSnapshot;
-use greenwave::hal::sim::serial::SimSerial;
-use greenwave::hal::sim::traffic::SimTraffic;
-use greenwave::hal::sim::{SimRelays, SimWatchdog};
-use greenwave::runtime::sim::ControlLoop;
-use greenwave::time::Instant;
 
 fn session(stats: LoopStats) -> String {
-    let site = sim_events::reference_site();
-    let mut lp = ControlLoop::new(
-        &site,
-        &greenwave::monitor::card::MmuCard::from_geometry(&site),
-        SimRelays::default(),
-        SimWatchdog::default(),
-        SimTraffic::new(&site, 1.0, 1),
-    );
-    let mut console = Console::new(None);
-    let mut port = SimSerial::default();
-    console.start(site.name.as_str());
-    let det = DetectorSnapshot::EMPTY;
-    let tick = u64::from(site.tick_ms);
-    for k in 0..40u64 {
-        let now = Instant(k * tick);
-        lp.tick(now, true);
-        if k == 20 {
-            port.type_bytes(b"stats\rfaults\r");
-        }
-        let mut bound = Bound {
-            controller: &mut lp.controller,
-            detectors: &det,
-            stats,
-            watchdog_ok: true,
-            now,
-        };
-        console.poll(&mut port, now, &mut bound).unwrap();
-    }
-    String::from_utf8_lossy(&port.output).into_owned()
+    console_session::console_session(&sim_events::reference_site(), stats, 40, 20, b"stats\rfaults\r")
 }
 
 #[test]

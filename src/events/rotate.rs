@@ -31,6 +31,22 @@ pub const LOG_FILES: usize = 256;
 /// Bytes buffered before a write to the file.
 pub const LOG_BUF: usize = 8192;
 
+/// One event as a CSV row, formatted on the stack. A row that does not fit (cannot happen: the
+/// longest row is < 50 bytes) is counted as dropped.
+pub(crate) fn format_row(
+    clock: WallClock,
+    device_id: u16,
+    ev: &Event,
+    stats: &mut LogStats,
+) -> Option<heapless::String<96>> {
+    let mut row = heapless::String::new();
+    if write_row(&mut row, clock, device_id, ev).is_err() {
+        stats.rows_dropped += 1;
+        return None;
+    }
+    Some(row)
+}
+
 /// Whole CSV rows waiting to be written, in a fixed buffer of [`LOG_BUF`] bytes: what both event-log
 /// writers (rotating files, one `--events` file) keep between writes. Counts its rows, so a write
 /// that fails part-way can say how many whole rows reached the file.
@@ -407,12 +423,9 @@ impl RotatingCsvLog {
     /// Appends one event. Formatting and buffering only, unless the buffer is full or the file
     /// reaches its size (then it writes, and possibly rotates).
     pub fn append(&mut self, ev: &Event) -> Result<(), LogError> {
-        let mut row: heapless::String<96> = heapless::String::new();
-        if write_row(&mut row, self.clock, self.device_id, ev).is_err() {
-            // Cannot happen with a 96-byte row buffer (the longest row is < 50 bytes); counted anyway.
-            self.stats.rows_dropped += 1;
+        let Some(row) = format_row(self.clock, self.device_id, ev, &mut self.stats) else {
             return Ok(());
-        }
+        };
         let n = row.len();
         let mut result = Ok(());
         if self.file_bytes + (self.buf.len() + n) as u64 > self.budget.file_bytes {

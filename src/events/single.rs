@@ -13,8 +13,8 @@
 //! Meant for the event-log writer thread. After [`SingleCsvLog::open`] it does not allocate: rows
 //! are formatted on the stack and written through a fixed buffer of [`LOG_BUF`](crate::events::rotate::LOG_BUF) bytes.
 
-use crate::events::csv::{write_row, WallClock, HEADER};
-use crate::events::rotate::{cut_back, io, write_rows, LogError, LogStats, RowBuf};
+use crate::events::csv::{WallClock, HEADER};
+use crate::events::rotate::{cut_back, format_row, io, write_rows, LogError, LogStats, RowBuf};
 use crate::events::Event;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -125,12 +125,9 @@ impl SingleCsvLog {
 
     /// Appends one event: formatting and buffering only, unless the buffer is full.
     pub fn append(&mut self, ev: &Event) -> Result<(), LogError> {
-        let mut row: heapless::String<96> = heapless::String::new();
-        if write_row(&mut row, self.clock, self.device_id, ev).is_err() {
-            // Cannot happen with a 96-byte row buffer (the longest row is < 50 bytes); counted anyway.
-            self.stats.rows_dropped += 1;
+        let Some(row) = format_row(self.clock, self.device_id, ev, &mut self.stats) else {
             return Ok(());
-        }
+        };
         let n = row.len();
         let mut result = Ok(());
         if !self.buf.fits(n) {

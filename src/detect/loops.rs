@@ -1,0 +1,365 @@
+//! Inductive-loop detector channels: the cabinet's detector cards close a contact per channel while
+//! a vehicle is over the loop.
+//!
+//! Each channel is debounced (a level must hold for `debounce_ms` before it is believed), counts a
+//! vehicle on every believed rising edge, and runs the diagnostics a detector card or a controller
+//! does (NTCIP 1202 §2.3.2, `vehicleDetectorOptions`/`vehicleDetectorAlarms`):
+//!
+//! - **max presence** — presence held longer than `max_presence_ms` is a shorted loop or a card
+//!   stuck on (`StuckOn`, Indiana 87);
+//! - **no activity** — no actuation for `no_activity_ms` is an open loop or a dead card (`StuckOff`,
+//!   Indiana 86);
+//! - **erratic counts** — more than `max_changes_per_min` believed changes in one minute is a
+//!   chattering loop (`ExcessiveChange`, Indiana 88).
+//!
+//! A limit of 0 turns that diagnostic off. A channel leaves a fault state as soon as the condition
+//! ends (presence drops, a vehicle is seen, a full minute passes below the change limit); the
+//! planner then still needs its own period of good data before it trusts the channel again.
+//!
+//! Fixed-size state; [`LoopDetectors::update`] does not allocate and does constant work per channel.
+
+use crate::detect::{DetectorHealth, DetectorSet, DetectorSnapshot};
+use crate::limits::MAX_DETECTORS;
+use crate::time::Instant;
+
+/// Loop channels per controller (one per cabinet detector input).
+pub const MAX_LOOPS: usize = MAX_DETECTORS;
+
+/// Window of the erratic-count diagnostic (NTCIP 1202 counts changes per minute).
+pub const CHATTER_WINDOW_MS: u64 = 60_000;
+
+/// One loop channel as configured (the board file's `[[input]] kind = "detector"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoopConfig {
+    /// Site detector number this channel feeds (1-based).
+    pub detector: u8,
+    /// A level must hold this long before it is believed.
+    pub debounce_ms: u32,
+    /// Longest believable presence; 0 = no check.
+    pub max_presence_ms: u32,
+    /// Longest believable time without an actuation; 0 = no check.
+    pub no_activity_ms: u32,
+    /// Most believable presence changes per minute; 0 = no check.
+    pub max_changes_per_min: u16,
+}
+
+impl LoopConfig {
+    /// Defaults a traffic engineer would start from: 50 ms debounce (contact bounce of a detector
+    /// card's relay output), 5 min max presence, 30 min without activity, 120 changes per minute
+    /// (two per second: faster than any lane can pass vehicles).
+    pub const fn with_defaults(detector: u8) -> LoopConfig {
+        LoopConfig {
+            detector,
+            debounce_ms: 50,
+            max_presence_ms: 300_000,
+            no_activity_ms: 1_800_000,
+            max_changes_per_min: 120,
+        }
+    }
+}
+
+/// One channel's debouncer and diagnostics.
+#[derive(Clone, Copy, Debug)]
+struct Channel {
+    /// Raw level last read, and since when it has held.
+    raw: bool,
+    raw_since: Instant,
+    /// Believed (debounced) presence and when it last changed.
+    present: bool,
+    changed_at: Instant,
+    /// Last believed rising edge (an actuation), for the no-activity check.
+    last_on: Instant,
+    count: u16,
+    window_start: Instant,
+    changes: u16,
+    /// Changes counted in the last complete window (what the chatter verdict is based on while the
+    /// current window fills).
+    last_window_changes: u16,
+    health: DetectorHealth,
+    started: bool,
+}
+
+impl Channel {
+    const NEW: Channel = Channel {
+        raw: false,
+        raw_since: Instant::ZERO,
+        present: false,
+        changed_at: Instant::ZERO,
+        last_on: Instant::ZERO,
+        count: 0,
+        window_start: Instant::ZERO,
+        changes: 0,
+        last_window_changes: 0,
+        health: DetectorHealth::Unknown,
+        started: false,
+    };
+
+    fn update(&mut self, cfg: &LoopConfig, now: Instant, level: bool) {
+        if !self.started {
+            // The first reading is believed as it is: there is no history to debounce against.
+            *self = Channel {
+                raw: level,
+                raw_since: now,
+                present: level,
+                changed_at: now,
+                last_on: now,
+                window_start: now,
+                started: true,
+                health: DetectorHealth::Ok,
+                ..Channel::NEW
+            };
+            return;
+        }
+        if level != self.raw {
+            self.raw = level;
+            self.raw_since = now;
+        }
+        if self.raw != self.present && now.since(self.raw_since) >= u64::from(cfg.debounce_ms) {
+            self.present = self.raw;
+            self.changed_at = now;
+            self.changes = self.changes.saturating_add(1);
+            if self.present {
+                self.count = self.count.wrapping_add(1);
+                self.last_on = now;
+            }
+        }
+        if now.since(self.window_start) >= CHATTER_WINDOW_MS {
+            self.last_window_changes = self.changes;
+            self.changes = 0;
+            self.window_start = now;
+        }
+        let limit = cfg.max_changes_per_min;
+        self.health = if limit > 0 && (self.changes > limit || self.last_window_changes > limit) {
+            DetectorHealth::ExcessiveChange
+        } else if cfg.max_presence_ms > 0 && self.present && now.since(self.changed_at) > u64::from(cfg.max_presence_ms)
+        {
+            DetectorHealth::StuckOn
+        } else if cfg.no_activity_ms > 0 && !self.present && now.since(self.last_on) > u64::from(cfg.no_activity_ms) {
+            DetectorHealth::StuckOff
+        } else {
+            DetectorHealth::Ok
+        };
+    }
+}
+
+/// Every loop channel of the cabinet.
+#[derive(Clone, Debug)]
+pub struct LoopDetectors {
+    cfg: heapless::Vec<LoopConfig, MAX_LOOPS>,
+    ch: [Channel; MAX_LOOPS],
+}
+
+impl LoopDetectors {
+    pub fn new(cfg: heapless::Vec<LoopConfig, MAX_LOOPS>) -> LoopDetectors {
+        LoopDetectors {
+            cfg,
+            ch: [Channel::NEW; MAX_LOOPS],
+        }
+    }
+
+    pub fn configs(&self) -> &[LoopConfig] {
+        &self.cfg
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cfg.is_empty()
+    }
+
+    /// Takes this tick's raw levels (bit `i` = configured channel `i`, already corrected for
+    /// active-low wiring).
+    pub fn update(&mut self, now: Instant, levels: u32) {
+        for (i, (cfg, ch)) in self.cfg.iter().zip(self.ch.iter_mut()).enumerate() {
+            ch.update(cfg, now, levels & (1 << i) != 0);
+        }
+    }
+
+    /// Presence, count and health of configured channel `i`.
+    pub fn channel(&self, i: usize) -> Option<(bool, u16, DetectorHealth)> {
+        self.cfg.get(i)?;
+        self.ch.get(i).map(|c| (c.present, c.count, c.health))
+    }
+
+    /// Writes the loops into `snap` by detector number; other detectors untouched. A detector that
+    /// is also fed by a camera zone is merged with [`merge`] by the caller instead.
+    pub fn fill(&self, snap: &mut DetectorSnapshot) {
+        for (cfg, ch) in self.cfg.iter().zip(self.ch.iter()) {
+            let i = usize::from(cfg.detector.saturating_sub(1));
+            snap.presence.set(i, ch.present && ch.health.trusted());
+            if let (Some(n), Some(h)) = (snap.counts.get_mut(i), snap.health.get_mut(i)) {
+                *n = ch.count;
+                *h = ch.health;
+            }
+        }
+    }
+}
+
+/// One detector's reading from one source, for merging a channel fed by a loop and a camera zone.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Reading {
+    pub present: bool,
+    pub count: u16,
+    pub queue_m: f32,
+    pub health: DetectorHealth,
+}
+
+/// Merges a loop and a camera zone feeding the same detector: a healthy source is believed over a
+/// failed one; with both healthy, presence is either's (a loop misses nothing over its own
+/// footprint, a zone sees further upstream), the count is the loop's (a loop counts axles over a
+/// fixed footprint, the better counter) and the queue the camera's (a loop cannot see a queue).
+/// With both failed, the loop's fault is reported (it names the cabinet hardware to check).
+pub fn merge(lp: Reading, zone: Reading) -> Reading {
+    match (lp.health.trusted(), zone.health.trusted()) {
+        (true, true) => Reading {
+            present: lp.present || zone.present,
+            count: lp.count,
+            queue_m: zone.queue_m,
+            health: DetectorHealth::Ok,
+        },
+        (true, false) => Reading { queue_m: 0.0, ..lp },
+        (false, true) => zone,
+        (false, false) => Reading {
+            present: false,
+            queue_m: 0.0,
+            ..lp
+        },
+    }
+}
+
+/// The set of detectors fed by `cfg` (for checks that every site detector has a source).
+pub fn detectors_of(cfg: &[LoopConfig]) -> DetectorSet {
+    let mut s = DetectorSet::EMPTY;
+    for c in cfg {
+        s.set(usize::from(c.detector.saturating_sub(1)), true);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(cfg: LoopConfig) -> LoopDetectors {
+        let mut v = heapless::Vec::new();
+        v.push(cfg).unwrap();
+        LoopDetectors::new(v)
+    }
+
+    /// Runs `levels(t_ms)` every 10 ms from `from` to `to` (exclusive).
+    fn run(d: &mut LoopDetectors, from: u64, to: u64, levels: impl Fn(u64) -> bool) {
+        let mut t = from;
+        while t < to {
+            d.update(Instant(t), u32::from(levels(t)));
+            t += 10;
+        }
+    }
+
+    #[test]
+    fn bounce_shorter_than_debounce_is_ignored() {
+        let mut d = one(LoopConfig::with_defaults(3));
+        run(&mut d, 0, 1_000, |_| false);
+        // 30 ms spikes every 200 ms: contact bounce, not vehicles.
+        run(&mut d, 1_000, 3_000, |t| t % 200 < 30);
+        assert_eq!(d.channel(0), Some((false, 0, DetectorHealth::Ok)));
+        // A vehicle: 400 ms of presence counts once, believed after the debounce.
+        run(&mut d, 3_000, 3_040, |_| true);
+        assert!(!d.channel(0).unwrap().0, "not yet believed at 40 ms");
+        run(&mut d, 3_040, 3_400, |_| true);
+        assert_eq!(d.channel(0), Some((true, 1, DetectorHealth::Ok)));
+        run(&mut d, 3_400, 4_000, |_| false);
+        assert_eq!(d.channel(0), Some((false, 1, DetectorHealth::Ok)));
+    }
+
+    #[test]
+    fn held_presence_is_stuck_on_and_recovers() {
+        let mut cfg = LoopConfig::with_defaults(1);
+        cfg.max_presence_ms = 10_000;
+        let mut d = one(cfg);
+        run(&mut d, 0, 100, |_| false);
+        run(&mut d, 100, 10_000, |_| true);
+        assert_eq!(d.channel(0).unwrap().2, DetectorHealth::Ok);
+        run(&mut d, 10_000, 10_300, |_| true);
+        assert_eq!(d.channel(0).unwrap().2, DetectorHealth::StuckOn);
+        let mut snap = DetectorSnapshot::EMPTY;
+        d.fill(&mut snap);
+        assert!(!snap.presence.contains(0), "a stuck channel places no presence");
+        assert_eq!(snap.health[0], DetectorHealth::StuckOn);
+        run(&mut d, 10_300, 11_000, |_| false);
+        assert_eq!(d.channel(0).unwrap().2, DetectorHealth::Ok);
+    }
+
+    #[test]
+    fn silence_is_stuck_off_until_a_vehicle() {
+        let mut cfg = LoopConfig::with_defaults(2);
+        cfg.no_activity_ms = 60_000;
+        let mut d = one(cfg);
+        run(&mut d, 0, 60_000, |_| false);
+        assert_eq!(d.channel(0).unwrap().2, DetectorHealth::Ok);
+        run(&mut d, 60_000, 61_000, |_| false);
+        assert_eq!(d.channel(0).unwrap().2, DetectorHealth::StuckOff);
+        run(&mut d, 61_000, 61_500, |_| true);
+        assert_eq!(d.channel(0), Some((true, 1, DetectorHealth::Ok)));
+    }
+
+    #[test]
+    fn chatter_is_erratic_and_clears_after_a_quiet_minute() {
+        let mut d = one(LoopConfig::with_defaults(4));
+        run(&mut d, 0, 100, |_| false);
+        // 100 ms on / 100 ms off: 10 changes a second, well past 120 a minute.
+        run(&mut d, 100, 20_000, |t| (t / 100) % 2 == 1);
+        assert_eq!(d.channel(0).unwrap().2, DetectorHealth::ExcessiveChange);
+        // Normal traffic: a car every 4 s. The verdict holds through the window that saw chatter.
+        let normal = |t: u64| t % 4_000 < 500;
+        run(&mut d, 20_000, 60_000, normal);
+        assert_eq!(d.channel(0).unwrap().2, DetectorHealth::ExcessiveChange);
+        run(&mut d, 60_000, 125_000, normal);
+        assert_eq!(d.channel(0).unwrap().2, DetectorHealth::Ok);
+    }
+
+    #[test]
+    fn zero_limits_turn_diagnostics_off() {
+        let cfg = LoopConfig {
+            detector: 1,
+            debounce_ms: 0,
+            max_presence_ms: 0,
+            no_activity_ms: 0,
+            max_changes_per_min: 0,
+        };
+        let mut d = one(cfg);
+        run(&mut d, 0, 10, |_| false);
+        run(&mut d, 10, 4_000_000, |_| true);
+        assert_eq!(d.channel(0), Some((true, 1, DetectorHealth::Ok)));
+    }
+
+    #[test]
+    fn merge_prefers_the_healthy_source() {
+        let ok = |present, count, queue_m| Reading {
+            present,
+            count,
+            queue_m,
+            health: DetectorHealth::Ok,
+        };
+        let m = merge(ok(false, 10, 0.0), ok(true, 7, 21.0));
+        assert_eq!(
+            m,
+            Reading {
+                present: true,
+                count: 10,
+                queue_m: 21.0,
+                health: DetectorHealth::Ok
+            }
+        );
+        let bad_loop = Reading {
+            health: DetectorHealth::StuckOn,
+            ..ok(true, 10, 0.0)
+        };
+        assert_eq!(merge(bad_loop, ok(false, 7, 3.0)), ok(false, 7, 3.0));
+        let stale = Reading {
+            health: DetectorHealth::Stale,
+            ..ok(true, 7, 30.0)
+        };
+        assert_eq!(merge(ok(true, 10, 0.0), stale), ok(true, 10, 0.0));
+        let both = merge(bad_loop, stale);
+        assert_eq!(both.health, DetectorHealth::StuckOn);
+        assert!(!both.present);
+    }
+}

@@ -18,7 +18,7 @@ fn main() {
             x0 + 30
         ));
     }
-    let cfg = CameraConfig::from_toml(&toml::from_str::<toml::Value>(&t).unwrap()).unwrap();
+    let cfg = CameraConfig::parse(&t, "camera.toml").unwrap();
     let mut det = ZoneDetector::new(cfg);
     let frames: Vec<Vec<u8>> = (0..8)
         .map(|k| (0..640 * 480).map(|i| ((i * 7 + k * 13) % 251) as u8).collect())

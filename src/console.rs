@@ -367,7 +367,10 @@ impl Console {
                     );
                 }
                 Unlock::NoPin => {
-                    let _ = writeln!(o, "error: no console PIN is configured (board file `console.pin_hash`)");
+                    let _ = writeln!(
+                        o,
+                        "error: no console PIN is configured (site file `[console] pin_hash`)"
+                    );
                 }
             },
             Command::Lock => {

@@ -20,6 +20,9 @@
 //! logic: no I/O, no clock reads, no allocation after construction. Time is passed in as
 //! [`time::Instant`]. Only `hal` and `runtime` touch the operating system.
 //!
+//! Configuration files (site, board, camera, console PIN) are parsed and validated once, in
+//! [`config`], into read-only values that every layer above reads.
+//!
 //! Capacities are constants in [`limits`].
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]

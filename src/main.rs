@@ -358,30 +358,36 @@ enum SimEnd {
 }
 
 fn load_site(path: PathBuf) -> Result<(PathBuf, Site), String> {
-    let site = Site::load(&path).map_err(|e| e.to_string())?;
-    Ok((path, site))
+    let (path, cfg) = load_site_config(path)?;
+    Ok((path, cfg.site))
+}
+
+/// The site file with every section it configures (site, console PIN, camera), read once.
+fn load_site_config(path: PathBuf) -> Result<(PathBuf, greenwave::config::SiteConfig), String> {
+    let cfg = greenwave::config::SiteConfig::load(&path).map_err(|e| e.to_string())?;
+    Ok((path, cfg))
 }
 
 fn check(args: CheckArgs) -> Result<(), String> {
-    let (path, site) = load_site(args.site)?;
+    // Everything `run` refuses, `check` refuses: every section of the site file is validated,
+    // the console PIN hash and the camera zones included.
+    let (path, cfg) = load_site_config(args.site)?;
+    let site = &cfg.site;
     if args.print_card {
         out!(
             "{}",
-            greenwave::monitor::card::MmuCard::from_geometry(&site)
+            greenwave::monitor::card::MmuCard::from_geometry(site)
                 .to_toml()
                 .trim_end()
         );
         return Ok(());
     }
-    // Everything `run` refuses, `check` refuses: the console PIN hash is read here too.
-    let pin = console_pin(&path)?;
+    let pin = console_pin(&cfg, &path);
     if let Some(b) = args.board.as_deref() {
         // The board file against this site: every phase and crossing wired, and the card permits
         // what the site runs together (before a cabinet sees it).
         let board = greenwave::hal::board::Board::load(std::path::Path::new(b)).map_err(|e| e.to_string())?;
-        board
-            .check_site(&site, b)
-            .map_err(|e| format!("site {}: {e}", path.display()))?;
+        greenwave::monitor::card::check_board(&board, site, b).map_err(|e| format!("site {}: {e}", path.display()))?;
         out!("{b}: OK — board \"{}\" fits site \"{}\"", board.name, site.name);
     }
     out!(
@@ -395,11 +401,22 @@ fn check(args: CheckArgs) -> Result<(), String> {
     out!(
         "console PIN: {}",
         if pin.is_some() {
-            "set (mutating console commands need it)"
+            "set in the site file's [console] pin_hash (mutating console commands need it)"
         } else {
-            "not set (mutating console commands are disabled)"
+            "not set (mutating console commands are disabled; add [console] pin_hash to the site file)"
         }
     );
+    match &cfg.camera {
+        Some(c) => out!(
+            "camera: {} {}x{} at {} fps, {} zones",
+            c.device,
+            c.width,
+            c.height,
+            c.fps,
+            c.zones.len()
+        ),
+        None => out!("camera: none"),
+    }
     out!();
     out!("phase  name                  min   max  pass  yellow  red clr  walk  ped clr");
     for ph in site.phases() {
@@ -421,7 +438,7 @@ fn check(args: CheckArgs) -> Result<(), String> {
             ph.red_clear_ms as f64 / 1000.0,
         );
     }
-    let plan = webster::plan(&site, &webster::design_flows(&site));
+    let plan = webster::plan(site, &webster::design_flows(site));
     out!();
     let c0 = if plan.c0_s.is_finite() {
         format!("{:.1} s", plan.c0_s)
@@ -446,11 +463,11 @@ fn check(args: CheckArgs) -> Result<(), String> {
         out!("{c}");
     }
     // Protected/permissive left turns against the cross-product guideline (design volumes).
-    let flows = webster::design_flows(&site);
+    let flows = webster::design_flows(site);
     for ph in site.phases() {
         let Some(o) = ph.permissive else { continue };
         let cp = flows[ph.id.index()] * flows[o.index()];
-        let ok = greenwave::plan::adaptive::cross_product_ok(&site, &flows, ph.id, o);
+        let ok = greenwave::plan::adaptive::cross_product_ok(site, &flows, ph.id, o);
         out!(
             "permissive left {} yields to {}: cross product {:.0} {}",
             ph.id.number(),
@@ -472,10 +489,11 @@ fn sim(args: SimArgs) -> Result<SimEnd, String> {
         (_, true) => greenwave::events::single::OpenMode::Overwrite,
         _ => greenwave::events::single::OpenMode::New,
     };
-    let (site_path, mut site) = load_site(args.site)?;
-    if let Some(p) = args.planner {
-        site.planner = p;
-    }
+    let (site_path, cfg) = load_site_config(args.site)?;
+    let site = match args.planner {
+        Some(p) => cfg.site.clone().with_planner(p),
+        None => cfg.site.clone(),
+    };
     let speed = args.speed;
     let console = match &args.console {
         None => None,
@@ -483,7 +501,7 @@ fn sim(args: SimArgs) -> Result<SimEnd, String> {
             let port = greenwave::hal::linux::serial::TermiosSerial::open(tty, args.baud).map_err(|e| e.to_string())?;
             Some(greenwave::runtime::sim::ConsoleSetup {
                 port,
-                pin: console_pin(&site_path)?,
+                pin: console_pin(&cfg, &site_path),
             })
         }
     };
@@ -551,33 +569,21 @@ fn sim_card(
         return Ok(greenwave::monitor::card::MmuCard::from_geometry(site));
     };
     let board = greenwave::hal::board::Board::load(std::path::Path::new(b)).map_err(|e| e.to_string())?;
-    board
-        .check_site(site, b)
-        .map_err(|e| format!("site {}: {e}", site_path.display()))?;
-    board.mmu.ok_or_else(|| format!("{b}: no [mmu] card"))
+    greenwave::monitor::card::check_board(&board, site, b).map_err(|e| format!("site {}: {e}", site_path.display()))
 }
 
-/// The console PIN hash from the site file's `[console] pin_hash`, if set.
-fn console_pin(site_path: &std::path::Path) -> Result<Option<greenwave::console::lock::PinHash>, String> {
-    let text = greenwave::config::file::read_text(site_path, greenwave::limits::CONFIG_FILE_MAX_BYTES)
-        .map_err(|e| format!("{}: {e}", site_path.display()))?;
-    let value: toml::Value = toml::from_str(&text).map_err(|e| format!("{}: {e}", site_path.display()))?;
-    let Some(hash) = value.get("console").and_then(|c| c.get("pin_hash")) else {
+/// The console PIN hash of a validated site file (`[console] pin_hash`), if set.
+fn console_pin(
+    cfg: &greenwave::config::SiteConfig,
+    site_path: &std::path::Path,
+) -> Option<greenwave::console::lock::PinHash> {
+    if cfg.console.pin.is_none() {
         log::warn!(
             "no `[console] pin_hash` in {}: mutating console commands are disabled",
             site_path.display()
         );
-        return Ok(None);
-    };
-    let hash = hash.as_str().ok_or_else(|| {
-        format!(
-            "{}: `console.pin_hash` must be a string (make one with `greenwave pin-hash`)",
-            site_path.display()
-        )
-    })?;
-    greenwave::console::lock::PinHash::parse(hash)
-        .map(Some)
-        .map_err(|e| format!("{}: `console.pin_hash`: {e}", site_path.display()))
+    }
+    cfg.console.pin
 }
 
 /// `greenwave pin-hash`: salted, iterated SHA-256 of a PIN read from standard input.
@@ -660,18 +666,19 @@ fn load_model(
 }
 
 fn run(args: RunArgs) -> Result<(), String> {
-    let (site_path, site) = load_site(args.site)?;
-    let model = load_model(args.model.as_deref(), &site)?;
+    let (site_path, cfg) = load_site_config(args.site)?;
+    let site = &cfg.site;
+    let model = load_model(args.model.as_deref(), site)?;
     let signals = Signals::register().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let opts = greenwave::runtime::board::RunOptions {
         board_path: args.board,
-        console_pin: console_pin(&site_path)?,
+        console_pin: console_pin(&cfg, &site_path),
         site_path,
         duration_s: args.duration,
         relay_mirror: args.relay_mirror,
         model,
     };
-    let summary = greenwave::runtime::board::run_board(&site, opts, &signals)?;
+    let summary = greenwave::runtime::board::run_board(site, opts, &signals)?;
     out!("{summary}");
     Ok(())
 }

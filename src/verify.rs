@@ -1,7 +1,7 @@
 //! After-the-fact safety check of an event log against the cabinet's MMU card
 //! (`greenwave verify`). It shares nothing with the timing engine or the monitor: its inputs are
 //! the Indiana hi-res rows a run wrote and the board file's `[mmu]` card (the malfunction
-//! management unit's programming card, NEMA TS2 §6, read by `hal::board` into `monitor::card`), so
+//! management unit's programming card, NEMA TS2 §6, read by `config::board::mmu`), so
 //! a bug in the timing engine cannot hide itself by agreeing with its own checker.
 //!
 //! From the phase events it rebuilds what every channel showed (channel = phase number; a
@@ -60,8 +60,8 @@ pub struct MmuCard {
 }
 
 impl MmuCard {
-    /// The checker's view of a validated card (the board file's `[mmu]`, `monitor::card`).
-    pub fn from_card(card: &crate::monitor::card::MmuCard) -> MmuCard {
+    /// The checker's view of a validated card (the board file's `[mmu]`, `config::board::mmu`).
+    pub fn from_card(card: &crate::config::board::MmuCardData) -> MmuCard {
         let mut out = MmuCard::default();
         for a in (1..=CHANNELS as u8).filter_map(PhaseId::new) {
             for b in (1..=CHANNELS as u8).filter_map(PhaseId::new) {

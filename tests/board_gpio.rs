@@ -22,7 +22,7 @@ fn green(board: &Board, phase: usize) -> LineRef {
 fn welded_relay_on_the_gpio_lines_latches_flash_and_drop_releases_the_flash_transfer_relay() {
     let site = Site::load(Path::new("board/sites/nema8-4leg.toml")).unwrap();
     let board = Board::load(Path::new("board/rpi4.toml")).unwrap();
-    board.check_site(&site, "board/rpi4.toml").unwrap();
+    let card = greenwave::monitor::card::check_board(&board, &site, "board/rpi4.toml").unwrap();
     assert!(board.active_low, "the shipped boards use active-low relay modules");
     let gpio = FakeGpio::new();
     let probe = gpio.clone();
@@ -31,7 +31,7 @@ fn welded_relay_on_the_gpio_lines_latches_flash_and_drop_releases_the_flash_tran
     let relays = GpioRelays::new(&board, gpio).unwrap();
     let mut lp = ControlLoop::new(
         &site,
-        &board.mmu.expect("the shipped board carries an [mmu] card"),
+        &card,
         relays,
         SimWatchdog::default(),
         SimTraffic::new(&site, 1.0, 3),

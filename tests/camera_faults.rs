@@ -23,7 +23,7 @@ fn camera() -> CameraConfig {
             x0 + 20
         ));
     }
-    CameraConfig::from_toml(&toml::from_str::<toml::Value>(&t).unwrap()).unwrap()
+    CameraConfig::parse(&t, "camera.toml").unwrap()
 }
 
 #[derive(Clone, Copy, PartialEq)]

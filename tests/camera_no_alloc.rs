@@ -25,7 +25,7 @@ quad = [[60, 110], [80, 110], [80, 10], [60, 10]]
 
 #[test]
 fn ring_and_zone_detector_do_not_allocate_per_frame() {
-    let cfg = CameraConfig::from_toml(&toml::from_str::<toml::Value>(CAMERA).unwrap()).unwrap();
+    let cfg = CameraConfig::parse(CAMERA, "camera.toml").unwrap();
     let ring = FrameRing::new(4, 160, 120).unwrap();
     let mut det = ZoneDetector::new(cfg);
     let mut snap = DetectorSnapshot::EMPTY;

@@ -33,13 +33,99 @@ fn site_text() -> String {
     std::fs::read_to_string(SITE).expect("site")
 }
 
+/// 1-based line of the last line of `text` that starts with `key`.
+fn line_of(text: &str, key: &str) -> usize {
+    let lines: Vec<&str> = text.lines().collect();
+    lines.iter().rposition(|l| l.starts_with(key)).expect("key") + 1
+}
+
 #[test]
 fn check_refuses_a_bad_console_pin_hash() {
     let p = tmp("pin.toml");
-    std::fs::write(&p, site_text() + "\n[console]\npin_hash = \"sha256$1$zz$zz\"\n").expect("write");
+    let text = site_text() + "\n[console]\npin_hash = \"sha256$1$zz$zz\"\n";
+    std::fs::write(&p, &text).expect("write");
     let (code, out) = check(&p, None);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("console.pin_hash"), "{out}");
+    let line = line_of(&text, "pin_hash");
+    assert!(
+        out.contains(&format!("line {line}: `console.pin_hash`")) && out.contains("greenwave pin-hash"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_names_the_site_file_as_the_home_of_the_pin() {
+    let (code, out) = check(&PathBuf::from(SITE), None);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("console PIN: not set") && out.contains("[console] pin_hash to the site file"),
+        "{out}"
+    );
+}
+
+const CAMERA: &str = "
+[camera]
+width = 320
+height = 240
+
+[[camera.zone]]
+detector = 1
+quad = [[10, 230], [40, 230], [40, 20], [10, 20]]
+";
+
+#[test]
+fn check_validates_camera_zones() {
+    let p = tmp("camera-ok.toml");
+    std::fs::write(&p, site_text() + CAMERA).expect("write");
+    let (code, out) = check(&p, None);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("camera: /dev/video0 320x240 at 10 fps, 1 zones"), "{out}");
+    let good_quad = "[[10, 230], [40, 230], [40, 20], [10, 20]]";
+    for (name, from, to, key, field, what) in [
+        (
+            "outside",
+            "[40, 230]",
+            "[400, 230]",
+            "quad",
+            "camera.zone[0].quad",
+            "is outside the 320x240 image",
+        ),
+        (
+            "crossed",
+            good_quad,
+            "[[10, 230], [40, 230], [10, 20], [40, 20]]",
+            "quad",
+            "camera.zone[0].quad",
+            "crosses itself",
+        ),
+        (
+            "concave",
+            "[40, 20]",
+            "[15, 200]",
+            "quad",
+            "camera.zone[0].quad",
+            "is not convex",
+        ),
+        (
+            "detector",
+            "detector = 1\nquad",
+            "detector = 13\nquad",
+            "detector = 13",
+            "camera.zone[0].detector",
+            "feeds detector 13, which the site has no [[detector]] for",
+        ),
+    ] {
+        let path = tmp(&format!("camera-{name}.toml"));
+        let text = site_text() + &CAMERA.replace(from, to);
+        std::fs::write(&path, &text).expect("write");
+        let (code, out) = check(&path, None);
+        assert_eq!(code, 1, "{name}: {out}");
+        let line = line_of(&text, key);
+        assert!(
+            out.contains(&format!("line {line}: `{field}`")) && out.contains(what) && out.contains("(fix: "),
+            "{name}: {out}"
+        );
+    }
 }
 
 #[test]

@@ -106,3 +106,26 @@ fn load_reports_missing_file() {
         .to_string();
     assert!(e.contains("no/such/site.toml") && e.contains("cannot read"), "{e}");
 }
+
+#[test]
+fn camera_and_console_are_validated_with_the_site() {
+    use greenwave::config::SiteConfig;
+    let camera = "\n[camera]\nwidth = 320\nheight = 240\n\n[[camera.zone]]\ndetector = 12\nquad = [[10, 230], [40, 230], [40, 20], [10, 20]]\n";
+    let cfg = SiteConfig::parse(&format!("{GOOD}{camera}"), "site.toml").unwrap();
+    assert_eq!(cfg.camera.expect("camera").zones[0].detector, 12);
+    assert_eq!(cfg.console.pin, None);
+    let bad = format!("{GOOD}{}", camera.replace("detector = 12", "detector = 20"));
+    let e = SiteConfig::parse(&bad, "site.toml").unwrap_err();
+    assert_eq!(e.field, "camera.zone[0].detector", "{e}");
+    assert_eq!(e.line, line_of(&bad, "detector = 20"), "{e}");
+    assert!(e.message.contains("no [[detector]]") && !e.fix.is_empty(), "{e}");
+    // `Site::parse` is the same validation: a site with a bad camera table is not a valid site.
+    assert_eq!(Site::parse(&bad, "site.toml").unwrap_err(), e);
+    let bad = format!("{GOOD}\n[console]\npin_hash = \"sha256$1$00$00\"\n");
+    let e = SiteConfig::parse(&bad, "site.toml").unwrap_err();
+    assert_eq!(
+        (e.field.as_str(), e.line),
+        ("console.pin_hash", line_of(&bad, "pin_hash")),
+        "{e}"
+    );
+}

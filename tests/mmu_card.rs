@@ -8,12 +8,12 @@ use greenwave::config::Site;
 use greenwave::hal::board::Board;
 use greenwave::hal::sim::traffic::SimTraffic;
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
-use greenwave::monitor::card::MmuCard;
+use greenwave::monitor::card::{check_board, MmuCard};
 use greenwave::monitor::{FaultKind, Monitor};
 use greenwave::runtime::sim::ControlLoop;
 use greenwave::runtime::ControllerMode;
 use greenwave::signal::frame::{lamp, Aspect};
-use greenwave::signal::phase::{PhaseId, PhaseSet};
+use greenwave::signal::phase::PhaseId;
 use greenwave::time::Instant;
 use std::path::Path;
 
@@ -37,21 +37,21 @@ fn board() -> Board {
     Board::load(Path::new("board/host-fake.toml")).unwrap()
 }
 
-/// The site as the typo would make it if nothing checked the geometry: one barrier group, so
-/// only phases of the same ring conflict (what `Site::parse` derives from such a structure).
+/// The site as the typo would make it had the geometry been mistyped to agree: one barrier group,
+/// so only phases of the same ring conflict, and every phase arriving on one leg (movements of one
+/// leg never cross) without flashing yellow arrows, so `Site::parse` accepts it. Only the board's
+/// card stands between it and the street.
 fn typo_site_unchecked() -> Site {
-    let mut s = site();
-    let all = s.phase_set();
-    s.groups.clear();
-    s.groups.push(all).unwrap();
-    for a in all.iter() {
-        let mut row = PhaseSet::EMPTY;
-        for b in all.iter().filter(|b| *b != a && s.ring_of(*b) == s.ring_of(a)) {
-            row.insert(b);
-        }
-        s.conflicts[a.index()] = row;
+    let mut text = SITE.replace(GOOD_BARRIERS, TYPO_BARRIERS);
+    for leg in ["N", "E", "W"] {
+        text = text.replace(&format!("approach = \"{leg}\""), "approach = \"S\"");
     }
-    s
+    let text: String = text
+        .lines()
+        .filter(|l| !l.starts_with("permissive"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    Site::parse(&text, "typo.toml").unwrap()
 }
 
 #[test]
@@ -143,7 +143,7 @@ fn yielding_left_on_a_circular_green_is_accepted() {
 #[test]
 fn typo_site_past_the_geometry_check_is_refused_by_the_board_card() {
     let s = typo_site_unchecked();
-    let e = board().check_site(&s, "board/host-fake.toml").unwrap_err();
+    let e = check_board(&board(), &s, "board/host-fake.toml").unwrap_err();
     assert_eq!(e.field, "mmu.permitted");
     let msg = e.to_string();
     assert!(
@@ -153,7 +153,7 @@ fn typo_site_past_the_geometry_check_is_refused_by_the_board_card() {
         "{msg}"
     );
     // The correct site fits the same board.
-    board().check_site(&site(), "board/host-fake.toml").unwrap();
+    check_board(&board(), &site(), "board/host-fake.toml").unwrap();
 }
 
 #[test]
@@ -162,7 +162,7 @@ fn board_without_a_card_is_refused() {
     let cut = text.find("[mmu]").unwrap();
     let b = Board::parse(&text[..cut], "no-card.toml").unwrap();
     assert!(b.mmu.is_none());
-    let e = b.check_site(&site(), "no-card.toml").unwrap_err().to_string();
+    let e = check_board(&b, &site(), "no-card.toml").unwrap_err().to_string();
     assert!(
         e.contains("has no [mmu] compatibility card") && e.contains("--print-card"),
         "{e}"
@@ -176,7 +176,7 @@ fn card_minima_count_in_check_site() {
         "min_yellow_s = { 1 = 3.3, 2 = 4.0,",
     );
     let b = Board::parse(&text, "long-yellow.toml").unwrap();
-    let e = b.check_site(&site(), "long-yellow.toml").unwrap_err().to_string();
+    let e = check_board(&b, &site(), "long-yellow.toml").unwrap_err().to_string();
     assert!(
         e.contains("mmu.min_yellow_s") && e.contains("phase 2 yellow 3.3 s is below the [mmu] card's minimum 4.0 s"),
         "{e}"
@@ -189,7 +189,7 @@ fn card_minima_count_in_check_site() {
 fn monitor_latches_what_the_card_forbids_even_if_the_site_allows_it() {
     let s = typo_site_unchecked();
     assert!(!s.conflicts_with(p(2), p(8)), "the typo site lets 2 run with 8");
-    let card = board().mmu.unwrap();
+    let card = MmuCard::from(board().mmu.unwrap());
     let mut m = Monitor::new(&s, &card, Instant(0));
     let mut f = all_red(&s);
     assert!(m.check(Instant(0), &f).is_none());
@@ -243,7 +243,7 @@ fn arrow_without_a_card_pair_is_bad_permissive() {
 #[test]
 fn typo_site_in_the_loop_goes_to_flash() {
     let s = typo_site_unchecked();
-    let card = board().mmu.unwrap();
+    let card = MmuCard::from(board().mmu.unwrap());
     let traffic = SimTraffic::new(&s, 1.0, 5);
     let mut lp = ControlLoop::new(&s, &card, SimRelays::default(), SimWatchdog::default(), traffic);
     let mut k = 0u64;
@@ -263,7 +263,7 @@ fn typo_site_in_the_loop_goes_to_flash() {
 #[test]
 fn reload_of_a_site_the_card_forbids_is_refused() {
     let s = site();
-    let card = board().mmu.unwrap();
+    let card = MmuCard::from(board().mmu.unwrap());
     let traffic = SimTraffic::new(&s, 1.0, 2);
     let mut lp = ControlLoop::new(&s, &card, SimRelays::default(), SimWatchdog::default(), traffic);
     for k in 0..100u64 {

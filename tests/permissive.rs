@@ -9,6 +9,7 @@ use greenwave::hal::board::Board;
 use greenwave::hal::gpio::GpioRelays;
 use greenwave::hal::sim::gpio::FakeGpio;
 use greenwave::hal::{InputFrame, Relays};
+use greenwave::monitor::card::check_board;
 use greenwave::monitor::{FaultKind, Monitor};
 use greenwave::runtime::Controller;
 use greenwave::signal::engine::{Demand, Directive, Engine};
@@ -345,14 +346,14 @@ fn a_permissive_left_needs_an_fya_relay_and_the_relay_carries_the_flash() {
     let site = site();
     let text = std::fs::read_to_string("board/host-fake.toml").unwrap();
     let board = Board::parse(&text, "host-fake.toml").unwrap();
-    board.check_site(&site, "host-fake.toml").unwrap();
+    check_board(&board, &site, "host-fake.toml").unwrap();
     let stripped: String = text
         .lines()
         .filter(|l| !l.starts_with("fya"))
         .collect::<Vec<_>>()
         .join("\n");
     let no_fya = Board::parse(&stripped, "no-fya.toml").unwrap();
-    let e = no_fya.check_site(&site, "no-fya.toml").unwrap_err().to_string();
+    let e = check_board(&no_fya, &site, "no-fya.toml").unwrap_err().to_string();
     assert!(e.contains("no `fya` line"), "{e}");
 
     let gpio = FakeGpio::new();

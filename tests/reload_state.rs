@@ -20,9 +20,9 @@ use greenwave::time::Instant;
 const SITE: &str = include_str!("../board/sites/nema8-4leg.toml");
 
 fn site(text: &str) -> Site {
-    let mut s = Site::parse(text, "nema8-4leg.toml").unwrap();
-    s.planner = PlannerKind::Learned;
-    s
+    Site::parse(text, "nema8-4leg.toml")
+        .unwrap()
+        .with_planner(PlannerKind::Learned)
 }
 
 #[test]

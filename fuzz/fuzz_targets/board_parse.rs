@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = greenwave::verify::MmuCard::from_card(card);
         }
         if let Some(site) = site() {
-            let _ = board.check_site(site, "fuzz.toml");
+            let _ = greenwave::monitor::card::check_board(&board, site, "fuzz.toml");
         }
     }
 });

@@ -1,4 +1,4 @@
-//! The site file as written on disk: TOML, deserialized with spans so that every validation error can
+//! The site file as written on disk (the board file's is `board/file.rs`): TOML, deserialized with spans so that every validation error can
 //! name the line. Field names carry their units (`_s`, `_m`, `_kmh`, `_vph`).
 //!
 //! Also the one way the controller reads an input file ([`read_text`], [`read_bytes`]): only a
@@ -113,12 +113,12 @@ pub struct SiteFile {
     /// Read by the SUMO bridge (`tools/sumo`), not by the controller.
     #[serde(default)]
     pub sumo: Option<toml::Value>,
-    /// Read by the camera subsystem (`camera`, `detect::zone`).
+    /// The camera and its zones ([`super::camera`]).
     #[serde(default)]
-    pub camera: Option<toml::Value>,
-    /// Console settings (PIN hash) read by the console.
+    pub camera: Option<Spanned<super::camera::CameraSection>>,
+    /// Console settings: the PIN hash ([`super::console`]).
     #[serde(default)]
-    pub console: Option<toml::Value>,
+    pub console: Option<Spanned<super::console::ConsoleSection>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -277,7 +277,7 @@ fn default_tsp_ext() -> Spanned<f64> {
 }
 
 fn sp<T>(v: T) -> Spanned<T> {
-    Spanned::new(0..0, v)
+    super::diag::unspanned(v)
 }
 fn no_pairs() -> Spanned<Vec<Vec<Spanned<i64>>>> {
     sp(Vec::new())

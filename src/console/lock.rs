@@ -1,9 +1,9 @@
 //! PIN lock of the console's mutating commands (`clear flash`, `set plan`, `preempt test`,
 //! `recall`).
 //!
-//! The PIN is stored in the board configuration only as a salted, iterated SHA-256 hash
-//! (`sha256$ITERATIONS$SALT_HEX$DIGEST_HEX`, make one with [`PinHash::derive`]), so a copied
-//! config file does not reveal it directly. On-line guessing is limited the way cabinet
+//! The PIN is stored in the site file (`[console] pin_hash`, read by `config::console`) only as a
+//! salted, iterated SHA-256 hash (`sha256$ITERATIONS$SALT_HEX$DIGEST_HEX`, make one with
+//! [`PinHash::derive`] / `greenwave pin-hash`), so a copied site file does not reveal it directly. On-line guessing is limited the way cabinet
 //! controllers limit it: three wrong PINs lock the console for 60 s, and an unlocked console
 //! locks itself after 10 minutes without a command (a technician who walks away does not leave
 //! the intersection open to the next person at the cabinet).
@@ -12,132 +12,12 @@
 //! `iterations` SHA-256 compressions of 64 bytes (4096 ≈ 1-3 ms on a Pi 4), only when a PIN is
 //! typed; no allocation.
 
+pub use crate::config::console::{PinHash, PinHashError, DEFAULT_ITERATIONS};
 use crate::time::Instant;
-use sha2::{Digest, Sha256};
 
 pub const MAX_WRONG: u8 = 3;
 pub const LOCKOUT_MS: u32 = 60_000;
 pub const IDLE_RELOCK_MS: u32 = 600_000;
-/// Default hash iterations for new PIN hashes.
-pub const DEFAULT_ITERATIONS: u32 = 4096;
-const MAX_ITERATIONS: u32 = 100_000;
-
-/// A salted, iterated SHA-256 PIN hash.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct PinHash {
-    iterations: u32,
-    salt: [u8; 16],
-    digest: [u8; 32],
-}
-
-impl core::fmt::Debug for PinHash {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "PinHash(sha256, {} iterations)", self.iterations)
-    }
-}
-
-/// Why a configured PIN hash string was rejected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PinHashError {
-    /// Not `sha256$ITERATIONS$SALT$DIGEST`.
-    Format,
-    /// Iterations not in 1..=100000.
-    Iterations,
-    /// Salt is not 32 hex digits.
-    Salt,
-    /// Digest is not 64 hex digits.
-    Digest,
-}
-
-impl core::fmt::Display for PinHashError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
-            PinHashError::Format => "console PIN hash is not `sha256$ITERATIONS$SALT_HEX$DIGEST_HEX`",
-            PinHashError::Iterations => "console PIN hash iterations must be 1 to 100000",
-            PinHashError::Salt => "console PIN hash salt must be 32 hex digits",
-            PinHashError::Digest => "console PIN hash digest must be 64 hex digits",
-        })?;
-        f.write_str(" (fix: generate a new one with `greenwave pin-hash`)")
-    }
-}
-
-fn hex_into(s: &str, out: &mut [u8]) -> bool {
-    if s.len() != out.len() * 2 {
-        return false;
-    }
-    for (o, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
-        let d = |c: u8| (c as char).to_digit(16);
-        match (pair.first().copied().and_then(d), pair.get(1).copied().and_then(d)) {
-            (Some(h), Some(l)) => *o = (h * 16 + l) as u8,
-            _ => return false,
-        }
-    }
-    true
-}
-
-impl PinHash {
-    /// Hashes `pin` with `salt`: `d0 = SHA256(salt || pin)`, `d(i+1) = SHA256(d(i) || salt)`.
-    pub fn derive(pin: &[u8], salt: [u8; 16], iterations: u32) -> PinHash {
-        let iterations = iterations.clamp(1, MAX_ITERATIONS);
-        let mut d: [u8; 32] = Sha256::new().chain_update(salt).chain_update(pin).finalize().into();
-        for _ in 1..iterations {
-            d = Sha256::new().chain_update(d).chain_update(salt).finalize().into();
-        }
-        PinHash {
-            iterations,
-            salt,
-            digest: d,
-        }
-    }
-
-    /// Parses the configured form `sha256$ITERATIONS$SALT_HEX$DIGEST_HEX`.
-    pub fn parse(s: &str) -> Result<PinHash, PinHashError> {
-        let mut parts = s.trim().split('$');
-        let (Some("sha256"), Some(it), Some(salt_hex), Some(digest_hex), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(PinHashError::Format);
-        };
-        let iterations: u32 = it.parse().map_err(|_| PinHashError::Iterations)?;
-        if !(1..=MAX_ITERATIONS).contains(&iterations) {
-            return Err(PinHashError::Iterations);
-        }
-        let mut salt = [0; 16];
-        let mut digest = [0; 32];
-        if !hex_into(salt_hex, &mut salt) {
-            return Err(PinHashError::Salt);
-        }
-        if !hex_into(digest_hex, &mut digest) {
-            return Err(PinHashError::Digest);
-        }
-        Ok(PinHash {
-            iterations,
-            salt,
-            digest,
-        })
-    }
-
-    /// Whether `pin` matches. The comparison takes the same time wherever the first difference is.
-    pub fn verify(&self, pin: &[u8]) -> bool {
-        let d = PinHash::derive(pin, self.salt, self.iterations).digest;
-        d.iter().zip(self.digest.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
-    }
-}
-
-impl core::fmt::Display for PinHash {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "sha256${}$", self.iterations)?;
-        for b in self.salt {
-            write!(f, "{b:02x}")?;
-        }
-        f.write_str("$")?;
-        for b in self.digest {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
-    }
-}
-
 /// Result of an `unlock` attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unlock {

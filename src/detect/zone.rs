@@ -20,15 +20,12 @@
 //! Fixed-size state; [`ZoneDetector::process`] does not allocate.
 
 use crate::detect::{DetectorHealth, DetectorSnapshot};
-use crate::limits::MAX_DETECTORS;
 use crate::time::Instant;
 
 /// Cells along a zone.
 pub const CELLS: usize = 16;
 /// Sample points per cell (4 across × 3 along).
 pub const SAMPLES: usize = 12;
-/// Zones per camera.
-pub const MAX_ZONES: usize = 16;
 /// Presence held longer than this is a stuck detector.
 pub const STUCK_ON_MS: u64 = 300_000;
 /// No presence for this long while other zones are active is a dead detector.
@@ -38,115 +35,7 @@ pub const STUCK_OFF_MS: u64 = 1_800_000;
 pub const MAX_TOGGLES: u8 = 20;
 pub const CHATTER_WINDOW_MS: u64 = 10_000;
 
-/// One zone as configured.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ZoneConfig {
-    /// Site detector number this zone feeds (1-based).
-    pub detector: u8,
-    /// Image corners: stop-line left, stop-line right, far right, far left (pixels).
-    pub quad: [(f32, f32); 4],
-    pub length_m: f32,
-}
-
-/// Camera configuration (the site file's `[camera]` table).
-#[derive(Clone, Debug, PartialEq)]
-pub struct CameraConfig {
-    pub device: heapless::String<64>,
-    pub width: u32,
-    pub height: u32,
-    pub fps: u32,
-    pub slots: usize,
-    pub stale_ms: u32,
-    pub zones: heapless::Vec<ZoneConfig, MAX_ZONES>,
-}
-
-impl CameraConfig {
-    /// Parses the `[camera]` table of a site file. Errors name the field and how to fix it.
-    pub fn from_toml(v: &toml::Value) -> Result<CameraConfig, String> {
-        let t = v.as_table().ok_or("`camera` must be a table")?;
-        let int = |k: &str, d: i64, lo: i64, hi: i64| -> Result<i64, String> {
-            let x = t.get(k).map_or(Ok(d), |x| {
-                x.as_integer().ok_or(format!("`camera.{k}` must be an integer"))
-            })?;
-            if (lo..=hi).contains(&x) {
-                Ok(x)
-            } else {
-                Err(format!("`camera.{k}` = {x} is out of range (use {lo} to {hi})"))
-            }
-        };
-        let device = t.get("device").and_then(|d| d.as_str()).unwrap_or("/dev/video0");
-        let mut c = CameraConfig {
-            device: heapless::String::try_from(device).map_err(|_| "`camera.device` is too long".to_string())?,
-            width: int("width", 640, 16, 1920)? as u32,
-            height: int("height", 480, 16, 1080)? as u32,
-            fps: int("fps", 10, 1, 60)? as u32,
-            slots: int("slots", 4, 2, 16)? as usize,
-            stale_ms: int("stale_ms", 2000, 100, 60_000)? as u32,
-            zones: heapless::Vec::new(),
-        };
-        let zones = t
-            .get("zone")
-            .and_then(|z| z.as_array())
-            .ok_or("`[[camera.zone]]` tables are missing")?;
-        for (i, z) in zones.iter().enumerate() {
-            let f = |k: &str| format!("`camera.zone[{i}].{k}`");
-            let det = z
-                .get("detector")
-                .and_then(|d| d.as_integer())
-                .ok_or(format!("{} is missing", f("detector")))?;
-            let det = u8::try_from(det)
-                .ok()
-                .filter(|d| (1..=MAX_DETECTORS as u8).contains(d))
-                .ok_or(format!("{} is out of range", f("detector")))?;
-            let quad = z
-                .get("quad")
-                .and_then(|q| q.as_array())
-                .ok_or(format!("{} is missing: four [x, y] corners", f("quad")))?;
-            if quad.len() != 4 {
-                return Err(format!(
-                    "{} needs four corners: stop-line left, stop-line right, far right, far left",
-                    f("quad")
-                ));
-            }
-            let mut q = [(0.0f32, 0.0f32); 4];
-            for (k, p) in quad.iter().enumerate() {
-                let xy = p
-                    .as_array()
-                    .filter(|a| a.len() == 2)
-                    .ok_or(format!("{} corner {k} must be [x, y]", f("quad")))?;
-                let num = |v: &toml::Value| v.as_float().or(v.as_integer().map(|i| i as f64));
-                let (x, y) = (num(&xy[0]), num(&xy[1]));
-                let (Some(x), Some(y)) = (x, y) else {
-                    return Err(format!("{} corner {k} must be numbers", f("quad")));
-                };
-                if x < 0.0 || y < 0.0 || x >= f64::from(c.width) || y >= f64::from(c.height) {
-                    return Err(format!(
-                        "{} corner {k} ({x}, {y}) is outside the {}x{} image",
-                        f("quad"),
-                        c.width,
-                        c.height
-                    ));
-                }
-                q[k] = (x as f32, y as f32);
-            }
-            let len = z
-                .get("length_m")
-                .and_then(|l| l.as_float().or(l.as_integer().map(|i| i as f64)))
-                .unwrap_or(80.0);
-            if !(5.0..=300.0).contains(&len) {
-                return Err(format!("{} = {len} is out of range (5 to 300 m)", f("length_m")));
-            }
-            c.zones
-                .push(ZoneConfig {
-                    detector: det,
-                    quad: q,
-                    length_m: len as f32,
-                })
-                .map_err(|_| format!("at most {MAX_ZONES} zones per camera"))?;
-        }
-        Ok(c)
-    }
-}
+pub use crate::config::camera::{CameraConfig, ZoneConfig, MAX_ZONES};
 
 #[derive(Clone, Copy, Debug)]
 struct ZoneState {
@@ -389,7 +278,7 @@ detector = 3
 quad = [[10, 60], [20, 60], [20, 4], [10, 4]]
 length_m = 80
 "#;
-        CameraConfig::from_toml(&toml::from_str::<toml::Value>(text).unwrap()).unwrap()
+        CameraConfig::parse(text, "camera.toml").unwrap()
     }
 
     fn frame(car_rows: core::ops::Range<usize>) -> Vec<u8> {
@@ -455,16 +344,5 @@ length_m = 80
         }
         d.fill(&mut snap, false);
         assert_eq!(snap.health[2], DetectorHealth::ExcessiveChange);
-    }
-
-    #[test]
-    fn config_errors_are_clear() {
-        let bad = |t: &str| CameraConfig::from_toml(&toml::from_str::<toml::Value>(t).unwrap()).unwrap_err();
-        assert!(bad("width = 64\nheight = 64\n").contains("camera.zone"));
-        let e = bad("width = 64\nheight = 64\n[[zone]]\ndetector = 3\nquad = [[10, 60], [20, 60], [20, 4]]\n");
-        assert!(e.contains("four corners"), "{e}");
-        let e = bad("width = 64\nheight = 64\n[[zone]]\ndetector = 3\nquad = [[10, 60], [200, 60], [20, 4], [1, 1]]\n");
-        assert!(e.contains("outside"), "{e}");
-        assert!(bad("width = 5\n[[zone]]\n").contains("camera.width"));
     }
 }

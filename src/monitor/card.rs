@@ -7,27 +7,40 @@
 //! card alone, so a mistake in the site file (a typo in `barriers`) cannot also switch the check
 //! off. Channel N is the vehicle head (and, for WALK, the pedestrian head) of phase N.
 //!
-//! The card is written in the board file's `[mmu]` section (`hal::board`). Tools without a cabinet
+//! The card is written in the board file's `[mmu]` section (`config::board::mmu`, the card's data);
+//! [`check_board`] checks a board and a site against each other and builds the card. Tools without a cabinet
 //! (the simulator, the SUMO bridge, tests) use [`MmuCard::from_geometry`], derived from each
 //! phase's approach and movements (`config::geometry`), never from the rings and barriers.
 //!
 //! Fixed size and `Copy`; lookups are bit tests.
 
+use crate::config::board::{Board, MmuCardData};
+use crate::config::diag::ConfigError;
 use crate::config::{geometry, Site};
-use crate::limits::MAX_PHASES;
-use crate::signal::phase::{PhaseId, PhaseSet};
+use crate::signal::phase::PhaseId;
 
-/// A validated compatibility card.
+/// The monitor's compatibility card: the board file's card data ([`MmuCardData`], read through
+/// `Deref`) or one derived from the site's geometry ([`MmuCard::from_geometry`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MmuCard {
-    /// `permitted[i]`: channels that may show green/yellow/WALK with channel i (symmetric).
-    permitted: [PhaseSet; MAX_PHASES],
-    /// `fya[i]`: the channel whose green channel i's flashing yellow arrow may show with.
-    fya: [Option<PhaseId>; MAX_PHASES],
-    /// Per channel minimum yellow change, ms (0: not programmed).
-    min_yellow_ms: [u32; MAX_PHASES],
-    /// Per channel minimum red clearance, ms (0: not programmed).
-    min_red_clear_ms: [u32; MAX_PHASES],
+pub struct MmuCard(MmuCardData);
+
+impl core::ops::Deref for MmuCard {
+    type Target = MmuCardData;
+    fn deref(&self) -> &MmuCardData {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for MmuCard {
+    fn deref_mut(&mut self) -> &mut MmuCardData {
+        &mut self.0
+    }
+}
+
+impl From<MmuCardData> for MmuCard {
+    fn from(data: MmuCardData) -> MmuCard {
+        MmuCard(data)
+    }
 }
 
 /// Where a site does not fit a card (`MmuCard::check_site`).
@@ -118,63 +131,7 @@ impl CardMismatch {
 
 impl MmuCard {
     /// A card that permits nothing and programs no channel.
-    pub const EMPTY: MmuCard = MmuCard {
-        permitted: [PhaseSet::EMPTY; MAX_PHASES],
-        fya: [None; MAX_PHASES],
-        min_yellow_ms: [0; MAX_PHASES],
-        min_red_clear_ms: [0; MAX_PHASES],
-    };
-
-    /// Permits `a` and `b` together (both directions).
-    pub fn permit(&mut self, a: PhaseId, b: PhaseId) {
-        if let Some(r) = self.permitted.get_mut(a.index()) {
-            r.insert(b);
-        }
-        if let Some(r) = self.permitted.get_mut(b.index()) {
-            r.insert(a);
-        }
-    }
-
-    /// The flashing yellow arrow of `left` may show with the green of `opposing`.
-    pub fn set_fya(&mut self, left: PhaseId, opposing: PhaseId) {
-        if let Some(s) = self.fya.get_mut(left.index()) {
-            *s = Some(opposing);
-        }
-    }
-
-    pub fn set_min_yellow_ms(&mut self, ch: PhaseId, ms: u32) {
-        if let Some(s) = self.min_yellow_ms.get_mut(ch.index()) {
-            *s = ms;
-        }
-    }
-
-    pub fn set_min_red_clear_ms(&mut self, ch: PhaseId, ms: u32) {
-        if let Some(s) = self.min_red_clear_ms.get_mut(ch.index()) {
-            *s = ms;
-        }
-    }
-
-    pub fn permits(&self, a: PhaseId, b: PhaseId) -> bool {
-        self.permitted(a).contains(b)
-    }
-
-    /// Channels permitted with `a`.
-    pub fn permitted(&self, a: PhaseId) -> PhaseSet {
-        self.permitted.get(a.index()).copied().unwrap_or(PhaseSet::EMPTY)
-    }
-
-    /// The channel `left`'s flashing yellow arrow may show with, if any.
-    pub fn fya(&self, left: PhaseId) -> Option<PhaseId> {
-        self.fya.get(left.index()).copied().flatten()
-    }
-
-    pub fn min_yellow_ms(&self, ch: PhaseId) -> u32 {
-        self.min_yellow_ms.get(ch.index()).copied().unwrap_or(0)
-    }
-
-    pub fn min_red_clear_ms(&self, ch: PhaseId) -> u32 {
-        self.min_red_clear_ms.get(ch.index()).copied().unwrap_or(0)
-    }
+    pub const EMPTY: MmuCard = MmuCard(MmuCardData::EMPTY);
 
     /// The card a cabinet for `site` would carry, derived from the phases' approaches and
     /// movements: every pair whose movements neither cross nor merge (a yielding left excepted) is
@@ -251,46 +208,43 @@ impl MmuCard {
         }
         Ok(())
     }
+}
 
-    /// The card as a board file `[mmu]` section (for `greenwave check --print-card`).
-    pub fn to_toml(&self) -> String {
-        use core::fmt::Write;
-        let mut s = String::new();
-        let _ = writeln!(s, "[mmu]");
-        let _ = writeln!(
-            s,
-            "# Channel pairs the cabinet permits to show green/yellow/WALK together (compatibility card jumpers)."
-        );
-        let mut pairs = Vec::new();
-        for a in PhaseId::all() {
-            for b in self.permitted(a).iter().filter(|b| b.number() > a.number()) {
-                pairs.push(format!("[{a}, {b}]"));
-            }
-        }
-        let _ = writeln!(s, "permitted = [{}]", pairs.join(", "));
-        let _ = writeln!(
-            s,
-            "# Flashing yellow arrow of the first channel may show with the green of the second (MUTCD 4D.20)."
-        );
-        let fya: Vec<String> = PhaseId::all()
-            .filter_map(|a| self.fya(a).map(|b| format!("[{a}, {b}]")))
-            .collect();
-        let _ = writeln!(s, "fya = [{}]", fya.join(", "));
-        let _ = writeln!(
-            s,
-            "# Per-channel minimum yellow change and red clearance, seconds (CMU datakey)."
-        );
-        let table = |f: &dyn Fn(PhaseId) -> u32| {
-            let items: Vec<String> = PhaseId::all()
-                .filter(|p| f(*p) > 0)
-                .map(|p| format!("{p} = {:.1}", f64::from(f(p)) / 1000.0))
-                .collect();
-            format!("{{ {} }}", items.join(", "))
+/// Checks a board against a site and returns the monitor's card: the wiring fits the site
+/// ([`Board::check_heads`]), the board has an `[mmu]` card, and the site asks for nothing the card
+/// forbids (concurrency its rings and barriers allow, flashing yellow arrows, yellow and red
+/// clearance below the card's minima). `file` names the board file in errors.
+pub fn check_board(board: &Board, site: &Site, file: &str) -> Result<MmuCard, ConfigError> {
+    board.check_heads(site, file)?;
+    let Some(data) = board.mmu else {
+        return Err(ConfigError::whole(
+            file,
+            "mmu",
+            format!(
+                "board \"{}\" has no [mmu] compatibility card: the conflict monitor checks every frame against the cabinet's own list of channels that may run together, never against the site file",
+                board.name
+            ),
+            "run `greenwave check --site SITE --print-card`, review the printed [mmu] section against the intersection drawing, and paste it into the board file",
+        ));
+    };
+    let card = MmuCard::from(data);
+    card.check_site(site).map_err(|e| {
+        let field = match e {
+            CardMismatch::NotPermitted { .. } => "mmu.permitted",
+            CardMismatch::NoFya { .. } => "mmu.fya",
+            CardMismatch::ShortYellow { .. } => "mmu.min_yellow_s",
+            CardMismatch::NoMinimum { yellow: true, .. } => "mmu.min_yellow_s",
+            _ => "mmu.min_red_clear_s",
         };
-        let _ = writeln!(s, "min_yellow_s = {}", table(&|p| self.min_yellow_ms(p)));
-        let _ = writeln!(s, "min_red_clear_s = {}", table(&|p| self.min_red_clear_ms(p)));
-        s
-    }
+        ConfigError {
+            file: file.into(),
+            line: board.mmu_line,
+            field: field.into(),
+            message: format!("site \"{}\": {e} of board \"{}\"", site.name, board.name),
+            fix: e.fix().into(),
+        }
+    })?;
+    Ok(card)
 }
 
 #[cfg(test)]
@@ -344,8 +298,15 @@ mod tests {
                 card_ms: 4_000
             }
         );
-        let mut card = MmuCard::from_geometry(&s);
-        card.fya = [None; MAX_PHASES];
+        let geo = MmuCard::from_geometry(&s);
+        let mut card = MmuCard::EMPTY;
+        for a in PhaseId::all() {
+            for b in geo.permitted(a).iter() {
+                card.permit(a, b);
+            }
+            card.set_min_yellow_ms(a, geo.min_yellow_ms(a));
+            card.set_min_red_clear_ms(a, geo.min_red_clear_ms(a));
+        }
         assert!(card.check_site(&s).unwrap_err().to_string().contains("fya pair [1, 2]"));
     }
 
@@ -358,5 +319,18 @@ mod tests {
         );
         assert!(t.contains("fya = [[1, 2], [3, 4], [5, 6], [7, 8]]"), "{t}");
         assert!(t.contains("min_red_clear_s = { 1 = 2.2, 2 = 1.9"), "{t}");
+    }
+
+    /// Every shipped board file parses and fits the shipped 8-phase site.
+    #[test]
+    fn shipped_boards_fit_the_reference_site() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/board");
+        for b in ["rpi4", "rpi5", "rock5b", "orangepi5", "host-fake"] {
+            let path = format!("{root}/{b}.toml");
+            let board = Board::load(Path::new(&path)).unwrap_or_else(|e| panic!("{e}"));
+            check_board(&board, &site(), &path).unwrap_or_else(|e| panic!("{e}"));
+            assert!(board.flash_transfer.is_some(), "{b}: flash-transfer relay");
+            assert_eq!(board.inputs.len(), 9, "{b}");
+        }
     }
 }

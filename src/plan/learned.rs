@@ -399,8 +399,7 @@ pub mod train {
     /// One training episode of `seconds` of traffic at `volumes` × design volumes.
     pub fn episode(site: &Site, trainer: &mut Trainer, volumes: f64, seconds: u64, seed: u64) {
         let mut traffic = SimTraffic::new(site, volumes, seed);
-        let mut planner_site = site.clone();
-        planner_site.planner = crate::config::PlannerKind::Adaptive;
+        let planner_site = site.clone().with_planner(crate::config::PlannerKind::Adaptive);
         let mut planner = crate::plan::Planner::new(&planner_site);
         let mut engine = Engine::new(Instant(0));
         let mut adaptive = Adaptive::new();

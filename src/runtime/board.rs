@@ -15,6 +15,7 @@ use crate::hal::linux::bank::{LinuxBank, Role};
 use crate::hal::linux::watchdog::LinuxWatchdog;
 use crate::hal::mirror::MirrorRelays;
 use crate::hal::{HalError, InputFrame, Inputs, Watchdog};
+use crate::monitor::card::check_board;
 use crate::runtime::realtime::{setup_realtime, Signals};
 use crate::runtime::sim::{drive, ConsoleSetup, ControlLoop, SimOptions, SimSummary, Source, Speed};
 use crate::signal::frame::OutputFrame;
@@ -73,8 +74,8 @@ pub struct RunOptions {
 
 pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<SimSummary, String> {
     let board = Board::load(&opts.board_path).map_err(|e| e.to_string())?;
-    board
-        .check_site(site, &opts.board_path.display().to_string())
+    // The monitor trusts the board's [mmu] card alone; a board without one is refused here.
+    let card = check_board(&board, site, &opts.board_path.display().to_string())
         .map_err(|e| format!("site {}: {e}", opts.site_path.display()))?;
     let relays = GpioRelays::new(&board, LinuxBank::open(&board, Role::Outputs)?)
         .map_err(|e| format!("cannot drive the relays: {e}"))?;
@@ -113,8 +114,6 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Sim
     };
     let (locked, fifo) = setup_realtime(50);
     log::info!("real time: memory locked {locked}, SCHED_FIFO {fifo}");
-    // `check_site` refused a board without a card; the monitor trusts the card alone.
-    let card = board.mmu.ok_or("the board has no [mmu] compatibility card")?;
     let mut lp = ControlLoop::new(site, &card, relays, watchdog, BoardSource { inputs });
     let board_file = opts.board_path.display().to_string();
     let mut sim = SimOptions {
@@ -135,7 +134,9 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Sim
         relay_mirror: None,
         planner_override: None,
         reload_check: Some(Box::new(move |s: &Site| {
-            board.check_site(s, &board_file).map_err(|e| e.to_string())
+            check_board(&board, s, &board_file)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         })),
         events_mode: crate::events::single::OpenMode::New,
     };

@@ -373,7 +373,7 @@ impl Clock for PacedClock {
 /// changed and can be applied; otherwise keeps the running configuration and says why.
 fn reload<R: Relays, W: Watchdog, S: Source>(lp: &mut ControlLoop<R, W, S>, opts: &SimOptions) {
     let path = opts.site_path.display();
-    let mut new = match Site::load(&opts.site_path) {
+    let new = match Site::load(&opts.site_path) {
         Ok(s) => s,
         Err(e) => {
             lp.stats.reload_errors += 1;
@@ -381,9 +381,10 @@ fn reload<R: Relays, W: Watchdog, S: Source>(lp: &mut ControlLoop<R, W, S>, opts
             return;
         }
     };
-    if let Some(p) = opts.planner_override {
-        new.planner = p;
-    }
+    let new = match opts.planner_override {
+        Some(p) => new.with_planner(p),
+        None => new,
+    };
     let running = lp.controller.site();
     if new == *running {
         lp.stats.reloads_unchanged += 1;

@@ -92,12 +92,13 @@ pub fn run(
     tag: &str,
     opts: &BridgeOptions,
 ) -> Result<(PathBuf, BridgeReport), String> {
-    let mut site = site.clone();
-    if let Some(p) = opts.planner {
-        site.planner = p;
-    }
+    let site = match opts.planner {
+        Some(p) => site.clone().with_planner(p),
+        None => site.clone(),
+    };
     let step_ms = if opts.step_ms == 0 { site.tick_ms } else { opts.step_ms };
-    site.tick_ms = step_ms;
+    // The controller ticks at SUMO's step: the site is validated again for that tick.
+    let site = site.with_tick_ms(step_ms).map_err(|e| e.to_string())?;
     let links = scenario::links(&files.net)?;
     let port = free_port()?;
     let trip = out_dir.join(format!("{tag}.tripinfo.xml"));

@@ -604,10 +604,11 @@ fn transit(args: TransitArgs) -> Result<(), String> {
         for p in &planners {
             let mut runs = Vec::new();
             for on in [false, true] {
-                let mut s = site.clone();
-                if !on {
-                    s.transit = None;
-                }
+                let s = if on {
+                    site.clone()
+                } else {
+                    site.clone().without_transit()
+                };
                 let mut opts = planner_opts(*p, args.common.model.as_deref())?;
                 opts.transit = on;
                 let tag = format!(

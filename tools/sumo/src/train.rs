@@ -262,8 +262,7 @@ pub fn episode(
     tag: &str,
 ) -> Result<EpisodeReport, String> {
     let step_ms = u64::from(site.tick_ms.max(1));
-    let mut planner_site = site.clone();
-    planner_site.planner = PlannerKind::Adaptive;
+    let planner_site = site.clone().with_planner(PlannerKind::Adaptive);
     let mut planner = Planner::new(&planner_site);
     let port = free_port()?;
     let mut args = run_args(

@@ -173,11 +173,9 @@ fn transit_priority_checks_buses_in_and_does_not_slow_them() {
         scenario::write_buses(&d, 600, 300).unwrap(),
     ];
     let run = |on: bool| {
-        let mut s = site();
+        let s = site();
         assert!(s.transit.is_some(), "the reference site configures transit priority");
-        if !on {
-            s.transit = None;
-        }
+        let s = if on { s } else { s.without_transit() };
         let tag = if on { "tsp-on" } else { "tsp-off" };
         let opts = bridge::BridgeOptions {
             planner: Some(PlannerKind::Adaptive),

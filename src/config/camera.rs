@@ -1,0 +1,382 @@
+//! The site file's `[camera]` table: the camera device and image size, the frame slots of its ring,
+//! and the zones (`[[camera.zone]]`) that the CPU zone detector (`detect::zone`) watches, one per
+//! lane, each feeding one site detector.
+//!
+//! A zone is a quadrilateral in the image: stop-line left, stop-line right, far right, far left
+//! (pixels), `length_m` apart along the road. The detector samples it bilinearly, which is only
+//! meaningful for a convex quadrilateral whose corners go round it in order; so every corner must
+//! lie inside the image, the quad may not cross itself nor be concave, and its detector must exist
+//! in the site's `[[detector]]` tables. Errors name the file, line, field and fix.
+
+use super::diag::{unspanned, ConfigError, Source};
+use super::SiteData;
+use crate::limits::MAX_DETECTORS;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// Zones per camera.
+pub const MAX_ZONES: usize = 16;
+/// Bytes of a camera device path.
+pub const DEVICE_LEN: usize = 64;
+
+/// One zone as configured.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ZoneConfig {
+    /// Site detector number this zone feeds (1-based).
+    pub detector: u8,
+    /// Image corners: stop-line left, stop-line right, far right, far left (pixels).
+    pub quad: [(f32, f32); 4],
+    pub length_m: f32,
+}
+
+/// Camera configuration (the site file's `[camera]` table).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CameraConfig {
+    pub device: heapless::String<DEVICE_LEN>,
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    pub slots: usize,
+    pub stale_ms: u32,
+    pub zones: heapless::Vec<ZoneConfig, MAX_ZONES>,
+}
+
+/// The `[camera]` table as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraSection {
+    #[serde(default = "default_device")]
+    device: Spanned<String>,
+    #[serde(default = "default_width")]
+    width: Spanned<i64>,
+    #[serde(default = "default_height")]
+    height: Spanned<i64>,
+    #[serde(default = "default_fps")]
+    fps: Spanned<i64>,
+    #[serde(default = "default_slots")]
+    slots: Spanned<i64>,
+    #[serde(default = "default_stale")]
+    stale_ms: Spanned<i64>,
+    #[serde(default)]
+    zone: Option<Spanned<Vec<Spanned<ZoneSection>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ZoneSection {
+    detector: Spanned<i64>,
+    quad: Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>,
+    #[serde(default = "default_length")]
+    length_m: Spanned<f64>,
+}
+
+fn default_device() -> Spanned<String> {
+    unspanned("/dev/video0".into())
+}
+fn default_width() -> Spanned<i64> {
+    unspanned(640)
+}
+fn default_height() -> Spanned<i64> {
+    unspanned(480)
+}
+fn default_fps() -> Spanned<i64> {
+    unspanned(10)
+}
+fn default_slots() -> Spanned<i64> {
+    unspanned(4)
+}
+fn default_stale() -> Spanned<i64> {
+    unspanned(2000)
+}
+fn default_length() -> Spanned<f64> {
+    unspanned(80.0)
+}
+
+const CORNERS: &str = "stop-line left, stop-line right, far right, far left";
+
+impl CameraConfig {
+    /// Parses and validates a camera table on its own (the body of `[camera]`: `width = …`,
+    /// `[[zone]]` …); `file` names the source in errors. Zones are not checked against a site's
+    /// detectors here (see [`CameraConfig::from_section`]).
+    pub fn parse(text: &str, file: &str) -> Result<CameraConfig, ConfigError> {
+        let src = Source::new(text, file);
+        let sec: CameraSection = toml::from_str(text).map_err(|e| src.toml(&e, "the README's camera section"))?;
+        CameraConfig::validate(src, &sec, "", None)
+    }
+
+    /// Validates the `[camera]` table of a site file against the validated site: each zone must feed
+    /// one of its detectors.
+    pub fn from_section(src: Source, sec: &CameraSection, site: &SiteData) -> Result<CameraConfig, ConfigError> {
+        CameraConfig::validate(src, sec, "camera.", Some(site))
+    }
+
+    fn validate(
+        src: Source,
+        sec: &CameraSection,
+        prefix: &str,
+        site: Option<&SiteData>,
+    ) -> Result<CameraConfig, ConfigError> {
+        let int = |v: &Spanned<i64>, k: &str, lo: i64, hi: i64| -> Result<i64, ConfigError> {
+            let x = *v.get_ref();
+            if (lo..=hi).contains(&x) {
+                Ok(x)
+            } else {
+                Err(src.err(
+                    v.span(),
+                    &format!("{prefix}{k}"),
+                    format!("{x} is out of range"),
+                    format!("use {lo} to {hi}"),
+                ))
+            }
+        };
+        let device = heapless::String::try_from(sec.device.get_ref().as_str()).map_err(|_| {
+            src.err(
+                sec.device.span(),
+                &format!("{prefix}device"),
+                "the device path is too long",
+                format!("use at most {DEVICE_LEN} bytes"),
+            )
+        })?;
+        let mut c = CameraConfig {
+            device,
+            width: int(&sec.width, "width", 16, 1920)? as u32,
+            height: int(&sec.height, "height", 16, 1080)? as u32,
+            fps: int(&sec.fps, "fps", 1, 60)? as u32,
+            slots: int(&sec.slots, "slots", 2, 16)? as usize,
+            stale_ms: int(&sec.stale_ms, "stale_ms", 100, 60_000)? as u32,
+            zones: heapless::Vec::new(),
+        };
+        let zone_table = format!("[[{prefix}zone]]");
+        let Some(zones) = &sec.zone else {
+            return Err(src.err(
+                super::diag::NO_SPAN,
+                &format!("{prefix}zone"),
+                format!("no {zone_table} tables: the camera watches no lane"),
+                format!("add a {zone_table} per lane with `detector` and `quad` ({CORNERS})"),
+            ));
+        };
+        for (i, z) in zones.get_ref().iter().enumerate() {
+            let z = z.get_ref();
+            let f = |k: &str| format!("{prefix}zone[{i}].{k}");
+            let det = u8::try_from(*z.detector.get_ref())
+                .ok()
+                .filter(|d| (1..=MAX_DETECTORS as u8).contains(d))
+                .ok_or_else(|| {
+                    src.err(
+                        z.detector.span(),
+                        &f("detector"),
+                        format!("detector {} is out of range", z.detector.get_ref()),
+                        format!("site detectors are numbered 1 to {MAX_DETECTORS}"),
+                    )
+                })?;
+            if let Some(site) = site {
+                if site
+                    .detectors
+                    .get(usize::from(det) - 1)
+                    .and_then(|d| d.as_ref())
+                    .is_none()
+                {
+                    return Err(src.err(
+                        z.detector.span(),
+                        &f("detector"),
+                        format!("zone {i} feeds detector {det}, which the site has no [[detector]] for"),
+                        "name a configured detector, or add a [[detector]] with that number and its phase",
+                    ));
+                }
+            }
+            let quad = corners(src, &z.quad, &f("quad"), c.width, c.height)?;
+            let len = *z.length_m.get_ref();
+            if !(5.0..=300.0).contains(&len) {
+                return Err(src.err(
+                    z.length_m.span(),
+                    &f("length_m"),
+                    format!("{len} m is out of range"),
+                    "use 5 to 300 m (the distance from the stop line to the zone's far edge)",
+                ));
+            }
+            c.zones
+                .push(ZoneConfig {
+                    detector: det,
+                    quad,
+                    length_m: len as f32,
+                })
+                .map_err(|_| {
+                    src.err(
+                        zones.span(),
+                        &format!("{prefix}zone"),
+                        "too many zones",
+                        format!("use at most {MAX_ZONES} zones per camera"),
+                    )
+                })?;
+        }
+        Ok(c)
+    }
+}
+
+/// The four corners of a zone: each `[x, y]` inside the image, going round a convex quadrilateral.
+fn corners(
+    src: Source,
+    q: &Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>,
+    field: &str,
+    width: u32,
+    height: u32,
+) -> Result<[(f32, f32); 4], ConfigError> {
+    let [a, b, c, d] = q.get_ref().as_slice() else {
+        return Err(src.err(
+            q.span(),
+            field,
+            format!("{} corners", q.get_ref().len()),
+            format!("give four [x, y] corners: {CORNERS}"),
+        ));
+    };
+    let mut out = [(0.0f32, 0.0f32); 4];
+    for (k, (p, slot)) in [a, b, c, d].into_iter().zip(out.iter_mut()).enumerate() {
+        let [x, y] = p.get_ref().as_slice() else {
+            return Err(src.err(
+                p.span(),
+                field,
+                format!("corner {k} has {} numbers", p.get_ref().len()),
+                "write each corner as [x, y] in pixels",
+            ));
+        };
+        let (x, y) = (*x.get_ref(), *y.get_ref());
+        if !(x.is_finite() && y.is_finite()) || x < 0.0 || y < 0.0 || x >= f64::from(width) || y >= f64::from(height) {
+            return Err(src.err(
+                p.span(),
+                field,
+                format!("corner {k} ({x}, {y}) is outside the {width}x{height} image"),
+                format!("use 0 <= x < {width} and 0 <= y < {height}, or correct the camera's width/height"),
+            ));
+        }
+        *slot = (x as f32, y as f32);
+    }
+    match shape(out.map(|(x, y)| (f64::from(x), f64::from(y)))) {
+        Shape::Convex => Ok(out),
+        Shape::Crossed => Err(src.err(
+            q.span(),
+            field,
+            "the quad crosses itself (two of its edges intersect)",
+            format!("list the corners going round the lane: {CORNERS}"),
+        )),
+        Shape::Concave => Err(src.err(
+            q.span(),
+            field,
+            "the quad is not convex (a corner points inwards, or three corners are in a line)",
+            format!("give the lane's four corners ({CORNERS}); the zone must be a convex quadrilateral"),
+        )),
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Shape {
+    Convex,
+    Crossed,
+    Concave,
+}
+
+/// A quadrilateral given by its corners in order: convex when every turn goes the same way (the
+/// cross products of consecutive edges all have one sign, none zero); crossed (a bow tie) when two
+/// opposite edges intersect; otherwise concave or degenerate.
+fn shape(p: [(f64, f64); 4]) -> Shape {
+    let at = |i: usize| p[i % 4];
+    let cross = |o: (f64, f64), a: (f64, f64), b: (f64, f64)| (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0);
+    let turns = [0, 1, 2, 3].map(|i| cross(at(i), at(i + 1), at(i + 2)));
+    if turns.iter().all(|t| *t > 0.0) || turns.iter().all(|t| *t < 0.0) {
+        return Shape::Convex;
+    }
+    // Proper intersection of segments ab and cd.
+    let crosses = |a, b, c, d| cross(a, b, c) * cross(a, b, d) < 0.0 && cross(c, d, a) * cross(c, d, b) < 0.0;
+    if crosses(at(0), at(1), at(2), at(3)) || crosses(at(1), at(2), at(3), at(0)) {
+        Shape::Crossed
+    } else {
+        Shape::Concave
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str =
+        "width = 64\nheight = 64\n[[zone]]\ndetector = 3\nquad = [[10, 60], [20, 60], [20, 4], [10, 4]]\n";
+
+    fn bad(t: &str) -> ConfigError {
+        CameraConfig::parse(t, "camera.toml").unwrap_err()
+    }
+
+    #[test]
+    fn a_good_table_parses_with_defaults() {
+        let c = CameraConfig::parse(GOOD, "camera.toml").unwrap();
+        assert_eq!((c.width, c.height, c.fps, c.slots, c.stale_ms), (64, 64, 10, 4, 2000));
+        assert_eq!(c.device.as_str(), "/dev/video0");
+        assert_eq!(c.zones[0].detector, 3);
+        assert_eq!(c.zones[0].quad[1], (20.0, 60.0));
+        assert_eq!(c.zones[0].length_m, 80.0);
+    }
+
+    #[test]
+    fn errors_name_line_field_and_fix() {
+        let e = bad("width = 64\nheight = 64\n");
+        assert_eq!(e.field, "zone", "{e}");
+        let e = bad(&GOOD.replace(
+            "[[10, 60], [20, 60], [20, 4], [10, 4]]",
+            "[[10, 60], [20, 60], [20, 4]]",
+        ));
+        assert_eq!((e.line, e.field.as_str()), (5, "zone[0].quad"), "{e}");
+        assert!(e.message.contains("3 corners") && e.fix.contains("four"), "{e}");
+        let e = bad("width = 5\n[[zone]]\ndetector = 1\nquad = []\n");
+        assert_eq!((e.line, e.field.as_str()), (1, "width"), "{e}");
+        let e = bad(&GOOD.replace("detector = 3", "detector = 0"));
+        assert_eq!((e.line, e.field.as_str()), (4, "zone[0].detector"), "{e}");
+        let e = bad(&GOOD.replace("[[zone]]", "[[zone]]\nlenght_m = 3"));
+        assert!(e.message.contains("lenght_m"), "{e}");
+    }
+
+    #[test]
+    fn corners_outside_the_image_are_refused() {
+        let e = bad(&GOOD.replace("[20, 60], [20, 4]", "[200, 60], [20, 4]"));
+        assert_eq!((e.line, e.field.as_str()), (5, "zone[0].quad"), "{e}");
+        assert!(
+            e.message.contains("corner 1 (200, 60) is outside the 64x64 image"),
+            "{e}"
+        );
+        let e = bad(&GOOD.replace("[10, 4]]", "[10, 64]]"));
+        assert!(e.message.contains("corner 3"), "{e}");
+    }
+
+    #[test]
+    fn a_self_crossing_quad_is_refused() {
+        // Far right and far left swapped: a bow tie.
+        let e = bad(&GOOD.replace(
+            "[[10, 60], [20, 60], [20, 4], [10, 4]]",
+            "[[10, 60], [20, 60], [10, 4], [20, 4]]",
+        ));
+        assert_eq!((e.line, e.field.as_str()), (5, "zone[0].quad"), "{e}");
+        assert!(
+            e.message.contains("crosses itself") && e.fix.contains("stop-line left"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_concave_or_flat_quad_is_refused() {
+        // The far-right corner pushed inside the triangle of the other three.
+        let e = bad(&GOOD.replace("[20, 4]", "[12, 50]"));
+        assert!(e.message.contains("not convex"), "{e}");
+        // Three corners in a line.
+        let e = bad(&GOOD
+            .replace("[20, 4]", "[20, 30]")
+            .replace("[20, 60]", "[20, 50]")
+            .replace("[10, 4]", "[20, 10]"));
+        assert!(e.message.contains("not convex"), "{e}");
+    }
+
+    #[test]
+    fn shapes() {
+        let sq = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)];
+        assert_eq!(shape(sq), Shape::Convex);
+        assert_eq!(shape([sq[3], sq[2], sq[1], sq[0]]), Shape::Convex);
+        assert_eq!(shape([sq[0], sq[1], sq[3], sq[2]]), Shape::Crossed);
+        assert_eq!(shape([(0.0, 0.0), (4.0, 0.0), (1.0, 1.0), (0.0, 4.0)]), Shape::Concave);
+    }
+}

@@ -40,5 +40,6 @@ pub mod plot;
 pub mod runtime;
 pub mod scenario;
 pub mod signal;
+pub mod sim;
 pub mod time;
 pub mod verify;

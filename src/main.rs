@@ -615,7 +615,7 @@ fn train(args: TrainArgs) -> Result<(), String> {
         ..
     } = args;
     let mut trainer = train::Trainer::new(QTable::default(), 0.3, seed, site.tick_ms);
-    let mut rng = greenwave::hal::sim::traffic::Rng::new(seed ^ 0x5eed);
+    let mut rng = greenwave::sim::traffic::Rng::new(seed ^ 0x5eed);
     for e in 0..episodes {
         // Exploration decays from 30 % to 5 % over the run.
         trainer.epsilon = 0.3 - 0.25 * f64::from(e) / f64::from(episodes.max(1));

@@ -266,11 +266,11 @@ pub mod train {
     use crate::config::Site;
     use crate::detect::{DetectorSnapshot, JAM_SPACING_M};
     use crate::events::EventRing;
-    use crate::hal::sim::traffic::{Rng, SimTraffic};
     use crate::plan::adaptive::Adaptive;
     use crate::signal::engine::{Directive, Engine, Interval, PedInterval};
     use crate::signal::frame::OutputFrame;
     use crate::signal::phase::{PhaseId, PhaseSet};
+    use crate::sim::traffic::{Rng, SimTraffic};
     use crate::time::Instant;
 
     /// Look-ahead of a sampled return.

@@ -42,4 +42,5 @@ pub mod scenario;
 pub mod signal;
 pub mod sim;
 pub mod time;
+pub mod train;
 pub mod verify;

@@ -20,6 +20,10 @@
 //! logic: no I/O, no clock reads, no allocation after construction. Time is passed in as
 //! [`time::Instant`]. Only `hal` and `runtime` touch the operating system.
 //!
+//! Beside the runtime: [`sim`] is the simulated street (traffic model, soak faults) that
+//! `greenwave sim` and the tests drive the controller with, and [`train`] learns the `learned`
+//! planner's table offline through the same controller, conflict monitor included.
+//!
 //! Capacities are constants in [`limits`].
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]

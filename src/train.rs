@@ -1,5 +1,5 @@
 //! Offline training of the `learned` planner's Q-table (`greenwave train` in the built-in traffic
-//! model, [`episode`]; `greenwave-sumo train` in SUMO).
+//! model, [`run`]; `greenwave-sumo train` in SUMO).
 //!
 //! Monte-Carlo control (Watkins 1989; Sutton and Barto, *Reinforcement Learning*, 2nd ed. 2018,
 //! ch. 5): every [`EPOCH_MS`] each running green whose min green and pedestrian intervals are done

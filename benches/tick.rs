@@ -11,12 +11,12 @@
 
 use greenwave::config::Site;
 use greenwave::detect::DetectorSnapshot;
-use greenwave::hal::sim::traffic::SimTraffic;
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
 use greenwave::hal::InputFrame;
 use greenwave::runtime::sim::ControlLoop;
 use greenwave::runtime::Controller;
 use greenwave::signal::frame::OutputFrame;
+use greenwave::sim::traffic::SimTraffic;
 use greenwave::time::Instant;
 use std::hint::black_box;
 use std::time::Instant as Wall;

@@ -6,9 +6,9 @@
 use greenwave::config::Site;
 use greenwave::events::csv::WallClock;
 use greenwave::events::rotate::{LogBudget, RotatingCsvLog};
-use greenwave::hal::sim::traffic::SimTraffic;
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
 use greenwave::runtime::sim::ControlLoop;
+use greenwave::sim::traffic::SimTraffic;
 use greenwave::time::Instant;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -48,10 +48,8 @@ impl core::fmt::Display for HalError {
     }
 }
 
-/// A monotonic clock.
-pub trait Clock {
-    fn now(&self) -> Instant;
-}
+/// A monotonic clock (defined with `Instant`, so the pure core can name it without the hardware).
+pub use crate::time::Clock;
 
 /// Signal-head relay outputs. `write` sets every line of the frame at once; `read_back` returns what
 /// the lines actually are (so the monitor can catch a stuck relay).

@@ -23,6 +23,10 @@
 //! Configuration files (site, board, camera, console PIN) are parsed and validated once, in
 //! [`config`], into read-only values that every layer above reads.
 //!
+//! Beside the runtime: [`sim`] is the simulated street (traffic model, soak faults) that
+//! `greenwave sim` and the tests drive the controller with, and [`train`] learns the `learned`
+//! planner's table offline through the same controller, conflict monitor included.
+//!
 //! Capacities are constants in [`limits`].
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -43,5 +47,7 @@ pub mod plot;
 pub mod runtime;
 pub mod scenario;
 pub mod signal;
+pub mod sim;
 pub mod time;
+pub mod train;
 pub mod verify;

@@ -611,7 +611,7 @@ fn pin_hash() -> Result<(), String> {
 }
 
 fn train(args: TrainArgs) -> Result<(), String> {
-    use greenwave::plan::learned::{train, QTable};
+    use greenwave::plan::learned::STATES;
     let (_, site) = load_site(args.site)?;
     let TrainArgs {
         out,
@@ -620,31 +620,24 @@ fn train(args: TrainArgs) -> Result<(), String> {
         seed,
         ..
     } = args;
-    let mut trainer = train::Trainer::new(QTable::default(), 0.3, seed, site.tick_ms);
-    let mut rng = greenwave::hal::sim::traffic::Rng::new(seed ^ 0x5eed);
-    for e in 0..episodes {
-        // Exploration decays from 30 % to 5 % over the run.
-        trainer.epsilon = 0.3 - 0.25 * f64::from(e) / f64::from(episodes.max(1));
-        let volumes = 0.6 + rng.unit();
-        train::episode(
-            &site,
-            &mut trainer,
-            volumes,
-            seconds,
-            seed.wrapping_add(u64::from(e) * 7919),
-        );
+    let run = greenwave::train::run(&site, episodes, seconds, seed);
+    if let Some((e, f)) = run.first_fault {
+        return Err(format!(
+            "{} of {} training episodes ended in a monitor fault (first: episode {}, {f}); no table written",
+            run.faulted,
+            run.episodes,
+            e + 1
+        ));
     }
-    let confident = (0..greenwave::plan::learned::STATES)
-        .filter(|s| trainer.table.decide(*s).1)
-        .count();
-    std::fs::write(&out, trainer.table.to_bytes()).map_err(|e| format!("{}: {e}", out.display()))?;
+    let confident = greenwave::train::confident_states(&run.table);
+    std::fs::write(&out, run.table.to_bytes()).map_err(|e| format!("{}: {e}", out.display()))?;
     out!(
-        "{}: {} episodes of {} s, {} of {} states confident",
+        "{}: {} episodes of {} s, {} of {} states confident, 0 monitor faults",
         out.display(),
-        trainer.table.episodes,
+        run.table.episodes,
         seconds,
         confident,
-        greenwave::plan::learned::STATES
+        STATES
     );
     Ok(())
 }

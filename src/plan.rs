@@ -24,12 +24,11 @@ pub mod webster;
 use crate::config::{PlannerKind, Site};
 use crate::detect::{DetectorHealth, DetectorSnapshot};
 use crate::events::{code, EventRing};
-use crate::hal::{Clock, InputFrame};
 use crate::limits::{MAX_DETECTORS, MAX_PHASES, SCENARIO_SLOTS};
 use crate::scenario::{PoolStats, ScenarioPool};
 use crate::signal::engine::{Demand, Directive, Engine};
 use crate::signal::phase::PhaseSet;
-use crate::time::Instant;
+use crate::time::{Clock, Instant};
 use adaptive::Adaptive;
 use webster::WebsterPlan;
 
@@ -48,6 +47,18 @@ pub fn same_traffic(a: &Site, b: &Site, p: crate::signal::phase::PhaseId) -> boo
             .iter()
             .zip(b.detectors.iter())
             .all(|(x, y)| counting(x) == counting(y))
+}
+
+/// What the cabinet inputs ask of the planner this tick (the runtime reads them from the
+/// hardware); the detectors' calls and extensions are the planner's own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CabinetCalls {
+    /// Pedestrian push buttons, by the vehicle phase the crossing runs with.
+    pub ped: PhaseSet,
+    /// Preempt inputs active (bit `i` = preempt `i + 1`).
+    pub preempt: u8,
+    /// Transit priority requests, by the phase serving them.
+    pub transit: PhaseSet,
 }
 
 /// Trusted detection needed before leaving the fail-safe plan, ms.
@@ -246,22 +257,23 @@ impl Planner {
         self.replans
     }
 
-    /// One planning tick: the engine's demand and directive. `engine` is the engine as it ended
-    /// the previous tick (the adaptive planner reads which greens are running).
+    /// One planning tick: the engine's demand and directive, from the detection and what the
+    /// cabinet inputs ask (`cabinet`). `engine` is the engine as it ended the previous tick (the
+    /// adaptive planner reads which greens are running).
     pub fn tick(
         &mut self,
         site: &Site,
         now: Instant,
         det: &DetectorSnapshot,
-        inputs: &InputFrame,
+        cabinet: &CabinetCalls,
         engine: &Engine,
         ev: &mut EventRing,
     ) -> (Demand, Directive) {
         let fresh = now.since(det.at) <= u64::from(site.detector_stale_ms);
         let mut demand = Demand {
-            ped: inputs.ped_buttons,
-            preempt: inputs.preempt,
-            transit: inputs.transit,
+            ped: cabinet.ped,
+            preempt: cabinet.preempt,
+            transit: cabinet.transit,
             ..Demand::default()
         };
         let mut with_detectors = PhaseSet::EMPTY;
@@ -445,6 +457,18 @@ impl Planner {
         end
     }
 
+    /// The running greens as the adaptive and learned planners see them this tick (after
+    /// [`Planner::tick`] observed the snapshot).
+    pub fn observe_greens(
+        &self,
+        site: &Site,
+        now: Instant,
+        det: &DetectorSnapshot,
+        engine: &Engine,
+    ) -> heapless::Vec<adaptive::GreenObservation, { crate::limits::MAX_RINGS }> {
+        self.adaptive.observe_greens(site, now, det, engine)
+    }
+
     /// The learned planner's table, when one is installed.
     pub fn model(&self) -> Option<&learned::QTable> {
         self.model.as_deref()
@@ -563,11 +587,22 @@ mod tests {
     /// used; one that finishes in time is completed and replans.
     #[test]
     fn a_late_planning_cycle_times_out() {
-        use crate::hal::sim::ManualClock;
+        /// A clock the test sets by hand.
+        struct ManualClock(core::cell::Cell<Instant>);
+        impl ManualClock {
+            fn set(&self, at: Instant) {
+                self.0.set(at);
+            }
+        }
+        impl Clock for ManualClock {
+            fn now(&self) -> Instant {
+                self.0.get()
+            }
+        }
         let s = site();
         let mut p = Planner::new(&s);
         let mut ev = EventRing::new();
-        let clock = ManualClock::new(Instant(0));
+        let clock = ManualClock(core::cell::Cell::new(Instant(0)));
         // The first boundary starts the measured cycle; the next ones end a trusted 60 s cycle.
         p.cycle_boundary(&s, Instant(0), 100, &mut ev, Some(&clock));
         clock.set(Instant(60_000 + 101));

@@ -3,6 +3,13 @@
 //! [`Instant`] is milliseconds on a monotonic clock whose origin the runtime chooses (boot for the
 //! board, zero for a simulation). Durations are plain `u32` milliseconds with an `_ms` suffix.
 
+/// A monotonic clock on the controller's time line. The runtime implements it over the OS clock
+/// (and `hal::sim::ManualClock` for tests); the core only receives one where it must know when
+/// work finished (the planning deadline, `plan::Planner::cycle_boundary`).
+pub trait Clock {
+    fn now(&self) -> Instant;
+}
+
 /// A point on the controller's monotonic time line, in milliseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Instant(pub u64);

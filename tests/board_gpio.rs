@@ -7,10 +7,10 @@ use greenwave::config::Site;
 use greenwave::hal::board::{Board, LineRef};
 use greenwave::hal::gpio::GpioRelays;
 use greenwave::hal::sim::gpio::FakeGpio;
-use greenwave::hal::sim::traffic::SimTraffic;
 use greenwave::hal::sim::SimWatchdog;
 use greenwave::runtime::sim::ControlLoop;
 use greenwave::runtime::ControllerMode;
+use greenwave::sim::traffic::SimTraffic;
 use greenwave::time::Instant;
 use std::path::Path;
 

@@ -13,9 +13,9 @@ use greenwave::console::view::LoopStats;
 use greenwave::console::Console;
 use greenwave::detect::DetectorSnapshot;
 use greenwave::hal::sim::serial::SimSerial;
-use greenwave::hal::sim::traffic::SimTraffic;
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
 use greenwave::runtime::sim::ControlLoop;
+use greenwave::sim::traffic::SimTraffic;
 use greenwave::time::Instant;
 use std::sync::atomic::Ordering;
 

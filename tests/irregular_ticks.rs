@@ -6,9 +6,9 @@
 //! and could end early when a later tick ended the arrow's yellow.
 
 use greenwave::config::Site;
-use greenwave::hal::sim::traffic::{Rng, SimTraffic};
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
 use greenwave::runtime::sim::ControlLoop;
+use greenwave::sim::traffic::{Rng, SimTraffic};
 use greenwave::time::Instant;
 
 const NEMA8: &str = include_str!("../board/sites/nema8-4leg.toml");

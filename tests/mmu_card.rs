@@ -6,7 +6,6 @@
 
 use greenwave::config::Site;
 use greenwave::hal::board::Board;
-use greenwave::hal::sim::traffic::SimTraffic;
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
 use greenwave::monitor::card::{check_board, MmuCard};
 use greenwave::monitor::{FaultKind, Monitor};
@@ -14,6 +13,7 @@ use greenwave::runtime::sim::ControlLoop;
 use greenwave::runtime::ControllerMode;
 use greenwave::signal::frame::{lamp, Aspect};
 use greenwave::signal::phase::PhaseId;
+use greenwave::sim::traffic::SimTraffic;
 use greenwave::time::Instant;
 use std::path::Path;
 

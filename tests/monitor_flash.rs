@@ -2,13 +2,13 @@
 //! are recorded, flash is 1 Hz 50 % per head, and only an operator clear ends it.
 
 use greenwave::config::Site;
-use greenwave::hal::sim::traffic::SimTraffic;
 use greenwave::hal::sim::{FaultInjector, RelayFault, SimRelays, SimWatchdog};
 use greenwave::monitor::{FaultKind, Monitor};
 use greenwave::runtime::sim::ControlLoop;
 use greenwave::runtime::ControllerMode;
 use greenwave::signal::frame::{lamp, Aspect};
 use greenwave::signal::phase::PhaseId;
+use greenwave::sim::traffic::SimTraffic;
 use greenwave::time::Instant;
 
 #[path = "support/frames.rs"]

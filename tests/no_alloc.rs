@@ -10,9 +10,9 @@
 
 use greenwave::config::Site;
 use greenwave::detect::DetectorHealth;
-use greenwave::hal::sim::traffic::SimTraffic;
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
 use greenwave::runtime::sim::ControlLoop;
+use greenwave::sim::traffic::SimTraffic;
 use greenwave::time::Instant;
 use std::sync::atomic::Ordering;
 

@@ -6,7 +6,6 @@
 
 use greenwave::config::{PlannerKind, Site};
 use greenwave::events::persist::Counters;
-use greenwave::hal::sim::traffic::SimTraffic;
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
 use greenwave::monitor::card::MmuCard;
 use greenwave::monitor::FaultKind;
@@ -15,6 +14,7 @@ use greenwave::plan::webster;
 use greenwave::runtime::controller::ControllerMode;
 use greenwave::runtime::sim::ControlLoop;
 use greenwave::runtime::state::StateSnapshot;
+use greenwave::sim::traffic::SimTraffic;
 use greenwave::time::Instant;
 
 const SITE: &str = include_str!("../board/sites/nema8-4leg.toml");

@@ -8,7 +8,7 @@
 #
 # Faults, one per segment in a seeded order, all segments also with `--faults SEED` (the simulated
 # hardware's own faults: camera stall and lost frames, detectors stuck on / stuck off / chattering,
-# a welded relay seen by read-back, see src/hal/sim/faults.rs):
+# a welded relay seen by read-back, see src/sim/faults.rs):
 #   hup      SIGHUP bursts while the site file flips between two good versions and broken ones
 #   term     SIGTERM part-way (clean stop), then the next segment starts on the same state
 #   kill     SIGKILL part-way (no clean-up at all), then restart on the same state and event log

@@ -1,9 +1,9 @@
-//! Simulated hardware twins: used by tests, `greenwave sim` and the SUMO bridge.
+//! Simulated hardware twins: used by tests, `greenwave sim` and the SUMO bridge. Only the
+//! cabinet's devices live here (clock, relays, inputs, watchdog, GPIO lines, serial port, a relay
+//! fault injector); the simulated street (traffic, detection faults) is `crate::sim`.
 
-pub mod faults;
 pub mod gpio;
 pub mod serial;
-pub mod traffic;
 
 use crate::hal::{Clock, HalError, InputFrame, Inputs, Relays, Watchdog};
 use crate::signal::frame::OutputFrame;

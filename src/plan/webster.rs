@@ -33,151 +33,20 @@
 //!
 //! Pure and allocation-free; O(phases²) for at most [`MAX_PHASES`] phases.
 
+mod cap;
+mod fit;
+mod flows;
+
+pub use cap::CapReason;
+pub use flows::{check_flows, design_flows, FlowError, MAX_FLOW_VPHPL};
+
 use crate::config::Site;
 use crate::limits::{MAX_GROUPS, MAX_PHASES};
 use crate::signal::phase::PhaseId;
+use fit::fit;
 
 /// Flow ratio at and above which the intersection is taken as oversaturated.
 pub const Y_OVERSATURATED: f32 = 0.95;
-
-/// Highest flow accepted per lane, veh/h. HCM 6th ed. takes 1,900 pc/h/ln as the base saturation
-/// flow of a signalised lane and 2,400 pc/h/ln as the capacity of a basic freeway lane; 3,000 veh/h
-/// (a 1.2 s headway) is above what any lane can carry, so a larger figure is a counting or storage
-/// fault, not traffic.
-pub const MAX_FLOW_VPHPL: f32 = 3_000.0;
-
-/// A flow that cannot be traffic (see [`check_flows`]).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct FlowError {
-    /// Phase number (NEMA 1..=8) or index + 1 for a flow given to an unconfigured phase.
-    pub phase: u8,
-    pub value_vph: f32,
-    /// The phase's limit: [`MAX_FLOW_VPHPL`] × lanes.
-    pub limit_vph: f32,
-}
-
-impl core::fmt::Display for FlowError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "phase {} flow {} veh/h is not within 0..={} veh/h ({} veh/h per lane)",
-            self.phase, self.value_vph, self.limit_vph, MAX_FLOW_VPHPL
-        )
-    }
-}
-
-/// Accepts flows only if every value is finite, non-negative and at most [`MAX_FLOW_VPHPL`] per
-/// lane of its phase (an unconfigured phase must be 0). Flows from a state file or a counter pass
-/// here before they reach the plan.
-pub fn check_flows(site: &Site, flows_vph: &[f32; MAX_PHASES]) -> Result<(), FlowError> {
-    for (i, &q) in flows_vph.iter().enumerate() {
-        let lanes = PhaseId::from_index(i)
-            .and_then(|p| site.phase(p))
-            .map_or(0, |ph| ph.lanes.max(1));
-        let limit_vph = MAX_FLOW_VPHPL * f32::from(lanes);
-        if !(q.is_finite() && (0.0..=limit_vph).contains(&q)) {
-            return Err(FlowError {
-                phase: u8::try_from(i + 1).unwrap_or(u8::MAX),
-                value_vph: q,
-                limit_vph,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Why a plan is not Webster's: the demand does not fit the site's limits. The plan still keeps
-/// every green within [min green (with pedestrian service), max green] and the cycle within
-/// [cycle_min, cycle_max] unless the minima alone exceed cycle_max (`minima_ms`). All in ms.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CapReason {
-    /// The cycle the demand asked for when above cycle_max (Webster's C0, or the cycle the
-    /// minimum greens lengthened it to); `u32::MAX` when oversaturated (no finite C0); 0 when the
-    /// cycle was not capped.
-    pub cycle_wanted_ms: u32,
-    /// The site's cycle_max the cycle was capped to.
-    pub cycle_max_ms: u32,
-    /// Per phase index: the green Webster's split asked for, where it exceeded max green (else 0).
-    pub green_wanted_ms: [u32; MAX_PHASES],
-    /// Per phase index: the max green it was capped to (else 0).
-    pub green_max_ms: [u32; MAX_PHASES],
-    /// Minimum greens, pedestrian service and change intervals alone need this cycle, above
-    /// cycle_max (0 when they fit). The minima win: they are never cut short.
-    pub minima_ms: u32,
-}
-
-impl CapReason {
-    const NONE: CapReason = CapReason {
-        cycle_wanted_ms: 0,
-        cycle_max_ms: 0,
-        green_wanted_ms: [0; MAX_PHASES],
-        green_max_ms: [0; MAX_PHASES],
-        minima_ms: 0,
-    };
-
-    fn any(&self) -> bool {
-        self.cycle_wanted_ms > 0 || self.minima_ms > 0 || self.green_wanted_ms.iter().any(|g| *g > 0)
-    }
-}
-
-/// Seconds with one decimal from milliseconds, without floating point.
-struct Tenths(u32);
-
-impl core::fmt::Display for Tenths {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let t = self.0.saturating_add(50) / 100;
-        if t.is_multiple_of(10) {
-            write!(f, "{}", t / 10)
-        } else {
-            write!(f, "{}.{}", t / 10, t % 10)
-        }
-    }
-}
-
-impl core::fmt::Display for CapReason {
-    /// e.g. `demand does not fit: Webster cycle 142.7 s capped to 120 s; phase 2 green 54.1 s
-    /// capped to 45 s (max green)`.
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("demand does not fit:")?;
-        let mut sep = " ";
-        if self.cycle_wanted_ms == u32::MAX {
-            write!(
-                f,
-                "{sep}oversaturated (Y >= {Y_OVERSATURATED}), Webster cycle unbounded, capped to {} s",
-                Tenths(self.cycle_max_ms)
-            )?;
-            sep = "; ";
-        } else if self.cycle_wanted_ms > 0 {
-            write!(
-                f,
-                "{sep}Webster cycle {} s capped to {} s",
-                Tenths(self.cycle_wanted_ms),
-                Tenths(self.cycle_max_ms)
-            )?;
-            sep = "; ";
-        }
-        for (i, (w, m)) in self.green_wanted_ms.iter().zip(self.green_max_ms.iter()).enumerate() {
-            if *w > 0 {
-                write!(
-                    f,
-                    "{sep}phase {} green {} s capped to {} s (max green)",
-                    i + 1,
-                    Tenths(*w),
-                    Tenths(*m)
-                )?;
-                sep = "; ";
-            }
-        }
-        if self.minima_ms > 0 {
-            write!(
-                f,
-                "{sep}minimum greens and clearances need a {} s cycle (kept: minima are never cut)",
-                Tenths(self.minima_ms)
-            )?;
-        }
-        Ok(())
-    }
-}
 
 /// A computed fixed-time plan. All durations in milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -442,84 +311,6 @@ pub fn plan(site: &Site, flows_vph: &[f32; MAX_PHASES]) -> WebsterPlan {
         y,
         capped: capped.any().then_some(capped),
     }
-}
-
-/// Moves `v` (each kept within `lo[i]..=hi[i]`) so that its sum reaches `target` as nearly as the
-/// bounds allow. Growth is shared by the weights `w` (flow ratios; equal shares when all are zero),
-/// in 100 ms steps with the remainder to the last element (as Webster's splits are rounded);
-/// a reduction is taken from each element in proportion to its time above its minimum.
-/// Water-filling: an element that would pass a bound stops at it and the others share the rest.
-/// O(n²) for n ≤ MAX_PHASES.
-fn fit(v: &mut [u32], lo: &[u32], hi: &[u32], w: &[f32], target: u32) {
-    let n = v.len().min(lo.len()).min(hi.len()).min(w.len());
-    // Each round either finishes or pins at least one element at a bound.
-    for _ in 0..=2 * n + 1 {
-        let sum: u32 = v[..n].iter().sum();
-        if sum == target {
-            return;
-        }
-        let grow = sum < target;
-        let need = sum.abs_diff(target);
-        let room = |v: &[u32], i: usize| {
-            if grow {
-                hi[i].saturating_sub(v[i])
-            } else {
-                v[i].saturating_sub(lo[i])
-            }
-        };
-        let weight = |v: &[u32], i: usize| {
-            let x = if grow { w[i] } else { room(v, i) as f32 };
-            if x.is_finite() && x > 0.0 {
-                x
-            } else {
-                0.0
-            }
-        };
-        let active = || (0..n).filter(|&i| room(v, i) > 0);
-        let count = active().count();
-        let Some(last) = active().next_back() else {
-            return; // every element at its bound
-        };
-        let wsum: f32 = active().map(|i| weight(v, i)).sum();
-        let share = |v: &[u32], i: usize| {
-            if wsum > 0.0 {
-                need as f32 * weight(v, i) / wsum
-            } else {
-                need as f32 / count as f32
-            }
-        };
-        let pins: heapless::Vec<usize, MAX_PHASES> = active().filter(|&i| share(v, i) >= room(v, i) as f32).collect();
-        if !pins.is_empty() && pins.len() < count {
-            for &i in pins.iter() {
-                let r = room(v, i);
-                v[i] = if grow { v[i] + r } else { v[i] - r };
-            }
-            continue;
-        }
-        let mut given = 0u32;
-        let shares: heapless::Vec<(usize, u32), MAX_PHASES> = active()
-            .map(|i| {
-                let s = if i == last { need } else { round_100(share(v, i)) };
-                (i, s)
-            })
-            .collect();
-        for (i, s) in shares {
-            let d = s.min(need - given).min(room(v, i));
-            v[i] = if grow { v[i] + d } else { v[i] - d };
-            given += d;
-        }
-    }
-}
-
-/// The site's design volumes by phase index.
-pub fn design_flows(site: &Site) -> [f32; MAX_PHASES] {
-    let mut f = [0.0; MAX_PHASES];
-    for ph in site.phases() {
-        if let Some(v) = f.get_mut(ph.id.index()) {
-            *v = ph.design_volume_vph;
-        }
-    }
-    f
 }
 
 impl WebsterPlan {

@@ -8,6 +8,12 @@
 //! returned (and written to the relays) is the flash pattern until an operator clears it. A clean
 //! stop runs every green out through yellow and red clearance, then latches flash as well
 //! (docs/safety.md 4).
+//!
+//! Offline training (`crate::train`, the SUMO harness) runs this same path: [`Controller::tick_with`]
+//! lets a [`GreenPolicy`] take the green-end decisions of the adaptive and learned planners, and
+//! everything else — calls, extensions, left turns, the engine's limits and the monitor — is what
+//! every run uses. [`Controller::tick`] is `tick_with` and the planner's own decisions
+//! ([`Planned`]), which compiles to the path without a policy.
 
 use crate::config::{PlannerKind, Site};
 use crate::detect::DetectorSnapshot;
@@ -16,10 +22,11 @@ use crate::hal::{Clock, HalError, InputFrame};
 use crate::limits::MAX_RINGS;
 use crate::monitor::card::MmuCard;
 use crate::monitor::{Fault, FaultKind, Monitor};
+use crate::plan::adaptive::GreenObservation;
 use crate::plan::webster::WebsterPlan;
-use crate::plan::{PlanMode, Planner};
+use crate::plan::{CabinetCalls, PlanMode, Planner};
 use crate::scenario::PoolStats;
-use crate::signal::engine::{Engine, EngineMode, PreemptStage, RingStatus};
+use crate::signal::engine::{Directive, Engine, EngineMode, PreemptStage, RingStatus};
 use crate::signal::frame::OutputFrame;
 use crate::signal::phase::PhaseSet;
 use crate::time::Instant;
@@ -75,6 +82,34 @@ pub struct Status {
     pub replans: u64,
     /// Flow sets the planner refused as not traffic (restored from storage or counted over a cycle).
     pub flows_rejected: u64,
+}
+
+/// Who ends the running greens while the planner runs adaptive or learned. In operation the
+/// planner decides ([`Planned`]); an offline trainer plugs in an exploring policy, so that what it
+/// learns from is the whole control path: planner, timing engine, conflict monitor. The engine
+/// still enforces min and max green, clearances and pedestrian intervals whatever the policy says,
+/// and a fixed-time directive (Webster plan, fail-safe) is never handed to the policy.
+pub trait GreenPolicy {
+    /// Whether the policy is asked at all; `false` leaves the planner's decisions untouched and
+    /// costs nothing per tick.
+    const DECIDES: bool = true;
+
+    /// The greens to end this tick. `greens`: the running greens as the planner observes them;
+    /// `engine`: the engine as it ended the previous tick; `planned`: the planner's own end set.
+    fn end_set(&mut self, now: Instant, engine: &Engine, greens: &[GreenObservation], planned: PhaseSet) -> PhaseSet;
+}
+
+/// The planner's own green-end decisions: the policy of every run outside training.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Planned;
+
+impl GreenPolicy for Planned {
+    const DECIDES: bool = false;
+
+    #[inline(always)]
+    fn end_set(&mut self, _: Instant, _: &Engine, _: &[GreenObservation], planned: PhaseSet) -> PhaseSet {
+        planned
+    }
 }
 
 pub struct Controller {
@@ -186,27 +221,51 @@ impl Controller {
     }
 
     /// One control tick. Returns the frame to write to the relays.
+    #[inline]
     pub fn tick(&mut self, now: Instant, det: &DetectorSnapshot, inputs: &InputFrame) -> OutputFrame {
+        self.tick_with(now, det, inputs, &mut Planned)
+    }
+
+    /// One control tick with `policy` ending the greens where the planner runs adaptive or
+    /// learned (offline training); otherwise exactly [`Controller::tick`].
+    pub fn tick_with<P: GreenPolicy>(
+        &mut self,
+        now: Instant,
+        det: &DetectorSnapshot,
+        inputs: &InputFrame,
+        policy: &mut P,
+    ) -> OutputFrame {
         self.ticks = self.ticks.wrapping_add(1);
         self.now = now;
         if self.monitor.latched().is_some() {
             self.last_frame = self.monitor.flash_frame(now);
             return self.last_frame;
         }
-        let mut inputs = *inputs;
+        // What the cabinet inputs ask of the planner.
+        let mut cabinet = CabinetCalls {
+            ped: inputs.ped_buttons,
+            preempt: inputs.preempt,
+            transit: inputs.transit,
+        };
         if let Some((bit, until)) = self.preempt_test {
             // Held for the test time, and on through the entry so the test always sees the dwell
             // (bounded: an entry never lasts a minute).
             let entering = self.engine.preempt().is_some_and(|p| p.stage == PreemptStage::Entry);
             if now < until || (entering && now.since(until) < 60_000) {
-                inputs.preempt |= bit;
+                cabinet.preempt |= bit;
             } else {
                 self.preempt_test = None;
             }
         }
-        let (mut demand, directive) = self
-            .planner
-            .tick(&self.site, now, det, &inputs, &self.engine, &mut self.events);
+        let (mut demand, mut directive) =
+            self.planner
+                .tick(&self.site, now, det, &cabinet, &self.engine, &mut self.events);
+        if P::DECIDES {
+            if let Directive::Adaptive { end } = &mut directive {
+                let greens = self.planner.observe_greens(&self.site, now, det, &self.engine);
+                *end = policy.end_set(now, &self.engine, &greens, *end);
+            }
+        }
         demand.veh = demand.veh.union(self.operator_calls);
         self.operator_calls = PhaseSet::EMPTY;
         let frame = self.engine.step(&self.site, now, &demand, &directive, &mut self.events);

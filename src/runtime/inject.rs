@@ -1,15 +1,15 @@
 //! `greenwave sim --faults SEED`: the simulated intersection behind fault-injecting wrappers
-//! (`hal::sim::faults`). The loop, the controller and the monitor are the ones every run uses; only
+//! (`sim::faults`). The loop, the controller and the monitor are the ones every run uses; only
 //! the hardware they see misbehaves, on a schedule drawn from the seed.
 
 use crate::config::Site;
 use crate::hal::mirror::MirrorRelays;
-use crate::hal::sim::faults::{FaultyRelays, FaultySource};
-use crate::hal::sim::traffic::SimTraffic;
 use crate::hal::sim::{SimRelays, SimWatchdog};
 use crate::monitor::card::MmuCard;
 use crate::runtime::realtime::Signals;
 use crate::runtime::sim::{drive, ControlLoop, SimOptions, SimSummary};
+use crate::sim::faults::{FaultyRelays, FaultySource};
+use crate::sim::traffic::SimTraffic;
 
 /// Runs `greenwave sim` with injected faults; returns the summary and how many faults started.
 pub fn run_sim_with_faults(

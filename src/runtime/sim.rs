@@ -23,7 +23,6 @@ use crate::events::csv::WallClock;
 use crate::events::single::OpenMode;
 use crate::hal::linux::serial::TermiosSerial;
 use crate::hal::mirror::MirrorRelays;
-use crate::hal::sim::traffic::{SimTraffic, TrafficStats};
 use crate::hal::sim::{SimRelays, SimWatchdog};
 use crate::hal::{Clock, InputFrame, Relays, Watchdog};
 use crate::monitor::card::MmuCard;
@@ -36,6 +35,7 @@ use crate::runtime::realtime::{MonotonicClock, Signals};
 use crate::runtime::state::{StateHealth, StateKeeper, StateSnapshot};
 use crate::runtime::supervisor::{Subsystem, Supervisor};
 use crate::signal::frame::OutputFrame;
+use crate::sim::traffic::{SimTraffic, TrafficStats};
 use crate::time::Instant;
 use std::path::PathBuf;
 

@@ -3,9 +3,9 @@
 
 use greenwave::config::Site;
 use greenwave::events::Event;
-use greenwave::hal::sim::traffic::SimTraffic;
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
 use greenwave::runtime::sim::ControlLoop;
+use greenwave::sim::traffic::SimTraffic;
 use greenwave::time::Instant;
 use std::path::Path;
 

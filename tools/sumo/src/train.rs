@@ -1,20 +1,22 @@
 //! Training the `learned` planner's Q-table in SUMO (`greenwave-sumo train`).
 //!
-//! The learning rule is the one of `greenwave train` ([`learned::train::Trainer`]: Monte-Carlo
-//! control, every second each running green past its min green and pedestrian intervals takes an
-//! ε-greedy END/HOLD decision, the sampled return of (state, action) is minus the mean number of
-//! waiting vehicles over the next [`HORIZON_MS`]); the traffic is SUMO's instead of the built-in
-//! model, so the table learns the queue discharge, car following and detector behaviour it is
-//! measured in. Per SUMO step, as in the bridge: the frame goes out as the TLS state, every site
-//! detector is read (E1 arrivals, E2 halting and jam length → a `DetectorSnapshot`), SUMO steps;
-//! then greenwave's [`Engine`] ticks with `Directive::Adaptive { end }` built from the trainer's
-//! choices, and the conflict monitor checks every frame — any fault aborts training, because a
-//! table must never be learned around an unsafe controller.
+//! The learning rule is the one of `greenwave train` ([`Trainer`]: Monte-Carlo control, every
+//! second each running green past its min green and pedestrian intervals takes an ε-greedy
+//! END/HOLD decision, the sampled return of (state, action) is minus the mean number of waiting
+//! vehicles over the next [`HORIZON_MS`]); the traffic is SUMO's instead of the built-in model, so
+//! the table learns the queue discharge, car following and detector behaviour it is measured in.
+//! Per SUMO step, as in the bridge: the frame goes out as the TLS state, every site detector is
+//! read (E1 arrivals, E2 halting and jam length → a `DetectorSnapshot`), SUMO steps; then
+//! greenwave's [`Controller`] ticks with the trainer as its green policy
+//! ([`Controller::tick_with`]): the adaptive planner's calls and extensions, the trainer's green
+//! ends, the timing engine, and the conflict monitor on every frame — any fault aborts training,
+//! because a table must never be learned around an unsafe controller.
 //!
 //! Two deliberate differences from the built-in trainer:
-//! - **Behaviour policy = deployed policy.** Where the table is not yet confident, the exploiting
-//!   choice is the adaptive rule (what the `learned` planner defers to in operation), so the sampled
-//!   returns are those of the policy that will run: training is policy improvement over `adaptive`.
+//! - **Behaviour policy = deployed policy** ([`Behaviour::Deployed`]). Where the table is not yet
+//!   confident, the exploiting choice is the adaptive rule (what the `learned` planner defers to in
+//!   operation), so the sampled returns are those of the policy that will run: training is policy
+//!   improvement over `adaptive`.
 //! - **Reward from the whole approach.** The state is what the controller sees (E2 zones over the
 //!   last 80 m); the reward counts the halting vehicles on the full 300 m approach lanes, because an
 //!   80 m zone saturates at ~11 vehicles per lane and would not penalise a longer queue. The reward
@@ -32,18 +34,14 @@ use crate::scenario::{self, Demand, Link, DETECTOR_LANES};
 use crate::sumo::{free_port, run_args, SumoProcess};
 use crate::traci::{self, Batch, Client};
 use greenwave::config::{PlannerKind, Site};
-use greenwave::events::EventRing;
-use greenwave::hal::sim::traffic::Rng;
 use greenwave::hal::InputFrame;
-use greenwave::monitor::Monitor;
-use greenwave::plan::adaptive::Adaptive;
-use greenwave::plan::learned::train::{decision_due, Trainer, HORIZON_MS};
-use greenwave::plan::learned::{self, QTable, END, HOLD};
-use greenwave::plan::Planner;
-use greenwave::signal::engine::{Directive, Engine};
+use greenwave::monitor::card::MmuCard;
+use greenwave::plan::learned::{self, QTable};
+use greenwave::runtime::Controller;
 use greenwave::signal::frame::OutputFrame;
-use greenwave::signal::phase::PhaseSet;
+use greenwave::sim::traffic::Rng;
 use greenwave::time::Instant;
+use greenwave::train::{Behaviour, Trainer, HORIZON_MS};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -159,7 +157,7 @@ pub fn train(
             let frac = if n > 1 { f64::from(idx) / f64::from(n - 1) } else { 0.0 };
             let epsilon = opts.epsilon.0 + (opts.epsilon.1 - opts.epsilon.0) * frac;
             let seed = opts.seed.wrapping_add(u64::from(idx).wrapping_mul(7919));
-            let trainer = Trainer::new(table.clone(), epsilon, seed ^ 0x5eed, site.tick_ms);
+            let trainer = Trainer::new(table.clone(), epsilon, seed ^ 0x5eed, site.tick_ms, Behaviour::Deployed);
             plans.push((idx, d.name, routes.as_path(), begin_s, seconds, seed, trainer, j));
         }
         let done: Vec<Result<(EpisodeReport, QTable), String>> = std::thread::scope(|scope| {
@@ -246,8 +244,8 @@ pub fn save(table: &QTable, path: &Path) -> Result<(), String> {
     std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// One episode: SUMO on `routes` from `begin_s` for `seconds`, greenwave's engine deciding green
-/// ends by the trainer's choices. Learns from it (`Trainer::finish_episode`) when it completes.
+/// One episode: SUMO on `routes` from `begin_s` for `seconds`, greenwave's controller with the
+/// trainer deciding green ends. Learns from it (`Trainer::finish_episode`) when it completes.
 #[allow(clippy::too_many_arguments)]
 pub fn episode(
     home: &Path,
@@ -263,7 +261,6 @@ pub fn episode(
 ) -> Result<EpisodeReport, String> {
     let step_ms = u64::from(site.tick_ms.max(1));
     let planner_site = site.clone().with_planner(PlannerKind::Adaptive);
-    let mut planner = Planner::new(&planner_site);
     let port = free_port()?;
     let mut args = run_args(
         &setup.files.net,
@@ -282,17 +279,9 @@ pub fn episode(
     let mut sumo = SumoProcess::spawn(home, &args, &dir.join(format!("{tag}.sumo.log")))?;
     let mut client = Client::connect(port, Duration::from_secs(20), || sumo.check_alive())?;
     let mut detectors = DetectorReader::new();
-    let mut engine = Engine::new(Instant::ZERO);
-    let mut monitor = Monitor::new(
-        site,
-        &greenwave::monitor::card::MmuCard::from_geometry(site),
-        Instant::ZERO,
-    );
-    let mut adaptive = Adaptive::new();
-    let mut ev = EventRing::new();
+    let mut ctl = Controller::new(&planner_site, &MmuCard::from_geometry(site), Instant::ZERO);
     let mut frame = OutputFrame::ALL_RED;
-    let mut next_decision = [0u64; greenwave::limits::MAX_PHASES];
-    let mut ending = PhaseSet::EMPTY;
+    let (decided, from_table) = (trainer.decided, trainer.from_table);
     let mut report = EpisodeReport {
         index: 0,
         demand: String::new(),
@@ -336,37 +325,21 @@ pub fn episode(
             .sum();
         waiting_sum += f64::from(waiting);
 
-        adaptive.observe(now, &det);
         // The demand exactly as the adaptive planner makes it (calls, extensions, flashing yellow
         // arrows and the protected left-turn calls after them); only the green ends are trained.
-        let (demand, _) = planner.tick(&planner_site, now, &det, &InputFrame::default(), &engine, &mut ev);
-        ending = ending.intersection(engine.greens());
-        for o in adaptive.observe_greens(site, now, &det, &engine).iter() {
-            if !decision_due(&engine, o.phase, now, &mut next_decision, ending) {
-                continue;
-            }
-            let s = learned::state(o);
-            let fallback = if o.adaptive_end { END } else { HOLD };
-            let a = trainer.choose_or(now, s, fallback);
-            report.decisions += 1;
-            let (greedy, confident) = trainer.table.decide(s);
-            if confident && a == greedy {
-                report.from_table += 1;
-            }
-            if a == END {
-                ending.insert(o.phase);
-            }
-        }
         trainer.record(waiting as f32);
-        frame = engine.step(site, now, &demand, &Directive::Adaptive { end: ending }, &mut ev);
-        if let Some(f) = monitor.check(now, &frame) {
+        frame = ctl.tick_with(now, &det, &InputFrame::default(), trainer);
+        while ctl.events_mut().pop().is_some() {}
+        if let Some(f) = ctl.monitor().latched() {
+            trainer.abandon_episode();
             return Err(format!(
                 "{tag} (seed {seed}, from {begin_s} s): monitor fault {f} at {:.1} s — training stopped",
                 now.0 as f64 / 1000.0
             ));
         }
-        while ev.pop().is_some() {}
     }
+    report.decisions = trainer.decided - decided;
+    report.from_table = trainer.from_table - from_table;
     batch.clear();
     batch.close();
     client.exchange(&batch).map_err(|e| e.to_string())?;
@@ -378,9 +351,7 @@ pub fn episode(
 }
 
 /// States whose decision the table takes itself (confident), out of [`learned::STATES`].
-pub fn confident_states(t: &QTable) -> usize {
-    (0..learned::STATES).filter(|s| t.decide(*s).1).count()
-}
+pub use greenwave::train::confident_states;
 
 /// Training samples in the table.
 pub fn samples(t: &QTable) -> u64 {

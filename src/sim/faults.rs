@@ -16,12 +16,12 @@
 //! per tick plus O(detectors) while a detector fault is active.
 
 use crate::detect::DetectorSnapshot;
-use crate::hal::sim::traffic::Rng;
 use crate::hal::sim::{FaultInjector, RelayFault};
 use crate::hal::{HalError, InputFrame, Relays};
 use crate::limits::{MAX_DETECTORS, MAX_PHASES};
 use crate::runtime::sim::Source;
 use crate::signal::frame::{lamp, OutputFrame};
+use crate::sim::traffic::Rng;
 use crate::time::Instant;
 
 /// Shortest and longest gap between two detection faults, ms of simulated time.
@@ -175,7 +175,7 @@ impl<S: Source> Source for FaultySource<S> {
         self.last = det;
         (det, inputs)
     }
-    fn traffic_stats(&self) -> Option<crate::hal::sim::traffic::TrafficStats> {
+    fn traffic_stats(&self) -> Option<crate::sim::traffic::TrafficStats> {
         self.inner.traffic_stats()
     }
 }

@@ -14,7 +14,7 @@ use greenwave::detect::DetectorSnapshot;
 use greenwave::hal::sim::traffic::SimTraffic;
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
 use greenwave::hal::InputFrame;
-use greenwave::runtime::sim::ControlLoop;
+use greenwave::runtime::control_loop::ControlLoop;
 use greenwave::runtime::Controller;
 use greenwave::signal::frame::OutputFrame;
 use greenwave::time::Instant;

@@ -8,7 +8,7 @@ use greenwave::events::csv::WallClock;
 use greenwave::events::rotate::{LogBudget, RotatingCsvLog};
 use greenwave::hal::sim::traffic::SimTraffic;
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
-use greenwave::runtime::sim::ControlLoop;
+use greenwave::runtime::control_loop::ControlLoop;
 use greenwave::time::Instant;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -43,5 +43,6 @@ pub mod plot;
 pub mod runtime;
 pub mod scenario;
 pub mod signal;
+pub mod stats;
 pub mod time;
 pub mod verify;

@@ -9,7 +9,7 @@ use greenwave::hal::gpio::GpioRelays;
 use greenwave::hal::sim::gpio::FakeGpio;
 use greenwave::hal::sim::traffic::SimTraffic;
 use greenwave::hal::sim::SimWatchdog;
-use greenwave::runtime::sim::ControlLoop;
+use greenwave::runtime::control_loop::ControlLoop;
 use greenwave::runtime::ControllerMode;
 use greenwave::time::Instant;
 use std::path::Path;

@@ -8,7 +8,7 @@
 use greenwave::config::Site;
 use greenwave::hal::sim::traffic::{Rng, SimTraffic};
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
-use greenwave::runtime::sim::ControlLoop;
+use greenwave::runtime::control_loop::ControlLoop;
 use greenwave::time::Instant;
 
 const NEMA8: &str = include_str!("../board/sites/nema8-4leg.toml");

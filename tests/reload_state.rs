@@ -12,8 +12,8 @@ use greenwave::monitor::card::MmuCard;
 use greenwave::monitor::FaultKind;
 use greenwave::plan::learned::QTable;
 use greenwave::plan::webster;
+use greenwave::runtime::control_loop::ControlLoop;
 use greenwave::runtime::controller::ControllerMode;
-use greenwave::runtime::sim::ControlLoop;
 use greenwave::runtime::state::StateSnapshot;
 use greenwave::time::Instant;
 

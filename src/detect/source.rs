@@ -48,10 +48,12 @@ impl Source for NoDetection {
 }
 
 /// Polls every source of a list and combines their snapshots into one. One source: its snapshot
-/// as it is. None: [`NoDetection`]. Several: each detector comes from the first source that
-/// reports it (health other than `Unknown`; a camera reports `Unknown` for detectors outside its
-/// view), and the result is as old as the oldest snapshot, so one stalled source makes the whole
-/// snapshot stale rather than silently mixing old and new data.
+/// as it is. None: [`NoDetection`]. Several: each detector comes from the first source whose
+/// reading of it is healthy, else from the first that reports it at all (health other than
+/// `Unknown`; a camera reports `Unknown` for detectors outside its view), and the result is as old
+/// as the oldest snapshot, so one stalled source makes the whole snapshot stale rather than
+/// silently mixing old and new data. (A detector fed by both a loop and a camera zone is combined
+/// by `detect::loops::merge`, which weighs what each is good at; this only picks a source.)
 pub fn poll_all<S: Source>(sources: &mut [S], now: Instant) -> DetectorSnapshot {
     let mut iter = sources.iter_mut();
     let Some(first) = iter.next() else {
@@ -64,13 +66,16 @@ pub fn poll_all<S: Source>(sources: &mut [S], now: Instant) -> DetectorSnapshot 
     acc
 }
 
-/// Adds `other`'s detectors that `acc` does not report yet; keeps the older `at`.
+/// Takes `other`'s reading of each detector that `acc` does not report, or reports only as
+/// failed while `other`'s is healthy; keeps the older `at`.
 fn merge(acc: &mut DetectorSnapshot, other: &DetectorSnapshot) {
     for i in 0..MAX_DETECTORS {
         let (Some(mine), Some(theirs)) = (acc.health.get(i).copied(), other.health.get(i).copied()) else {
             continue;
         };
-        if mine != DetectorHealth::Unknown || theirs == DetectorHealth::Unknown {
+        let better = (mine == DetectorHealth::Unknown && theirs != DetectorHealth::Unknown)
+            || (!mine.trusted() && theirs.trusted());
+        if !better {
             continue;
         }
         acc.presence.set(i, other.presence.contains(i));
@@ -145,6 +150,10 @@ mod tests {
         let b = reporting(1, true, 9);
         let mut c = reporting(0, false, 77); // detector 1 again: the first source keeps it
         c.health[2] = DetectorHealth::Stale;
+        c.health[4] = DetectorHealth::Ok; // detector 5: healthy here, failed in `a`
+        c.counts[4] = 40;
+        a.health[4] = DetectorHealth::StuckOn;
+        a.presence.set(4, true);
         let mut list: [Box<dyn Source>; 3] = [
             Box::new(Fixed { snap: a, age_ms: 0 }),
             Box::new(Fixed { snap: b, age_ms: 400 }),
@@ -154,7 +163,12 @@ mod tests {
         assert_eq!(s.at, Instant(600), "as old as the stalest source");
         assert!(s.presence.contains(0) && s.counts[0] == 5, "first reporter wins");
         assert!(s.presence.contains(1) && s.counts[1] == 9);
-        assert_eq!(s.health[2], DetectorHealth::Stale);
+        assert_eq!(s.health[2], DetectorHealth::Stale, "a failed reading beats none");
         assert_eq!(s.health[3], DetectorHealth::Unknown);
+        assert_eq!(
+            (s.health[4], s.presence.contains(4), s.counts[4]),
+            (DetectorHealth::Ok, false, 40),
+            "a healthy reading beats a failed one"
+        );
     }
 }

@@ -19,24 +19,22 @@
 
 use crate::config::Site;
 use crate::detect::DetectorSnapshot;
-use crate::events::csv::WallClock;
-use crate::events::persist::Counters;
 use crate::events::single::OpenMode;
 use crate::hal::linux::serial::TermiosSerial;
 use crate::hal::sim::traffic::TrafficStats;
 use crate::hal::{InputFrame, Relays, Watchdog};
 use crate::monitor::card::MmuCard;
 use crate::monitor::FaultKind;
-use crate::runtime::console::{Bound, ConsolePort, ConsoleService, ConsoleSetup};
+use crate::runtime::console::{Bound, ConsoleSetup};
 use crate::runtime::controller::Controller;
 use crate::runtime::latency::WakeLatency;
-use crate::runtime::logger::{EventSink, LogHealth};
+use crate::runtime::logger::LogHealth;
 use crate::runtime::loss::LossWatch;
 pub use crate::runtime::pace::Speed;
 use crate::runtime::pace::{Pace, PacedClock};
 use crate::runtime::realtime::{MonotonicClock, Signals};
-use crate::runtime::service::{EventLog, StateStore};
-use crate::runtime::state::{StateHealth, StateKeeper, StateSnapshot};
+use crate::runtime::service::Services;
+use crate::runtime::state::{StateHealth, StateSnapshot};
 use crate::runtime::summary::RunSummary;
 use crate::runtime::supervisor::{Subsystem, Supervisor};
 use crate::signal::frame::OutputFrame;
@@ -297,45 +295,6 @@ fn reload<R: Relays, W: Watchdog, S: Street>(lp: &mut ControlLoop<R, W, S>, opts
     lp.reload(new);
 }
 
-/// The state keeper with what the loop adds to each snapshot: the counters of earlier runs and the
-/// learned cycles they had.
-struct Kept {
-    store: Box<dyn StateStore>,
-    base: Counters,
-    prior_cycles: u32,
-}
-
-/// Starts the state keeper in `dir` and seeds the controller with what it loaded.
-fn start_state<R: Relays, W: Watchdog, S: Street>(
-    lp: &mut ControlLoop<R, W, S>,
-    site: &Site,
-    dir: &std::path::Path,
-) -> Result<Kept, String> {
-    let (keeper, loaded) = StateKeeper::start(dir)?;
-    for (level, line) in &loaded.report {
-        log::log!(*level, "state {}: {line}", dir.display());
-    }
-    // Refused flows (not traffic: logged by the planner) count no learned cycles.
-    let mut prior_cycles = loaded.flows.cycles;
-    if prior_cycles > 0 {
-        if lp
-            .controller
-            .planner_mut()
-            .set_flows(site, &loaded.flows.flows_vph)
-            .is_ok()
-        {
-            log::info!("Webster fail-safe plan seeded from {prior_cycles} learned cycles");
-        } else {
-            prior_cycles = 0;
-        }
-    }
-    Ok(Kept {
-        store: Box::new(keeper),
-        base: loaded.counters,
-        prior_cycles,
-    })
-}
-
 /// The event log's counters into the loop's.
 fn take_log(stats: &mut LoopStats, h: &LogHealth) {
     stats.events_logged = h.rows_written;
@@ -359,32 +318,34 @@ fn take_state(stats: &mut LoopStats, h: &StateHealth) {
 
 /// Runs a control loop until the duration ends or a stop signal has run its course: paces it
 /// (`opts.speed`), serves the console, logs events, saves state, reloads on SIGHUP. Shared by
-/// `greenwave sim` and `greenwave run` (the board).
+/// `greenwave sim` and `greenwave run` (the board). Starts the services `opts` asks for
+/// ([`Services::start`]) and runs [`run_with`] them.
 pub fn run<R: Relays, W: Watchdog, S: Street>(
     lp: &mut ControlLoop<R, W, S>,
     site: &Site,
     opts: &mut LoopOptions,
     signals: &Signals,
 ) -> Result<RunSummary, String> {
-    let mut console: Option<Box<dyn ConsoleService>> = opts
-        .console
-        .take()
-        .map(|c| Box::new(ConsolePort::start(c, site.name.as_str())) as Box<dyn ConsoleService>);
+    let services = Services::start(lp, site, opts)?;
+    run_with(lp, site, opts, services, signals)
+}
+
+/// [`run`] with services already started (or stand-ins for them).
+pub fn run_with<R: Relays, W: Watchdog, S: Street>(
+    lp: &mut ControlLoop<R, W, S>,
+    site: &Site,
+    opts: &mut LoopOptions,
+    services: Services,
+    signals: &Signals,
+) -> Result<RunSummary, String> {
+    let Services {
+        mut console,
+        events: mut sink,
+        mut state,
+    } = services;
     if let Some(m) = opts.model.take() {
         lp.controller.planner_mut().set_model(m);
     }
-    let clock = WallClock {
-        unix_ms_at_zero: opts.start_unix_ms,
-    };
-    let mut sink: Option<Box<dyn EventLog>> = match &opts.event_log {
-        Some(EventLogTarget::File(p, mode)) => Some(Box::new(EventSink::create(p, *mode, site.device_id, clock)?)),
-        Some(EventLogTarget::Dir(dir)) => Some(Box::new(EventSink::create_rotating(dir, site.device_id, clock)?)),
-        None => None,
-    };
-    let mut state = match &opts.state_dir {
-        None => None,
-        Some(dir) => Some(start_state(lp, site, dir)?),
-    };
     lp.stats.event_log = sink.is_some();
     lp.stats.state = state.is_some();
     let mut last_save = Instant::ZERO;

@@ -4,10 +4,19 @@
 //! (`runtime::console::ConsoleService`, polled on the control thread) and the watchdog (`hal::Watchdog`,
 //! kicked only when `runtime::supervisor::Supervisor` finds every part on time).
 //!
+//! [`Services::start`] starts what the loop options ask for; `runtime::control_loop::run_with`
+//! takes them ready-made, so a test can hand the loop stand-ins.
+//!
 //! Per tick every call is bounded and non-blocking: a full queue drops and counts, a failing disk
 //! is counted and raised as an alarm (`runtime::loss`), never waited for (docs/safety.md 5).
 
+use crate::config::Site;
+use crate::events::csv::WallClock;
+use crate::events::persist::Counters;
 use crate::events::Event;
+use crate::hal::{Relays, Watchdog};
+use crate::runtime::console::{ConsolePort, ConsoleService};
+use crate::runtime::control_loop::{ControlLoop, EventLogTarget, LoopOptions, Street};
 use crate::runtime::logger::{EventSink, LogHealth};
 use crate::runtime::state::{StateHealth, StateKeeper, StateSnapshot};
 
@@ -58,4 +67,81 @@ impl StateStore for StateKeeper {
     fn finish(self: Box<Self>) -> StateHealth {
         StateKeeper::finish(*self)
     }
+}
+
+/// The services one run drives; each is optional.
+#[derive(Default)]
+pub struct Services {
+    pub console: Option<Box<dyn ConsoleService>>,
+    pub events: Option<Box<dyn EventLog>>,
+    pub state: Option<Kept>,
+}
+
+impl Services {
+    /// Starts what `opts` asks for (start-up: may allocate, may fail): the console on its port,
+    /// the event log writer, the state keeper (whose learned flows seed the controller's planner).
+    pub fn start<R: Relays, W: Watchdog, S: Street>(
+        lp: &mut ControlLoop<R, W, S>,
+        site: &Site,
+        opts: &mut LoopOptions,
+    ) -> Result<Services, String> {
+        let console = opts
+            .console
+            .take()
+            .map(|c| Box::new(ConsolePort::start(c, site.name.as_str())) as Box<dyn ConsoleService>);
+        let clock = WallClock {
+            unix_ms_at_zero: opts.start_unix_ms,
+        };
+        let events: Option<Box<dyn EventLog>> = match &opts.event_log {
+            Some(EventLogTarget::File(p, mode)) => Some(Box::new(EventSink::create(p, *mode, site.device_id, clock)?)),
+            Some(EventLogTarget::Dir(dir)) => Some(Box::new(EventSink::create_rotating(dir, site.device_id, clock)?)),
+            None => None,
+        };
+        let state = match &opts.state_dir {
+            None => None,
+            Some(dir) => Some(start_state(lp, site, dir)?),
+        };
+        Ok(Services { console, events, state })
+    }
+}
+
+/// The state keeper with what the loop adds to each snapshot: the counters of earlier runs and the
+/// learned cycles they had.
+pub struct Kept {
+    pub store: Box<dyn StateStore>,
+    /// Counters of earlier runs, added to this run's.
+    pub base: Counters,
+    /// Learned cycles behind the flows the planner was seeded with.
+    pub prior_cycles: u32,
+}
+
+/// Starts the state keeper in `dir` and seeds the controller with what it loaded.
+pub fn start_state<R: Relays, W: Watchdog, S: Street>(
+    lp: &mut ControlLoop<R, W, S>,
+    site: &Site,
+    dir: &std::path::Path,
+) -> Result<Kept, String> {
+    let (keeper, loaded) = StateKeeper::start(dir)?;
+    for (level, line) in &loaded.report {
+        log::log!(*level, "state {}: {line}", dir.display());
+    }
+    // Refused flows (not traffic: logged by the planner) count no learned cycles.
+    let mut prior_cycles = loaded.flows.cycles;
+    if prior_cycles > 0 {
+        if lp
+            .controller
+            .planner_mut()
+            .set_flows(site, &loaded.flows.flows_vph)
+            .is_ok()
+        {
+            log::info!("Webster fail-safe plan seeded from {prior_cycles} learned cycles");
+        } else {
+            prior_cycles = 0;
+        }
+    }
+    Ok(Kept {
+        store: Box::new(keeper),
+        base: loaded.counters,
+        prior_cycles,
+    })
 }

@@ -13,7 +13,7 @@ use greenwave::config::Site;
 use greenwave::detect::DetectorSnapshot;
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
 use greenwave::hal::InputFrame;
-use greenwave::runtime::sim::ControlLoop;
+use greenwave::runtime::control_loop::ControlLoop;
 use greenwave::runtime::Controller;
 use greenwave::signal::frame::OutputFrame;
 use greenwave::sim::traffic::SimTraffic;

@@ -13,7 +13,6 @@
 //! no heap allocation (proved by `tests/console_alloc.rs`), no blocking.
 
 pub mod command;
-pub mod controller;
 pub mod line;
 pub mod lock;
 pub mod out;
@@ -325,7 +324,9 @@ impl Console {
                 let _ = writeln!(
                     o,
                     "ticks {}  overruns {}  worst tick {} us",
-                    s.ticks, s.overruns, s.worst_tick_us
+                    s.ticks,
+                    s.overruns,
+                    s.worst_tick_ns / 1000
                 );
                 let _ = writeln!(
                     o,
@@ -334,7 +335,7 @@ impl Console {
                     Figure(s.heap_bytes, " B"),
                     Figure(s.rss_kb, " kB")
                 );
-                let _ = writeln!(o, "events dropped (ring full) {}", s.events_dropped);
+                let _ = writeln!(o, "events dropped (ring full) {}", s.events_ring_dropped);
                 render_storage(o, &s, true);
                 let _ = writeln!(
                     o,
@@ -497,7 +498,7 @@ fn render_detectors<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {
 }
 
 /// The event log and state file counters; `always`: also when nothing was lost (for `stats`).
-fn render_storage<W: Write>(o: &mut W, s: &view::LoopStats, always: bool) {
+fn render_storage<W: Write>(o: &mut W, s: &crate::stats::LoopStats, always: bool) {
     if !always && !s.storage_fault() {
         return;
     }
@@ -505,7 +506,7 @@ fn render_storage<W: Write>(o: &mut W, s: &view::LoopStats, always: bool) {
         let _ = write!(
             o,
             "event log: written {}  lost {} ({} bytes)  queue full {}",
-            s.log_rows_written, s.log_rows_lost, s.log_bytes_lost, s.log_queue_dropped
+            s.events_logged, s.events_lost, s.log_bytes_lost, s.events_queue_dropped
         );
         if s.log_failing {
             let _ = write!(o, "  FAILING (errno {})", s.log_errno);

@@ -7,6 +7,7 @@
 pub mod loops;
 #[cfg(feature = "rknpu")]
 pub mod npu;
+pub mod source;
 pub mod yolo;
 pub mod zone;
 

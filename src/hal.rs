@@ -14,7 +14,6 @@ pub mod linux;
 pub mod mirror;
 pub mod sim;
 
-use crate::detect::DetectorSnapshot;
 use crate::signal::frame::OutputFrame;
 use crate::signal::phase::PhaseSet;
 use crate::time::Instant;
@@ -73,11 +72,6 @@ pub struct InputFrame {
 
 pub trait Inputs {
     fn read(&mut self, now: Instant) -> InputFrame;
-}
-
-/// A source of detector data (simulated traffic, SUMO, the camera detector thread).
-pub trait Detectors {
-    fn snapshot(&mut self, now: Instant) -> DetectorSnapshot;
 }
 
 /// Hardware watchdog (Linux `/dev/watchdog`).

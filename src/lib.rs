@@ -48,6 +48,7 @@ pub mod runtime;
 pub mod scenario;
 pub mod signal;
 pub mod sim;
+pub mod stats;
 pub mod time;
 pub mod train;
 pub mod verify;

@@ -1,248 +1,23 @@
 //! `greenwave` command line: thin by design (docs/conventions.md 4) — parse arguments, load and
 //! validate the site, build the hardware, hand over to the runtime.
 
-use clap::{Args, Parser, Subcommand};
+use clap::Parser;
+use cli::{CheckArgs, Cli, Cmd, RunArgs, SimArgs, TrainArgs, VerifyArgs};
 use greenwave::config::Site;
 use greenwave::plan::webster;
+use greenwave::runtime::control_loop::{EventLogTarget, LoopOptions, Speed};
 use greenwave::runtime::realtime::Signals;
-use greenwave::runtime::sim::{run_sim, SimOptions, Speed};
+use greenwave::runtime::sim::{run_sim, SimOptions};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+mod cli;
+
 /// Counts heap bytes in use so `sim` and `run` can report memory growth (`runtime::heap`).
 #[global_allocator]
 static HEAP: greenwave::runtime::heap::Counting = greenwave::runtime::heap::Counting;
-
-/// After every command's help: what the exit status means.
-const EXIT_STATUS: &str = "\
-Exit status: 0 success; 1 error: a bad file, option or value (an `error:` line on standard error);
-2 usage: no command given; 3 `sim` completed but lost event rows or state saves (the summary says
-what). Output to a pipe that closes early (`greenwave check … | head -1`) ends the command quietly
-with status 0.";
-
-/// greenwave — adaptive traffic-signal controller
-#[derive(Parser)]
-#[command(name = "greenwave", after_help = EXIT_STATUS, args_override_self = true)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Cmd,
-}
-
-#[derive(Subcommand)]
-enum Cmd {
-    /// Validate a site file; print derived timings and the Webster plan. Exit 1 on a bad file.
-    Check(CheckArgs),
-    /// Run the controller (engine, monitor, planner, loop) on the simulated intersection.
-    ///
-    /// The monitor uses the board file's [mmu] card (--board), else the card derived from
-    /// geometry. With --speed FACTOR, controller time is the monotonic clock (x FACTOR), as on a
-    /// board. Exit 0; 1 on bad options or files; 3 when the run completed but something was lost
-    /// (event rows not written or dropped, a state file not saved): the summary says what.
-    Sim(SimArgs),
-    /// Run on a cabinet board: GPIO relays, inputs, watchdog, console, event log, state (board
-    /// file).
-    ///
-    /// SIGHUP re-reads the site file (applied at the next all-red point; unchanged files and tick
-    /// changes are not applied, and bursts of SIGHUP coalesce); SIGTERM/SIGINT stop cleanly.
-    Run(RunArgs),
-    /// Train the `learned` planner's Q-table in the built-in traffic model (volumes 0.6-1.6 x
-    /// design).
-    Train(TrainArgs),
-    /// Timing diagram (rings, phases, pedestrians, detectors, preempt) from an event log.
-    #[cfg(feature = "plot")]
-    Plot(greenwave::plot::PlotOptions),
-    /// Timing diagram from an event log: needs the `plot` feature, which this build (a board
-    /// build) leaves out; it exits 1.
-    #[cfg(not(feature = "plot"))]
-    Plot(NoPlotArgs),
-    /// Check an event log against the board's MMU card (`[mmu]`). Exit 1 on any finding.
-    ///
-    /// No conflicting channels green, yellow or WALK together, no yellow or red clearance below
-    /// the card's minimum. With the run's counters (`events emitted`, `events ... logged, ...
-    /// dropped` of the sim summary) also checks that no event was lost uncounted.
-    Verify(VerifyArgs),
-    /// Read a console PIN (4-12 digits) from standard input; print the salted hash for the site
-    /// file's `[console] pin_hash`.
-    PinHash,
-}
-
-#[derive(Args)]
-struct CheckArgs {
-    /// Site file to validate.
-    #[arg(long, value_name = "FILE")]
-    site: PathBuf,
-    /// Also validate a board file: it wires every phase and crossing of the site, and its [mmu]
-    /// compatibility card permits everything the site's rings and barriers run together.
-    #[arg(long, value_name = "BOARD.toml")]
-    board: Option<String>,
-    /// Print the [mmu] card derived from the phases' approaches and movements, to review and
-    /// paste into the board file.
-    #[arg(long)]
-    print_card: bool,
-}
-
-#[derive(Args)]
-struct SimArgs {
-    /// Site file.
-    #[arg(long, value_name = "FILE")]
-    site: PathBuf,
-    /// Board file whose [mmu] card the monitor uses (it must fit the site).
-    #[arg(long, value_name = "BOARD.toml")]
-    board: Option<String>,
-    /// Simulated seconds to run.
-    #[arg(long, value_name = "SECS", default_value_t = 3600)]
-    duration: u64,
-    /// `max` (as fast as possible) or a positive factor of real time (1 = real time).
-    #[arg(long, value_name = "max|FACTOR", default_value = "max", value_parser = parse_speed, allow_negative_numbers = true)]
-    speed: Speed,
-    /// Seed of the simulated traffic.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    seed: u64,
-    /// Write the event log to FILE.csv (an existing non-empty file is refused without --append or
-    /// --overwrite).
-    #[arg(long, value_name = "FILE.csv")]
-    events: Option<PathBuf>,
-    /// Add to an existing --events file (appended rows follow the existing ones under its one
-    /// header).
-    #[arg(long, requires = "events", conflicts_with = "overwrite")]
-    append: bool,
-    /// Replace an existing --events file.
-    #[arg(long, requires = "events")]
-    overwrite: bool,
-    /// Scale of the design volumes, 0..10.
-    #[arg(long, value_name = "SCALE", default_value = "1.0", value_parser = parse_volumes, allow_negative_numbers = true)]
-    volumes: f64,
-    /// Planner instead of the site file's: actuated, adaptive, webster (or fixed), learned.
-    #[arg(long, value_name = "PLANNER", value_parser = parse_planner_arg)]
-    planner: Option<greenwave::config::PlannerKind>,
-    /// Serve the serial console on TTY (e.g. one end of a socat pty pair).
-    #[arg(long, value_name = "TTY")]
-    console: Option<PathBuf>,
-    /// Baud rate of the --console port.
-    #[arg(long, value_name = "N", default_value_t = 115_200)]
-    baud: u32,
-    /// Keep learned flows, counters and fault history in DIR across runs.
-    #[arg(long, value_name = "DIR")]
-    state_dir: Option<PathBuf>,
-    /// The Q-table for `--planner learned` (from `greenwave train`).
-    #[arg(long, value_name = "FILE")]
-    model: Option<PathBuf>,
-    /// Write each frame sent to the relays into FILE (for an outside recorder).
-    #[arg(long, value_name = "FILE")]
-    relay_mirror: Option<PathBuf>,
-    /// Inject seeded random faults (camera stall and lost frames, detectors stuck on / stuck off /
-    /// chattering, a welded relay seen by read-back); each is logged when it starts, and the
-    /// summary ends with `faults injected N`. The same SEED replays them.
-    #[arg(long, value_name = "SEED")]
-    faults: Option<u64>,
-    /// Rotating event log in DIR (as on a board; continues existing files).
-    #[arg(long, value_name = "DIR")]
-    event_dir: Option<PathBuf>,
-}
-
-#[derive(Args)]
-struct RunArgs {
-    /// Board file (GPIO lines, watchdog, console, event log, state, [mmu] card).
-    #[arg(long, value_name = "BOARD.toml")]
-    board: PathBuf,
-    /// Site file.
-    #[arg(long, value_name = "FILE")]
-    site: PathBuf,
-    /// Stop after SECS (default: run until SIGTERM/SIGINT).
-    #[arg(long, value_name = "SECS")]
-    duration: Option<u64>,
-    /// Write each frame sent to the relays into FILE (for an outside recorder).
-    #[arg(long, value_name = "FILE")]
-    relay_mirror: Option<PathBuf>,
-    /// The Q-table for a site on the `learned` planner (from `greenwave train`).
-    #[arg(long, value_name = "FILE")]
-    model: Option<PathBuf>,
-}
-
-/// `plot`'s arguments in a build without the `plot` feature: accepted and ignored (it exits 1).
-#[cfg(not(feature = "plot"))]
-#[derive(Args)]
-struct NoPlotArgs {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    _rest: Vec<String>,
-}
-
-#[derive(Args)]
-struct TrainArgs {
-    /// Site file.
-    #[arg(long, value_name = "FILE")]
-    site: PathBuf,
-    /// Where to write the Q-table.
-    #[arg(long, value_name = "MODEL.postcard")]
-    out: PathBuf,
-    /// Training episodes.
-    #[arg(long, value_name = "N", default_value_t = 60)]
-    episodes: u32,
-    /// Simulated seconds per episode.
-    #[arg(long, value_name = "S", default_value_t = 3600)]
-    seconds: u64,
-    /// Seed of the traffic and the exploration.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    seed: u64,
-}
-
-#[derive(Args)]
-struct VerifyArgs {
-    /// Board file whose [mmu] card the log is checked against.
-    #[arg(long, value_name = "BOARD.toml")]
-    board: String,
-    /// Event log to check; repeat for the files of a rotated log.
-    #[arg(long, value_name = "FILE.csv", required = true)]
-    events: Vec<String>,
-    /// The run's `events emitted` count (with --dropped).
-    #[arg(long, value_name = "N", requires = "dropped")]
-    emitted: Option<u64>,
-    /// The run's dropped event count (with --emitted).
-    #[arg(long, value_name = "N", requires = "emitted")]
-    dropped: Option<u64>,
-    /// The run's logged row count: the log must hold exactly that many rows.
-    #[arg(long, value_name = "N")]
-    logged: Option<u64>,
-    /// The run was killed: its last row may be cut.
-    #[arg(long)]
-    killed: bool,
-    /// The run lost rows (counted); after SECS without a row, channels count as unknown until an
-    /// event shows their state.
-    #[arg(long, value_name = "SECS", value_parser = parse_resync_gap, allow_negative_numbers = true)]
-    resync_gap: Option<f64>,
-}
-
-fn parse_speed(v: &str) -> Result<Speed, String> {
-    if v == "max" {
-        return Ok(Speed::Max);
-    }
-    match v.parse::<f64>() {
-        Ok(f) if f > 0.0 && f.is_finite() => Ok(Speed::Factor(f)),
-        _ => Err("must be `max` or a positive factor (1 = real time)".into()),
-    }
-}
-
-fn parse_volumes(v: &str) -> Result<f64, String> {
-    let f: f64 = v.parse().map_err(|_| "not a number".to_string())?;
-    if (0.0..=10.0).contains(&f) {
-        Ok(f)
-    } else {
-        Err(format!("{f} is outside 0..10 (a scale of the design volumes)"))
-    }
-}
-
-fn parse_planner_arg(v: &str) -> Result<greenwave::config::PlannerKind, String> {
-    greenwave::config::parse_planner(v).ok_or_else(|| "not one of actuated, adaptive, webster, learned".into())
-}
-
-fn parse_resync_gap(v: &str) -> Result<f64, String> {
-    match v.parse::<f64>() {
-        Ok(s) if s > 0.0 && s.is_finite() => Ok(s),
-        _ => Err("not a positive number of seconds".into()),
-    }
-}
 
 /// Standard output closed under us (EPIPE): the command stops and the process exits quietly.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
@@ -303,7 +78,7 @@ fn main() -> ExitCode {
     // Anything still buffered is written now, where a failure can still be reported.
     let result = result.and_then(|()| std::io::stdout().flush().map_err(stdout_error));
     match result {
-        Ok(()) if lossy => ExitCode::from(greenwave::runtime::sim::EXIT_LOSS),
+        Ok(()) if lossy => ExitCode::from(greenwave::runtime::summary::EXIT_LOSS),
         Ok(()) => ExitCode::SUCCESS,
         Err(_) if STDOUT_CLOSED.load(Ordering::Relaxed) => ExitCode::SUCCESS,
         Err(e) => {
@@ -499,38 +274,40 @@ fn sim(args: SimArgs) -> Result<SimEnd, String> {
         None => None,
         Some(tty) => {
             let port = greenwave::hal::linux::serial::TermiosSerial::open(tty, args.baud).map_err(|e| e.to_string())?;
-            Some(greenwave::runtime::sim::ConsoleSetup {
+            Some(greenwave::runtime::console::ConsoleSetup {
                 port,
                 pin: console_pin(&cfg, &site_path),
             })
         }
     };
-    let mut opts = SimOptions {
-        site_path,
-        duration_s: args.duration,
-        speed,
-        seed: args.seed,
-        events: args.events,
-        volumes: args.volumes,
-        start_unix_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0),
-        console,
-        state_dir: args.state_dir,
-        model: None,
-        event_dir: args.event_dir,
-        relay_mirror: args.relay_mirror,
-        planner_override: args.planner,
-        reload_check: None,
-        events_mode,
+    let event_log = match (args.events, args.event_dir) {
+        (Some(p), _) => Some(EventLogTarget::File(p, events_mode)),
+        (None, Some(dir)) => Some(EventLogTarget::Dir(dir)),
+        (None, None) => None,
     };
-    opts.model = load_model(args.model.as_deref(), &site)?;
+    let mut opts = SimOptions {
+        seed: args.seed,
+        volumes: args.volumes,
+        relay_mirror: args.relay_mirror,
+        run: LoopOptions {
+            site_path,
+            duration_s: Some(args.duration),
+            speed,
+            start_unix_ms: greenwave::runtime::control_loop::unix_now_ms(),
+            event_log,
+            state_dir: args.state_dir,
+            console,
+            model: None,
+            planner_override: args.planner,
+            reload_check: None,
+        },
+    };
+    opts.run.model = load_model(args.model.as_deref(), &site)?;
     let signals = Signals::register().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     if matches!(speed, Speed::Factor(_)) {
         greenwave::runtime::realtime::setup_realtime(50);
     }
-    let card = sim_card(args.board.as_deref(), &opts.site_path, &site)?;
+    let card = sim_card(args.board.as_deref(), &opts.run.site_path, &site)?;
     let (summary, injected) = match args.faults {
         Some(seed) => {
             let (summary, injected) =
@@ -543,14 +320,14 @@ fn sim(args: SimArgs) -> Result<SimEnd, String> {
     if let Some(n) = injected {
         out!("faults injected   {n}");
     }
-    if let Some(p) = &opts.events {
+    if let Some(EventLogTarget::File(p, _)) = &opts.run.event_log {
         out!("event log         {}", p.display());
     }
     if summary.lossy() {
         let _ = writeln!(
             std::io::stderr(),
             "greenwave: the run completed but event rows or state saves were lost (see the summary); exit {}",
-            greenwave::runtime::sim::EXIT_LOSS
+            greenwave::runtime::summary::EXIT_LOSS
         );
         return Ok(SimEnd::Lossy);
     }

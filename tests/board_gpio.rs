@@ -8,7 +8,7 @@ use greenwave::hal::board::{Board, LineRef};
 use greenwave::hal::gpio::GpioRelays;
 use greenwave::hal::sim::gpio::FakeGpio;
 use greenwave::hal::sim::SimWatchdog;
-use greenwave::runtime::sim::ControlLoop;
+use greenwave::runtime::control_loop::ControlLoop;
 use greenwave::runtime::ControllerMode;
 use greenwave::sim::traffic::SimTraffic;
 use greenwave::time::Instant;

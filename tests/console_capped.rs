@@ -6,7 +6,7 @@ mod console_session;
 
 use console_session::console_session;
 use greenwave::config::Site;
-use greenwave::console::view::LoopStats;
+use greenwave::stats::LoopStats;
 
 #[test]
 fn timing_shows_why_the_plan_is_capped() {

@@ -7,15 +7,15 @@
 mod sim_events;
 
 use greenwave::config::PlannerKind;
-use greenwave::console::controller::Bound;
 use greenwave::console::lock::PinHash;
-use greenwave::console::view::LoopStats;
 use greenwave::console::Console;
 use greenwave::detect::DetectorSnapshot;
 use greenwave::hal::sim::serial::SimSerial;
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
-use greenwave::runtime::sim::ControlLoop;
+use greenwave::runtime::console::Bound;
+use greenwave::runtime::control_loop::ControlLoop;
 use greenwave::sim::traffic::SimTraffic;
+use greenwave::stats::LoopStats;
 use greenwave::time::Instant;
 use std::sync::atomic::Ordering;
 

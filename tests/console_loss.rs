@@ -7,7 +7,7 @@ mod sim_events;
 #[path = "support/console_session.rs"]
 mod console_session;
 
-use greenwave::console::view::LoopStats;
+use greenwave::stats::LoopStats;
 
 fn session(stats: LoopStats) -> String {
     console_session::console_session(&sim_events::reference_site(), stats, 40, 20, b"stats\rfaults\r")
@@ -17,10 +17,10 @@ fn session(stats: LoopStats) -> String {
 fn stats_and_faults_show_lost_rows_and_failed_saves() {
     let lossy = LoopStats {
         event_log: true,
-        log_rows_written: 313,
-        log_rows_lost: 258,
+        events_logged: 313,
+        events_lost: 258,
         log_bytes_lost: 7_224,
-        log_queue_dropped: 4,
+        events_queue_dropped: 4,
         log_errno: 28,
         log_failing: true,
         state: true,
@@ -40,7 +40,7 @@ fn stats_and_faults_show_lost_rows_and_failed_saves() {
     // Nothing lost: `stats` shows the counters, `faults` stays as it was.
     let clean = LoopStats {
         event_log: true,
-        log_rows_written: 571,
+        events_logged: 571,
         state: true,
         state_saves: 9,
         ..LoopStats::default()

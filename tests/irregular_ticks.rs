@@ -7,7 +7,7 @@
 
 use greenwave::config::Site;
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
-use greenwave::runtime::sim::ControlLoop;
+use greenwave::runtime::control_loop::ControlLoop;
 use greenwave::sim::traffic::{Rng, SimTraffic};
 use greenwave::time::Instant;
 

@@ -9,7 +9,7 @@ use greenwave::hal::board::Board;
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
 use greenwave::monitor::card::{check_board, MmuCard};
 use greenwave::monitor::{FaultKind, Monitor};
-use greenwave::runtime::sim::ControlLoop;
+use greenwave::runtime::control_loop::ControlLoop;
 use greenwave::runtime::ControllerMode;
 use greenwave::signal::frame::{lamp, Aspect};
 use greenwave::signal::phase::PhaseId;

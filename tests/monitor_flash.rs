@@ -4,7 +4,7 @@
 use greenwave::config::Site;
 use greenwave::hal::sim::{FaultInjector, RelayFault, SimRelays, SimWatchdog};
 use greenwave::monitor::{FaultKind, Monitor};
-use greenwave::runtime::sim::ControlLoop;
+use greenwave::runtime::control_loop::ControlLoop;
 use greenwave::runtime::ControllerMode;
 use greenwave::signal::frame::{lamp, Aspect};
 use greenwave::signal::phase::PhaseId;

@@ -11,7 +11,7 @@
 use greenwave::config::Site;
 use greenwave::detect::DetectorHealth;
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
-use greenwave::runtime::sim::ControlLoop;
+use greenwave::runtime::control_loop::ControlLoop;
 use greenwave::sim::traffic::SimTraffic;
 use greenwave::time::Instant;
 use std::sync::atomic::Ordering;
@@ -39,10 +39,10 @@ fn million_ticks_without_allocation() {
     for k in 1..=1_000_000u64 {
         // A detector fails for 5 minutes in the middle of the run: the fail-safe path is exercised.
         if k == 400_000 {
-            lp.source.health[0] = DetectorHealth::StuckOn;
+            lp.street.health[0] = DetectorHealth::StuckOn;
         }
         if k == 403_000 {
-            lp.source.health[0] = DetectorHealth::Ok;
+            lp.street.health[0] = DetectorHealth::Ok;
         }
         lp.tick(Instant(k * tick), true);
         while lp.controller.events_mut().pop().is_some() {
@@ -57,7 +57,7 @@ fn million_ticks_without_allocation() {
     assert!(st.cycles > 500, "cycles {}", st.cycles);
     assert!(st.replans > 100, "replans {}", st.replans);
     assert!(drained > 100_000, "events {drained}");
-    assert!(lp.source.stats().served > 50_000);
+    assert!(lp.street.stats().served > 50_000);
     assert_eq!(st.faults_total, 0);
     assert_eq!(lp.stats.watchdog_kicks, 1_000_001);
 }

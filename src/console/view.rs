@@ -6,6 +6,7 @@ use crate::config::{PlannerKind, Site};
 use crate::detect::DetectorSnapshot;
 use crate::limits::MAX_PHASES;
 use crate::signal::phase::PhaseId;
+pub use crate::stats::LoopStats;
 use crate::time::Instant;
 
 /// Controller status for `status`.
@@ -67,53 +68,6 @@ pub struct ScenarioView {
     pub completed: u64,
     pub failed: u64,
     pub timed_out: u64,
-}
-
-/// Control loop counters for `stats`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct LoopStats {
-    pub ticks: u64,
-    pub overruns: u64,
-    pub worst_tick_us: u32,
-    /// Heap allocations in the whole process since start-up finished (the control path makes
-    /// none; the event log and state writers may). None without the counting allocator
-    /// (`runtime::heap`), as in library users and tests: shown as "n/a", never as 0.
-    pub allocations: Option<u64>,
-    /// Heap bytes in use (None without the counting allocator).
-    pub heap_bytes: Option<u64>,
-    /// Resident set size, kB (`/proc/self/statm`; None when it cannot be read).
-    pub rss_kb: Option<u32>,
-    /// Events dropped because the controller's event ring was full.
-    pub events_dropped: u64,
-    /// An event log is being written (the `log_` fields mean something).
-    pub event_log: bool,
-    /// Event rows on disk.
-    pub log_rows_written: u64,
-    /// Event rows lost because the write failed (disk full, I/O error).
-    pub log_rows_lost: u64,
-    pub log_bytes_lost: u64,
-    /// Events dropped because the log writer's queue was full.
-    pub log_queue_dropped: u64,
-    /// errno of the most recent event log failure (0 = none).
-    pub log_errno: i32,
-    /// Event log writes are failing now.
-    pub log_failing: bool,
-    /// Controller state is being saved (the `state_` fields mean something).
-    pub state: bool,
-    /// State file saves that succeeded / failed.
-    pub state_saves: u64,
-    pub state_save_failures: u64,
-    /// A state file's last save failed.
-    pub state_failing: bool,
-}
-
-impl LoopStats {
-    /// Something was lost to the event log or the state files.
-    pub fn storage_fault(&self) -> bool {
-        self.log_rows_lost + self.log_queue_dropped + self.state_save_failures > 0
-            || self.log_failing
-            || self.state_failing
-    }
 }
 
 /// A mutating console command, applied by the controller.

@@ -3,11 +3,17 @@
 //! and persistent state — in real time (absolute 100 ms deadlines, memory locked, SCHED_FIFO when
 //! permitted).
 //!
-//! Detection: until a camera source is configured the snapshot reports every detector as
-//! `Unknown`, so the planner runs the Webster fixed-time fail-safe (docs/safety.md 6); the
-//! cabinet inputs (push buttons, preempt, transit, door) work from the start.
+//! This file only assembles: the board's relays, inputs, watchdog, console and detection sources
+//! into a [`Cabinet`] and the loop's options, then `runtime::control_loop::run`.
+//!
+//! Detection is a list of sources (`detect::source::Source`) polled as one. Until a camera source
+//! is configured the list is [`NoDetection`] alone: every detector `Unknown`, so the planner runs
+//! the Webster fixed-time fail-safe (docs/safety.md 6); the cabinet inputs (push buttons, preempt,
+//! transit, door) work from the start. A camera source joins the list here: it reads the snapshot
+//! its detection thread publishes through a lock-free hand-off and never blocks the loop.
 
 use crate::config::Site;
+use crate::detect::source::{poll_all, NoDetection, Source};
 use crate::detect::DetectorSnapshot;
 use crate::hal::board::Board;
 use crate::hal::gpio::{GpioInputs, GpioRelays};
@@ -16,26 +22,35 @@ use crate::hal::linux::watchdog::LinuxWatchdog;
 use crate::hal::mirror::MirrorRelays;
 use crate::hal::{HalError, InputFrame, Inputs, Watchdog};
 use crate::monitor::card::check_board;
+use crate::runtime::console::ConsoleSetup;
+use crate::runtime::control_loop::{run, unix_now_ms, ControlLoop, EventLogTarget, LoopOptions, Speed, Street};
 use crate::runtime::realtime::{setup_realtime, Signals};
-use crate::runtime::sim::{drive, ConsoleSetup, ControlLoop, SimOptions, SimSummary, Source, Speed};
+use crate::runtime::summary::RunSummary;
 use crate::signal::frame::OutputFrame;
 use crate::time::Instant;
 use std::path::{Path, PathBuf};
 
-/// Cabinet inputs plus a detection source.
-pub struct BoardSource<I: Inputs> {
+/// A detection source of a board, owned by the loop for the whole run (the list is built at
+/// start-up; polling it allocates nothing).
+pub type BoardSource = Box<dyn Source + Send>;
+
+/// The street as a cabinet sees it: debounced inputs plus a list of detection sources.
+pub struct Cabinet<I: Inputs> {
     pub inputs: I,
+    pub sources: Vec<BoardSource>,
 }
 
-impl<I: Inputs> Source for BoardSource<I> {
-    fn poll(&mut self, now: Instant, _shown: &OutputFrame) -> (DetectorSnapshot, InputFrame) {
-        // No camera yet: detectors stay Unknown (untrusted) → Webster fail-safe.
-        let det = DetectorSnapshot {
-            at: now,
-            ..DetectorSnapshot::EMPTY
-        };
+impl<I: Inputs> Street for Cabinet<I> {
+    fn read(&mut self, now: Instant, _shown: &OutputFrame) -> (DetectorSnapshot, InputFrame) {
+        let det = poll_all(&mut self.sources, now);
         (det, self.inputs.read(now))
     }
+}
+
+/// The board's detection sources. No camera source exists yet: the list is "no detection", and the
+/// planner stays on the Webster fail-safe.
+pub fn detection_sources(_board: &Board) -> Vec<BoardSource> {
+    vec![Box::new(NoDetection)]
 }
 
 /// The board's watchdog, or none (a board file without `watchdog`).
@@ -72,7 +87,7 @@ pub struct RunOptions {
     pub model: Option<crate::plan::learned::QTable>,
 }
 
-pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<SimSummary, String> {
+pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<RunSummary, String> {
     let board = Board::load(&opts.board_path).map_err(|e| e.to_string())?;
     // The monitor trusts the board's [mmu] card alone; a board without one is refused here.
     let card = check_board(&board, site, &opts.board_path.display().to_string())
@@ -114,31 +129,27 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Sim
     };
     let (locked, fifo) = setup_realtime(50);
     log::info!("real time: memory locked {locked}, SCHED_FIFO {fifo}");
-    let mut lp = ControlLoop::new(site, &card, relays, watchdog, BoardSource { inputs });
+    let street = Cabinet {
+        inputs,
+        sources: detection_sources(&board),
+    };
+    let mut lp = ControlLoop::new(site, &card, relays, watchdog, street);
     let board_file = opts.board_path.display().to_string();
-    let mut sim = SimOptions {
+    let mut run_opts = LoopOptions {
         site_path: opts.site_path,
-        duration_s: opts.duration_s.unwrap_or(u64::MAX / 1000),
+        duration_s: opts.duration_s,
         speed: Speed::Factor(1.0),
-        seed: 0,
-        events: None,
-        volumes: 0.0,
-        start_unix_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0),
-        console,
+        start_unix_ms: unix_now_ms(),
+        event_log: Some(EventLogTarget::Dir(PathBuf::from(board.event_dir.as_str()))),
         state_dir: Some(PathBuf::from(board.state_dir.as_str())),
+        console,
         model: opts.model,
-        event_dir: Some(PathBuf::from(board.event_dir.as_str())),
-        relay_mirror: None,
         planner_override: None,
         reload_check: Some(Box::new(move |s: &Site| {
             check_board(&board, s, &board_file)
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         })),
-        events_mode: crate::events::single::OpenMode::New,
     };
-    drive(&mut lp, site, &mut sim, signals)
+    run(&mut lp, site, &mut run_opts, signals)
 }

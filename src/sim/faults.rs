@@ -4,7 +4,8 @@
 //! `phy::FaultInjector`: the controller sees only what a faulty device would hand it and gets no
 //! special cases (docs/conventions.md 6).
 //!
-//! - [`FaultySource`] wraps a detection source: **camera stall** (the same snapshot again and again,
+//! - [`FaultySource`] wraps a detection source (`detect::source::Source`; the runtime also wraps
+//!   the simulated street's detection with it): **camera stall** (the same snapshot again and again,
 //!   so detection goes stale), **camera errors** (every other frame lost), and per-detector
 //!   **stuck on**, **stuck off** and **chatter** (presence toggling every tick).
 //! - [`FaultyRelays`] wraps relays in a [`FaultInjector`] and, at most once per run, welds a lamp
@@ -15,11 +16,11 @@
 //! time per wrapper; gaps of 20-180 s simulated time, faults lasting 1-90 s. No allocation; O(1)
 //! per tick plus O(detectors) while a detector fault is active.
 
+use crate::detect::source::Source;
 use crate::detect::DetectorSnapshot;
 use crate::hal::sim::{FaultInjector, RelayFault};
-use crate::hal::{HalError, InputFrame, Relays};
+use crate::hal::{HalError, Relays};
 use crate::limits::{MAX_DETECTORS, MAX_PHASES};
-use crate::runtime::sim::Source;
 use crate::signal::frame::{lamp, OutputFrame};
 use crate::sim::traffic::Rng;
 use crate::time::Instant;
@@ -61,7 +62,7 @@ fn between(rng: &mut Rng, (lo, hi): (u64, u64)) -> u64 {
 }
 
 /// A detection source with seeded random faults.
-pub struct FaultySource<S: Source> {
+pub struct FaultySource<S> {
     pub inner: S,
     rng: Rng,
     /// Detector indices that exist (bit `i` = detector `i + 1`).
@@ -74,7 +75,7 @@ pub struct FaultySource<S: Source> {
     pub injected: u64,
 }
 
-impl<S: Source> FaultySource<S> {
+impl<S> FaultySource<S> {
     /// `detectors`: the configured detectors as a bit set (only those get detector faults).
     pub fn new(inner: S, seed: u64, detectors: u32) -> Self {
         let mut rng = Rng::new(seed ^ 0x00DE_7EC7);
@@ -120,7 +121,9 @@ impl<S: Source> FaultySource<S> {
         self.active.map(|(f, _)| f)
     }
 
-    fn schedule(&mut self, now: Instant) {
+    /// Ends the active fault and starts the next one when their time has come (call once per poll,
+    /// before [`FaultySource::corrupt`]).
+    pub fn schedule(&mut self, now: Instant) {
         if let Some((f, until)) = self.active {
             if now.0 >= until {
                 log::info!("fault injection: {f} ends at {:.1} s", now.0 as f64 / 1000.0);
@@ -140,18 +143,14 @@ impl<S: Source> FaultySource<S> {
             self.injected += 1;
         }
     }
-}
 
-impl<S: Source> Source for FaultySource<S> {
-    fn poll(&mut self, now: Instant, shown: &OutputFrame) -> (DetectorSnapshot, InputFrame) {
-        self.schedule(now);
-        // The street keeps moving whatever the camera does.
-        let (mut det, inputs) = self.inner.poll(now, shown);
+    /// The inner source's snapshot of this poll as the active fault makes it look.
+    pub fn corrupt(&mut self, mut det: DetectorSnapshot) -> DetectorSnapshot {
         self.flip = !self.flip;
         match self.active() {
             None => {}
-            Some(DetectionFault::CameraStall) => return (self.last, inputs),
-            Some(DetectionFault::CameraErrors) if self.flip => return (self.last, inputs),
+            Some(DetectionFault::CameraStall) => return self.last,
+            Some(DetectionFault::CameraErrors) if self.flip => return self.last,
             Some(DetectionFault::CameraErrors) => {}
             Some(DetectionFault::StuckOn(d)) => det.presence.set(usize::from(d), true),
             Some(DetectionFault::StuckOff(d)) => {
@@ -173,10 +172,15 @@ impl<S: Source> Source for FaultySource<S> {
             }
         }
         self.last = det;
-        (det, inputs)
+        det
     }
-    fn traffic_stats(&self) -> Option<crate::sim::traffic::TrafficStats> {
-        self.inner.traffic_stats()
+}
+
+impl<S: Source> Source for FaultySource<S> {
+    fn poll(&mut self, now: Instant) -> DetectorSnapshot {
+        self.schedule(now);
+        let det = self.inner.poll(now);
+        self.corrupt(det)
     }
 }
 
@@ -251,10 +255,10 @@ mod tests {
 
     struct Steady;
     impl Source for Steady {
-        fn poll(&mut self, now: Instant, _: &OutputFrame) -> (DetectorSnapshot, InputFrame) {
+        fn poll(&mut self, now: Instant) -> DetectorSnapshot {
             let mut d = DetectorSnapshot::EMPTY;
             d.at = now;
-            (d, InputFrame::default())
+            d
         }
     }
 
@@ -266,7 +270,7 @@ mod tests {
             let mut stale = 0;
             for k in 0..36_000u64 {
                 let now = Instant(k * 100);
-                let (d, _) = s.poll(now, &OutputFrame::ALL_RED);
+                let d = s.poll(now);
                 if d.at != now {
                     stale += 1;
                 }

@@ -3,15 +3,15 @@
 #![allow(dead_code)]
 
 use greenwave::config::Site;
-use greenwave::console::controller::Bound;
-use greenwave::console::view::LoopStats;
 use greenwave::console::Console;
 use greenwave::detect::DetectorSnapshot;
 use greenwave::hal::sim::serial::SimSerial;
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
 use greenwave::monitor::card::MmuCard;
-use greenwave::runtime::sim::ControlLoop;
+use greenwave::runtime::console::Bound;
+use greenwave::runtime::control_loop::ControlLoop;
 use greenwave::sim::traffic::SimTraffic;
+use greenwave::stats::LoopStats;
 use greenwave::time::Instant;
 
 pub fn console_session(site: &Site, stats: LoopStats, ticks: u64, at: u64, input: &[u8]) -> String {

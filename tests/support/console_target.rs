@@ -121,11 +121,11 @@ impl ConsoleTarget for FixedController {
         LoopStats {
             ticks: 36_000,
             overruns: 2,
-            worst_tick_us: 850,
+            worst_tick_ns: 850_000,
             allocations: Some(0),
             heap_bytes: Some(81_920),
             rss_kb: Some(4_096),
-            events_dropped: 0,
+            events_ring_dropped: 0,
             ..LoopStats::default()
         }
     }

@@ -4,7 +4,7 @@
 use greenwave::config::Site;
 use greenwave::events::Event;
 use greenwave::hal::sim::{SimRelays, SimWatchdog};
-use greenwave::runtime::sim::ControlLoop;
+use greenwave::runtime::control_loop::ControlLoop;
 use greenwave::sim::traffic::SimTraffic;
 use greenwave::time::Instant;
 use std::path::Path;

@@ -1,15 +1,19 @@
-//! The console bound to the real [`Controller`]: what the runtime hands to
-//! [`Console::poll`](super::Console::poll) each tick. Copies a few fields out of the controller's
-//! status; no allocation.
+//! The console served from the control loop: [`Bound`] is the controller as the console sees it
+//! (the runtime's [`ConsoleTarget`]), handed to [`Console::poll`] once per tick, and
+//! [`ConsolePort`] is the console with its serial port, the loop's console service. Copies a few
+//! fields out of the controller's status; no allocation, no blocking.
 
 use crate::config::Site;
-use crate::console::view::{
-    Action, ConsoleTarget, FaultView, LoopStats, PhaseView, PlanView, Refused, ScenarioView, StatusView,
-};
+use crate::console::lock::PinHash;
+use crate::console::view::{Action, ConsoleTarget, FaultView, PhaseView, PlanView, Refused, ScenarioView, StatusView};
+use crate::console::Console;
 use crate::detect::DetectorSnapshot;
+use crate::events::Event;
+use crate::hal::Serial;
 use crate::runtime::controller::{Controller, ControllerMode};
 use crate::signal::engine::{Interval, PedInterval};
 use crate::signal::phase::PhaseId;
+use crate::stats::LoopStats;
 use crate::time::Instant;
 
 /// The controller plus what the loop knows around it, for one console poll.
@@ -107,7 +111,7 @@ impl ConsoleTarget for Bound<'_> {
     fn stats(&self) -> LoopStats {
         let s = self.controller.status();
         LoopStats {
-            events_dropped: s.events_dropped.max(self.stats.events_dropped),
+            events_ring_dropped: s.events_dropped.max(self.stats.events_ring_dropped),
             ..self.stats
         }
     }
@@ -146,5 +150,53 @@ impl ConsoleTarget for Bound<'_> {
                 }
             }
         }
+    }
+}
+
+/// A serial console to serve from the loop: an open port and the PIN hash for mutating commands.
+pub struct ConsoleSetup<P: Serial> {
+    pub port: P,
+    pub pin: Option<PinHash>,
+}
+
+impl<P: Serial> core::fmt::Debug for ConsoleSetup<P> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("ConsoleSetup")
+    }
+}
+
+/// The maintenance console as a service of the control loop: it sees every event (for `events`)
+/// and is served once per tick against the controller.
+pub trait ConsoleService {
+    fn record_event(&mut self, ev: &Event);
+    /// Serves the port once. Never blocks; an I/O error (cable pulled) never stops the controller.
+    fn serve(&mut self, now: Instant, target: &mut Bound<'_>);
+}
+
+/// The console with its port.
+pub struct ConsolePort<P: Serial> {
+    pub console: Console,
+    pub port: P,
+}
+
+impl<P: Serial> ConsolePort<P> {
+    /// Starts the console (its greeting on the port) for the site named `site_name`.
+    pub fn start(setup: ConsoleSetup<P>, site_name: &str) -> Self {
+        let mut console = Console::new(setup.pin);
+        console.start(site_name);
+        ConsolePort {
+            console,
+            port: setup.port,
+        }
+    }
+}
+
+impl<P: Serial> ConsoleService for ConsolePort<P> {
+    fn record_event(&mut self, ev: &Event) {
+        self.console.record_event(ev);
+    }
+
+    fn serve(&mut self, now: Instant, target: &mut Bound<'_>) {
+        let _ = self.console.poll(&mut self.port, now, target);
     }
 }

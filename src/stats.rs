@@ -1,0 +1,82 @@
+//! The control loop's counters: one `Copy` struct the loop keeps up to date every tick, which the
+//! console's `stats` and `faults` show and the end-of-run summary prints. Every event the controller
+//! generated ends up in exactly one of: written, lost (the write failed), dropped (the hand-off
+//! queue or the controller's ring was full), or — without an event log — only shown on the console.
+//!
+//! Plain data (no I/O, no clock): the runtime fills it, the console reads it without knowing the
+//! runtime. Fixed size, no allocation.
+
+/// Loop counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoopStats {
+    pub ticks: u64,
+    /// Real-time ticks that missed a whole tick boundary.
+    pub overruns: u64,
+    /// The longest tick's work (controller, relays, services), ns.
+    pub worst_tick_ns: u64,
+    pub relay_errors: u64,
+    pub watchdog_kicks: u64,
+    /// Events the controller generated.
+    pub events_generated: u64,
+    /// Events dropped because the controller's event ring was full.
+    pub events_ring_dropped: u64,
+    /// An event log is being written (the event log fields mean something).
+    pub event_log: bool,
+    /// Event rows on disk (counted once the write succeeded).
+    pub events_logged: u64,
+    /// Event rows lost because the write failed (disk full, I/O error, a log file not created).
+    pub events_lost: u64,
+    /// Bytes of the lost rows.
+    pub log_bytes_lost: u64,
+    pub log_write_errors: u64,
+    /// Event log files that could not be created (rotation included).
+    pub log_open_failures: u64,
+    /// errno of the most recent event log failure (0 = none).
+    pub log_errno: i32,
+    /// Event log writes are failing now.
+    pub log_failing: bool,
+    /// Events dropped because the writer's hand-off queue was full.
+    pub events_queue_dropped: u64,
+    /// Controller state is being saved (the state fields mean something).
+    pub state: bool,
+    /// State file saves that succeeded / failed, snapshots skipped (writer behind).
+    pub state_saves: u64,
+    pub state_save_failures: u64,
+    pub state_skipped: u64,
+    /// errno of the most recent failed state save (0 = none).
+    pub state_errno: i32,
+    /// A state file's last save failed.
+    pub state_failing: bool,
+    /// Alarms raised for write failures (one per episode).
+    pub loss_alarms: u64,
+    pub reloads: u64,
+    pub reload_errors: u64,
+    /// SIGHUPs that found the site file unchanged (nothing to hand over).
+    pub reloads_unchanged: u64,
+    /// Sleeps interrupted by a signal and resumed to their deadline.
+    pub interrupted_sleeps: u64,
+    /// Real-time wake-ups later than the stall limit (`runtime::control_loop::STALL_LIMIT_MS`).
+    pub stalls: u64,
+    /// Heap allocations in the whole process since start-up finished (the control path makes
+    /// none; the event log and state writers may). None without the counting allocator
+    /// (`runtime::heap`), as in library users and tests: shown as "n/a", never as 0.
+    pub allocations: Option<u64>,
+    /// Heap bytes in use (None without the counting allocator).
+    pub heap_bytes: Option<u64>,
+    /// Resident set size, kB (`/proc/self/statm`; None when it cannot be read).
+    pub rss_kb: Option<u32>,
+}
+
+impl LoopStats {
+    /// Events that did not reach a log that was configured: lost plus dropped.
+    pub fn events_missing(&self) -> u64 {
+        self.events_lost + self.events_queue_dropped + self.events_ring_dropped
+    }
+
+    /// Something was lost to the event log or the state files, or their writes are failing now.
+    pub fn storage_fault(&self) -> bool {
+        self.events_lost + self.events_queue_dropped + self.state_save_failures > 0
+            || self.log_failing
+            || self.state_failing
+    }
+}

@@ -180,7 +180,10 @@ impl core::fmt::Display for Y4mError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Y4mError::Io(k) => write!(f, "cannot read the clip: {k}"),
-            Y4mError::BadMagic => write!(f, "not a YUV4MPEG2 clip (convert with `ffmpeg -i IN -pix_fmt gray OUT.y4m`)"),
+            Y4mError::BadMagic => write!(
+                f,
+                "not a YUV4MPEG2 clip (convert with `ffmpeg -i IN -pix_fmt gray OUT.y4m`)"
+            ),
             Y4mError::HeaderTooLong => write!(f, "YUV4MPEG2 header longer than {HEADER_MAX_BYTES} bytes"),
             Y4mError::HeaderTruncated => write!(f, "the clip ends inside its YUV4MPEG2 header"),
             Y4mError::Missing(c) => write!(f, "YUV4MPEG2 header has no {c} parameter"),
@@ -205,7 +208,10 @@ impl core::fmt::Display for Y4mError {
             ),
             Y4mError::BadFrameMarker { frame } => write!(f, "clip frame {frame} does not start with FRAME"),
             Y4mError::FrameHeaderTooLong { frame } => {
-                write!(f, "clip frame {frame}: FRAME line longer than {FRAME_HEADER_MAX_BYTES} bytes")
+                write!(
+                    f,
+                    "clip frame {frame}: FRAME line longer than {FRAME_HEADER_MAX_BYTES} bytes"
+                )
             }
             Y4mError::Truncated { frame } => write!(f, "the clip ends inside frame {frame}"),
             Y4mError::OutputSize { expected, got } => {
@@ -592,7 +598,13 @@ mod tests {
     #[test]
     fn every_colour_space_round_trips_its_luma_then_ends() {
         // Odd sizes: chroma planes round up.
-        for chroma in [Chroma::C420, Chroma::C422, Chroma::C444, Chroma::C444Alpha, Chroma::Mono] {
+        for chroma in [
+            Chroma::C420,
+            Chroma::C422,
+            Chroma::C444,
+            Chroma::C444Alpha,
+            Chroma::Mono,
+        ] {
             let bytes = clip(5, 3, 3, chroma);
             let mut r = reader(&bytes, 5, 3, false).unwrap();
             assert_eq!(r.header().chroma, chroma);
@@ -615,7 +627,10 @@ mod tests {
     fn header_variants_from_other_writers_are_read() {
         let frame = [b"FRAME Ixyz\n".as_slice(), &[7u8; 8], &[128u8; 4]].concat();
         for (head, chroma) in [
-            ("YUV4MPEG2 W4 H2 F30000:1001 It A0:0 C420mpeg2 XYSCSS=420MPEG2\n", Chroma::C420),
+            (
+                "YUV4MPEG2 W4 H2 F30000:1001 It A0:0 C420mpeg2 XYSCSS=420MPEG2\n",
+                Chroma::C420,
+            ),
             ("YUV4MPEG2 C420paldv W4 H2 F30:1\n", Chroma::C420),
             ("YUV4MPEG2 W4 H2 F30:1 Ip  C420\n", Chroma::C420),
             ("YUV4MPEG2 W4 H2 F30:1\n", Chroma::C420),
@@ -661,8 +676,14 @@ mod tests {
     fn an_empty_clip_ends_or_is_refused_when_looping() {
         let bytes = clip(4, 2, 0, Chroma::Mono);
         let mut out = [0u8; 8];
-        assert_eq!(reader(&bytes, 4, 2, false).unwrap().next_frame(&mut out), Err(Y4mError::End));
-        assert_eq!(reader(&bytes, 4, 2, true).unwrap().next_frame(&mut out), Err(Y4mError::Empty));
+        assert_eq!(
+            reader(&bytes, 4, 2, false).unwrap().next_frame(&mut out),
+            Err(Y4mError::End)
+        );
+        assert_eq!(
+            reader(&bytes, 4, 2, true).unwrap().next_frame(&mut out),
+            Err(Y4mError::Empty)
+        );
     }
 
     #[test]
@@ -693,8 +714,20 @@ mod tests {
         assert_eq!(open_err(b"YUV4MPEG2 W4 H0 F25:1\n"), dims(4, 0));
         assert_eq!(open_err(b"YUV4MPEG2 W1921 H2 F25:1\n"), dims(1921, 2));
         assert_eq!(open_err(b"YUV4MPEG2 W4 H1081 F25:1\n"), dims(4, 1081));
-        assert_eq!(open_err(b"YUV4MPEG2 W4294967295 H4294967295 F25:1\n"), dims(u32::MAX, u32::MAX));
-        for c in ["C420p10", "C422p12", "C444p16", "Cmono16", "C411", "C", "Cyuv", "C444alphax"] {
+        assert_eq!(
+            open_err(b"YUV4MPEG2 W4294967295 H4294967295 F25:1\n"),
+            dims(u32::MAX, u32::MAX)
+        );
+        for c in [
+            "C420p10",
+            "C422p12",
+            "C444p16",
+            "Cmono16",
+            "C411",
+            "C",
+            "Cyuv",
+            "C444alphax",
+        ] {
             let h = format!("YUV4MPEG2 W4 H2 F25:1 {c}\n");
             assert_eq!(open_err(h.as_bytes()), Y4mError::Colorspace, "{c}");
         }

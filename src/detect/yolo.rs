@@ -179,27 +179,29 @@ enum Gate {
     /// A cell can pass only if some class has `q ≥ q0` (a positive scale: dequantisation rises
     /// with `q`). The usual case; tested per cell on the maximum over classes.
     AtLeast(i8),
-    /// Any other pattern (a negative or degenerate scale): each class is looked up in the table.
-    Table([bool; 256]),
+    /// Any other pattern (a negative or degenerate scale): each class is looked up in the table of
+    /// passing values.
+    Table,
 }
 
 impl Gate {
     /// `best < threshold` rejects a cell, where `best` is the largest non-NaN class score (at least
-    /// `f32::MIN`). So a cell may pass iff the threshold is not above `f32::MIN` (or is NaN), or
-    /// some class score is ≥ the threshold.
-    fn new(lut: &[f32; 256], threshold: f32) -> Gate {
-        if !(f32::MIN < threshold) {
-            return Gate::All;
-        }
+    /// `f32::MIN`). So a cell may pass iff the threshold is NaN or not above `f32::MIN`, or some
+    /// class score is ≥ the threshold. Returns the gate and, per quantised value, whether it passes.
+    fn for_threshold(lut: &[f32; 256], threshold: f32) -> (Gate, [bool; 256]) {
         let mut pass = [false; 256];
+        if threshold.is_nan() || threshold <= f32::MIN {
+            return (Gate::All, pass);
+        }
         for (p, v) in pass.iter_mut().zip(lut.iter()) {
             *p = *v >= threshold;
         }
-        match pass.iter().position(|p| *p) {
+        let gate = match pass.iter().position(|p| *p) {
             None => Gate::Never,
-            Some(first) if pass[first..].iter().all(|p| *p) => Gate::AtLeast((first as i32 - 128) as i8),
-            Some(_) => Gate::Table(pass),
-        }
+            Some(first) if pass.iter().skip(first).all(|p| *p) => Gate::AtLeast((first as i32 - 128) as i8),
+            Some(_) => Gate::Table,
+        };
+        (gate, pass)
     }
 }
 
@@ -259,7 +261,7 @@ pub fn decode(
             return Err(DecodeError::Shape(n));
         }
         let cls_lut = dequant_lut(&b.classes);
-        let gate = Gate::new(&cls_lut, threshold);
+        let (gate, pass) = Gate::for_threshold(&cls_lut, threshold);
         if gate == Gate::Never {
             continue;
         }
@@ -273,7 +275,7 @@ pub fn decode(
             }
             (skip, t.data)
         });
-        // Non-zero: the shape check multiplied it without overflow.
+        // No overflow: the shape check has multiplied these with checks.
         let hw = h * w;
         let s = b.stride as f32;
         let cls = b.classes.data;
@@ -281,7 +283,7 @@ pub fn decode(
         while i0 < hw {
             let len = (hw - i0).min(GATE_CHUNK);
             let mut hot = [true; GATE_CHUNK];
-            match &gate {
+            match gate {
                 Gate::AtLeast(q0) => {
                     let mut max = [i8::MIN; GATE_CHUNK];
                     for c in 0..CLASSES {
@@ -293,10 +295,10 @@ pub fn decode(
                         }
                     }
                     for (hot, m) in hot.iter_mut().zip(max.iter()) {
-                        *hot = *m >= *q0;
+                        *hot = *m >= q0;
                     }
                 }
-                Gate::Table(pass) => {
+                Gate::Table => {
                     for (j, hot) in hot.iter_mut().enumerate().take(len) {
                         *hot = (0..CLASSES).any(|c| {
                             let q = cls.get(c * hw + i0 + j).copied().unwrap_or(0);
@@ -638,17 +640,17 @@ mod tests {
     struct Rng(u64);
 
     impl Rng {
-        fn next(&mut self) -> u64 {
+        fn step(&mut self) -> u64 {
             self.0 ^= self.0 >> 12;
             self.0 ^= self.0 << 25;
             self.0 ^= self.0 >> 27;
             self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
         }
         fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
+            (self.step() % n as u64) as usize
         }
         fn i8(&mut self) -> i8 {
-            self.next() as i8
+            self.step() as i8
         }
         fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
             xs[self.below(xs.len())]
@@ -690,7 +692,18 @@ mod tests {
     }
 
     const ZERO_POINTS: [i32; 8] = [0, 0, -128, 127, 5, -20, 300, i32::MIN];
-    const SCALES: [f32; 10] = [1.0 / 16.0, 1.0 / 16.0, 1.0 / 256.0, 0.1, 1.0, -1.0 / 16.0, 0.0, 1e-40, 3e37, f32::NAN];
+    const SCALES: [f32; 10] = [
+        1.0 / 16.0,
+        1.0 / 16.0,
+        1.0 / 256.0,
+        0.1,
+        1.0,
+        -1.0 / 16.0,
+        0.0,
+        1e-40,
+        3e37,
+        f32::NAN,
+    ];
 
     /// One branch: background class scores, a few hot cells (some with ties between classes, some
     /// at the int8 extremes), box bins anywhere in the int8 range with occasional sharp peaks.
@@ -706,7 +719,11 @@ mod tests {
         let mut classes: Vec<i8> = (0..CLASSES * hw + extra)
             .map(|_| background.saturating_add((rng.below(9) as i8) - 4))
             .collect();
-        let hot = if big { rng.pick(&[0.05f32, 0.5, 0.9]) } else { rng.pick(&[0.0f32, 0.1, 0.3, 1.0]) };
+        let hot = if big {
+            rng.pick(&[0.05f32, 0.5, 0.9])
+        } else {
+            rng.pick(&[0.0f32, 0.1, 0.3, 1.0])
+        };
         for cell in 0..hw {
             if (rng.below(1000) as f32) < hot * 1000.0 {
                 let any = rng.i8();
@@ -749,7 +766,14 @@ mod tests {
         assert_eq!(fast.len(), slow.len(), "{what}: count");
         for (f, s) in fast.iter().zip(slow.iter()) {
             let bits = |d: &Detection| {
-                (d.x1.to_bits(), d.y1.to_bits(), d.x2.to_bits(), d.y2.to_bits(), d.score.to_bits(), d.class)
+                (
+                    d.x1.to_bits(),
+                    d.y1.to_bits(),
+                    d.x2.to_bits(),
+                    d.y2.to_bits(),
+                    d.score.to_bits(),
+                    d.class,
+                )
             };
             assert_eq!(bits(f), bits(s), "{what}: {f:?} vs {s:?}");
         }
@@ -757,7 +781,18 @@ mod tests {
 
     #[test]
     fn fast_decode_matches_the_reference_on_generated_heads() {
-        let thresholds = [0.5f32, 0.5, 0.25, 0.0, -0.5, 1.0, 7.9, f32::MIN, f32::NEG_INFINITY, f32::NAN];
+        let thresholds = [
+            0.5f32,
+            0.5,
+            0.25,
+            0.0,
+            -0.5,
+            1.0,
+            7.9,
+            f32::MIN,
+            f32::NEG_INFINITY,
+            f32::NAN,
+        ];
         let ious = [0.45f32, 0.0, 1.0, 0.7];
         let mut detections = 0;
         let mut overflowed = 0;

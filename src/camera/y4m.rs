@@ -234,7 +234,7 @@ impl From<io::Error> for Y4mError {
 /// One frame handed to the caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameInfo {
-    /// Frames delivered since the reader was opened, this one included minus one (0-based).
+    /// Frames delivered before this one since the reader was opened (0-based).
     pub index: u64,
     /// Position of the frame in the clip (0-based).
     pub clip_index: u64,

@@ -14,6 +14,16 @@
 //! non-maximum suppression (IoU > 0.45) keeps the best. Traffic classes are mapped to
 //! [`RoadUser`]; boxes are assigned to lane zones by their bottom-centre point (where the vehicle
 //! touches the road).
+//!
+//! Cost: nearly every cell of a frame is background, so the decoder rejects cells on the quantised
+//! class scores before any floating-point work. The threshold is dequantised once per branch into
+//! the smallest int8 value that can reach it; the class tensor is read channel by channel over
+//! chunks of cells (contiguous in NCHW, so the running maximum vectorises) and only cells whose
+//! maximum reaches that value go on to the exact score check and the DFL decode. Values are
+//! dequantised through a 256-entry table per tensor holding exactly what the affine formula gives,
+//! so the detections are bit-for-bit those of the cell-by-cell decode. A YOLOv8n output set
+//! (8400 cells) decodes in well under a millisecond on a desktop core (`cargo bench --bench camera`).
+//! No allocation: candidates, tables and chunk maxima are fixed-size stack arrays.
 
 /// DFL bins per box side.
 pub const DFL_BINS: usize = 16;
@@ -71,15 +81,14 @@ pub struct QTensor<'a> {
 }
 
 impl QTensor<'_> {
-    #[inline]
-    fn get(&self, c: usize, y: usize, x: usize) -> f32 {
-        let i = (c * self.height + y) * self.width + x;
-        let q = self.data.get(i).copied().unwrap_or(0);
-        (i32::from(q) - self.zero_point) as f32 * self.scale
-    }
-
+    /// Whether the tensor has `channels` channels and holds `channels × height × width` values
+    /// (a size that overflows `usize` is a wrong shape, not a wrap).
     fn shape_ok(&self, channels: usize) -> bool {
-        self.channels == channels && self.data.len() >= channels * self.height * self.width
+        self.channels == channels
+            && channels
+                .checked_mul(self.height)
+                .and_then(|n| n.checked_mul(self.width))
+                .is_some_and(|n| self.data.len() >= n)
     }
 }
 
@@ -137,12 +146,77 @@ pub enum DecodeError {
     Shape(usize),
 }
 
-/// Softmax expectation over 16 DFL bins.
-fn dfl(t: &QTensor<'_>, side: usize, y: usize, x: usize) -> f32 {
+/// Dequantisation table of one tensor: `lut[q + 128]` is exactly what `(q − zero_point) × scale`
+/// gives in `f32`, so the fast path reads the same values the formula would.
+fn dequant_lut(t: &QTensor<'_>) -> [f32; 256] {
+    let mut lut = [0f32; 256];
+    for (i, v) in lut.iter_mut().enumerate() {
+        *v = (i as i32 - 128).wrapping_sub(t.zero_point) as f32 * t.scale;
+    }
+    lut
+}
+
+/// Table index of a quantised value: `q + 128`.
+#[inline]
+fn lut_index(q: i8) -> usize {
+    usize::from(q as u8 ^ 0x80)
+}
+
+#[inline]
+fn lut_get(lut: &[f32; 256], q: i8) -> f32 {
+    lut[lut_index(q)]
+}
+
+/// Which quantised class scores can reach the threshold: the dequantised threshold, worked out
+/// once per branch so that rejected cells cost integer compares only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Gate {
+    /// Every cell goes on to the exact score check (a NaN threshold, or one at or below `f32::MIN`,
+    /// rejects nothing).
+    All,
+    /// No quantised value reaches the threshold: the branch has no candidates.
+    Never,
+    /// A cell can pass only if some class has `q ≥ q0` (a positive scale: dequantisation rises
+    /// with `q`). The usual case; tested per cell on the maximum over classes.
+    AtLeast(i8),
+    /// Any other pattern (a negative or degenerate scale): each class is looked up in the table of
+    /// passing values.
+    Table,
+}
+
+impl Gate {
+    /// `best < threshold` rejects a cell, where `best` is the largest non-NaN class score (at least
+    /// `f32::MIN`). So a cell may pass iff the threshold is NaN or not above `f32::MIN`, or some
+    /// class score is ≥ the threshold. Returns the gate and, per quantised value, whether it passes.
+    fn for_threshold(lut: &[f32; 256], threshold: f32) -> (Gate, [bool; 256]) {
+        let mut pass = [false; 256];
+        if threshold.is_nan() || threshold <= f32::MIN {
+            return (Gate::All, pass);
+        }
+        for (p, v) in pass.iter_mut().zip(lut.iter()) {
+            *p = *v >= threshold;
+        }
+        let gate = match pass.iter().position(|p| *p) {
+            None => Gate::Never,
+            Some(first) if pass.iter().skip(first).all(|p| *p) => Gate::AtLeast((first as i32 - 128) as i8),
+            Some(_) => Gate::Table,
+        };
+        (gate, pass)
+    }
+}
+
+/// Cells gated together: their running class maxima live in one small stack array, and each class
+/// row of the chunk is a contiguous slice (the NCHW layout), so the maximum vectorises.
+const GATE_CHUNK: usize = 256;
+
+/// Softmax expectation over the 16 DFL bins of one box side, at tensor offset `cell` (`hw` cells
+/// per channel). The same arithmetic, in the same order, as the textbook form.
+fn dfl(data: &[i8], lut: &[f32; 256], hw: usize, side: usize, cell: usize) -> f32 {
     let mut v = [0f32; DFL_BINS];
     let mut max = f32::MIN;
     for (k, slot) in v.iter_mut().enumerate() {
-        *slot = t.get(side * DFL_BINS + k, y, x);
+        let q = data.get((side * DFL_BINS + k) * hw + cell).copied().unwrap_or(0);
+        *slot = lut_get(lut, q);
         max = max.max(*slot);
     }
     let mut sum = 0.0;
@@ -161,6 +235,11 @@ fn dfl(t: &QTensor<'_>, side: usize, y: usize, x: usize) -> f32 {
 
 /// Decodes the branches into `out` (cleared first), keeping detections of score ≥ `threshold`
 /// after per-class NMS at `iou`. Returns the number of candidates that did not fit the buffer.
+///
+/// Cost: the class tensor is read once, channel by channel over chunks of cells, with integer
+/// maxima compared against the quantised threshold; only cells that can pass dequantise their
+/// class scores and decode the four DFL sides (64 `exp`). The box tensor of a rejected cell is not
+/// read. A candidate beyond [`MAX_CANDIDATES`] is counted without decoding its box.
 pub fn decode(
     branches: &[Branch<'_>],
     threshold: f32,
@@ -181,17 +260,64 @@ pub fn decode(
         if !ok {
             return Err(DecodeError::Shape(n));
         }
+        let cls_lut = dequant_lut(&b.classes);
+        let (gate, pass) = Gate::for_threshold(&cls_lut, threshold);
+        if gate == Gate::Never {
+            continue;
+        }
+        let box_lut = dequant_lut(&b.boxes);
+        // Score-sum cells below the threshold are skipped: one table lookup per cell.
+        let sum_skip = b.score_sum.map(|t| {
+            let lut = dequant_lut(&t);
+            let mut skip = [false; 256];
+            for (k, v) in skip.iter_mut().zip(lut.iter()) {
+                *k = *v < threshold;
+            }
+            (skip, t.data)
+        });
+        // No overflow: the shape check has multiplied these with checks.
+        let hw = h * w;
         let s = b.stride as f32;
-        for y in 0..h {
-            for x in 0..w {
-                if let Some(ss) = b.score_sum {
-                    if ss.get(0, y, x) < threshold {
+        let cls = b.classes.data;
+        let mut i0 = 0;
+        while i0 < hw {
+            let len = (hw - i0).min(GATE_CHUNK);
+            let mut hot = [true; GATE_CHUNK];
+            match gate {
+                Gate::AtLeast(q0) => {
+                    let mut max = [i8::MIN; GATE_CHUNK];
+                    for c in 0..CLASSES {
+                        let at = c * hw + i0;
+                        if let Some(row) = cls.get(at..at + len) {
+                            for (m, q) in max.iter_mut().zip(row) {
+                                *m = (*m).max(*q);
+                            }
+                        }
+                    }
+                    for (hot, m) in hot.iter_mut().zip(max.iter()) {
+                        *hot = *m >= q0;
+                    }
+                }
+                Gate::Table => {
+                    for (j, hot) in hot.iter_mut().enumerate().take(len) {
+                        *hot = (0..CLASSES).any(|c| {
+                            let q = cls.get(c * hw + i0 + j).copied().unwrap_or(0);
+                            pass[lut_index(q)]
+                        });
+                    }
+                }
+                Gate::All | Gate::Never => {}
+            }
+            for (j, _) in hot.iter().enumerate().take(len).filter(|(_, h)| **h) {
+                let cell = i0 + j;
+                if let Some((skip, data)) = &sum_skip {
+                    if skip[lut_index(data.get(cell).copied().unwrap_or(0))] {
                         continue;
                     }
                 }
                 let (mut best, mut class) = (f32::MIN, 0);
                 for c in 0..CLASSES {
-                    let v = b.classes.get(c, y, x);
+                    let v = lut_get(&cls_lut, cls.get(c * hw + cell).copied().unwrap_or(0));
                     if v > best {
                         best = v;
                         class = c;
@@ -200,13 +326,18 @@ pub fn decode(
                 if best < threshold {
                     continue;
                 }
+                if cand.is_full() {
+                    overflow += 1;
+                    continue;
+                }
+                let bx = b.boxes.data;
                 let (l, t, r, bt) = (
-                    dfl(&b.boxes, 0, y, x),
-                    dfl(&b.boxes, 1, y, x),
-                    dfl(&b.boxes, 2, y, x),
-                    dfl(&b.boxes, 3, y, x),
+                    dfl(bx, &box_lut, hw, 0, cell),
+                    dfl(bx, &box_lut, hw, 1, cell),
+                    dfl(bx, &box_lut, hw, 2, cell),
+                    dfl(bx, &box_lut, hw, 3, cell),
                 );
-                let (cx, cy) = (x as f32 + 0.5, y as f32 + 0.5);
+                let (cx, cy) = ((cell % w) as f32 + 0.5, (cell / w) as f32 + 0.5);
                 let d = Detection {
                     x1: (cx - l) * s,
                     y1: (cy - t) * s,
@@ -219,6 +350,7 @@ pub fn decode(
                     overflow += 1;
                 }
             }
+            i0 += len;
         }
     }
     // Best first, then greedy per-class suppression.
@@ -404,5 +536,340 @@ mod tests {
             class: 2,
         };
         assert!(in_quad(d.bottom_centre(), &q));
+    }
+
+    /// The cell-by-cell decode, written plainly: every value dequantised by the affine formula, the
+    /// best class of every cell, the DFL of every passing cell. The fast path must match it bit for
+    /// bit.
+    fn reference_decode(
+        branches: &[Branch<'_>],
+        threshold: f32,
+        iou: f32,
+        out: &mut heapless::Vec<Detection, MAX_DETECTIONS>,
+    ) -> Result<usize, DecodeError> {
+        fn get(t: &QTensor<'_>, c: usize, y: usize, x: usize) -> f32 {
+            let i = (c * t.height + y) * t.width + x;
+            let q = t.data.get(i).copied().unwrap_or(0);
+            i32::from(q).wrapping_sub(t.zero_point) as f32 * t.scale
+        }
+        fn dfl(t: &QTensor<'_>, side: usize, y: usize, x: usize) -> f32 {
+            let mut v = [0f32; DFL_BINS];
+            let mut max = f32::MIN;
+            for (k, slot) in v.iter_mut().enumerate() {
+                *slot = get(t, side * DFL_BINS + k, y, x);
+                max = max.max(*slot);
+            }
+            let mut sum = 0.0;
+            let mut acc = 0.0;
+            for (k, x) in v.iter().enumerate() {
+                let e = (x - max).exp();
+                sum += e;
+                acc += e * k as f32;
+            }
+            if sum > 0.0 {
+                acc / sum
+            } else {
+                0.0
+            }
+        }
+        out.clear();
+        let mut cand: Vec<Detection> = Vec::new();
+        for (n, b) in branches.iter().enumerate() {
+            let (h, w) = (b.boxes.height, b.boxes.width);
+            let ok = b.boxes.shape_ok(BOX_CHANNELS)
+                && b.classes.shape_ok(CLASSES)
+                && b.classes.height == h
+                && b.classes.width == w
+                && b.score_sum
+                    .is_none_or(|s| s.shape_ok(1) && s.height == h && s.width == w);
+            if !ok {
+                return Err(DecodeError::Shape(n));
+            }
+            let s = b.stride as f32;
+            for y in 0..h {
+                for x in 0..w {
+                    if let Some(ss) = b.score_sum {
+                        if get(&ss, 0, y, x) < threshold {
+                            continue;
+                        }
+                    }
+                    let (mut best, mut class) = (f32::MIN, 0);
+                    for c in 0..CLASSES {
+                        let v = get(&b.classes, c, y, x);
+                        if v > best {
+                            best = v;
+                            class = c;
+                        }
+                    }
+                    if best < threshold {
+                        continue;
+                    }
+                    let (l, t, r, bt) = (
+                        dfl(&b.boxes, 0, y, x),
+                        dfl(&b.boxes, 1, y, x),
+                        dfl(&b.boxes, 2, y, x),
+                        dfl(&b.boxes, 3, y, x),
+                    );
+                    let (cx, cy) = (x as f32 + 0.5, y as f32 + 0.5);
+                    cand.push(Detection {
+                        x1: (cx - l) * s,
+                        y1: (cy - t) * s,
+                        x2: (cx + r) * s,
+                        y2: (cy + bt) * s,
+                        score: best,
+                        class,
+                    });
+                }
+            }
+        }
+        let mut overflow = cand.len().saturating_sub(MAX_CANDIDATES);
+        cand.truncate(MAX_CANDIDATES);
+        cand.sort_unstable_by(|a, b| b.score.total_cmp(&a.score));
+        for d in cand.iter() {
+            if out.iter().any(|k| k.class == d.class && k.iou(d) > iou) {
+                continue;
+            }
+            if out.push(*d).is_err() {
+                overflow += 1;
+            }
+        }
+        Ok(overflow)
+    }
+
+    /// xorshift64*: a small seeded generator, so a failing case can be replayed from its seed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn step(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.step() % n as u64) as usize
+        }
+        fn i8(&mut self) -> i8 {
+            self.step() as i8
+        }
+        fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+            xs[self.below(xs.len())]
+        }
+    }
+
+    /// Owned tensors of one generated branch.
+    struct Owned {
+        stride: u32,
+        h: usize,
+        w: usize,
+        boxes: Vec<i8>,
+        classes: Vec<i8>,
+        sum: Option<Vec<i8>>,
+        zp: [i32; 3],
+        scale: [f32; 3],
+    }
+
+    impl Owned {
+        fn tensor<'a>(&self, data: &'a [i8], channels: usize, k: usize) -> QTensor<'a> {
+            QTensor {
+                data,
+                channels,
+                height: self.h,
+                width: self.w,
+                zero_point: self.zp[k],
+                scale: self.scale[k],
+            }
+        }
+
+        fn branch(&self) -> Branch<'_> {
+            Branch {
+                stride: self.stride,
+                boxes: self.tensor(&self.boxes, BOX_CHANNELS, 0),
+                classes: self.tensor(&self.classes, CLASSES, 1),
+                score_sum: self.sum.as_deref().map(|d| self.tensor(d, 1, 2)),
+            }
+        }
+    }
+
+    const ZERO_POINTS: [i32; 8] = [0, 0, -128, 127, 5, -20, 300, i32::MIN];
+    const SCALES: [f32; 10] = [
+        1.0 / 16.0,
+        1.0 / 16.0,
+        1.0 / 256.0,
+        0.1,
+        1.0,
+        -1.0 / 16.0,
+        0.0,
+        1e-40,
+        3e37,
+        f32::NAN,
+    ];
+
+    /// One branch: background class scores, a few hot cells (some with ties between classes, some
+    /// at the int8 extremes), box bins anywhere in the int8 range with occasional sharp peaks.
+    fn generate(rng: &mut Rng, big: bool) -> Owned {
+        let (h, w) = if big {
+            (20 + rng.below(21), 20 + rng.below(21))
+        } else {
+            (rng.below(13), rng.below(13))
+        };
+        let hw = h * w;
+        let extra = rng.pick(&[0usize, 0, 7]);
+        let background = rng.pick(&[-128i8, -100, -20, 0]);
+        let mut classes: Vec<i8> = (0..CLASSES * hw + extra)
+            .map(|_| background.saturating_add((rng.below(9) as i8) - 4))
+            .collect();
+        let hot = if big {
+            rng.pick(&[0.05f32, 0.5, 0.9])
+        } else {
+            rng.pick(&[0.0f32, 0.1, 0.3, 1.0])
+        };
+        for cell in 0..hw {
+            if (rng.below(1000) as f32) < hot * 1000.0 {
+                let any = rng.i8();
+                let q = rng.pick(&[i8::MAX, 100, 8, 7, 9, 0, any]);
+                let c = rng.below(CLASSES);
+                classes[c * hw + cell] = q;
+                if rng.below(4) == 0 {
+                    // A tie: the first class with the best score wins.
+                    let c2 = rng.below(CLASSES);
+                    classes[c2 * hw + cell] = q;
+                }
+            }
+        }
+        let mut boxes: Vec<i8> = (0..BOX_CHANNELS * hw + extra).map(|_| rng.i8()).collect();
+        for cell in 0..hw {
+            if rng.below(3) == 0 {
+                let side = rng.below(4);
+                let bin = rng.below(DFL_BINS);
+                boxes[(side * DFL_BINS + bin) * hw + cell] = i8::MAX;
+            }
+        }
+        let sum = (rng.below(3) == 0).then(|| (0..hw + extra).map(|_| rng.i8()).collect());
+        Owned {
+            stride: rng.pick(&[8, 16, 32]),
+            h,
+            w,
+            boxes,
+            classes,
+            sum,
+            zp: [rng.pick(&ZERO_POINTS), rng.pick(&ZERO_POINTS), rng.pick(&ZERO_POINTS)],
+            scale: [rng.pick(&SCALES), rng.pick(&SCALES), rng.pick(&SCALES)],
+        }
+    }
+
+    fn assert_same(branches: &[Branch<'_>], threshold: f32, iou: f32, what: &str) {
+        let (mut fast, mut slow) = (heapless::Vec::new(), heapless::Vec::new());
+        let a = decode(branches, threshold, iou, &mut fast);
+        let b = reference_decode(branches, threshold, iou, &mut slow);
+        assert_eq!(a, b, "{what}: overflow / error");
+        assert_eq!(fast.len(), slow.len(), "{what}: count");
+        for (f, s) in fast.iter().zip(slow.iter()) {
+            let bits = |d: &Detection| {
+                (
+                    d.x1.to_bits(),
+                    d.y1.to_bits(),
+                    d.x2.to_bits(),
+                    d.y2.to_bits(),
+                    d.score.to_bits(),
+                    d.class,
+                )
+            };
+            assert_eq!(bits(f), bits(s), "{what}: {f:?} vs {s:?}");
+        }
+    }
+
+    #[test]
+    fn fast_decode_matches_the_reference_on_generated_heads() {
+        let thresholds = [
+            0.5f32,
+            0.5,
+            0.25,
+            0.0,
+            -0.5,
+            1.0,
+            7.9,
+            f32::MIN,
+            f32::NEG_INFINITY,
+            f32::NAN,
+        ];
+        let ious = [0.45f32, 0.0, 1.0, 0.7];
+        let mut detections = 0;
+        let mut overflowed = 0;
+        for seed in 1..=300u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+            let big = seed % 25 == 0;
+            let n = 1 + rng.below(3);
+            let owned: Vec<Owned> = (0..n).map(|_| generate(&mut rng, big)).collect();
+            let branches: Vec<Branch<'_>> = owned.iter().map(Owned::branch).collect();
+            let threshold = rng.pick(&thresholds);
+            let iou = rng.pick(&ious);
+            assert_same(&branches, threshold, iou, &format!("seed {seed}"));
+            let mut out = heapless::Vec::new();
+            if let Ok(o) = decode(&branches, threshold, iou, &mut out) {
+                detections += out.len();
+                overflowed += usize::from(o > 0);
+            }
+        }
+        // The generator reaches the interesting paths: detections found, and buffers overflowing.
+        assert!(detections > 300, "{detections} detections over all seeds");
+        assert!(overflowed > 0, "no case overflowed the candidate or output buffers");
+    }
+
+    #[test]
+    fn fast_decode_matches_the_reference_on_the_benchmark_head() {
+        // The head of benches/camera.rs: 80², 40², 20² cells, flat box bins, three hot cells each.
+        let sizes = [80usize, 40, 20];
+        let owned: Vec<Owned> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                let mut classes = vec![-100i8; CLASSES * s * s];
+                for cell in [5usize, 77, 300] {
+                    if cell < s * s {
+                        classes[2 * s * s + cell] = 100;
+                    }
+                }
+                Owned {
+                    stride: 8 << i,
+                    h: s,
+                    w: s,
+                    boxes: vec![3; BOX_CHANNELS * s * s],
+                    classes,
+                    sum: None,
+                    zp: [0; 3],
+                    scale: [1.0 / 16.0; 3],
+                }
+            })
+            .collect();
+        let branches: Vec<Branch<'_>> = owned.iter().map(Owned::branch).collect();
+        for threshold in [0.5, 0.25, 6.25, 6.3] {
+            assert_same(&branches, threshold, 0.45, &format!("threshold {threshold}"));
+        }
+        let mut out = heapless::Vec::new();
+        assert_eq!(decode(&branches, 0.5, 0.45, &mut out), Ok(0));
+        assert_eq!(out.len(), 9);
+        assert!(out.iter().all(|d| d.class == 2 && d.score == 6.25));
+    }
+
+    #[test]
+    fn a_shape_whose_size_overflows_is_refused() {
+        let data = [0i8; 64];
+        let t = |channels, height| QTensor {
+            data: &data,
+            channels,
+            height,
+            width: 4,
+            zero_point: 0,
+            scale: 1.0,
+        };
+        let b = Branch {
+            stride: 8,
+            boxes: t(BOX_CHANNELS, usize::MAX / 8),
+            classes: t(CLASSES, usize::MAX / 8),
+            score_sum: None,
+        };
+        let mut out = heapless::Vec::new();
+        assert_eq!(decode(&[b], 0.5, 0.45, &mut out), Err(DecodeError::Shape(0)));
     }
 }

@@ -1,15 +1,21 @@
-//! The bridge: greenwave's real controller (planner, engine, conflict monitor) drives SUMO's
-//! junction `C` over TraCI, one message per step.
+//! The bridge: greenwave's real controller (planner, engine, conflict monitor) drives a SUMO
+//! traffic light over TraCI, one message per step, through the site's `[sumo]` mapping
+//! ([`crate::mapping`]).
 //!
 //! Each step: [set the TLS state from greenwave's frame, read every detector, read the approach
 //! edges' vehicles when emergency priority is on, minExpectedNumber, simulationStep] in one
 //! message; the replies become the next `DetectorSnapshot` (presence = a vehicle over the E1 loop
 //! or standing in the E2 zone; counts = E1 vehicle arrivals; `queue_m` = E2 jam length), the
 //! controller ticks, and the frame goes out in the next message. The frame is mapped to link
-//! states through the net's connections (`scenario::links`): green `G`, yellow `y`, red `r`, a
-//! flashing yellow arrow `g` (green without priority: the turner yields to the opposing flow, as
-//! the law requires); in flash a red-flashing head is `s` (stop, then go) and a yellow-flashing
-//! one `o`.
+//! states by the mapping ([`SumoMap::state`]): green `G`, yellow `y`, red `r`, a flashing yellow
+//! arrow or a permissive link `g` (green without priority: the turner yields to the opposing flow
+//! and to people on the crosswalk, as the law requires), walk `G` on a crossing; in flash a
+//! red-flashing head is `s` (stop, then go) and a yellow-flashing one `o`.
+//!
+//! Pedestrians: the step's message lists the people on the mapped walking areas; the next one
+//! reads their speed and next edge. A person standing on a walking area whose next edge is a
+//! crossing of a pedestrian phase presses that phase's button (`InputFrame::ped_buttons`), as a
+//! person at the curb does.
 //!
 //! Transit priority: a bus (id `bus_*`) checks in on its approach's through phase
 //! (`InputFrame::transit`) once it is within [`TRANSIT_CHECKIN_M`] of the stop line, as a
@@ -19,6 +25,7 @@
 //! the previous reply listed there: a bus's position is known one step (100 ms) after it appears,
 //! which keeps the one-message-per-step rule.
 
+use crate::mapping::{DetectorIds, SumoMap};
 use crate::scenario::{self, DETECTOR_LANES};
 use crate::sumo::{free_port, SumoProcess};
 use crate::traci::{self, Batch, Client, Value};
@@ -38,7 +45,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const GET_EDGE: u8 = 0xAA;
+const GET_PERSON: u8 = 0xAE;
 const VAR_LANEPOSITION: u8 = 0x56;
+const VAR_SPEED: u8 = 0x40;
+const VAR_NEXT_EDGE: u8 = 0xC1;
+const VAR_LAST_STEP_PERSON_IDS: u8 = 0x1A;
+/// A person slower than this (m/s) on a walking area is waiting at the curb.
+const PED_WAITING_MPS: f64 = 0.1;
 
 /// Distance before the stop line at which a bus checks in for priority: about 11 s of travel at
 /// 50 km/h, so a 10 s green extension can carry it through.
@@ -58,6 +71,11 @@ pub struct BridgeOptions {
     /// Detection frozen (the camera "dies") from .0 to .1 seconds.
     pub drop_detection: Option<(u64, u64)>,
     pub step_ms: u32,
+    /// The site's `[sumo]` mapping [default: the reference site's, for the generated net].
+    pub map: Option<SumoMap>,
+    /// Stop after this many simulated seconds even if people or vehicles remain [default: run
+    /// until the network is empty].
+    pub end_s: Option<u32>,
 }
 
 /// What happened in the run besides the trips.
@@ -78,6 +96,8 @@ pub struct BridgeReport {
     /// `learned` planner: green-end decisions the table took (confident) / deferred to adaptive.
     pub learned_confident: u64,
     pub learned_deferred: u64,
+    /// Pedestrian button presses (steps with a waiting person, per crossing phase, summed).
+    pub ped_presses: u64,
 }
 
 /// Runs greenwave on the scenario until the network is empty. Returns the tripinfo path.
@@ -99,7 +119,37 @@ pub fn run(
     let step_ms = if opts.step_ms == 0 { site.tick_ms } else { opts.step_ms };
     // The controller ticks at SUMO's step: the site is validated again for that tick.
     let site = site.with_tick_ms(step_ms).map_err(|e| e.to_string())?;
-    let links = scenario::links(&files.net)?;
+    let map = match &opts.map {
+        Some(m) => m.clone(),
+        None => SumoMap::reference()?,
+    };
+    let tls = crate::mapping::check_files(&map, &site, &files.net, &files.additional())?;
+    let n_links = tls.links.len();
+    // Per pedestrian phase: its phase, walking areas (indices into `walk_areas`), crossing edges.
+    let walk_areas: Vec<String> = {
+        let mut v: Vec<String> = map.ped.iter().flat_map(|c| c.walking_areas.iter().cloned()).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let ped_calls: Vec<(PhaseId, Vec<usize>, Vec<String>)> = map
+        .ped
+        .iter()
+        .filter_map(|c| {
+            let p = PhaseId::new(c.phase)?;
+            let areas = c
+                .walking_areas
+                .iter()
+                .filter_map(|w| walk_areas.iter().position(|x| x == w))
+                .collect();
+            let crossings = c
+                .links
+                .iter()
+                .filter_map(|&i| tls.links.get(i).map(|l| l.from.clone()))
+                .collect();
+            Some((p, areas, crossings))
+        })
+        .collect();
     let port = free_port()?;
     let trip = out_dir.join(format!("{tag}.tripinfo.xml"));
     let route_list = routes
@@ -110,7 +160,7 @@ pub fn run(
     let mut args = crate::sumo::run_args(
         &files.net,
         &route_list,
-        &files.detectors.display().to_string(),
+        &files.additional_arg(),
         f64::from(step_ms) / 1000.0,
         seed,
         &trip,
@@ -138,7 +188,7 @@ pub fn run(
         unix_ms_at_zero: 1_767_225_600_000,
     }; // 2026-01-01 00:00:00 UTC
     let mut report = BridgeReport::default();
-    let mut detectors = DetectorReader::new();
+    let mut detectors = DetectorReader::from_map(&map.detector);
     let mut frame = OutputFrame::ALL_RED;
     let mut last_snapshot = DetectorSnapshot::EMPTY;
     let mut last_mode = PlanMode::Fallback;
@@ -174,15 +224,18 @@ pub fn run(
     // Buses the last reply listed on an approach (approach index, id): their positions are read
     // in this step's message.
     let mut buses: Vec<(usize, String)> = Vec::new();
+    // People the last reply listed on a walking area (walking-area index, id): their speed and
+    // next edge are read in this step's message.
+    let mut people: Vec<(usize, String)> = Vec::new();
     let read_edges = opts.preempt || opts.transit;
     let start = std::time::Instant::now();
     let mut batch = Batch::new();
     let mut k: u64 = 0;
     loop {
         let flash = ctl.status().mode == ControllerMode::Flash;
-        let state = scenario::state_string(&links, |p| link_char(&site, &frame, p, flash));
+        let state = map.state(&site, &frame, flash, n_links);
         batch.clear();
-        batch.set_string(traci::SET_TLS, traci::VAR_TLS_STATE, "C", &state);
+        batch.set_string(traci::SET_TLS, traci::VAR_TLS_STATE, &map.tls, &state);
         detectors.request(&mut batch);
         if read_edges {
             for (e, _, _) in &approaches {
@@ -191,6 +244,13 @@ pub fn run(
         }
         for (_, id) in &buses {
             batch.get(traci::GET_VEHICLE, VAR_LANEPOSITION, id);
+        }
+        for w in &walk_areas {
+            batch.get(GET_EDGE, VAR_LAST_STEP_PERSON_IDS, w);
+        }
+        for (_, id) in &people {
+            batch.get(GET_PERSON, VAR_SPEED, id);
+            batch.get(GET_PERSON, VAR_NEXT_EDGE, id);
         }
         batch.get(traci::GET_SIM, traci::VAR_MIN_EXPECTED, "");
         // SUMO steps after the other commands: the reads above see the state the last step left,
@@ -212,7 +272,7 @@ pub fn run(
         // Detector replies: 3 per detector lane, then edges, then min expected.
         let snap = detectors.snapshot(&resp, now);
         let mut inputs = InputFrame::default();
-        let mut next = DetectorReader::REPLIES;
+        let mut next = detectors.replies();
         let edge_ids = next;
         if read_edges {
             for (e, through, pre) in &approaches {
@@ -253,6 +313,31 @@ pub fn run(
                 }
             }
         }
+        // Pedestrians: a person standing on a walking area, bound for a crossing, presses its
+        // phase's button.
+        let areas_at = next;
+        next += walk_areas.len();
+        for (i, (w, _)) in people.iter().enumerate() {
+            let speed = resp.get(next + 2 * i).and_then(|r| r.value.as_f64());
+            let to = resp.get(next + 2 * i + 1).and_then(|r| r.value.as_str());
+            if let (Some(v), Some(to)) = (speed, to) {
+                if v < PED_WAITING_MPS {
+                    for (p, areas, crossings) in &ped_calls {
+                        if areas.contains(w) && crossings.iter().any(|c| c == to) {
+                            inputs.ped_buttons.insert(*p);
+                            report.ped_presses += 1;
+                        }
+                    }
+                }
+            }
+        }
+        next += 2 * people.len();
+        people.clear();
+        for w in 0..walk_areas.len() {
+            if let Some(Value::StrList(ids)) = resp.get(areas_at + w).map(|r| &r.value) {
+                people.extend(ids.iter().map(|id| (w, id.clone())));
+            }
+        }
         let expected = resp.get(next).and_then(|r| r.value.as_i32()).unwrap_or(0);
         // A "dead camera": the snapshot stops updating (the planner sees it go stale).
         let det = match opts.drop_detection {
@@ -291,7 +376,7 @@ pub fn run(
                 write_row_io(f, clock, site.device_id, &ev).map_err(|e| e.to_string())?;
             }
         }
-        if expected <= 0 && k > 10 {
+        if (expected <= 0 && k > 10) || opts.end_s.is_some_and(|e| t_s >= f64::from(e)) {
             break;
         }
         if k > 4 * 3600 * 1000 / u64::from(step_ms) {
@@ -317,11 +402,13 @@ pub fn run(
     Ok((trip, report))
 }
 
-/// The site's detectors in SUMO: per [`DETECTOR_LANES`] entry an E1 loop (`e1_<lane>`) and an E2
-/// zone (`e2_<lane>`). Presence = a vehicle over the loop or standing in the zone; counts = loop
-/// arrivals (rising edges of its vehicle number); `queue_m` = the zone's jam length.
+/// The site's detectors in SUMO: per channel an E1 loop and/or an E2 zone (the `[sumo]` mapping;
+/// [`DetectorReader::new`] is the reference net's, `e1_<lane>` / `e2_<lane>` per
+/// [`DETECTOR_LANES`] entry). Presence = a vehicle over the loop or standing in the zone; counts =
+/// loop arrivals (rising edges of its vehicle number); `queue_m` = the zone's jam length.
 pub struct DetectorReader {
-    ids: Vec<(String, String)>,
+    /// (channel index, E1 id, E2 id).
+    ids: Vec<(usize, Option<String>, Option<String>)>,
     counts: [u16; 32],
     was_on_loop: [bool; 32],
 }
@@ -333,26 +420,56 @@ impl Default for DetectorReader {
 }
 
 impl DetectorReader {
-    /// Replies each step: 3 per detector lane, first in the batch after the TLS set.
+    /// Replies each step of the reference net's reader: 3 per detector lane, first in the batch
+    /// after the TLS set.
     pub const REPLIES: usize = 3 * DETECTOR_LANES.len();
 
+    /// The reference net's detectors.
     pub fn new() -> DetectorReader {
         DetectorReader {
             ids: DETECTOR_LANES
                 .iter()
-                .map(|l| (format!("e1_{l}"), format!("e2_{l}")))
+                .enumerate()
+                .map(|(i, l)| (i, Some(format!("e1_{l}")), Some(format!("e2_{l}"))))
                 .collect(),
             counts: [0; 32],
             was_on_loop: [false; 32],
         }
     }
 
+    /// The detectors of a `[sumo]` mapping.
+    pub fn from_map(dets: &[DetectorIds]) -> DetectorReader {
+        DetectorReader {
+            ids: dets
+                .iter()
+                .filter_map(|d| {
+                    let ch = usize::from(d.channel).checked_sub(1)?;
+                    Some((ch, d.e1.clone(), d.e2.clone()))
+                })
+                .collect(),
+            counts: [0; 32],
+            was_on_loop: [false; 32],
+        }
+    }
+
+    /// Replies each step: 1 per E1 loop, 2 per E2 zone, first in the batch after the TLS set.
+    pub fn replies(&self) -> usize {
+        self.ids
+            .iter()
+            .map(|(_, e1, e2)| usize::from(e1.is_some()) + 2 * usize::from(e2.is_some()))
+            .sum()
+    }
+
     /// Adds the detector reads to a step's batch.
     pub fn request(&self, batch: &mut Batch) {
-        for (e1, e2) in &self.ids {
-            batch.get(traci::GET_INDUCTIONLOOP, traci::VAR_LAST_STEP_VEHICLE_NUMBER, e1);
-            batch.get(traci::GET_LANEAREA, traci::VAR_LAST_STEP_HALTING, e2);
-            batch.get(traci::GET_LANEAREA, traci::VAR_JAM_LENGTH_METERS, e2);
+        for (_, e1, e2) in &self.ids {
+            if let Some(e1) = e1 {
+                batch.get(traci::GET_INDUCTIONLOOP, traci::VAR_LAST_STEP_VEHICLE_NUMBER, e1);
+            }
+            if let Some(e2) = e2 {
+                batch.get(traci::GET_LANEAREA, traci::VAR_LAST_STEP_HALTING, e2);
+                batch.get(traci::GET_LANEAREA, traci::VAR_JAM_LENGTH_METERS, e2);
+            }
         }
     }
 
@@ -362,10 +479,23 @@ impl DetectorReader {
             at: now,
             ..DetectorSnapshot::EMPTY
         };
-        for i in 0..DETECTOR_LANES.len() {
-            let on_loop = resp.get(3 * i).and_then(|r| r.value.as_i32()).unwrap_or(0) > 0;
-            let halting = resp.get(3 * i + 1).and_then(|r| r.value.as_i32()).unwrap_or(0) > 0;
-            let jam = resp.get(3 * i + 2).and_then(|r| r.value.as_f64()).unwrap_or(0.0);
+        let mut k = 0;
+        for (ch, e1, e2) in &self.ids {
+            let i = *ch;
+            let mut on_loop = false;
+            if e1.is_some() {
+                on_loop = resp.get(k).and_then(|r| r.value.as_i32()).unwrap_or(0) > 0;
+                k += 1;
+            }
+            let (mut halting, mut jam) = (false, 0.0);
+            if e2.is_some() {
+                halting = resp.get(k).and_then(|r| r.value.as_i32()).unwrap_or(0) > 0;
+                jam = resp.get(k + 1).and_then(|r| r.value.as_f64()).unwrap_or(0.0);
+                k += 2;
+            }
+            if i >= self.counts.len() || i >= snap.counts.len() {
+                continue;
+            }
             if on_loop && !self.was_on_loop[i] {
                 self.counts[i] = self.counts[i].wrapping_add(1);
             }

@@ -1,7 +1,9 @@
 //! `greenwave-sumo`: greenwave against Eclipse SUMO.
 //!
 //! `greenwave-sumo help` (or `greenwave-sumo COMMAND --help`) lists the commands and their
-//! options with defaults: `bench`, `run`, `transit`, `train`.
+//! options with defaults: `check`, `bench`, `run`, `transit`, `train`.
+//! `check`, and `run` / `bench` with `--net`, work on the engineer's own SUMO net through the site
+//! file's `[sumo]` table (`own.rs`, README "Evaluate your own intersection in SUMO").
 //! `transit` runs each demand plus a bus line (`scenario::write_buses`) twice on the same seed,
 //! transit priority off (the site without `[transit]`, no check-ins) and on (the site's
 //! `[transit]` limits), and prints bus and car time loss for both.
@@ -9,7 +11,7 @@
 //! the better; insertion delay counts because queues that spill back to the network edge stop
 //! vehicles from entering at all.
 
-use greenwave_sumo::{bridge, scenario, sumo};
+use greenwave_sumo::{bridge, own, scenario, sumo};
 
 use clap::{Args, Parser, Subcommand};
 use greenwave::config::{parse_planner, PlannerKind, Site};
@@ -68,6 +70,22 @@ enum Cmd {
     Transit(TransitArgs),
     /// Train the `learned` planner's Q-table in SUMO.
     Train(TrainArgs),
+    /// Check a site's `[sumo]` mapping against a SUMO net: every link covered, detectors present,
+    /// no conflicting greens.
+    Check(CheckArgs),
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// The SUMO net (.net.xml).
+    #[arg(long, value_name = "NET")]
+    net: PathBuf,
+    /// The site file with the `[sumo]` table.
+    #[arg(long, value_name = "SITE")]
+    site: PathBuf,
+    /// Additional files with the detectors, comma-separated.
+    #[arg(long, value_name = "A[,A..]", value_delimiter = ',')]
+    additional: Vec<PathBuf>,
 }
 
 /// Options every simulation command takes.
@@ -101,6 +119,12 @@ struct BenchArgs {
           value_parser = ["static", "actuated", "delay_based", "actuated_protected", "actuated_permissive"],
           default_values = ["static", "actuated", "delay_based", "actuated_protected", "actuated_permissive"])]
     baselines: Vec<String>,
+    /// With --net: SUMO's controllers to score, comma-separated.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = own::SUMO_CONTROLLERS,
+          default_values = own::SUMO_CONTROLLERS)]
+    controllers: Vec<String>,
+    #[command(flatten)]
+    own: own::OwnArgs,
     #[command(flatten)]
     common: Common,
 }
@@ -125,6 +149,11 @@ struct RunArgs {
     /// Drop all detection from FROM to TO (seconds).
     #[arg(long, value_name = "FROM:TO", value_parser = window_arg)]
     drop_detection: Option<(u64, u64)>,
+    /// Also write the result as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<String>,
+    #[command(flatten)]
+    own: own::OwnArgs,
     #[command(flatten)]
     common: Common,
 }
@@ -230,6 +259,9 @@ fn main() -> ExitCode {
         Cmd::Run(a) => run_one(a),
         Cmd::Transit(a) => transit(a),
         Cmd::Train(a) => train(a),
+        Cmd::Check(a) => own::OwnNet::load(&a.net, &a.additional, &a.site)
+            .and_then(|o| o.check())
+            .map(|line| println!("{line}")),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
@@ -268,6 +300,9 @@ fn planner_opts(p: PlannerKind, model: Option<&str>) -> Result<bridge::BridgeOpt
 }
 
 fn run_one(args: RunArgs) -> Result<(), String> {
+    if args.own.net.is_some() {
+        return run_own(args);
+    }
     let home = sumo::sumo_home()?;
     let site = load_site()?;
     let name = args.scenario.as_str();
@@ -346,7 +381,7 @@ fn run_baseline(
     let mut args = sumo::run_args(
         &files.net,
         &routes.display().to_string(),
-        &format!("{},{}", files.detectors.display(), program.display()),
+        &format!("{},{}", files.additional_arg(), program.display()),
         0.1,
         seed,
         &trip,
@@ -359,6 +394,9 @@ fn run_baseline(
 }
 
 fn bench(args: BenchArgs) -> Result<(), String> {
+    if args.own.net.is_some() {
+        return bench_own(args);
+    }
     let home = sumo::sumo_home()?;
     let site = load_site()?;
     let dir = out_dir(&args.common)?;
@@ -739,5 +777,134 @@ fn train(args: TrainArgs) -> Result<(), String> {
         greenwave::plan::learned::STATES,
         t0.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+fn own_net(a: &own::OwnArgs) -> Result<own::OwnNet, String> {
+    let (Some(net), Some(site)) = (&a.net, &a.site) else {
+        return Err("an own net needs --net and --site".into());
+    };
+    own::OwnNet::load(net, &a.additional, site)
+}
+
+fn own_spec(
+    a: &own::OwnArgs,
+    routes: Vec<PathBuf>,
+    planner: PlannerKind,
+    model: Option<&str>,
+    seed: u64,
+) -> Result<own::RunSpec, String> {
+    Ok(own::RunSpec {
+        routes,
+        planner: Some(planner),
+        model: planner_opts(planner, model)?.model,
+        events: None,
+        end_s: a.end,
+        step_s: a.step_length,
+        seed,
+    })
+}
+
+/// `run --net`: greenwave on the engineer's own net.
+fn run_own(args: RunArgs) -> Result<(), String> {
+    let home = sumo::sumo_home()?;
+    let net = own_net(&args.own)?;
+    let routes: Vec<PathBuf> = args.own.demands()?.into_iter().flat_map(|(_, r)| r).collect();
+    let dir = out_dir(&args.common)?;
+    let planner = args.planner.unwrap_or(net.site.planner);
+    let mut spec = own_spec(
+        &args.own,
+        routes,
+        planner,
+        args.common.model.as_deref(),
+        args.common.seed,
+    )?;
+    spec.events = args.events.clone();
+    let tag = format!("own-greenwave-{}", planner.name());
+    let row = own::run_greenwave(&home, &net, &spec, &dir, &tag)?;
+    println!(
+        "greenwave {}: {} vehicles, time loss {:.1} s, depart delay {:.1} s, waiting {:.1} s, score {:.1} s; {} people, time loss {:.1} s; {} monitor faults",
+        planner.name(), row.vehicles, row.mean_time_loss_s, row.mean_depart_delay_s, row.mean_waiting_s, row.score_s,
+        row.persons, row.ped_mean_time_loss_s, row.faults
+    );
+    if let Some(r) = &row.greenwave {
+        println!(
+            "  {} steps in {:.1} s ({:.0} steps/s), {} events, {} pedestrian button presses",
+            r.steps, r.wall_s, r.steps_per_s, r.events, r.ped_presses
+        );
+    }
+    if let Some(j) = &args.json {
+        let text = serde_json::to_string_pretty(&row).map_err(|e| e.to_string())?;
+        std::fs::write(j, text).map_err(|e| format!("{j}: {e}"))?;
+    }
+    if row.faults > 0 {
+        return Err(format!("{} monitor faults", row.faults));
+    }
+    Ok(())
+}
+
+/// `bench --net`: SUMO's own controllers and greenwave's planners on the engineer's own net.
+fn bench_own(args: BenchArgs) -> Result<(), String> {
+    let home = sumo::sumo_home()?;
+    let net = own_net(&args.own)?;
+    eprintln!("{}", net.check()?);
+    let dir = out_dir(&args.common)?;
+    let seed = args.common.seed;
+    // The learned planner's table is trained on the reference site: not run here unless asked.
+    let default_planners = [
+        PlannerKind::Actuated,
+        PlannerKind::Adaptive,
+        PlannerKind::Learned,
+        PlannerKind::Webster,
+    ];
+    let planners: Vec<PlannerKind> = if args.planners == default_planners {
+        vec![PlannerKind::Actuated, PlannerKind::Adaptive, PlannerKind::Webster]
+    } else {
+        args.planners.clone()
+    };
+    let mut scenarios = Vec::new();
+    for (name, routes) in args.own.demands()? {
+        let mut rows = own::ScenarioRows {
+            name: name.clone(),
+            controllers: Vec::new(),
+        };
+        let spec = own_spec(&args.own, routes, PlannerKind::Actuated, None, seed)?;
+        for c in &args.controllers {
+            let tag = format!("{name}-sumo-{c}");
+            match own::run_sumo_controller(&home, &net, c, &spec, &dir, &tag)? {
+                Some(row) => {
+                    eprintln!(
+                        "{name:<11} {:<34} score {:6.1} s  people {:5.1} s",
+                        row.name, row.score_s, row.ped_mean_time_loss_s
+                    );
+                    rows.controllers.push(row);
+                }
+                None => eprintln!("{name:<11} sumo {c}: netconvert cannot build it for this junction, skipped"),
+            }
+        }
+        for p in &planners {
+            let spec = own_spec(&args.own, spec.routes.clone(), *p, args.common.model.as_deref(), seed)?;
+            let tag = format!("{name}-greenwave-{}", p.name());
+            let row = own::run_greenwave(&home, &net, &spec, &dir, &tag)?;
+            eprintln!(
+                "{name:<11} {:<34} score {:6.1} s  people {:5.1} s  ({:.0} steps/s)",
+                row.name, row.score_s, row.ped_mean_time_loss_s, row.steps_per_s
+            );
+            if row.faults > 0 {
+                return Err(format!("{tag}: {} monitor faults", row.faults));
+            }
+            rows.controllers.push(row);
+        }
+        scenarios.push(rows);
+    }
+    own::print_table(&scenarios);
+    if let Some(j) = &args.json {
+        #[derive(Serialize)]
+        struct OwnReport<'a> {
+            scenarios: &'a [own::ScenarioRows],
+        }
+        let text = serde_json::to_string_pretty(&OwnReport { scenarios: &scenarios }).map_err(|e| e.to_string())?;
+        std::fs::write(j, text).map_err(|e| format!("{j}: {e}"))?;
+    }
     Ok(())
 }

@@ -103,11 +103,31 @@ fn exits(edge: &str) -> (&'static str, &'static str, &'static str) {
     }
 }
 
-/// The generated files of one scenario directory.
+/// The files of one scenario: the net and its additional files (detectors first).
 pub struct Files {
     pub dir: PathBuf,
     pub net: PathBuf,
     pub detectors: PathBuf,
+    /// More additional files (an engineer's own net may split them).
+    pub extra: Vec<PathBuf>,
+}
+
+impl Files {
+    /// Every additional file, detectors first.
+    pub fn additional(&self) -> Vec<PathBuf> {
+        std::iter::once(self.detectors.clone())
+            .chain(self.extra.iter().cloned())
+            .collect()
+    }
+
+    /// The additional files as SUMO's `-a` takes them (comma-separated).
+    pub fn additional_arg(&self) -> String {
+        self.additional()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
 }
 
 /// Builds the network and detector files in `dir` with `netconvert` from `sumo_home`.
@@ -198,6 +218,7 @@ pub fn build_network(sumo_home: &Path, dir: &Path) -> Result<Files, String> {
         dir: dir.to_path_buf(),
         net,
         detectors,
+        extra: Vec::new(),
     })
 }
 

@@ -1,0 +1,357 @@
+//! The engineer's own intersection: `check`, `run` and `bench` on a SUMO net the tool did not
+//! generate, through the site file's `[sumo]` mapping ([`crate::mapping`]).
+//!
+//! `bench` runs SUMO's own controllers on the same net at the same step length as greenwave:
+//! `static` (the program the net has), `webster` (SUMO's `tools/tlsCycleAdaptation.py` timing from
+//! the demand: Webster 1958), and `actuated`, `delay_based` and `nema` (netconvert rebuilding the
+//! traffic light with `--tls.rebuild --tls.default-type`; a type netconvert cannot build for this
+//! junction is reported and skipped), then greenwave's planners. Score = mean time loss + mean
+//! depart delay per vehicle; people's mean time loss alongside.
+
+use crate::bridge::{self, BridgeOptions, BridgeReport};
+use crate::mapping::{self, SumoMap};
+use crate::net::{self, TripSummary};
+use crate::scenario::Files;
+use crate::sumo::{self, SumoProcess};
+use greenwave::config::{PlannerKind, Site};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// SUMO's controllers `bench` can run on an own net.
+pub const SUMO_CONTROLLERS: [&str; 5] = ["static", "webster", "actuated", "delay_based", "nema"];
+
+/// An own net: the net, its additional files (detectors among them) and the site file.
+#[derive(Clone, Debug)]
+pub struct OwnNet {
+    pub net: PathBuf,
+    pub additional: Vec<PathBuf>,
+    pub site_file: PathBuf,
+    pub site: Site,
+    pub map: SumoMap,
+}
+
+impl OwnNet {
+    pub fn load(net: &Path, additional: &[PathBuf], site_file: &Path) -> Result<OwnNet, String> {
+        let site = Site::load(site_file).map_err(|e| e.to_string())?;
+        let map = SumoMap::load(site_file)?;
+        Ok(OwnNet {
+            net: net.to_path_buf(),
+            additional: additional.to_vec(),
+            site_file: site_file.to_path_buf(),
+            site,
+            map,
+        })
+    }
+
+    /// Checks the mapping against the net; a one-line summary when it fits.
+    pub fn check(&self) -> Result<String, String> {
+        let tls = mapping::check_files(&self.map, &self.site, &self.net, &self.additional)?;
+        let crossings = tls.links.iter().filter(|l| l.crossing).count();
+        Ok(format!(
+            "{}: traffic light `{}` (junction `{}`), {} links ({} crossings), {} vehicle phases, {} pedestrian phases, {} detector channels, {} dark links: the mapping fits, no conflicting greens",
+            self.site_file.display(),
+            tls.id,
+            tls.junction,
+            tls.links.len(),
+            crossings,
+            self.map.phase.len(),
+            self.map.ped.len(),
+            self.map.detector.len(),
+            self.map.dark_links.len()
+        ))
+    }
+
+    fn files(&self, dir: &Path) -> Result<Files, String> {
+        let mut add = self.additional.iter();
+        let detectors = add
+            .next()
+            .cloned()
+            .ok_or("give the detectors' additional file with --additional")?;
+        Ok(Files {
+            dir: dir.to_path_buf(),
+            net: self.net.clone(),
+            detectors,
+            extra: add.cloned().collect(),
+        })
+    }
+}
+
+/// One row of the bench table / JSON: the reference bench's keys plus people and faults.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    pub name: String,
+    pub vehicles: u64,
+    pub mean_time_loss_s: f64,
+    pub mean_depart_delay_s: f64,
+    pub mean_waiting_s: f64,
+    pub score_s: f64,
+    pub wall_s: f64,
+    pub steps_per_s: f64,
+    pub persons: u64,
+    pub ped_mean_time_loss_s: f64,
+    /// Conflict-monitor faults (greenwave rows; SUMO's controllers have no monitor).
+    pub faults: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub greenwave: Option<BridgeReport>,
+}
+
+impl Row {
+    fn new(name: String, s: &TripSummary, wall_s: f64) -> Row {
+        Row {
+            name,
+            vehicles: s.vehicles,
+            mean_time_loss_s: s.mean_time_loss_s,
+            mean_depart_delay_s: s.mean_depart_delay_s,
+            mean_waiting_s: s.mean_waiting_s,
+            score_s: s.score_s(),
+            wall_s,
+            steps_per_s: 0.0,
+            persons: s.persons,
+            ped_mean_time_loss_s: s.ped_mean_time_loss_s,
+            faults: 0,
+            greenwave: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ScenarioRows {
+    pub name: String,
+    pub controllers: Vec<Row>,
+}
+
+/// What a greenwave run on an own net takes besides the net.
+#[derive(Clone, Debug, Default)]
+pub struct RunSpec {
+    pub routes: Vec<PathBuf>,
+    pub planner: Option<PlannerKind>,
+    pub model: Option<greenwave::plan::learned::QTable>,
+    pub events: Option<PathBuf>,
+    pub end_s: Option<u32>,
+    pub step_s: f64,
+    pub seed: u64,
+}
+
+fn step_ms(step_s: f64) -> Result<u32, String> {
+    let ms = (step_s * 1000.0).round();
+    if !(1.0..=1000.0).contains(&ms) || (ms / 1000.0 - step_s).abs() > 1e-9 {
+        return Err(format!(
+            "step length {step_s} s: give whole milliseconds from 0.001 to 1"
+        ));
+    }
+    Ok(ms as u32)
+}
+
+/// greenwave drives the own net (the mapping is checked first): the trip means, the people's
+/// time loss and the bridge's report.
+pub fn run_greenwave(home: &Path, own: &OwnNet, spec: &RunSpec, dir: &Path, tag: &str) -> Result<Row, String> {
+    own.check()?;
+    let files = own.files(dir)?;
+    let opts = BridgeOptions {
+        planner: spec.planner,
+        model: spec.model.clone(),
+        events: spec.events.clone(),
+        step_ms: step_ms(spec.step_s)?,
+        map: Some(own.map.clone()),
+        end_s: spec.end_s,
+        ..BridgeOptions::default()
+    };
+    let (trip, rep) = bridge::run(home, &own.site, &files, &spec.routes, spec.seed, dir, tag, &opts)?;
+    let s = net::read_trip_summary(&trip)?;
+    let planner = spec.planner.unwrap_or(own.site.planner);
+    let mut row = Row::new(format!("greenwave {}", planner.name()), &s, rep.wall_s);
+    row.steps_per_s = rep.steps_per_s;
+    row.faults = rep.faults;
+    row.greenwave = Some(rep);
+    Ok(row)
+}
+
+fn join(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Runs one of SUMO's own controllers ([`SUMO_CONTROLLERS`]) on the own net. `Ok(None)` when
+/// netconvert cannot build that controller for this junction.
+pub fn run_sumo_controller(
+    home: &Path,
+    own: &OwnNet,
+    kind: &str,
+    spec: &RunSpec,
+    dir: &Path,
+    tag: &str,
+) -> Result<Option<Row>, String> {
+    let mut net = own.net.clone();
+    let mut additional = own.additional.clone();
+    let name;
+    match kind {
+        "static" => name = "sumo static (net's program)".to_string(),
+        "webster" => {
+            let prog = dir.join(format!("{tag}.add.xml"));
+            let out = Command::new("python3")
+                .arg(home.join("tools/tlsCycleAdaptation.py"))
+                .arg("-n")
+                .arg(&own.net)
+                .arg("-r")
+                .arg(join(&spec.routes))
+                .arg("-o")
+                .arg(&prog)
+                .env("SUMO_HOME", home)
+                .env("PYTHONPATH", home.join("tools"))
+                .output()
+                .map_err(|e| format!("cannot run tlsCycleAdaptation.py: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "tlsCycleAdaptation.py failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                        .lines()
+                        .rev()
+                        .take(5)
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                ));
+            }
+            additional.push(prog);
+            name = "sumo webster (tlsCycleAdaptation)".to_string();
+        }
+        "actuated" | "delay_based" | "nema" => {
+            let t = if kind == "nema" { "NEMA" } else { kind };
+            let rebuilt = dir.join(format!("{tag}.net.xml"));
+            let out = Command::new(home.join("bin/netconvert"))
+                .arg("-s")
+                .arg(&own.net)
+                .args(["--tls.rebuild", "--tls.default-type", t, "-o"])
+                .arg(&rebuilt)
+                .env("SUMO_HOME", home)
+                .output()
+                .map_err(|e| format!("cannot run netconvert: {e}"))?;
+            if !out.status.success() {
+                log::warn!(
+                    "netconvert cannot build a {t} program for this junction: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+                return Ok(None);
+            }
+            net = rebuilt;
+            name = format!("sumo {kind}");
+        }
+        other => {
+            return Err(format!(
+                "unknown SUMO controller `{other}` ({})",
+                SUMO_CONTROLLERS.join(", ")
+            ))
+        }
+    }
+    let trip = dir.join(format!("{tag}.tripinfo.xml"));
+    let mut args = sumo::run_args(
+        &net,
+        &join(&spec.routes),
+        &join(&additional),
+        spec.step_s,
+        spec.seed,
+        &trip,
+    );
+    if let Some(e) = spec.end_s {
+        args.extend(["--end".to_string(), e.to_string()]);
+    }
+    let start = std::time::Instant::now();
+    let mut p = SumoProcess::spawn(home, &args, &dir.join(format!("{tag}.sumo.log")))?;
+    p.wait(std::time::Duration::from_secs(1800))?;
+    let s = net::read_trip_summary(&trip)?;
+    Ok(Some(Row::new(name, &s, start.elapsed().as_secs_f64())))
+}
+
+/// The bench table: the reference bench's columns plus people.
+pub fn print_table(scenarios: &[ScenarioRows]) {
+    println!(
+        "{:<11} {:<34} {:>8} {:>9} {:>9} {:>9} {:>8} {:>7} {:>9} {:>8}",
+        "scenario",
+        "controller",
+        "vehicles",
+        "timeloss",
+        "depdelay",
+        "waiting",
+        "score",
+        "persons",
+        "ped loss",
+        "vs best"
+    );
+    for s in scenarios {
+        let best = s
+            .controllers
+            .iter()
+            .filter(|c| c.name.starts_with("sumo"))
+            .map(|c| c.score_s)
+            .fold(f64::INFINITY, f64::min);
+        for c in &s.controllers {
+            let ratio = if best.is_finite() {
+                format!("{:.2}x", c.score_s / best)
+            } else {
+                String::new()
+            };
+            println!(
+                "{:<11} {:<34} {:>8} {:>8.1}s {:>8.1}s {:>8.1}s {:>7.1}s {:>7} {:>8.1}s {:>8}",
+                s.name,
+                c.name,
+                c.vehicles,
+                c.mean_time_loss_s,
+                c.mean_depart_delay_s,
+                c.mean_waiting_s,
+                c.score_s,
+                c.persons,
+                c.ped_mean_time_loss_s,
+                ratio
+            );
+        }
+    }
+}
+
+/// The command-line options of an own net (`run`, `bench`).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct OwnArgs {
+    /// Your own SUMO net (.net.xml): the site file's `[sumo]` table maps its traffic light.
+    #[arg(long, value_name = "NET", requires = "site")]
+    pub net: Option<PathBuf>,
+    /// Routes (vehicles and people) of one demand, comma-separated; `bench`: repeat the option
+    /// for more demands.
+    #[arg(long, value_name = "R[,R..]", requires = "net")]
+    pub routes: Vec<String>,
+    /// Additional files, comma-separated, the detectors among them.
+    #[arg(long, value_name = "A[,A..]", value_delimiter = ',', requires = "net")]
+    pub additional: Vec<PathBuf>,
+    /// The site file with the `[sumo]` table [default: board/sites/nema8-4leg.toml].
+    #[arg(long, value_name = "SITE")]
+    pub site: Option<PathBuf>,
+    /// Stop at this simulated second [default: when every vehicle and person has arrived].
+    #[arg(long, value_name = "S", requires = "net")]
+    pub end: Option<u32>,
+    /// SUMO's step length in seconds; greenwave ticks at it and SUMO's controllers run at it.
+    #[arg(long, value_name = "S", default_value_t = 0.1, requires = "net")]
+    pub step_length: f64,
+}
+
+impl OwnArgs {
+    /// The demands: one per `--routes` option, each a list of files.
+    pub fn demands(&self) -> Result<Vec<(String, Vec<PathBuf>)>, String> {
+        if self.routes.is_empty() {
+            return Err("give the demand with --routes R[,R..]".into());
+        }
+        Ok(self
+            .routes
+            .iter()
+            .map(|r| {
+                let files: Vec<PathBuf> = r.split(',').filter(|s| !s.is_empty()).map(PathBuf::from).collect();
+                let name = files
+                    .first()
+                    .and_then(|f| f.file_name())
+                    .map(|f| f.to_string_lossy().split('.').next().unwrap_or_default().to_string())
+                    .unwrap_or_default();
+                (name, files)
+            })
+            .collect())
+    }
+}

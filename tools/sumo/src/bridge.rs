@@ -145,7 +145,7 @@ pub fn run(
             let crossings = c
                 .links
                 .iter()
-                .filter_map(|&i| tls.links.get(i).map(|l| l.from.clone()))
+                .filter_map(|&i| tls.links.get(i).map(|l| l.crossing_edge.clone()))
                 .collect();
             Some((p, areas, crossings))
         })

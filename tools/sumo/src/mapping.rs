@@ -248,7 +248,7 @@ pub fn check(
     for (i, o) in owners.iter().enumerate() {
         let l = &tls.links[i];
         let what = if l.crossing {
-            format!("crossing {}", l.from)
+            format!("crossing {}", l.crossing_edge)
         } else {
             format!("{} lane {} → {}", l.from, l.from_lane, l.to)
         };
@@ -267,7 +267,7 @@ pub fn check(
         if l.crossing && veh {
             errs.push(format!(
                 "link {i} is pedestrian crossing {} but mapped to a vehicle phase",
-                l.from
+                l.crossing_edge
             ));
         }
         if !l.crossing && ped {
@@ -438,6 +438,7 @@ mod tests {
             to: "x".into(),
             dir: "s".into(),
             crossing: false,
+            crossing_edge: String::new(),
         };
         let mut foes = vec![vec![false; 3]; 3];
         foes[0][1] = true;

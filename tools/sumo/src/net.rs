@@ -9,7 +9,7 @@ use std::path::Path;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TlsLink {
     pub index: usize,
-    /// Incoming edge (a crossing's own edge `:J_cK` for a pedestrian crossing).
+    /// Incoming edge (a walking area `:J_wK` for a pedestrian crossing).
     pub from: String,
     pub from_lane: String,
     pub to: String,
@@ -17,6 +17,8 @@ pub struct TlsLink {
     pub dir: String,
     /// The link is a pedestrian crossing.
     pub crossing: bool,
+    /// The crossing's edge (`function="crossing"`, `:J_cK`); empty for a vehicle link.
+    pub crossing_edge: String,
 }
 
 /// What a net says about one traffic light.
@@ -51,6 +53,11 @@ pub fn read_tls(path: &Path, tls: &str) -> Result<TlsInfo, String> {
         id: tls.to_string(),
         ..TlsInfo::default()
     };
+    let crossing_edges: BTreeSet<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("edge") && n.attribute("function") == Some("crossing"))
+        .filter_map(|n| n.attribute("id"))
+        .collect();
     let mut links: Vec<TlsLink> = Vec::new();
     let mut junctions = BTreeSet::new();
     for c in doc.descendants().filter(|n| n.has_tag_name("connection")) {
@@ -68,12 +75,19 @@ pub fn read_tls(path: &Path, tls: &str) -> Result<TlsInfo, String> {
                 junctions.insert(j.to_string());
             }
         }
+        let to = c.attribute("to").unwrap_or_default();
+        let crossing_edge = [from.as_str(), to]
+            .into_iter()
+            .find(|e| crossing_edges.contains(e))
+            .unwrap_or_default()
+            .to_string();
         links.push(TlsLink {
             index,
-            crossing: from.starts_with(':'),
+            crossing: !crossing_edge.is_empty(),
+            crossing_edge,
             from,
             from_lane: c.attribute("fromLane").unwrap_or_default().to_string(),
-            to: c.attribute("to").unwrap_or_default().to_string(),
+            to: to.to_string(),
             dir: c.attribute("dir").unwrap_or_default().to_string(),
         });
     }
@@ -99,7 +113,7 @@ pub fn read_tls(path: &Path, tls: &str) -> Result<TlsInfo, String> {
     // Crossings have no `via`: their edges are `:J_cK`.
     for l in info.links.iter().filter(|l| l.crossing) {
         if let Some(j) = l
-            .from
+            .crossing_edge
             .strip_prefix(':')
             .and_then(|v| v.rsplit_once('_'))
             .map(|(j, _)| j)
@@ -269,6 +283,7 @@ mod tests {
         let p = tmp(
             "t.net.xml",
             r#"<net>
+  <edge id=":J_c0" function="crossing"/>
   <edge id=":J_w0" function="walkingarea"><lane id=":J_w0_0" length="3"/></edge>
   <edge id="a"><lane id="a_0" length="90.5"/></edge>
   <junction id="J" type="traffic_light">
@@ -278,7 +293,7 @@ mod tests {
   </junction>
   <connection from="a" to="b" fromLane="0" toLane="0" via=":J_0_0" tl="J" linkIndex="0" dir="s" state="O"/>
   <connection from="c" to="d" fromLane="1" toLane="0" via=":J_1_0" tl="J" linkIndex="1" dir="l" state="O"/>
-  <connection from=":J_c0" to=":J_w0" fromLane="0" toLane="0" tl="J" linkIndex="2" dir="s" state="O"/>
+  <connection from=":J_w0" to=":J_c0" fromLane="0" toLane="0" tl="J" linkIndex="2" dir="s" state="O"/>
 </net>"#,
         );
         let t = read_tls(&p, "J").unwrap();
@@ -286,6 +301,7 @@ mod tests {
         assert!(t.foes[0][1] && t.foes[1][0]);
         assert!(!t.foes[0][2] && !t.foes[2][2]);
         assert!(t.links[2].crossing && !t.links[0].crossing);
+        assert_eq!(t.links[2].crossing_edge, ":J_c0");
         assert_eq!(t.links[1].from_lane, "1");
         assert!(t.walking_areas.contains(":J_w0"));
         assert_eq!(t.lane_lengths.get("a_0"), Some(&90.5));

@@ -401,6 +401,13 @@ fn bench(args: BenchArgs) -> Result<(), String> {
     let site = load_site()?;
     let dir = out_dir(&args.common)?;
     let files = scenario::build_network(&home, &dir.join("net"))?;
+    // The site's [sumo] mapping against the generated net before anything runs.
+    greenwave_sumo::mapping::check_files(
+        &greenwave_sumo::mapping::SumoMap::reference()?,
+        &site,
+        &files.net,
+        &files.additional(),
+    )?;
     let links = scenario::links(&files.net)?;
     let seed = args.common.seed;
     let which = args.scenario.as_str();

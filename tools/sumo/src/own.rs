@@ -191,13 +191,33 @@ pub fn run_sumo_controller(
     match kind {
         "static" => name = "sumo static (net's program)".to_string(),
         "webster" => {
+            // tlsCycleAdaptation.py counts `<vehicle>`s with routes: duarouter expands the
+            // demand's flows into routed vehicles first (its own draw of the same rates).
+            let routed = dir.join(format!("{tag}.vehicles.rou.xml"));
+            let out = Command::new(home.join("bin/duarouter"))
+                .arg("-n")
+                .arg(&own.net)
+                .arg("-r")
+                .arg(join(&spec.routes))
+                .arg("-o")
+                .arg(&routed)
+                .args(["--seed", &spec.seed.to_string(), "--no-step-log", "true"])
+                .env("SUMO_HOME", home)
+                .output()
+                .map_err(|e| format!("cannot run duarouter: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "duarouter failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
             let prog = dir.join(format!("{tag}.add.xml"));
             let out = Command::new("python3")
                 .arg(home.join("tools/tlsCycleAdaptation.py"))
                 .arg("-n")
                 .arg(&own.net)
                 .arg("-r")
-                .arg(join(&spec.routes))
+                .arg(&routed)
                 .arg("-o")
                 .arg(&prog)
                 .env("SUMO_HOME", home)
@@ -213,6 +233,14 @@ pub fn run_sumo_controller(
                         .take(5)
                         .collect::<Vec<_>>()
                         .join(" | ")
+                ));
+            }
+            let text = std::fs::read_to_string(&prog).map_err(|e| format!("{}: {e}", prog.display()))?;
+            if !text.contains("<tlLogic") {
+                return Err(format!(
+                    "tlsCycleAdaptation.py wrote no program for `{}` ({}): no vehicle of the demand passes it?",
+                    own.map.tls,
+                    prog.display()
                 ));
             }
             additional.push(prog);

@@ -319,15 +319,10 @@ pub fn write_buses(dir: &Path, seconds: u32, headway_s: u32) -> Result<PathBuf, 
 /// each approach by the junction's size, so distances to the stop line come from here.
 pub fn lane_lengths(net: &Path) -> Result<Vec<(String, f64)>, String> {
     let text = std::fs::read_to_string(net).map_err(|e| format!("{}: {e}", net.display()))?;
+    let doc = roxmltree::Document::parse(&text).map_err(|e| format!("{}: {e}", net.display()))?;
     let mut out = Vec::new();
-    for line in text.lines().map(str::trim).filter(|l| l.starts_with("<lane ")) {
-        let attr = |name: &str| -> Option<&str> {
-            let key = format!(" {name}=\"");
-            let i = line.find(&key)? + key.len();
-            let j = line[i..].find('"')? + i;
-            Some(&line[i..j])
-        };
-        let (Some(id), Some(len)) = (attr("id"), attr("length")) else {
+    for lane in doc.descendants().filter(|n| n.has_tag_name("lane")) {
+        let (Some(id), Some(len)) = (lane.attribute("id"), lane.attribute("length")) else {
             continue;
         };
         if APPROACHES
@@ -392,19 +387,15 @@ pub struct Link {
 /// the approach's left-turn phase, lanes 0 and 1 → its through phase, right turns included).
 pub fn links(net: &Path) -> Result<Vec<Link>, String> {
     let text = std::fs::read_to_string(net).map_err(|e| format!("{}: {e}", net.display()))?;
+    let doc = roxmltree::Document::parse(&text).map_err(|e| format!("{}: {e}", net.display()))?;
     let mut out = Vec::new();
-    for line in text
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with("<connection ") && l.contains(r#"tl="C""#))
+    for c in doc
+        .descendants()
+        .filter(|n| n.has_tag_name("connection") && n.attribute("tl") == Some("C"))
     {
-        let attr = |name: &str| -> Option<&str> {
-            let key = format!(" {name}=\"");
-            let i = line.find(&key)? + key.len();
-            let j = line[i..].find('"')? + i;
-            Some(&line[i..j])
-        };
-        let (Some(from), Some(lane), Some(idx)) = (attr("from"), attr("fromLane"), attr("linkIndex")) else {
+        let (Some(from), Some(lane), Some(idx)) =
+            (c.attribute("from"), c.attribute("fromLane"), c.attribute("linkIndex"))
+        else {
             continue;
         };
         let Some(&(_, through, left)) = APPROACHES.iter().find(|(e, _, _)| *e == from) else {
@@ -583,6 +574,7 @@ mod tests {
                 &e[..1]
             ));
         }
+        net.push_str("</net>\n");
         std::fs::write(&p, &net).unwrap();
         let lens = lane_lengths(&p).unwrap();
         assert_eq!(lens.len(), 12);

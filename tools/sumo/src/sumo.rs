@@ -154,25 +154,20 @@ pub fn read_tripinfo_split(path: &Path, prefix: &str) -> (Result<TripStats, Stri
 /// Trip means of the vehicles whose id passes `keep`.
 pub fn read_tripinfo_where(path: &Path, keep: impl Fn(&str) -> bool) -> Result<TripStats, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let doc = roxmltree::Document::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut s = TripStats::default();
     let (mut tl, mut dd, mut wt, mut etl) = (0.0, 0.0, 0.0, 0.0);
-    for line in text.lines().map(str::trim).filter(|l| l.starts_with("<tripinfo ")) {
-        let text_attr = |name: &str| -> Option<&str> {
-            let key = format!(" {name}=\"");
-            let i = line.find(&key)? + key.len();
-            let j = line[i..].find('"')? + i;
-            Some(&line[i..j])
-        };
-        if !keep(text_attr("id").unwrap_or("")) {
+    for n in doc.root_element().children().filter(|n| n.has_tag_name("tripinfo")) {
+        if !keep(n.attribute("id").unwrap_or("")) {
             continue;
         }
-        let attr = |name: &str| -> Option<f64> { text_attr(name)?.parse().ok() };
+        let attr = |name: &str| -> Option<f64> { n.attribute(name)?.parse().ok() };
         let t = attr("timeLoss").ok_or_else(|| format!("{}: tripinfo without timeLoss", path.display()))?;
         s.vehicles += 1;
         tl += t;
         dd += attr("departDelay").unwrap_or(0.0);
         wt += attr("waitingTime").unwrap_or(0.0);
-        if line.contains("vType=\"ev\"") {
+        if n.attribute("vType") == Some("ev") {
             s.emergency += 1;
             etl += t;
         }

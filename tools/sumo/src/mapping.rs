@@ -429,6 +429,38 @@ mod tests {
         assert!(flash.chars().all(|c| c == 's'), "{flash}");
     }
 
+    #[test]
+    fn arterial_table_gives_walks_yields_and_arrows() {
+        let file = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../board/sites/arterial-minor.toml"
+        ));
+        let m = SumoMap::load(file).unwrap();
+        let s = Site::load(file).unwrap();
+        let n = m.link_count();
+        assert_eq!(n, 18);
+        let mut f = OutputFrame::ALL_RED;
+        let p = |n: u8| PhaseId::new(n).unwrap();
+        f.set_aspect(p(2), Aspect::Green);
+        f.set_aspect(p(6), Aspect::Green);
+        f.set_aspect(p(1), Aspect::FlashingYellow);
+        f.ped[p(2).index()] = greenwave::signal::frame::ped_lamp::WALK;
+        let st = m.state(&s, &f, false, n);
+        // 0-2 N (phase 4), 3-6 E (6, left 1), 7-9 S (8), 10-13 W (2, left 5), 14-17 crossings N E S W.
+        assert_eq!(st, "rrrgGGgrrrgGGrrrGr", "{st}");
+        // Walk over: the crossing is red again; phase 2 in yellow takes its permissive link along.
+        f.ped[p(2).index()] = greenwave::signal::frame::ped_lamp::DONT_WALK;
+        f.set_aspect(p(2), Aspect::Yellow);
+        f.set_aspect(p(1), Aspect::Yellow);
+        assert_eq!(m.state(&s, &f, false, n), "rrrgGGyrrryyyrrrrr");
+        // The minor street: through G, its turns yield, its walk G.
+        let mut f = OutputFrame::ALL_RED;
+        f.set_aspect(p(4), Aspect::Green);
+        f.set_aspect(p(8), Aspect::Green);
+        f.ped[p(4).index()] = greenwave::signal::frame::ped_lamp::WALK;
+        assert_eq!(m.state(&s, &f, false, n), "gGgrrrrgGgrrrrrrrG");
+    }
+
     /// Two crossing streams (links 0 and 1 foes), phases 2 and 6 (allowed together) and 4.
     fn tls() -> TlsInfo {
         let link = |i: usize, from: &str| TlsLink {

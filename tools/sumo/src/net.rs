@@ -161,12 +161,12 @@ pub fn read_tls(path: &Path, tls: &str) -> Result<TlsInfo, String> {
         ));
     }
     // SUMO's matrix is symmetric in what matters here; make it so for the check.
-    for i in 0..n {
-        for j in 0..n {
-            if foes[i][j] {
-                foes[j][i] = true;
-            }
-        }
+    let pairs: Vec<(usize, usize)> = (0..n)
+        .flat_map(|i| (0..n).map(move |j| (i, j)))
+        .filter(|&(i, j)| foes[i][j])
+        .collect();
+    for (i, j) in pairs {
+        foes[j][i] = true;
     }
     info.foes = foes;
     let prefix = format!(":{}_", info.junction);

@@ -115,3 +115,23 @@ fn fifteen_minutes_on_the_arterial_with_people_complete_without_faults() {
     );
     assert!(row.score_s < 60.0, "{row:?}");
 }
+
+#[test]
+fn a_sumo_that_fails_on_an_own_net_is_reported_with_its_log() {
+    let Some(home) = home() else { return };
+    let (d, net) = build_net(&home, "fail");
+    let own = OwnNet::load(&net, &[arterial().join("arterial.det.xml")], &site_file()).unwrap();
+    let bad = d.join("bad.rou.xml");
+    std::fs::write(&bad, "<routes><vehicle id=\"x\" depart=\"0\"/></routes>").unwrap();
+    let spec = RunSpec {
+        routes: vec![bad],
+        step_s: 0.1,
+        seed: 7,
+        ..RunSpec::default()
+    };
+    let t = std::time::Instant::now();
+    let err = own::run_greenwave(&home, &own, &spec, &d, "fail").unwrap_err();
+    // SUMO's own words (the end of its log) are in the error.
+    assert!(err.contains("SUMO exited") && err.contains("Error"), "{err}");
+    assert!(t.elapsed().as_secs() < 20);
+}

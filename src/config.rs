@@ -16,7 +16,7 @@ pub mod file;
 pub mod geometry;
 
 use crate::limits::{MAX_DETECTORS, MAX_GROUPS, MAX_PHASES, MAX_PREEMPTS, MAX_RINGS, NAME_LEN};
-use crate::signal::phase::{PhaseId, PhaseSet};
+use crate::phase::{PhaseId, PhaseSet};
 use core::ops::Range;
 use std::path::Path;
 use toml::Spanned;

@@ -16,7 +16,7 @@
 //! are built once in [`Store::new`]).
 
 use crate::limits::{FAULT_HISTORY, MAX_PHASES};
-use crate::monitor::Fault;
+use crate::fault::Fault;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::fs::File;
 use std::io::{Read, Write};

@@ -106,8 +106,19 @@ impl PhaseSet {
     pub const fn len(self) -> u32 {
         self.0.count_ones()
     }
+    /// The phases in the set in ascending order. Visits only the set bits (one `trailing_zeros`
+    /// each), not every phase number; bits above `MAX_PHASES` are not phases and are skipped.
     pub fn iter(self) -> impl Iterator<Item = PhaseId> {
-        PhaseId::all().filter(move |p| self.contains(*p))
+        const PHASE_BITS: u16 = ((1u32 << MAX_PHASES) - 1) as u16;
+        let mut bits = self.0 & PHASE_BITS;
+        core::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let index = bits.trailing_zeros() as u8;
+            bits &= bits - 1;
+            Some(PhaseId(index + 1))
+        })
     }
 }
 
@@ -145,5 +156,9 @@ mod tests {
         assert_eq!(s.iter().map(|p| p.number()).collect::<Vec<_>>(), vec![2, 6]);
         assert_eq!(format!("{s}"), "2,6");
         assert_eq!(format!("{}", PhaseSet::EMPTY), "-");
+        // Bits above the last phase are not phases.
+        let high = PhaseSet(0xff00 | 0b1000_0001);
+        assert_eq!(high.iter().map(|p| p.number()).collect::<Vec<_>>(), vec![1, 8]);
+        assert!(PhaseSet(0xffff).iter().eq(PhaseId::all()));
     }
 }

@@ -30,12 +30,16 @@ pub enum Permissive {
 #[derive(Clone, Debug)]
 pub(super) struct ArrowState {
     arrows: [Permissive; MAX_PHASES],
+    /// The left turns whose arrow is clearing (steady yellow or red clearance): the only ones
+    /// `expire` has to look at, and usually none, so the per-tick check is one test.
+    clearing: PhaseSet,
 }
 
 impl ArrowState {
     pub(super) const fn new() -> ArrowState {
         ArrowState {
             arrows: [Permissive::Off; MAX_PHASES],
+            clearing: PhaseSet::EMPTY,
         }
     }
 
@@ -86,6 +90,7 @@ impl ArrowState {
                 }
                 Permissive::Flashing(_) if !flash => {
                     ev.push(now, code::OVERLAP_BEGIN_YELLOW, param);
+                    self.clearing.insert(l);
                     Permissive::Yellow(now)
                 }
                 other => other,
@@ -98,7 +103,10 @@ impl ArrowState {
     /// opposing through's stretched red clearance, or the left turn's own green after a lagging
     /// permissive period) sees it finished on the tick it finishes.
     pub(super) fn expire(&mut self, site: &Site, now: Instant, ev: &mut EventRing) {
-        for ph in site.phases().filter(|ph| ph.permissive.is_some()) {
+        for p in self.clearing.iter() {
+            let Some(ph) = site.phase(p).filter(|ph| ph.permissive.is_some()) else {
+                continue;
+            };
             let param = u16::from(ph.id.number());
             let Some(st) = self.arrows.get_mut(ph.id.index()) else {
                 continue;
@@ -111,6 +119,7 @@ impl ArrowState {
                 Permissive::RedClear(t) if now.since(t) >= u64::from(ph.red_clear_ms) => {
                     ev.push(now, code::OVERLAP_OFF, param);
                     *st = Permissive::Off;
+                    self.clearing.remove(p);
                 }
                 _ => {}
             }

@@ -89,6 +89,9 @@ impl PreemptState {
     /// Input edges (events 102/104).
     fn note_inputs(&mut self, site: &Site, now: Instant, inputs: u8, ev: &mut EventRing) {
         let changed = inputs ^ self.inputs;
+        if changed == 0 {
+            return;
+        }
         for def in site.preempts.iter() {
             let bit = input_bit(def);
             if changed & bit != 0 {
@@ -105,6 +108,9 @@ impl PreemptState {
 
     /// Starts the preemption of the lowest-numbered input that is on (event 105), if any.
     fn begin(&mut self, site: &Site, now: Instant, inputs: u8, ev: &mut EventRing) -> Option<PreemptDef> {
+        if inputs == 0 {
+            return None;
+        }
         // Lowest input number wins (preempts are listed in any order in the file).
         let (index, def) = site
             .preempts

@@ -75,7 +75,16 @@ impl Engine {
         directive: &Directive,
         ev: &mut EventRing,
     ) {
-        let greens = self.greens();
+        // Greens, and the crossings showing WALK, in one pass over the rings.
+        let (mut greens, mut walking) = (PhaseSet::EMPTY, PhaseSet::EMPTY);
+        for r in self.rings.iter() {
+            if let (Some(p), Interval::Green) = (r.phase, r.interval) {
+                greens.insert(p);
+                if r.ped == PedInterval::Walk {
+                    walking.insert(p);
+                }
+            }
+        }
         for ph in site.phases() {
             let p = ph.id;
             let green = greens.contains(p);
@@ -84,10 +93,7 @@ impl Engine {
             // A button pressed while this crossing shows WALK needs no new service (the pedestrian
             // may go now); pressed during flashing DON'T WALK it is kept for the next service
             // (MUTCD 4E.06). Pedestrian recall calls only while the phase is not green.
-            let walking = self
-                .rings
-                .iter()
-                .any(|r| r.phase == Some(p) && r.interval == Interval::Green && r.ped == PedInterval::Walk);
+            let walking = walking.contains(p);
             let ped_recall = ph.recall == Recall::Ped || ph.ped.is_some_and(|pd| pd.recall);
             let ped_call = ph.ped.is_some() && ((demand.ped.contains(p) && !walking) || (ped_recall && !green));
             if ped_call && !self.ped_calls.contains(p) && demand.ped.contains(p) {

@@ -45,6 +45,9 @@ impl TransitState {
 
     /// Transit check-in / check-out events (112/115).
     pub(super) fn check_in_out(&mut self, now: Instant, demand: &Demand, ev: &mut EventRing) {
+        if demand.transit == self.requests {
+            return;
+        }
         let on = demand.transit.difference(self.requests);
         let off = self.requests.difference(demand.transit);
         for p in on.iter() {

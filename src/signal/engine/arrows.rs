@@ -151,3 +151,121 @@ impl ArrowState {
         until
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site() -> Site {
+        Site::parse(include_str!("../../../board/sites/nema8-4leg.toml"), "nema8-4leg.toml").unwrap()
+    }
+
+    fn p(n: u8) -> PhaseId {
+        PhaseId::new(n).unwrap()
+    }
+
+    fn codes(ev: &mut EventRing) -> Vec<(u64, u8, u16)> {
+        core::iter::from_fn(|| ev.pop())
+            .map(|e| (e.at.0, e.code, e.param))
+            .collect()
+    }
+
+    #[test]
+    fn flashes_with_its_through_then_clears_in_yellow_and_red() {
+        let site = site();
+        let left = site.phase(p(1)).unwrap();
+        let (y, r) = (u64::from(left.yellow_ms), u64::from(left.red_clear_ms));
+        let mut a = ArrowState::new();
+        let mut ev = EventRing::new();
+        let allowed = PhaseSet::EMPTY.with(p(1));
+        // Not while its own phase times, nor without its opposing through (2) green.
+        a.update(
+            &site,
+            Instant(0),
+            allowed,
+            PhaseSet::EMPTY.with(p(2)),
+            PhaseSet::EMPTY.with(p(1)),
+            &mut ev,
+        );
+        a.update(
+            &site,
+            Instant(0),
+            allowed,
+            PhaseSet::EMPTY.with(p(6)),
+            PhaseSet::EMPTY,
+            &mut ev,
+        );
+        assert_eq!(a.state(p(1)), Permissive::Off);
+        a.update(
+            &site,
+            Instant(1_000),
+            allowed,
+            PhaseSet::EMPTY.with(p(2)),
+            PhaseSet::EMPTY,
+            &mut ev,
+        );
+        assert_eq!(a.state(p(1)), Permissive::Flashing(Instant(1_000)));
+        assert!(a.active().contains(p(1)));
+        // The through ends: steady yellow arrow, then red clearance, then dark — each on time.
+        a.update(
+            &site,
+            Instant(5_000),
+            allowed,
+            PhaseSet::EMPTY,
+            PhaseSet::EMPTY,
+            &mut ev,
+        );
+        assert_eq!(a.clear_until(&site, p(2), Instant(5_000)), Instant(5_000 + y + r));
+        assert!(!a.all_clear(&site, p(2)));
+        a.expire(&site, Instant(5_000 + y - 1), &mut ev);
+        assert_eq!(a.state(p(1)), Permissive::Yellow(Instant(5_000)));
+        a.expire(&site, Instant(5_000 + y), &mut ev);
+        assert_eq!(a.state(p(1)), Permissive::RedClear(Instant(5_000 + y)));
+        assert!(!a.active().contains(p(1)));
+        a.expire(&site, Instant(5_000 + y + r), &mut ev);
+        assert_eq!(a.state(p(1)), Permissive::Off);
+        assert!(a.all_clear(&site, p(2)));
+        assert_eq!(
+            codes(&mut ev),
+            vec![
+                (1_000, code::OVERLAP_BEGIN_GREEN, 1),
+                (5_000, code::OVERLAP_BEGIN_YELLOW, 1),
+                (5_000 + y, code::OVERLAP_BEGIN_RED_CLEARANCE, 1),
+                (5_000 + y + r, code::OVERLAP_OFF, 1),
+            ]
+        );
+        // Nothing clearing: a later expire has nothing to do.
+        a.expire(&site, Instant(60_000), &mut ev);
+        assert!(ev.is_empty());
+    }
+
+    #[test]
+    fn an_arrow_not_allowed_does_not_flash_and_a_clearing_one_does_not_restart() {
+        let site = site();
+        let mut a = ArrowState::new();
+        let mut ev = EventRing::new();
+        let greens = PhaseSet::EMPTY.with(p(2));
+        a.update(&site, Instant(0), PhaseSet::EMPTY, greens, PhaseSet::EMPTY, &mut ev);
+        assert_eq!(a.state(p(1)), Permissive::Off);
+        a.update(
+            &site,
+            Instant(0),
+            PhaseSet::EMPTY.with(p(1)),
+            greens,
+            PhaseSet::EMPTY,
+            &mut ev,
+        );
+        a.update(&site, Instant(100), PhaseSet::EMPTY, greens, PhaseSet::EMPTY, &mut ev);
+        assert_eq!(a.state(p(1)), Permissive::Yellow(Instant(100)));
+        // Allowed again while its yellow runs: the change interval is not cut short.
+        a.update(
+            &site,
+            Instant(200),
+            PhaseSet::EMPTY.with(p(1)),
+            greens,
+            PhaseSet::EMPTY,
+            &mut ev,
+        );
+        assert_eq!(a.state(p(1)), Permissive::Yellow(Instant(100)));
+    }
+}

@@ -282,3 +282,55 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site() -> Site {
+        Site::parse(include_str!("../../../board/sites/nema8-4leg.toml"), "nema8-4leg.toml").unwrap()
+    }
+
+    fn codes(ev: &mut EventRing) -> Vec<(u64, u8, u16)> {
+        core::iter::from_fn(|| ev.pop())
+            .map(|e| (e.at.0, e.code, e.param))
+            .collect()
+    }
+
+    #[test]
+    fn input_edges_are_logged_and_the_lowest_number_wins() {
+        let site = site();
+        let mut s = PreemptState::new();
+        let mut ev = EventRing::new();
+        s.note_inputs(&site, Instant(0), 0, &mut ev);
+        assert!(s.begin(&site, Instant(0), 0, &mut ev).is_none());
+        assert!(ev.is_empty());
+        // Preempts 3 and 2 come on together: 2 wins.
+        s.note_inputs(&site, Instant(100), 0b0110, &mut ev);
+        let def = s.begin(&site, Instant(100), 0b0110, &mut ev).unwrap();
+        assert_eq!(def.number, 2);
+        let run = s.run().unwrap();
+        assert_eq!(
+            (run.number, run.stage, run.called_at),
+            (2, PreemptStage::Entry, Instant(100))
+        );
+        assert_eq!(s.entry_def(&site).map(|d| d.number), Some(2));
+        // Unchanged inputs log nothing; preempt 3 going off logs its edge.
+        s.note_inputs(&site, Instant(200), 0b0110, &mut ev);
+        s.note_inputs(&site, Instant(300), 0b0010, &mut ev);
+        assert_eq!(
+            codes(&mut ev),
+            vec![
+                (100, code::PREEMPT_CALL_ON, 2),
+                (100, code::PREEMPT_CALL_ON, 3),
+                (100, code::PREEMPT_ENTRY_STARTED, 2),
+                (300, code::PREEMPT_CALL_OFF, 3),
+            ]
+        );
+        s.begin_dwell(run, Instant(4_100), &mut ev);
+        assert_eq!(s.run().map(|r| r.stage), Some(PreemptStage::Dwell));
+        assert!(s.entry_def(&site).is_none());
+        assert_eq!(s.stats(), (1, 4_000));
+        assert_eq!(codes(&mut ev), vec![(4_100, code::PREEMPT_BEGIN_DWELL, 2)]);
+    }
+}

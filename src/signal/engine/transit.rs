@@ -113,3 +113,98 @@ impl TransitState {
         reason
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signal::engine::Interval;
+
+    fn site() -> Site {
+        Site::parse(include_str!("../../../board/sites/nema8-4leg.toml"), "nema8-4leg.toml").unwrap()
+    }
+
+    fn p(n: u8) -> PhaseId {
+        PhaseId::new(n).unwrap()
+    }
+
+    fn green(q: PhaseId, min_done: bool) -> RingStatus {
+        RingStatus {
+            phase: Some(q),
+            interval: Interval::Green,
+            min_done,
+            ..RingStatus::IDLE
+        }
+    }
+
+    fn codes(ev: &mut EventRing) -> Vec<(u64, u8, u16)> {
+        core::iter::from_fn(|| ev.pop())
+            .map(|e| (e.at.0, e.code, e.param))
+            .collect()
+    }
+
+    fn demand(transit: PhaseSet) -> Demand {
+        Demand {
+            transit,
+            ..Demand::default()
+        }
+    }
+
+    #[test]
+    fn a_bus_holds_its_green_up_to_the_extension_limit_once_per_service() {
+        let site = site();
+        let limit = u64::from(site.transit.unwrap().max_extension_ms);
+        let mut t = TransitState::new();
+        let mut ev = EventRing::new();
+        t.check_in_out(Instant(0), &demand(PhaseSet::EMPTY.with(p(2))), &mut ev);
+        let ring = green(p(2), true);
+        let gap = Some(EndReason::GapOut);
+        assert_eq!(t.end_reason(&site, 0, &ring, gap, Instant(1_000), &mut ev), None);
+        assert_eq!(
+            t.end_reason(&site, 0, &ring, gap, Instant(1_000 + limit - 1), &mut ev),
+            None
+        );
+        assert_eq!(t.end_reason(&site, 0, &ring, gap, Instant(1_000 + limit), &mut ev), gap);
+        // A green that goes on anyway is not extended.
+        assert_eq!(
+            t.end_reason(&site, 0, &ring, None, Instant(1_000 + limit), &mut ev),
+            None
+        );
+        // The next service of the phase may be held again.
+        t.green_started(0, p(2));
+        assert_eq!(t.end_reason(&site, 0, &ring, gap, Instant(90_000), &mut ev), None);
+        t.check_in_out(Instant(91_000), &demand(PhaseSet::EMPTY), &mut ev);
+        assert_eq!(
+            codes(&mut ev),
+            vec![
+                (0, code::TSP_CHECK_IN, 2),
+                (1_000, code::TSP_EXTEND_GREEN, 2),
+                (90_000, code::TSP_EXTEND_GREEN, 2),
+                (91_000, code::TSP_CHECK_OUT, 2),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_waiting_bus_ends_a_conflicting_green_only_after_its_min_green() {
+        let site = site();
+        let mut t = TransitState::new();
+        let mut ev = EventRing::new();
+        // A bus waits on phase 4 (crossing street) while phase 2 is green.
+        t.check_in_out(Instant(0), &demand(PhaseSet::EMPTY.with(p(4))), &mut ev);
+        let _ = codes(&mut ev);
+        assert_eq!(
+            t.end_reason(&site, 0, &green(p(2), false), None, Instant(100), &mut ev),
+            None
+        );
+        let early = t.end_reason(&site, 0, &green(p(2), true), None, Instant(200), &mut ev);
+        assert_eq!(early, Some(EndReason::ForceOff));
+        // One early-green event per service of the bus's phase.
+        let _ = t.end_reason(&site, 1, &green(p(6), true), None, Instant(200), &mut ev);
+        assert_eq!(codes(&mut ev), vec![(200, code::TSP_EARLY_GREEN, 4)]);
+        // A compatible green (phase 8 runs with 4) is not ended.
+        assert_eq!(
+            t.end_reason(&site, 1, &green(p(8), true), None, Instant(300), &mut ev),
+            None
+        );
+    }
+}

@@ -178,7 +178,7 @@ pub enum EngineMode {
 /// The timing engine. Fixed size (~250 bytes), `Clone` without allocation.
 ///
 /// The ring and barrier state is the engine's own; each feature on top of it keeps its state in
-/// its own part ([`PreemptState`], [`TransitState`], [`ArrowState`]).
+/// its own part (`PreemptState`, `TransitState`, `ArrowState`).
 #[derive(Clone, Debug)]
 pub struct Engine {
     mode: EngineMode,

@@ -25,9 +25,9 @@ use crate::config::{PlannerKind, Site};
 use crate::detect::{DetectorHealth, DetectorSnapshot};
 use crate::events::{code, EventRing};
 use crate::limits::{MAX_DETECTORS, MAX_PHASES, SCENARIO_SLOTS};
+use crate::phase::PhaseSet;
 use crate::scenario::{PoolStats, ScenarioPool};
 use crate::signal::engine::{Demand, Directive, Engine};
-use crate::signal::phase::PhaseSet;
 use crate::time::{Clock, Instant};
 use adaptive::Adaptive;
 use webster::WebsterPlan;
@@ -36,7 +36,7 @@ use webster::WebsterPlan;
 /// flows are per phase, counted by the phase's detectors over its lanes, so the phase must be
 /// configured in both with the same approach (leg and movements) and lanes, and the same detector
 /// channels (numbers and inputs) must count it. Timings (greens, clearances) may differ.
-pub fn same_traffic(a: &Site, b: &Site, p: crate::signal::phase::PhaseId) -> bool {
+pub fn same_traffic(a: &Site, b: &Site, p: crate::phase::PhaseId) -> bool {
     let (Some(pa), Some(pb)) = (a.phase(p), b.phase(p)) else {
         return false;
     };

@@ -15,8 +15,8 @@
 //! Cost: one record ≤ [`RECORD_MAX`] bytes, encoded on the stack; saving does not allocate (paths
 //! are built once in [`Store::new`]).
 
+use crate::fault::Fault;
 use crate::limits::{FAULT_HISTORY, MAX_PHASES};
-use crate::monitor::Fault;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::fs::File;
 use std::io::{Read, Write};

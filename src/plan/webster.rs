@@ -42,7 +42,7 @@ pub use flows::{check_flows, design_flows, FlowError, MAX_FLOW_VPHPL};
 
 use crate::config::Site;
 use crate::limits::{MAX_GROUPS, MAX_PHASES};
-use crate::signal::phase::PhaseId;
+use crate::phase::PhaseId;
 use fit::fit;
 
 /// Flow ratio at and above which the intersection is taken as oversaturated.

@@ -20,6 +20,7 @@
 use crate::config::Site;
 use crate::detect::DetectorSnapshot;
 use crate::events::single::OpenMode;
+use crate::frame::OutputFrame;
 use crate::hal::linux::serial::TermiosSerial;
 use crate::hal::{InputFrame, Relays, Watchdog};
 use crate::monitor::card::MmuCard;
@@ -36,7 +37,6 @@ use crate::runtime::service::Services;
 use crate::runtime::state::{StateHealth, StateSnapshot};
 use crate::runtime::summary::RunSummary;
 use crate::runtime::supervisor::{Subsystem, Supervisor};
-use crate::signal::frame::OutputFrame;
 use crate::sim::traffic::TrafficStats;
 use crate::stats::LoopStats;
 use crate::time::Instant;

@@ -84,6 +84,20 @@ impl Record for LearnedFlows {
     const FILE: &'static str = "flows.bin";
 }
 
+/// Saturation flows measured at the stop line (`plan::saturation`), per lane by phase index (veh/h;
+/// 0 = never measured), with the trusted cycles behind each. The Webster fail-safe after a reboot
+/// is timed with these instead of the design figure.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SaturationFlows {
+    pub vphpl: [f32; MAX_PHASES],
+    pub cycles: [u32; MAX_PHASES],
+}
+
+impl Record for SaturationFlows {
+    const KIND: u16 = 4;
+    const FILE: &'static str = "saturation.bin";
+}
+
 /// Why a file was not usable. Reported, then the defaults are used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Damage {

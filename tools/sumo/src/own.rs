@@ -351,8 +351,9 @@ pub struct OwnArgs {
     /// Additional files, comma-separated, the detectors among them.
     #[arg(long, value_name = "A[,A..]", value_delimiter = ',', requires = "net")]
     pub additional: Vec<PathBuf>,
-    /// The site file with the `[sumo]` table [default: board/sites/nema8-4leg.toml].
-    #[arg(long, value_name = "SITE")]
+    /// The site file with the `[sumo]` table for --net (the reference scenarios use
+    /// board/sites/nema8-4leg.toml).
+    #[arg(long, value_name = "SITE", requires = "net")]
     pub site: Option<PathBuf>,
     /// Stop at this simulated second [default: when every vehicle and person has arrived].
     #[arg(long, value_name = "S", requires = "net")]

@@ -481,7 +481,7 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
                 now = now.max(pace.controller_time(woke_ns));
                 on_time = now.since(next) < tick_ms;
                 if let Some(w) = wall.as_mut() {
-                    if w.observe(now, unix_now_ms(), lp.controller.events_mut()).is_some() {
+                    if w.observe_now(now, lp.controller.events_mut()).is_some() {
                         lp.stats.clock_steps += 1;
                     }
                 }

@@ -8,8 +8,8 @@
 use greenwave::config::Site;
 use greenwave::events::csv::parse_timestamp;
 use greenwave::events::single::OpenMode;
-use greenwave::hal::sim::{SimRelays, SimWatchdog};
 use greenwave::fault::FaultKind;
+use greenwave::hal::sim::{SimRelays, SimWatchdog};
 use greenwave::monitor::card::MmuCard;
 use greenwave::runtime::control_loop::{run_with, unix_now_ms, ControlLoop, LoopOptions, Speed};
 use greenwave::runtime::logger::EventSink;

@@ -35,6 +35,8 @@ mod tests;
 
 use super::diag::{ConfigError, Source, NO_SPAN};
 use super::Site;
+use crate::detect::loops::{LoopConfig, MAX_LOOPS};
+use crate::detect::DetectorSet;
 use crate::limits::{MAX_PHASES, NAME_LEN};
 use crate::signal::phase::PhaseId;
 pub use mmu::MmuCardData;
@@ -45,8 +47,9 @@ pub type BoardError = ConfigError;
 
 /// GPIO chips one board may use.
 pub const MAX_CHIPS: usize = 4;
-/// Cabinet input lines.
-pub const MAX_INPUTS: usize = 16;
+/// Cabinet input lines: push buttons, preempt, transit and door (16) plus one loop detector per
+/// detector channel.
+pub const MAX_INPUTS: usize = 16 + crate::detect::loops::MAX_LOOPS;
 /// Paths in a board file.
 pub const PATH_LEN: usize = 64;
 
@@ -105,6 +108,9 @@ pub enum InputKind {
     Transit(PhaseId),
     /// Cabinet door switch (closed = door shut).
     Door,
+    /// A loop detector card's output for one channel (contact closed = vehicle over the loop),
+    /// with its debounce and diagnostics ([`crate::detect::loops`]).
+    Detector(LoopConfig),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,6 +119,9 @@ pub struct InputLine {
     pub line: LineRef,
     /// The input is active when the line reads low (switch to ground with a pull-up).
     pub active_low: bool,
+    /// Line of its `[[input]]` table in the board file (0 when not from a file), for errors of
+    /// checks against a site.
+    pub file_line: usize,
 }
 
 /// What a validated [`Board`] holds, read through `Deref`. Fixed size.
@@ -241,6 +250,55 @@ impl Board {
                     format!("site phase {p} has a crossing but no [[ped]] head"),
                     "wire the pedestrian head",
                 ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl BoardData {
+    /// The loop detector channels, in the order of their `[[input]]` tables (bit `i` of
+    /// `InputFrame::loops` is the `i`-th).
+    pub fn loop_configs(&self) -> heapless::Vec<LoopConfig, MAX_LOOPS> {
+        let mut v = heapless::Vec::new();
+        for i in &self.inputs {
+            if let InputKind::Detector(c) = i.kind {
+                // Parsing refuses more loops than `MAX_LOOPS` (one per detector channel).
+                let _ = v.push(c);
+            }
+        }
+        v
+    }
+
+    /// The site detectors fed by a loop on this board.
+    pub fn loop_detectors(&self) -> DetectorSet {
+        crate::detect::loops::detectors_of(&self.loop_configs())
+    }
+}
+
+impl Board {
+    /// Checks the loop detector inputs against a site: each feeds a detector the site configures.
+    /// (Site detectors with no loop are not an error: a camera zone may feed them, and without any
+    /// source they read `unknown`, which the planner treats as a failed detector.)
+    pub fn check_detectors(&self, site: &Site, file: &str) -> Result<(), BoardError> {
+        for i in &self.inputs {
+            let InputKind::Detector(c) = i.kind else { continue };
+            let known = site
+                .detectors
+                .get(usize::from(c.detector.saturating_sub(1)))
+                .is_some_and(|d| d.is_some());
+            if !known {
+                return Err(ConfigError {
+                    file: file.into(),
+                    line: i.file_line,
+                    field: "input.channel".into(),
+                    message: format!(
+                        "loop input on line {} feeds detector {}, which site \"{}\" does not have",
+                        i.line, c.detector, site.name
+                    ),
+                    fix: "use a detector number of the site's [[detector]] tables, or add the detector to the site"
+                        .into(),
+                });
             }
         }
         Ok(())

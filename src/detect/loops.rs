@@ -16,7 +16,12 @@
 //! ends (presence drops, a vehicle is seen, a full minute passes below the change limit); the
 //! planner then still needs its own period of good data before it trusts the channel again.
 //!
-//! Fixed-size state; [`LoopDetectors::update`] does not allocate and does constant work per channel.
+//! On a board the channels are read with the other cabinet inputs (`hal::gpio::GpioInputs`, raw
+//! levels in `InputFrame::loops`) and combined with the camera zones' snapshot each tick
+//! ([`LoopDetectors::combine`]): a detector may be fed by a zone, a loop, or both.
+//!
+//! Fixed-size state; [`LoopDetectors::update`] and [`LoopDetectors::combine`] do not allocate and
+//! do constant work per channel.
 
 use crate::detect::{DetectorHealth, DetectorSet, DetectorSnapshot};
 use crate::limits::MAX_DETECTORS;
@@ -142,11 +147,39 @@ impl Channel {
     }
 }
 
+/// The count a channel reports when combined with a zone: a counter of its own that advances by
+/// the vehicles the trusted source saw this tick, so switching between the loop's and the zone's
+/// counters (a loop fails, a camera returns) never makes the count jump.
+#[derive(Clone, Copy, Debug, Default)]
+struct Combined {
+    count: u16,
+    last_loop: u16,
+    last_zone: u16,
+    loop_ok: bool,
+    zone_ok: bool,
+}
+
+/// One loop channel for the console: the contact as read, what is believed, and since when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoopView {
+    /// Site detector number the channel feeds.
+    pub detector: u8,
+    /// The contact as last read (before debouncing).
+    pub raw: bool,
+    /// Believed presence (debounced).
+    pub present: bool,
+    pub count: u16,
+    pub health: DetectorHealth,
+    /// When the believed presence last changed.
+    pub changed_at: Instant,
+}
+
 /// Every loop channel of the cabinet.
 #[derive(Clone, Debug)]
 pub struct LoopDetectors {
     cfg: heapless::Vec<LoopConfig, MAX_LOOPS>,
     ch: [Channel; MAX_LOOPS],
+    combined: [Combined; MAX_LOOPS],
 }
 
 impl LoopDetectors {
@@ -154,7 +187,22 @@ impl LoopDetectors {
         LoopDetectors {
             cfg,
             ch: [Channel::NEW; MAX_LOOPS],
+            combined: [Combined::default(); MAX_LOOPS],
         }
+    }
+
+    /// Configured channel `i` for the console.
+    pub fn view(&self, i: usize) -> Option<LoopView> {
+        let cfg = self.cfg.get(i)?;
+        let c = self.ch.get(i)?;
+        Some(LoopView {
+            detector: cfg.detector,
+            raw: c.raw,
+            present: c.present,
+            count: c.count,
+            health: c.health,
+            changed_at: c.changed_at,
+        })
     }
 
     pub fn configs(&self) -> &[LoopConfig] {
@@ -189,6 +237,68 @@ impl LoopDetectors {
                 *n = ch.count;
                 *h = ch.health;
             }
+        }
+    }
+}
+
+impl LoopDetectors {
+    /// Combines the loops (after this tick's [`LoopDetectors::update`]) with `snap`, the other
+    /// sources' snapshot polled at `now`. Each loop channel is merged with the zone reading of
+    /// the same detector by [`merge`]; a detector no zone reports (`Unknown`) takes the loop's
+    /// reading alone. The loops were read this tick, so a stalled camera must not make them look
+    /// old: a snapshot older than `stale_ms` first has every reading it reports marked `Stale`
+    /// (per detector, as the planner would judge the whole snapshot) and is then current, so the
+    /// camera's detectors fail and the loops carry on. Detectors without a loop are left as they
+    /// are.
+    pub fn combine(&mut self, now: Instant, snap: &mut DetectorSnapshot, stale_ms: u32) {
+        if now.since(snap.at) > u64::from(stale_ms) {
+            for (i, (h, q)) in snap.health.iter_mut().zip(snap.queue_m.iter_mut()).enumerate() {
+                if *h != DetectorHealth::Unknown {
+                    *h = DetectorHealth::Stale;
+                    *q = 0.0;
+                    snap.presence.set(i, false);
+                }
+            }
+            snap.at = now;
+        }
+        for ((cfg, ch), out) in self.cfg.iter().zip(self.ch.iter()).zip(self.combined.iter_mut()) {
+            let i = usize::from(cfg.detector.saturating_sub(1));
+            let (Some(h), Some(n), Some(q)) = (snap.health.get_mut(i), snap.counts.get_mut(i), snap.queue_m.get_mut(i))
+            else {
+                continue;
+            };
+            let zone = Reading {
+                present: snap.presence.contains(i),
+                count: *n,
+                queue_m: *q,
+                health: *h,
+            };
+            let lp = Reading {
+                present: ch.present,
+                count: ch.count,
+                queue_m: 0.0,
+                health: ch.health,
+            };
+            let m = merge(lp, zone);
+            let (loop_ok, zone_ok) = (lp.health.trusted(), zone.health.trusted());
+            let seen = if loop_ok && out.loop_ok {
+                lp.count.wrapping_sub(out.last_loop)
+            } else if !loop_ok && zone_ok && out.zone_ok {
+                zone.count.wrapping_sub(out.last_zone)
+            } else {
+                0
+            };
+            *out = Combined {
+                count: out.count.wrapping_add(seen),
+                last_loop: lp.count,
+                last_zone: zone.count,
+                loop_ok,
+                zone_ok,
+            };
+            *h = m.health;
+            *n = out.count;
+            *q = m.queue_m;
+            snap.presence.set(i, m.present);
         }
     }
 }

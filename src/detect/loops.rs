@@ -155,8 +155,9 @@ struct Combined {
     count: u16,
     last_loop: u16,
     last_zone: u16,
-    loop_ok: bool,
     zone_ok: bool,
+    /// Combined at least once (the counter starts at the loop's).
+    primed: bool,
 }
 
 /// One loop channel for the console: the contact as read, what is believed, and since when.
@@ -281,19 +282,23 @@ impl LoopDetectors {
             };
             let m = merge(lp, zone);
             let (loop_ok, zone_ok) = (lp.health.trusted(), zone.health.trusted());
-            let seen = if loop_ok && out.loop_ok {
+            // The loop's counter is continuous (its own debounced edges); a camera's may restart
+            // with its detection thread, so the zone's counts are taken only between two trusted
+            // readings.
+            let seen = if loop_ok && out.primed {
                 lp.count.wrapping_sub(out.last_loop)
             } else if !loop_ok && zone_ok && out.zone_ok {
                 zone.count.wrapping_sub(out.last_zone)
             } else {
                 0
             };
+            let base = if out.primed { out.count } else { lp.count };
             *out = Combined {
-                count: out.count.wrapping_add(seen),
+                count: base.wrapping_add(seen),
                 last_loop: lp.count,
                 last_zone: zone.count,
-                loop_ok,
                 zone_ok,
+                primed: true,
             };
             *h = m.health;
             *n = out.count;
@@ -438,6 +443,92 @@ mod tests {
         run(&mut d, 0, 10, |_| false);
         run(&mut d, 10, 4_000_000, |_| true);
         assert_eq!(d.channel(0), Some((true, 1, DetectorHealth::Ok)));
+    }
+
+    /// A camera snapshot at `at` reporting detector `i` (index) healthy with `count` and a queue.
+    fn zone(at: u64, i: usize, present: bool, count: u16) -> DetectorSnapshot {
+        let mut s = DetectorSnapshot {
+            at: Instant(at),
+            ..DetectorSnapshot::EMPTY
+        };
+        s.health[i] = DetectorHealth::Ok;
+        s.presence.set(i, present);
+        s.counts[i] = count;
+        s.queue_m[i] = 14.0;
+        s
+    }
+
+    #[test]
+    fn combine_fills_loop_only_detectors_and_leaves_the_others() {
+        let mut d = one(LoopConfig::with_defaults(3));
+        run(&mut d, 0, 1_000, |t| t >= 500);
+        let mut snap = zone(1_000, 7, true, 9);
+        d.combine(Instant(1_000), &mut snap, 2_000);
+        assert_eq!(snap.health[2], DetectorHealth::Ok);
+        assert!(snap.presence.contains(2));
+        assert_eq!(snap.counts[2], 1);
+        assert_eq!(snap.queue_m[2], 0.0, "a loop cannot see a queue");
+        assert_eq!((snap.health[7], snap.counts[7], snap.queue_m[7]), (DetectorHealth::Ok, 9, 14.0));
+        assert!(snap.presence.contains(7));
+        assert_eq!(snap.health[0], DetectorHealth::Unknown);
+        assert_eq!(snap.at, Instant(1_000));
+    }
+
+    #[test]
+    fn combine_counts_without_a_jump_when_the_source_changes() {
+        let mut cfg = LoopConfig::with_defaults(1);
+        cfg.max_presence_ms = 60_000;
+        let mut d = one(cfg);
+        let mut t = 0;
+        let mut step = |d: &mut LoopDetectors, level: bool, zone_count: u16| {
+            t += 100;
+            d.update(Instant(t), u32::from(level));
+            let mut snap = zone(t, 0, false, zone_count);
+            d.combine(Instant(t), &mut snap, 2_000);
+            snap
+        };
+        // Three vehicles on the loop while the camera's own counter is far away (it started at
+        // 500): the combined count follows the loop.
+        let mut s = step(&mut d, false, 500);
+        for k in 0..3u16 {
+            for _ in 0..5 {
+                s = step(&mut d, true, 500 + k);
+            }
+            for _ in 0..5 {
+                s = step(&mut d, false, 500 + k);
+            }
+        }
+        assert_eq!(s.counts[0], 3);
+        assert_eq!(s.queue_m[0], 14.0, "the queue is the camera's");
+        // A fourth vehicle arrives and the loop sticks on under it; the zone carries on counting
+        // from its own counter.
+        for _ in 0..700 {
+            s = step(&mut d, true, 503);
+        }
+        assert_eq!(s.health[0], DetectorHealth::Ok, "the camera's healthy reading is used");
+        assert_eq!(s.counts[0], 4, "no jump to the camera's counter");
+        s = step(&mut d, true, 505);
+        assert_eq!(s.counts[0], 6, "two vehicles seen by the camera");
+        assert!(!s.presence.contains(0), "the stuck loop places no presence");
+    }
+
+    #[test]
+    fn a_stalled_camera_fails_its_own_detectors_not_the_loops() {
+        let mut d = one(LoopConfig::with_defaults(2));
+        run(&mut d, 0, 10_000, |t| t > 9_000);
+        let mut snap = zone(4_000, 5, true, 40);
+        snap.health[1] = DetectorHealth::Ok; // the camera also sees detector 2, the loop's
+        d.combine(Instant(10_000), &mut snap, 2_000);
+        assert_eq!(snap.at, Instant(10_000), "the loops were read now");
+        assert_eq!(snap.health[5], DetectorHealth::Stale);
+        assert!(!snap.presence.contains(5));
+        assert_eq!(snap.health[1], DetectorHealth::Ok, "the loop carries detector 2");
+        assert!(snap.presence.contains(1));
+        assert_eq!(snap.health[0], DetectorHealth::Unknown, "nothing feeds detector 1");
+        // A fresh snapshot is left as old as it is.
+        let mut snap = zone(9_000, 5, true, 40);
+        d.combine(Instant(10_000), &mut snap, 2_000);
+        assert_eq!((snap.at, snap.health[5]), (Instant(9_000), DetectorHealth::Ok));
     }
 
     #[test]

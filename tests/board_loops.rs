@@ -289,3 +289,121 @@ fn a_stuck_loop_puts_its_phase_on_recall_then_the_planner_falls_back_to_webster(
     assert_eq!(lp.controller.status().plan_mode, PlanMode::Actuated);
     assert!(lp.street.loops().is_some());
 }
+
+/// The console's `loops` over the running cabinet: each channel's contact, believed state, count,
+/// health and the detector's phase; a board without loops says so.
+#[test]
+fn console_loops_shows_each_channel() {
+    use greenwave::console::Console;
+    use greenwave::hal::sim::serial::SimSerial;
+    use greenwave::runtime::console::Bound;
+
+    let site = site();
+    let board = every_detector_on_a_loop();
+    let card = greenwave::monitor::card::check_board(&board, &site, "every-loop.toml").unwrap();
+    let gpio = FakeGpio::new();
+    idle(&board, &gpio);
+    let relays = GpioRelays::new(&board, FakeGpio::new()).unwrap();
+    let mut lp = ControlLoop::new(&site, &card, relays, SimWatchdog::default(), cabinet(&board, &site, &gpio));
+    let mut console = Console::new(None);
+    let mut port = SimSerial::default();
+    console.start(site.name.as_str());
+    for k in 0..800u64 {
+        // A vehicle arrives on detector 1 at 10 s and stays; detector 5 is shorted from 1 s.
+        set_loop(&board, &gpio, 1, k >= 100);
+        set_loop(&board, &gpio, 5, k >= 10);
+        let now = Instant(k * 100);
+        lp.tick(now, true);
+        if k == 790 {
+            port.type_bytes(b"loops\r");
+        }
+        let det = lp.last_det;
+        let mut bound = Bound {
+            controller: &mut lp.controller,
+            detectors: &det,
+            loops: lp.street.loops(),
+            stats: lp.stats,
+            watchdog_ok: true,
+            now,
+        };
+        console.poll(&mut port, now, &mut bound).unwrap();
+    }
+    let out = String::from_utf8_lossy(&port.output).into_owned();
+    assert!(out.contains("loop  det  phase  contact  state  count  health     for"), "{out}");
+    // Detector 1 (phase 1): closed at 10.0 s, believed on the next tick (its 50 ms debounce),
+    // 68.9 s before the command is served at 79.0 s.
+    assert!(out.contains("   1    1      1  closed   on         1  ok            68.9 s"), "{out}");
+    // Detector 5 (phase 4), the 7th loop input: held 77.9 s, past its 60 s max presence.
+    assert!(out.contains("   7    5      4  closed   on         1  stuck-on      77.9 s"), "{out}");
+    assert!(out.contains("  12   12      8  open     off        0  ok            79.0 s"), "{out}");
+
+    // A board without loops.
+    let mut console = Console::new(None);
+    let mut port = SimSerial::default();
+    console.start(site.name.as_str());
+    port.type_bytes(b"loops\r");
+    let det = lp.last_det;
+    let mut bound = Bound {
+        controller: &mut lp.controller,
+        detectors: &det,
+        loops: None,
+        stats: lp.stats,
+        watchdog_ok: true,
+        now: Instant(80_000),
+    };
+    console.poll(&mut port, Instant(80_000), &mut bound).unwrap();
+    let out = String::from_utf8_lossy(&port.output).into_owned();
+    assert!(out.contains("no loop detector inputs on this board"), "{out}");
+}
+
+/// `greenwave check --board`: the loops and the site detectors nothing feeds are listed; a loop
+/// feeding a detector the site lacks is refused with file, line, field and fix.
+#[test]
+fn check_lists_the_loops_and_refuses_a_loop_without_a_site_detector() {
+    let bin = env!("CARGO_BIN_EXE_greenwave");
+    let out = std::process::Command::new(bin)
+        .args(["check", "--site", SITE, "--board", "board/host-fake.toml"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("loop detectors: 4 inputs, feeding detectors 1, 4, 7, 10"), "{text}");
+    assert!(
+        text.contains("no loop or camera zone feeds detectors 2, 3, 5, 6, 8, 9, 11, 12"),
+        "{text}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("greenwave-loops-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let shipped = std::fs::read_to_string("board/host-fake.toml").unwrap();
+    let bad = dir.join("bad-channel.toml");
+    std::fs::write(&bad, shipped.replacen("channel = 10\n", "channel = 14\n", 1)).unwrap();
+    let out = std::process::Command::new(bin)
+        .args(["check", "--site", SITE, "--board"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    let line = shipped[..shipped.find("channel = 10\n").unwrap()]
+        .rfind("[[input]]")
+        .map(|at| shipped[..at].lines().count() + 1)
+        .unwrap();
+    assert!(
+        e.contains(&format!("bad-channel.toml line {line}: `input.channel`"))
+            && e.contains("detector 14, which site \"Main St & 1st Ave\" does not have")
+            && e.contains("fix: use a detector number"),
+        "{e}"
+    );
+    let full = std::fs::read_to_string("board/host-fake.toml").unwrap();
+    std::fs::write(&bad, full.replacen("line = \"1:17\"", "line = \"1:16\"", 1)).unwrap();
+    let out = std::process::Command::new(bin)
+        .args(["check", "--site", SITE, "--board"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("`input.line`: line 1:16 is used twice"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -151,7 +151,10 @@ fn loop_sources(
     if line.is_empty() {
         out!("loop detectors: none");
     } else {
-        out!("loop detectors: {} inputs, feeding detectors{line}", board.loop_configs().len());
+        out!(
+            "loop detectors: {} inputs, feeding detectors{line}",
+            board.loop_configs().len()
+        );
     }
     let mut fed = board.loop_detectors();
     for z in camera.iter().flat_map(|c| c.zones.iter()) {

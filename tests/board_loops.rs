@@ -125,7 +125,11 @@ fn loop_contacts_are_debounced_and_diagnosed_through_the_board_inputs() {
         assert_eq!(s.health[d], DetectorHealth::Ok, "detector {}", d + 1);
         assert!(!s.presence.contains(d));
     }
-    assert_eq!(s.health[1], DetectorHealth::Unknown, "no loop, no camera: detector 2 is unfed");
+    assert_eq!(
+        s.health[1],
+        DetectorHealth::Unknown,
+        "no loop, no camera: detector 2 is unfed"
+    );
     assert_eq!(s.at, Instant(990), "the snapshot is current");
 
     // Contact bounce on detector 1 (30 ms closures every 200 ms) is not a vehicle.
@@ -141,7 +145,11 @@ fn loop_contacts_are_debounced_and_diagnosed_through_the_board_inputs() {
 
     // Detector 1 held for over a minute: stuck on, its presence no longer placed.
     let s = run(&mut cab, 3_500, 63_000, 100, |_| {});
-    assert_eq!(s.health[0], DetectorHealth::Ok, "59.5 s of presence is a long red, not a fault");
+    assert_eq!(
+        s.health[0],
+        DetectorHealth::Ok,
+        "59.5 s of presence is a long red, not a fault"
+    );
     let s = run(&mut cab, 63_000, 64_000, 100, |_| {});
     assert_eq!(s.health[0], DetectorHealth::StuckOn);
     assert!(!s.presence.contains(0));
@@ -230,7 +238,13 @@ fn a_stuck_loop_puts_its_phase_on_recall_then_the_planner_falls_back_to_webster(
     let gpio = FakeGpio::new();
     idle(&board, &gpio);
     let relays = GpioRelays::new(&board, FakeGpio::new()).unwrap();
-    let mut lp = ControlLoop::new(&site, &card, relays, SimWatchdog::default(), cabinet(&board, &site, &gpio));
+    let mut lp = ControlLoop::new(
+        &site,
+        &card,
+        relays,
+        SimWatchdog::default(),
+        cabinet(&board, &site, &gpio),
+    );
     let p4 = PhaseId::new(4).unwrap();
     let mut t = 0u64;
     let shorted = std::cell::RefCell::new(Vec::new());
@@ -284,7 +298,11 @@ fn a_stuck_loop_puts_its_phase_on_recall_then_the_planner_falls_back_to_webster(
     set_loop(&board, &gpio, 5, false);
     set_loop(&board, &gpio, 6, false);
     run(&mut lp, 5);
-    assert_eq!(lp.controller.status().plan_mode, PlanMode::Fallback, "recovery takes 10 s");
+    assert_eq!(
+        lp.controller.status().plan_mode,
+        PlanMode::Fallback,
+        "recovery takes 10 s"
+    );
     run(&mut lp, 10);
     assert_eq!(lp.controller.status().plan_mode, PlanMode::Actuated);
     assert!(lp.street.loops().is_some());
@@ -304,7 +322,13 @@ fn console_loops_shows_each_channel() {
     let gpio = FakeGpio::new();
     idle(&board, &gpio);
     let relays = GpioRelays::new(&board, FakeGpio::new()).unwrap();
-    let mut lp = ControlLoop::new(&site, &card, relays, SimWatchdog::default(), cabinet(&board, &site, &gpio));
+    let mut lp = ControlLoop::new(
+        &site,
+        &card,
+        relays,
+        SimWatchdog::default(),
+        cabinet(&board, &site, &gpio),
+    );
     let mut console = Console::new(None);
     let mut port = SimSerial::default();
     console.start(site.name.as_str());
@@ -329,13 +353,25 @@ fn console_loops_shows_each_channel() {
         console.poll(&mut port, now, &mut bound).unwrap();
     }
     let out = String::from_utf8_lossy(&port.output).into_owned();
-    assert!(out.contains("loop  det  phase  contact  state  count  health     for"), "{out}");
+    assert!(
+        out.contains("loop  det  phase  contact  state  count  health     for"),
+        "{out}"
+    );
     // Detector 1 (phase 1): closed at 10.0 s, believed on the next tick (its 50 ms debounce),
     // 68.9 s before the command is served at 79.0 s.
-    assert!(out.contains("   1    1      1  closed   on         1  ok            68.9 s"), "{out}");
+    assert!(
+        out.contains("   1    1      1  closed   on         1  ok            68.9 s"),
+        "{out}"
+    );
     // Detector 5 (phase 4), the 7th loop input: held 77.9 s, past its 60 s max presence.
-    assert!(out.contains("   7    5      4  closed   on         1  stuck-on      77.9 s"), "{out}");
-    assert!(out.contains("  12   12      8  open     off        0  ok            79.0 s"), "{out}");
+    assert!(
+        out.contains("   7    5      4  closed   on         1  stuck-on      77.9 s"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  12   12      8  open     off        0  ok            79.0 s"),
+        "{out}"
+    );
 
     // A board without loops.
     let mut console = Console::new(None);
@@ -367,7 +403,10 @@ fn check_lists_the_loops_and_refuses_a_loop_without_a_site_detector() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("loop detectors: 4 inputs, feeding detectors 1, 4, 7, 10"), "{text}");
+    assert!(
+        text.contains("loop detectors: 4 inputs, feeding detectors 1, 4, 7, 10"),
+        "{text}"
+    );
     assert!(
         text.contains("no loop or camera zone feeds detectors 2, 3, 5, 6, 8, 9, 11, 12"),
         "{text}"

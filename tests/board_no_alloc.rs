@@ -120,5 +120,9 @@ fn control_loop_with_loop_detectors_does_not_allocate() {
     let st = lp.controller.status();
     assert!(st.cycles > 100, "cycles {}", st.cycles);
     assert!(events > 10_000, "events {events}");
-    assert_eq!(st.plan_mode, greenwave::plan::PlanMode::Actuated, "recovered after the short");
+    assert_eq!(
+        st.plan_mode,
+        greenwave::plan::PlanMode::Actuated,
+        "recovered after the short"
+    );
 }

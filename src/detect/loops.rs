@@ -468,7 +468,10 @@ mod tests {
         assert!(snap.presence.contains(2));
         assert_eq!(snap.counts[2], 1);
         assert_eq!(snap.queue_m[2], 0.0, "a loop cannot see a queue");
-        assert_eq!((snap.health[7], snap.counts[7], snap.queue_m[7]), (DetectorHealth::Ok, 9, 14.0));
+        assert_eq!(
+            (snap.health[7], snap.counts[7], snap.queue_m[7]),
+            (DetectorHealth::Ok, 9, 14.0)
+        );
         assert!(snap.presence.contains(7));
         assert_eq!(snap.health[0], DetectorHealth::Unknown);
         assert_eq!(snap.at, Instant(1_000));

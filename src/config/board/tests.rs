@@ -243,16 +243,58 @@ max_changes_per_min = 200
     fn detector_inputs_are_refused_with_line_field_and_fix() {
         let cases: [(&str, &str, usize, &str, &str); 11] = [
             ("channel = 3\n", "", 12, "input.channel", "needs `channel`"),
-            ("channel = 3\n", "channel = 0\n", 13, "input.channel", "detector 0 does not exist"),
-            ("channel = 3\n", "channel = 33\n", 13, "input.channel", "detector 33 does not exist"),
-            ("channel = 5\n", "channel = 3\n", 18, "input.channel", "detector 3 is fed by two loop inputs"),
+            (
+                "channel = 3\n",
+                "channel = 0\n",
+                13,
+                "input.channel",
+                "detector 0 does not exist",
+            ),
+            (
+                "channel = 3\n",
+                "channel = 33\n",
+                13,
+                "input.channel",
+                "detector 33 does not exist",
+            ),
+            (
+                "channel = 5\n",
+                "channel = 3\n",
+                18,
+                "input.channel",
+                "detector 3 is fed by two loop inputs",
+            ),
             ("line = 8\n", "line = 7\n", 19, "input.line", "line 0:7 is used twice"),
             ("line = 8\n", "line = 6\n", 19, "input.line", "line 0:6 is used twice"),
-            ("debounce_ms = 20", "debounce_ms = 1500", 21, "input.debounce_ms", "1500 is out of range"),
-            ("max_presence_s = 120", "max_presence_s = 30", 22, "input.max_presence_s", "30 is out of range"),
-            ("no_activity_s = 0", "no_activity_s = 20000", 23, "input.no_activity_s", "20000 is out of range"),
+            (
+                "debounce_ms = 20",
+                "debounce_ms = 1500",
+                21,
+                "input.debounce_ms",
+                "1500 is out of range",
+            ),
+            (
+                "max_presence_s = 120",
+                "max_presence_s = 30",
+                22,
+                "input.max_presence_s",
+                "30 is out of range",
+            ),
+            (
+                "no_activity_s = 0",
+                "no_activity_s = 20000",
+                23,
+                "input.no_activity_s",
+                "20000 is out of range",
+            ),
             ("= 200", "= 60", 24, "input.max_changes_per_min", "60 is out of range"),
-            ("phase = 2\n", "phase = 2\nchannel = 1\n", 9, "input.channel", "a ped input takes no `channel`"),
+            (
+                "phase = 2\n",
+                "phase = 2\nchannel = 1\n",
+                9,
+                "input.channel",
+                "a ped input takes no `channel`",
+            ),
         ];
         for (from, to, line, field, msg) in cases {
             assert!(BASE.contains(from), "{from}");
@@ -275,7 +317,12 @@ max_changes_per_min = 200
             .replace("debounce_ms = 20", "debounce_ms = 0");
         let c = Board::parse(&text, "b.toml").unwrap().loop_configs()[1];
         assert_eq!(
-            (c.debounce_ms, c.max_presence_ms, c.no_activity_ms, c.max_changes_per_min),
+            (
+                c.debounce_ms,
+                c.max_presence_ms,
+                c.no_activity_ms,
+                c.max_changes_per_min
+            ),
             (0, 0, 0, 0)
         );
     }
@@ -293,6 +340,9 @@ max_changes_per_min = 200
         let b = Board::parse(&BASE.replace("channel = 5", "channel = 13"), "b.toml").unwrap();
         let e = b.check_detectors(&site, "b.toml").unwrap_err();
         assert_eq!((e.line, e.field.as_str()), (16, "input.channel"), "{e}");
-        assert!(e.message.contains("detector 13") && e.fix.contains("[[detector]]"), "{e}");
+        assert!(
+            e.message.contains("detector 13") && e.fix.contains("[[detector]]"),
+            "{e}"
+        );
     }
 }

@@ -67,14 +67,14 @@ pub mod code {
     pub const CYCLE_LENGTH_CHANGE: u8 = 132;
     /// Flash status change (parameter: 0 = flash off, 1 = flash on).
     pub const FLASH_STATUS: u8 = 173;
-    /// Controller alarm (parameter = greenwave fault number, see `monitor::FaultKind`, or one of
+    /// Controller alarm (parameter = greenwave fault number, see `fault::FaultKind`, or one of
     /// the [`super::alarm`] numbers for faults that are reported without latching flash).
     pub const ALARM: u8 = 174;
 }
 
 /// Alarm numbers (parameter of [`code::ALARM`]) for faults that do not touch the street: the
 /// signal keeps running safely, so they never latch flash, but they must be seen. Numbered above
-/// every `monitor::FaultKind` (the latching faults). Logged once when the fault starts, not per
+/// every `fault::FaultKind` (the latching faults). Logged once when the fault starts, not per
 /// failed write.
 pub mod alarm {
     /// Event log writes are failing: rows are being lost (and counted).

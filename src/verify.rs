@@ -32,7 +32,7 @@
 
 use crate::events::code;
 use crate::events::csv::parse_timestamp;
-use crate::signal::phase::PhaseId;
+use crate::phase::PhaseId;
 
 /// Channels of the card: one per phase (`monitor::card`).
 pub const CHANNELS: usize = crate::limits::MAX_PHASES;

@@ -38,7 +38,7 @@ use super::Site;
 use crate::detect::loops::{LoopConfig, MAX_LOOPS};
 use crate::detect::DetectorSet;
 use crate::limits::{MAX_PHASES, NAME_LEN};
-use crate::signal::phase::PhaseId;
+use crate::phase::PhaseId;
 pub use mmu::MmuCardData;
 use std::path::Path;
 

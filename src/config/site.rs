@@ -31,7 +31,7 @@ use super::console::ConsoleConfig;
 use super::diag::{ConfigError, Source, NO_SPAN};
 use super::{file, geometry};
 use crate::limits::{MAX_DETECTORS, MAX_GROUPS, MAX_PHASES, MAX_PREEMPTS, MAX_RINGS, NAME_LEN};
-use crate::signal::phase::{PhaseId, PhaseSet};
+use crate::phase::{PhaseId, PhaseSet};
 use std::path::Path;
 
 /// Recall mode of a phase (NEMA TS2 3.5.5.5).

@@ -6,7 +6,7 @@ use crate::config::{PlannerKind, Site};
 use crate::detect::loops::LoopView;
 use crate::detect::DetectorSnapshot;
 use crate::limits::MAX_PHASES;
-use crate::signal::phase::PhaseId;
+use crate::phase::PhaseId;
 pub use crate::stats::LoopStats;
 use crate::time::Instant;
 

@@ -139,6 +139,15 @@ pub fn start_state<R: Relays, W: Watchdog, S: Street>(
             prior_cycles = 0;
         }
     }
+    if loaded.saturation.cycles.iter().any(|c| *c > 0)
+        && lp
+            .controller
+            .planner_mut()
+            .set_saturation(site, &loaded.saturation.vphpl, &loaded.saturation.cycles)
+            .is_ok()
+    {
+        log::info!("Webster fail-safe plan timed with saturation flows measured before the restart");
+    }
     Ok(Kept {
         store: Box::new(keeper),
         base: loaded.counters,

@@ -10,7 +10,7 @@ use super::{
 use crate::config::diag::Source;
 use crate::detect::loops::{LoopConfig, MAX_LOOPS};
 use crate::limits::{MAX_PHASES, NAME_LEN};
-use crate::signal::phase::PhaseId;
+use crate::phase::PhaseId;
 use toml::Spanned;
 
 /// The validator of one board file.

@@ -10,7 +10,7 @@ use super::{parse_planner, DetectorDef, FlashColor, PhaseTiming, PreemptDef, Rin
 use crate::config::diag::{ConfigError, Source, NO_SPAN};
 use crate::config::{derive, file};
 use crate::limits::{MAX_DETECTORS, MAX_GROUPS, MAX_PHASES, MAX_PREEMPTS, MAX_RINGS, NAME_LEN};
-use crate::signal::phase::{PhaseId, PhaseSet};
+use crate::phase::{PhaseId, PhaseSet};
 use core::ops::Range;
 use toml::Spanned;
 

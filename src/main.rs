@@ -156,7 +156,7 @@ fn loop_sources(
             board.loop_configs().len()
         );
     }
-    let mut fed = board.loop_detectors();
+    let mut fed = greenwave::detect::loops::detectors_of(&board.loop_configs());
     for z in camera.iter().flat_map(|c| c.zones.iter()) {
         fed.set(usize::from(z.detector.saturating_sub(1)), true);
     }

@@ -234,7 +234,11 @@ fn a_stuck_loop_puts_its_phase_on_recall_then_the_planner_falls_back_to_webster(
     let site = site();
     let board = every_detector_on_a_loop();
     let card = greenwave::monitor::card::check_board(&board, &site, "every-loop.toml").unwrap();
-    assert!(board.loop_detectors().0 == 0xfff, "detectors 1 to 12 on loops");
+    assert_eq!(
+        greenwave::detect::loops::detectors_of(&board.loop_configs()).0,
+        0xfff,
+        "detectors 1 to 12 on loops"
+    );
     let gpio = FakeGpio::new();
     idle(&board, &gpio);
     let relays = GpioRelays::new(&board, FakeGpio::new()).unwrap();

@@ -35,8 +35,6 @@ mod tests;
 
 use super::diag::{ConfigError, Source, NO_SPAN};
 use super::Site;
-use crate::detect::loops::{LoopConfig, MAX_LOOPS};
-use crate::detect::DetectorSet;
 use crate::limits::{MAX_PHASES, NAME_LEN};
 use crate::phase::PhaseId;
 pub use mmu::MmuCardData;
@@ -49,7 +47,9 @@ pub type BoardError = ConfigError;
 pub const MAX_CHIPS: usize = 4;
 /// Cabinet input lines: push buttons, preempt, transit and door (16) plus one loop detector per
 /// detector channel.
-pub const MAX_INPUTS: usize = 16 + crate::detect::loops::MAX_LOOPS;
+pub const MAX_INPUTS: usize = 16 + MAX_LOOPS;
+/// Loop detector inputs (one per detector channel).
+pub const MAX_LOOPS: usize = crate::limits::MAX_DETECTORS;
 /// Paths in a board file.
 pub const PATH_LEN: usize = 64;
 
@@ -97,6 +97,37 @@ pub struct PedLines {
     pub dont_walk: LineRef,
 }
 
+/// One loop channel as configured (the board file's `[[input]] kind = "detector"`); run by
+/// `detect::loops`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoopConfig {
+    /// Site detector number this channel feeds (1-based).
+    pub detector: u8,
+    /// A level must hold this long before it is believed.
+    pub debounce_ms: u32,
+    /// Longest believable presence; 0 = no check.
+    pub max_presence_ms: u32,
+    /// Longest believable time without an actuation; 0 = no check.
+    pub no_activity_ms: u32,
+    /// Most believable presence changes per minute; 0 = no check.
+    pub max_changes_per_min: u16,
+}
+
+impl LoopConfig {
+    /// Defaults a traffic engineer would start from: 50 ms debounce (contact bounce of a detector
+    /// card's relay output), 5 min max presence, 30 min without activity, 120 changes per minute
+    /// (two per second: faster than any lane can pass vehicles).
+    pub const fn with_defaults(detector: u8) -> LoopConfig {
+        LoopConfig {
+            detector,
+            debounce_ms: 50,
+            max_presence_ms: 300_000,
+            no_activity_ms: 1_800_000,
+            max_changes_per_min: 120,
+        }
+    }
+}
+
 /// What a cabinet input means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InputKind {
@@ -109,7 +140,7 @@ pub enum InputKind {
     /// Cabinet door switch (closed = door shut).
     Door,
     /// A loop detector card's output for one channel (contact closed = vehicle over the loop),
-    /// with its debounce and diagnostics ([`crate::detect::loops`]).
+    /// with its debounce and diagnostics (run by `detect::loops`).
     Detector(LoopConfig),
 }
 
@@ -268,11 +299,6 @@ impl BoardData {
             }
         }
         v
-    }
-
-    /// The site detectors fed by a loop on this board.
-    pub fn loop_detectors(&self) -> DetectorSet {
-        crate::detect::loops::detectors_of(&self.loop_configs())
     }
 }
 

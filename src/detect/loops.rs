@@ -24,44 +24,13 @@
 //! do constant work per channel.
 
 use crate::detect::{DetectorHealth, DetectorSet, DetectorSnapshot};
-use crate::limits::MAX_DETECTORS;
 use crate::time::Instant;
 
-/// Loop channels per controller (one per cabinet detector input).
-pub const MAX_LOOPS: usize = MAX_DETECTORS;
+/// One channel's configuration, and the channels per controller (one per detector channel).
+pub use crate::config::board::{LoopConfig, MAX_LOOPS};
 
 /// Window of the erratic-count diagnostic (NTCIP 1202 counts changes per minute).
 pub const CHATTER_WINDOW_MS: u64 = 60_000;
-
-/// One loop channel as configured (the board file's `[[input]] kind = "detector"`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LoopConfig {
-    /// Site detector number this channel feeds (1-based).
-    pub detector: u8,
-    /// A level must hold this long before it is believed.
-    pub debounce_ms: u32,
-    /// Longest believable presence; 0 = no check.
-    pub max_presence_ms: u32,
-    /// Longest believable time without an actuation; 0 = no check.
-    pub no_activity_ms: u32,
-    /// Most believable presence changes per minute; 0 = no check.
-    pub max_changes_per_min: u16,
-}
-
-impl LoopConfig {
-    /// Defaults a traffic engineer would start from: 50 ms debounce (contact bounce of a detector
-    /// card's relay output), 5 min max presence, 30 min without activity, 120 changes per minute
-    /// (two per second: faster than any lane can pass vehicles).
-    pub const fn with_defaults(detector: u8) -> LoopConfig {
-        LoopConfig {
-            detector,
-            debounce_ms: 50,
-            max_presence_ms: 300_000,
-            no_activity_ms: 1_800_000,
-            max_changes_per_min: 120,
-        }
-    }
-}
 
 /// One channel's debouncer and diagnostics.
 #[derive(Clone, Copy, Debug)]

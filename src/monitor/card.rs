@@ -335,7 +335,7 @@ mod tests {
             let cabinet_inputs = board
                 .inputs
                 .iter()
-                .filter(|i| !matches!(i.kind, crate::hal::board::InputKind::Detector(_)))
+                .filter(|i| !matches!(i.kind, crate::config::board::InputKind::Detector(_)))
                 .count();
             assert_eq!(cabinet_inputs, 9, "{b}");
         }

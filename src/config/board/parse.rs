@@ -4,11 +4,10 @@
 
 use super::file::BoardFile;
 use super::{
-    lexical_path, BoardData, BoardError, Chip, ChipDriver, HeadLines, InputKind, InputLine, LineRef, PedLines,
-    MAX_CHIPS, MAX_INPUTS, PATH_LEN,
+    lexical_path, BoardData, BoardError, Chip, ChipDriver, HeadLines, InputKind, InputLine, LineRef, LoopConfig,
+    PedLines, MAX_CHIPS, MAX_INPUTS, MAX_LOOPS, PATH_LEN,
 };
 use crate::config::diag::Source;
-use crate::detect::loops::{LoopConfig, MAX_LOOPS};
 use crate::limits::{MAX_PHASES, NAME_LEN};
 use crate::phase::PhaseId;
 use toml::Spanned;

@@ -236,7 +236,7 @@ max_changes_per_min = 200
         assert!(b.inputs[1].active_low, "detector card outputs pull low by default");
         assert!(!b.inputs[2].active_low);
         assert_eq!((b.inputs[1].file_line, b.inputs[2].file_line), (11, 16));
-        assert_eq!(b.loop_detectors().0, 0b1_0100);
+        assert_eq!(b.loop_configs().iter().map(|c| c.detector).collect::<Vec<_>>(), [3, 5]);
     }
 
     #[test]

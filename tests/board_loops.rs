@@ -28,12 +28,12 @@ name = "loops"
 chips = [{ path = "fake0", driver = "fake" }, { path = "fake1", driver = "fake" }]
 flash_transfer = 1
 
-# Stuck-on after a minute of presence.
+# Stuck-on after two minutes of presence (the site's longest cycle).
 [[input]]
 kind = "detector"
 channel = 1
 line = "1:3"
-max_presence_s = 60
+max_presence_s = 120
 no_activity_s = 0
 
 # Stuck-off after a minute without a vehicle.
@@ -143,32 +143,32 @@ fn loop_contacts_are_debounced_and_diagnosed_through_the_board_inputs() {
     assert!(s.presence.contains(0));
     assert_eq!((s.counts[0], s.health[0]), (1, DetectorHealth::Ok));
 
-    // Detector 1 held for over a minute: stuck on, its presence no longer placed.
-    let s = run(&mut cab, 3_500, 63_000, 100, |_| {});
+    // Detector 1 held for over two minutes: stuck on, its presence no longer placed.
+    let s = run(&mut cab, 3_500, 123_000, 100, |_| {});
     assert_eq!(
         s.health[0],
         DetectorHealth::Ok,
-        "59.5 s of presence is a long red, not a fault"
+        "119.5 s of presence is a long red, not a fault"
     );
-    let s = run(&mut cab, 63_000, 64_000, 100, |_| {});
+    let s = run(&mut cab, 123_000, 124_000, 100, |_| {});
     assert_eq!(s.health[0], DetectorHealth::StuckOn);
     assert!(!s.presence.contains(0));
-    // Meanwhile detector 4 saw nothing for a minute: stuck off.
+    // Meanwhile detector 4 saw nothing for over a minute: stuck off.
     assert_eq!(s.health[3], DetectorHealth::StuckOff);
     // Both recover as soon as the condition ends.
     set_loop(&board, &gpio, 1, false);
     set_loop(&board, &gpio, 4, true);
-    let s = run(&mut cab, 64_000, 64_500, 100, |_| {});
+    let s = run(&mut cab, 124_000, 124_500, 100, |_| {});
     assert_eq!((s.health[0], s.health[3]), (DetectorHealth::Ok, DetectorHealth::Ok));
     assert!(s.presence.contains(3) && s.counts[3] == 1);
 
     // Detector 7 (active high) chatters: 200 ms closed, 200 ms open, five changes a second.
     set_loop(&board, &gpio, 4, false);
-    let s = run(&mut cab, 64_500, 76_000, 100, |t| {
+    let s = run(&mut cab, 124_500, 136_000, 100, |t| {
         set_loop(&board, &gpio, 7, (t / 200) % 2 == 1)
     });
     assert_eq!(s.health[6], DetectorHealth::Ok, "57 changes in 11.5 s: not yet erratic");
-    let s = run(&mut cab, 76_000, 80_000, 100, |t| {
+    let s = run(&mut cab, 136_000, 140_000, 100, |t| {
         set_loop(&board, &gpio, 7, (t / 200) % 2 == 1)
     });
     assert_eq!(s.health[6], DetectorHealth::ExcessiveChange);
@@ -216,11 +216,11 @@ fn a_detector_fed_by_a_loop_and_a_zone_survives_a_stalled_camera() {
 }
 
 /// The shipped dry-run board with a loop on every detector of the site: the four of the file plus
-/// eight on chip 2; detectors 5 and 6 (phase 4's two lanes) have a one-minute max presence.
+/// eight on chip 2; detectors 5 and 6 (phase 4's two lanes) have a two-minute max presence.
 fn every_detector_on_a_loop() -> Board {
     let mut text = std::fs::read_to_string("board/host-fake.toml").unwrap();
     for (k, d) in [2, 3, 5, 6, 8, 9, 11, 12].into_iter().enumerate() {
-        let presence = if d == 5 || d == 6 { "max_presence_s = 60\n" } else { "" };
+        let presence = if d == 5 || d == 6 { "max_presence_s = 120\n" } else { "" };
         text.push_str(&format!(
             "\n[[input]]\nkind = \"detector\"\nchannel = {d}\nline = \"2:{}\"\n{presence}",
             16 + k
@@ -275,10 +275,10 @@ fn a_stuck_loop_puts_its_phase_on_recall_then_the_planner_falls_back_to_webster(
     assert_eq!(run(&mut lp, 120), 0);
     assert_eq!(lp.controller.status().plan_mode, PlanMode::Actuated);
 
-    // Phase 4's first loop shorts (held closed). For its first minute it is a vehicle calling
-    // phase 4; then it is stuck on and its presence no longer counts.
+    // Phase 4's first loop shorts (held closed). For its first two minutes it is a vehicle
+    // calling phase 4; then it is stuck on and its presence no longer counts.
     set_loop(&board, &gpio, 5, true);
-    run(&mut lp, 65);
+    run(&mut lp, 125);
     let health = |lp: &ControlLoop<_, _, Cabinet<GpioInputs<FakeGpio>>>, d: u8| {
         (0..12)
             .filter_map(|i| lp.street.loops.view(i))
@@ -294,7 +294,7 @@ fn a_stuck_loop_puts_its_phase_on_recall_then_the_planner_falls_back_to_webster(
 
     // Its second loop shorts too: phase 4 has no sound detector left, the plan is Webster's.
     set_loop(&board, &gpio, 6, true);
-    run(&mut lp, 65);
+    run(&mut lp, 125);
     assert_eq!(lp.controller.status().plan_mode, PlanMode::Fallback);
     assert_eq!(*shorted.borrow(), [5, 6], "Indiana 87 for each shorted loop");
 
@@ -336,13 +336,13 @@ fn console_loops_shows_each_channel() {
     let mut console = Console::new(None);
     let mut port = SimSerial::default();
     console.start(site.name.as_str());
-    for k in 0..800u64 {
+    for k in 0..1_300u64 {
         // A vehicle arrives on detector 1 at 10 s and stays; detector 5 is shorted from 1 s.
         set_loop(&board, &gpio, 1, k >= 100);
         set_loop(&board, &gpio, 5, k >= 10);
         let now = Instant(k * 100);
         lp.tick(now, true);
-        if k == 790 {
+        if k == 1_290 {
             port.type_bytes(b"loops\r");
         }
         let det = lp.last_det;
@@ -362,18 +362,18 @@ fn console_loops_shows_each_channel() {
         "{out}"
     );
     // Detector 1 (phase 1): closed at 10.0 s, believed on the next tick (its 50 ms debounce),
-    // 68.9 s before the command is served at 79.0 s.
+    // 118.9 s before the command is served at 129.0 s.
     assert!(
-        out.contains("   1    1      1  closed   on         1  ok            68.9 s"),
+        out.contains("   1    1      1  closed   on         1  ok           118.9 s"),
         "{out}"
     );
-    // Detector 5 (phase 4), the 7th loop input: held 77.9 s, past its 60 s max presence.
+    // Detector 5 (phase 4), the 7th loop input: held 127.9 s, past its 120 s max presence.
     assert!(
-        out.contains("   7    5      4  closed   on         1  stuck-on      77.9 s"),
+        out.contains("   7    5      4  closed   on         1  stuck-on     127.9 s"),
         "{out}"
     );
     assert!(
-        out.contains("  12   12      8  open     off        0  ok            79.0 s"),
+        out.contains("  12   12      8  open     off        0  ok           129.0 s"),
         "{out}"
     );
 
@@ -389,9 +389,9 @@ fn console_loops_shows_each_channel() {
         loops: None,
         stats: lp.stats,
         watchdog_ok: true,
-        now: Instant(80_000),
+        now: Instant(130_000),
     };
-    console.poll(&mut port, Instant(80_000), &mut bound).unwrap();
+    console.poll(&mut port, Instant(130_000), &mut bound).unwrap();
     let out = String::from_utf8_lossy(&port.output).into_owned();
     assert!(out.contains("no loop detector inputs on this board"), "{out}");
 }

@@ -72,7 +72,7 @@ fn control_loop_with_loop_detectors_does_not_allocate() {
     let mut text = std::fs::read_to_string("board/host-fake.toml").unwrap();
     for (k, d) in [2, 3, 5, 6, 8, 9, 11, 12].into_iter().enumerate() {
         text.push_str(&format!(
-            "\n[[input]]\nkind = \"detector\"\nchannel = {d}\nline = \"2:{}\"\nmax_presence_s = 60\n",
+            "\n[[input]]\nkind = \"detector\"\nchannel = {d}\nline = \"2:{}\"\nmax_presence_s = 120\n",
             16 + k
         ));
     }

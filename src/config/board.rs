@@ -303,7 +303,8 @@ impl BoardData {
 }
 
 impl Board {
-    /// Checks the loop detector inputs against a site: each feeds a detector the site configures.
+    /// Checks the loop detector inputs against a site: each feeds a detector the site configures,
+    /// with a max presence no shorter than the site's longest cycle.
     /// (Site detectors with no loop are not an error: a camera zone may feed them, and without any
     /// source they read `unknown`, which the planner treats as a failed detector.)
     pub fn check_detectors(&self, site: &Site, file: &str) -> Result<(), BoardError> {
@@ -324,6 +325,25 @@ impl Board {
                     ),
                     fix: "use a detector number of the site's [[detector]] tables, or add the detector to the site"
                         .into(),
+                });
+            }
+            // A vehicle may stand on a stop-bar loop through a whole red, which is shorter than
+            // the longest cycle: a shorter max presence would call a queue a shorted loop.
+            if c.max_presence_ms != 0 && c.max_presence_ms < site.cycle_max_ms {
+                return Err(ConfigError {
+                    file: file.into(),
+                    line: i.file_line,
+                    field: "input.max_presence_s".into(),
+                    message: format!(
+                        "loop of detector {}: max presence {} s is shorter than the site's longest cycle ({} s)",
+                        c.detector,
+                        c.max_presence_ms / 1000,
+                        site.cycle_max_ms / 1000
+                    ),
+                    fix: format!(
+                        "use at least {} s (a vehicle may wait on the loop through a whole red), or 0 to turn the check off",
+                        site.cycle_max_ms.div_ceil(1000)
+                    ),
                 });
             }
         }

@@ -344,5 +344,15 @@ max_changes_per_min = 200
             e.message.contains("detector 13") && e.fix.contains("[[detector]]"),
             "{e}"
         );
+        // Its longest cycle is 120 s: a shorter max presence would fault a queue waiting a red.
+        let b = Board::parse(&BASE.replace("max_presence_s = 120", "max_presence_s = 90"), "b.toml").unwrap();
+        let e = b.check_detectors(&site, "b.toml").unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (16, "input.max_presence_s"), "{e}");
+        assert!(
+            e.message
+                .contains("max presence 90 s is shorter than the site's longest cycle (120 s)")
+                && e.fix.contains("at least 120 s"),
+            "{e}"
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! the phase's last detector gone, the Webster fail-safe, and back once the loops are sound.
 
 use greenwave::config::Site;
+use greenwave::detect::loops::LoopDetectors;
 use greenwave::detect::source::{NoDetection, Source};
 use greenwave::detect::{DetectorHealth, DetectorSnapshot};
 use greenwave::events::code;
@@ -88,7 +89,7 @@ fn cabinet(board: &Board, site: &Site, gpio: &FakeGpio) -> Cabinet<GpioInputs<Fa
     Cabinet {
         inputs: GpioInputs::new(board, gpio.clone()),
         sources,
-        loops: Cabinet::<GpioInputs<FakeGpio>>::loops_of(board),
+        loops: LoopDetectors::new(board.loop_configs()),
         detector_stale_ms: site.detector_stale_ms,
     }
 }

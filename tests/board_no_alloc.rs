@@ -62,6 +62,7 @@ fn relays_inputs_and_watchdog_do_not_allocate_per_tick() {
 /// an allocation.
 #[test]
 fn control_loop_with_loop_detectors_does_not_allocate() {
+    use greenwave::detect::loops::LoopDetectors;
     use greenwave::detect::source::NoDetection;
     use greenwave::hal::board::InputKind;
     use greenwave::hal::sim::SimWatchdog;
@@ -93,7 +94,7 @@ fn control_loop_with_loop_detectors_does_not_allocate() {
     let cabinet = Cabinet {
         inputs: GpioInputs::new(&board, gpio.clone()),
         sources,
-        loops: Cabinet::<GpioInputs<FakeGpio>>::loops_of(&board),
+        loops: LoopDetectors::new(board.loop_configs()),
         detector_stale_ms: site.detector_stale_ms,
     };
     let relays = GpioRelays::new(&board, FakeGpio::new()).unwrap();

@@ -44,18 +44,12 @@ pub type BoardSource = Box<dyn Source + Send>;
 pub struct Cabinet<I: Inputs> {
     pub inputs: I,
     pub sources: Vec<BoardSource>,
-    /// The board's `kind = "detector"` inputs ([`Cabinet::loops_of`]); empty without any.
+    /// The board's `kind = "detector"` inputs (`LoopDetectors::new(board.loop_configs())`, in the
+    /// order their levels arrive in `InputFrame::loops`); empty without any.
     pub loops: LoopDetectors,
     /// The site's `detector_stale_s`: a source snapshot older than this fails its own detectors
     /// and not the loops read this tick (`LoopDetectors::combine`).
     pub detector_stale_ms: u32,
-}
-
-impl<I: Inputs> Cabinet<I> {
-    /// The loop channels of `board`, in the order their levels arrive in `InputFrame::loops`.
-    pub fn loops_of(board: &Board) -> LoopDetectors {
-        LoopDetectors::new(board.loop_configs())
-    }
 }
 
 impl<I: Inputs> Street for Cabinet<I> {
@@ -159,7 +153,7 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Run
     let street = Cabinet {
         inputs,
         sources: detection_sources(&board),
-        loops: Cabinet::<GpioInputs<LinuxBank>>::loops_of(&board),
+        loops: LoopDetectors::new(board.loop_configs()),
         detector_stale_ms: site.detector_stale_ms,
     };
     let mut lp = ControlLoop::new(site, &card, relays, watchdog, street);

@@ -81,6 +81,9 @@ pub mod alarm {
     pub const EVENT_LOG_WRITE: u16 = 101;
     /// A controller state file (learned flows, counters, fault history) could not be saved.
     pub const STATE_SAVE: u16 = 102;
+    /// The wall clock stepped (NTP step, RTC or date set): later rows carry the new time; signal
+    /// timing is unaffected (it follows the monotonic clock).
+    pub const CLOCK_STEP: u16 = 103;
 }
 
 /// One logged event.

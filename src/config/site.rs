@@ -181,6 +181,10 @@ pub struct SiteData {
     pub startup_red_ms: u32,
     pub saturation_flow_vphpl: f32,
     pub detector_stale_ms: u32,
+    /// IANA time zone for event-log timestamps; empty = the system's (/etc/localtime).
+    pub time_zone: heapless::String<64>,
+    /// Event-log timestamps in UTC instead of local time.
+    pub event_time_utc: bool,
     pub rings: heapless::Vec<Ring, MAX_RINGS>,
     /// Barrier groups in service order.
     pub groups: heapless::Vec<PhaseSet, MAX_GROUPS>,

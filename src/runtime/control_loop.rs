@@ -347,6 +347,7 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
         mut console,
         events: mut sink,
         mut state,
+        mut wall,
     } = services;
     if let Some(m) = opts.model.take() {
         lp.controller.planner_mut().set_model(m);
@@ -485,6 +486,11 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
                 wake.record(late_ns);
                 now = now.max(pace.controller_time(woke_ns));
                 on_time = now.since(next) < tick_ms;
+                if let Some(w) = wall.as_mut() {
+                    if w.observe(now, unix_now_ms(), lp.controller.events_mut()).is_some() {
+                        lp.stats.clock_steps += 1;
+                    }
+                }
                 if !on_time {
                     lp.stats.overruns += 1;
                 }

@@ -8,6 +8,10 @@
 //! `rpi`). Validation rejects a line used twice, a line beyond 63, a chip that does not exist, and a
 //! head for a phase the site does not have; errors name the file, line and field.
 //!
+//! Loop detectors are inputs too (`kind = "detector"`, [`LoopConfig`]): each feeds one site
+//! detector (`channel`), at most one loop per detector, with debounce and diagnostic limits in
+//! range; [`Board::check_detectors`] checks them against the site.
+//!
 //! The `[mmu]` section is the cabinet's compatibility card ([`mmu`]): the channel pairs that may run
 //! together, the flashing-yellow-arrow pairs and the minimum intervals. The conflict monitor
 //! (`monitor::card`) builds its card from it and trusts it instead of the site file; a board without

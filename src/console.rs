@@ -122,6 +122,7 @@ commands (case-insensitive):
   status               mode, cycle, planner, health, every phase's interval
   phases               phase table: interval, time in it, calls, min/max green, recall
   detectors            detector state, counts and health
+  loops                loop detector inputs: contact, presence, count, health
   faults               latched fault and fault history
   timing               yellow, red clearance, walk, ped clearance; the Webster plan
   events [N]           the last N hi-res events (default 10, at most 64)
@@ -288,6 +289,7 @@ impl Console {
             Command::Status => render_status(o, target),
             Command::Phases => render_phases(o, target),
             Command::Detectors => render_detectors(o, target),
+            Command::Loops => render_loops(o, target, now),
             Command::Faults => render_faults(o, target),
             Command::Timing => render_timing(o, target),
             Command::Events(n) => {
@@ -493,6 +495,38 @@ fn render_detectors<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {
             if d.presence.contains(i) { "on" } else { "off" },
             d.counts.get(i).copied().unwrap_or(0),
             d.health.get(i).map_or("?", |h| h.name())
+        );
+    }
+}
+
+/// The cabinet's loop detector inputs: the contact as read, the debounced presence, the count,
+/// the health and how long the presence has held.
+fn render_loops<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T, now: Instant) {
+    if t.loop_channel(0).is_none() {
+        let _ = writeln!(o, "no loop detector inputs on this board");
+        return;
+    }
+    let _ = writeln!(o, "loop  det  phase  contact  state  count  health     for");
+    for i in 0..crate::detect::loops::MAX_LOOPS {
+        let Some(l) = t.loop_channel(i) else { break };
+        let phase = t
+            .site()
+            .detectors
+            .get(usize::from(l.detector.saturating_sub(1)))
+            .copied()
+            .flatten()
+            .map_or(0, |d| d.phase.number());
+        let _ = writeln!(
+            o,
+            "{:>4}  {:>3}  {:>5}  {:<7}  {:<5}  {:>5}  {:<9}  {:>7} s",
+            i + 1,
+            l.detector,
+            phase,
+            if l.raw { "closed" } else { "open" },
+            if l.present { "on" } else { "off" },
+            l.count,
+            l.health.name(),
+            Secs(now.since_ms(l.changed_at)),
         );
     }
 }

@@ -68,6 +68,9 @@ pub struct InputFrame {
     pub door_open: bool,
     /// Transit priority requests (a checked-in bus), by the phase serving it.
     pub transit: PhaseSet,
+    /// Loop detector contacts closed this tick (bit `i` = the board's `i`-th detector input),
+    /// raw: `detect::loops` debounces each channel with its own timing and judges its health.
+    pub loops: u32,
 }
 
 pub trait Inputs {

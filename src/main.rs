@@ -137,6 +137,47 @@ fn load_site(path: PathBuf) -> Result<(PathBuf, Site), String> {
     Ok((path, cfg.site))
 }
 
+/// `check --board`: the loop detector inputs, and the site detectors that nothing on this board
+/// feeds (no loop, no camera zone): they read `unknown`, a failed detector to the planner.
+fn loop_sources(
+    board: &greenwave::hal::board::Board,
+    site: &Site,
+    camera: Option<&greenwave::config::camera::CameraConfig>,
+) -> Result<(), String> {
+    let mut line = String::new();
+    for c in board.loop_configs() {
+        line.push_str(&format!("{} {}", if line.is_empty() { "" } else { "," }, c.detector));
+    }
+    if line.is_empty() {
+        out!("loop detectors: none");
+    } else {
+        out!(
+            "loop detectors: {} inputs, feeding detectors{line}",
+            board.loop_configs().len()
+        );
+    }
+    let mut fed = greenwave::detect::loops::detectors_of(&board.loop_configs());
+    for z in camera.iter().flat_map(|c| c.zones.iter()) {
+        fed.set(usize::from(z.detector.saturating_sub(1)), true);
+    }
+    let mut missing = String::new();
+    for d in site.detectors.iter().flatten() {
+        if !fed.contains(usize::from(d.number.saturating_sub(1))) {
+            missing.push_str(&format!("{} {}", if missing.is_empty() { "" } else { "," }, d.number));
+        }
+    }
+    if missing.is_empty() {
+        out!("detector sources: every site detector has a loop or a camera zone");
+    } else {
+        out!(
+            "detector sources: no loop or camera zone feeds detectors{missing} (they read `unknown`: a phase \
+             with some of its detectors unfed runs on recall, one with none keeps the planner on the Webster \
+             fail-safe)"
+        );
+    }
+    Ok(())
+}
+
 /// The site file with every section it configures (site, console PIN, camera), read once.
 fn load_site_config(path: PathBuf) -> Result<(PathBuf, greenwave::config::SiteConfig), String> {
     let cfg = greenwave::config::SiteConfig::load(&path).map_err(|e| e.to_string())?;
@@ -164,6 +205,7 @@ fn check(args: CheckArgs) -> Result<(), String> {
         let board = greenwave::hal::board::Board::load(std::path::Path::new(b)).map_err(|e| e.to_string())?;
         greenwave::monitor::card::check_board(&board, site, b).map_err(|e| format!("site {}: {e}", path.display()))?;
         out!("{b}: OK — board \"{}\" fits site \"{}\"", board.name, site.name);
+        loop_sources(&board, site, cfg.camera.as_ref())?;
     }
     out!(
         "{}: OK — site \"{}\", device {}, {} phases, {} detectors",

@@ -67,6 +67,7 @@ fn console_on_the_running_controller() {
         let mut bound = Bound {
             controller: &mut lp.controller,
             detectors: &det,
+            loops: None,
             stats,
             watchdog_ok: true,
             now,

@@ -8,6 +8,10 @@
 //! `rpi`). Validation rejects a line used twice, a line beyond 63, a chip that does not exist, and a
 //! head for a phase the site does not have; errors name the file, line and field.
 //!
+//! Loop detectors are inputs too (`kind = "detector"`, [`LoopConfig`]): each feeds one site
+//! detector (`channel`), at most one loop per detector, with debounce and diagnostic limits in
+//! range; [`Board::check_detectors`] checks them against the site.
+//!
 //! The `[mmu]` section is the cabinet's compatibility card ([`mmu`]): the channel pairs that may run
 //! together, the flashing-yellow-arrow pairs and the minimum intervals. The conflict monitor
 //! (`monitor::card`) builds its card from it and trusts it instead of the site file; a board without
@@ -45,8 +49,11 @@ pub type BoardError = ConfigError;
 
 /// GPIO chips one board may use.
 pub const MAX_CHIPS: usize = 4;
-/// Cabinet input lines.
-pub const MAX_INPUTS: usize = 16;
+/// Cabinet input lines: push buttons, preempt, transit and door (16) plus one loop detector per
+/// detector channel.
+pub const MAX_INPUTS: usize = 16 + MAX_LOOPS;
+/// Loop detector inputs (one per detector channel).
+pub const MAX_LOOPS: usize = crate::limits::MAX_DETECTORS;
 /// Paths in a board file.
 pub const PATH_LEN: usize = 64;
 
@@ -94,6 +101,37 @@ pub struct PedLines {
     pub dont_walk: LineRef,
 }
 
+/// One loop channel as configured (the board file's `[[input]] kind = "detector"`); run by
+/// `detect::loops`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoopConfig {
+    /// Site detector number this channel feeds (1-based).
+    pub detector: u8,
+    /// A level must hold this long before it is believed.
+    pub debounce_ms: u32,
+    /// Longest believable presence; 0 = no check.
+    pub max_presence_ms: u32,
+    /// Longest believable time without an actuation; 0 = no check.
+    pub no_activity_ms: u32,
+    /// Most believable presence changes per minute; 0 = no check.
+    pub max_changes_per_min: u16,
+}
+
+impl LoopConfig {
+    /// Defaults a traffic engineer would start from: 50 ms debounce (contact bounce of a detector
+    /// card's relay output), 5 min max presence, 30 min without activity, 120 changes per minute
+    /// (two per second: faster than any lane can pass vehicles).
+    pub const fn with_defaults(detector: u8) -> LoopConfig {
+        LoopConfig {
+            detector,
+            debounce_ms: 50,
+            max_presence_ms: 300_000,
+            no_activity_ms: 1_800_000,
+            max_changes_per_min: 120,
+        }
+    }
+}
+
 /// What a cabinet input means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InputKind {
@@ -105,6 +143,9 @@ pub enum InputKind {
     Transit(PhaseId),
     /// Cabinet door switch (closed = door shut).
     Door,
+    /// A loop detector card's output for one channel (contact closed = vehicle over the loop),
+    /// with its debounce and diagnostics (run by `detect::loops`).
+    Detector(LoopConfig),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,6 +154,9 @@ pub struct InputLine {
     pub line: LineRef,
     /// The input is active when the line reads low (switch to ground with a pull-up).
     pub active_low: bool,
+    /// Line of its `[[input]]` table in the board file (0 when not from a file), for errors of
+    /// checks against a site.
+    pub file_line: usize,
 }
 
 /// What a validated [`Board`] holds, read through `Deref`. Fixed size.
@@ -241,6 +285,70 @@ impl Board {
                     format!("site phase {p} has a crossing but no [[ped]] head"),
                     "wire the pedestrian head",
                 ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl BoardData {
+    /// The loop detector channels, in the order of their `[[input]]` tables (bit `i` of
+    /// `InputFrame::loops` is the `i`-th).
+    pub fn loop_configs(&self) -> heapless::Vec<LoopConfig, MAX_LOOPS> {
+        let mut v = heapless::Vec::new();
+        for i in &self.inputs {
+            if let InputKind::Detector(c) = i.kind {
+                // Parsing refuses more loops than `MAX_LOOPS` (one per detector channel).
+                let _ = v.push(c);
+            }
+        }
+        v
+    }
+}
+
+impl Board {
+    /// Checks the loop detector inputs against a site: each feeds a detector the site configures,
+    /// with a max presence no shorter than the site's longest cycle.
+    /// (Site detectors with no loop are not an error: a camera zone may feed them, and without any
+    /// source they read `unknown`, which the planner treats as a failed detector.)
+    pub fn check_detectors(&self, site: &Site, file: &str) -> Result<(), BoardError> {
+        for i in &self.inputs {
+            let InputKind::Detector(c) = i.kind else { continue };
+            let known = site
+                .detectors
+                .get(usize::from(c.detector.saturating_sub(1)))
+                .is_some_and(|d| d.is_some());
+            if !known {
+                return Err(ConfigError {
+                    file: file.into(),
+                    line: i.file_line,
+                    field: "input.channel".into(),
+                    message: format!(
+                        "loop input on line {} feeds detector {}, which site \"{}\" does not have",
+                        i.line, c.detector, site.name
+                    ),
+                    fix: "use a detector number of the site's [[detector]] tables, or add the detector to the site"
+                        .into(),
+                });
+            }
+            // A vehicle may stand on a stop-bar loop through a whole red, which is shorter than
+            // the longest cycle: a shorter max presence would call a queue a shorted loop.
+            if c.max_presence_ms != 0 && c.max_presence_ms < site.cycle_max_ms {
+                return Err(ConfigError {
+                    file: file.into(),
+                    line: i.file_line,
+                    field: "input.max_presence_s".into(),
+                    message: format!(
+                        "loop of detector {}: max presence {} s is shorter than the site's longest cycle ({} s)",
+                        c.detector,
+                        c.max_presence_ms / 1000,
+                        site.cycle_max_ms / 1000
+                    ),
+                    fix: format!(
+                        "use at least {} s (a vehicle may wait on the loop through a whole red), or 0 to turn the check off",
+                        site.cycle_max_ms.div_ceil(1000)
+                    ),
+                });
             }
         }
         Ok(())

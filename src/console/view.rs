@@ -3,6 +3,7 @@
 //! controller; tests implement it over fixed data. Keeping this narrow keeps the console pure.
 
 use crate::config::{PlannerKind, Site};
+use crate::detect::loops::LoopView;
 use crate::detect::DetectorSnapshot;
 use crate::limits::MAX_PHASES;
 use crate::phase::PhaseId;
@@ -118,6 +119,11 @@ pub trait ConsoleTarget {
     fn status(&self) -> StatusView;
     fn phase(&self, p: PhaseId) -> Option<PhaseView>;
     fn detectors(&self) -> DetectorSnapshot;
+    /// Loop detector channel `i` of the cabinet (from 0), for `loops`; none past the last (and on
+    /// a street without loops).
+    fn loop_channel(&self, _i: usize) -> Option<LoopView> {
+        None
+    }
     /// Fault records, newest last; `i` from 0.
     fn fault(&self, i: usize) -> Option<FaultView>;
     fn plan(&self) -> PlanView;

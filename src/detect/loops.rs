@@ -16,47 +16,21 @@
 //! ends (presence drops, a vehicle is seen, a full minute passes below the change limit); the
 //! planner then still needs its own period of good data before it trusts the channel again.
 //!
-//! Fixed-size state; [`LoopDetectors::update`] does not allocate and does constant work per channel.
+//! On a board the channels are read with the other cabinet inputs (`hal::gpio::GpioInputs`, raw
+//! levels in `InputFrame::loops`) and combined with the camera zones' snapshot each tick
+//! ([`LoopDetectors::combine`]): a detector may be fed by a zone, a loop, or both.
+//!
+//! Fixed-size state; [`LoopDetectors::update`] and [`LoopDetectors::combine`] do not allocate and
+//! do constant work per channel.
 
 use crate::detect::{DetectorHealth, DetectorSet, DetectorSnapshot};
-use crate::limits::MAX_DETECTORS;
 use crate::time::Instant;
 
-/// Loop channels per controller (one per cabinet detector input).
-pub const MAX_LOOPS: usize = MAX_DETECTORS;
+/// One channel's configuration, and the channels per controller (one per detector channel).
+pub use crate::config::board::{LoopConfig, MAX_LOOPS};
 
 /// Window of the erratic-count diagnostic (NTCIP 1202 counts changes per minute).
 pub const CHATTER_WINDOW_MS: u64 = 60_000;
-
-/// One loop channel as configured (the board file's `[[input]] kind = "detector"`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LoopConfig {
-    /// Site detector number this channel feeds (1-based).
-    pub detector: u8,
-    /// A level must hold this long before it is believed.
-    pub debounce_ms: u32,
-    /// Longest believable presence; 0 = no check.
-    pub max_presence_ms: u32,
-    /// Longest believable time without an actuation; 0 = no check.
-    pub no_activity_ms: u32,
-    /// Most believable presence changes per minute; 0 = no check.
-    pub max_changes_per_min: u16,
-}
-
-impl LoopConfig {
-    /// Defaults a traffic engineer would start from: 50 ms debounce (contact bounce of a detector
-    /// card's relay output), 5 min max presence, 30 min without activity, 120 changes per minute
-    /// (two per second: faster than any lane can pass vehicles).
-    pub const fn with_defaults(detector: u8) -> LoopConfig {
-        LoopConfig {
-            detector,
-            debounce_ms: 50,
-            max_presence_ms: 300_000,
-            no_activity_ms: 1_800_000,
-            max_changes_per_min: 120,
-        }
-    }
-}
 
 /// One channel's debouncer and diagnostics.
 #[derive(Clone, Copy, Debug)]
@@ -142,11 +116,40 @@ impl Channel {
     }
 }
 
+/// The count a channel reports when combined with a zone: a counter of its own that advances by
+/// the vehicles the trusted source saw this tick, so switching between the loop's and the zone's
+/// counters (a loop fails, a camera returns) never makes the count jump.
+#[derive(Clone, Copy, Debug, Default)]
+struct Combined {
+    count: u16,
+    last_loop: u16,
+    last_zone: u16,
+    zone_ok: bool,
+    /// Combined at least once (the counter starts at the loop's).
+    primed: bool,
+}
+
+/// One loop channel for the console: the contact as read, what is believed, and since when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoopView {
+    /// Site detector number the channel feeds.
+    pub detector: u8,
+    /// The contact as last read (before debouncing).
+    pub raw: bool,
+    /// Believed presence (debounced).
+    pub present: bool,
+    pub count: u16,
+    pub health: DetectorHealth,
+    /// When the believed presence last changed.
+    pub changed_at: Instant,
+}
+
 /// Every loop channel of the cabinet.
 #[derive(Clone, Debug)]
 pub struct LoopDetectors {
     cfg: heapless::Vec<LoopConfig, MAX_LOOPS>,
     ch: [Channel; MAX_LOOPS],
+    combined: [Combined; MAX_LOOPS],
 }
 
 impl LoopDetectors {
@@ -154,7 +157,22 @@ impl LoopDetectors {
         LoopDetectors {
             cfg,
             ch: [Channel::NEW; MAX_LOOPS],
+            combined: [Combined::default(); MAX_LOOPS],
         }
+    }
+
+    /// Configured channel `i` for the console.
+    pub fn view(&self, i: usize) -> Option<LoopView> {
+        let cfg = self.cfg.get(i)?;
+        let c = self.ch.get(i)?;
+        Some(LoopView {
+            detector: cfg.detector,
+            raw: c.raw,
+            present: c.present,
+            count: c.count,
+            health: c.health,
+            changed_at: c.changed_at,
+        })
     }
 
     pub fn configs(&self) -> &[LoopConfig] {
@@ -189,6 +207,72 @@ impl LoopDetectors {
                 *n = ch.count;
                 *h = ch.health;
             }
+        }
+    }
+}
+
+impl LoopDetectors {
+    /// Combines the loops (after this tick's [`LoopDetectors::update`]) with `snap`, the other
+    /// sources' snapshot polled at `now`. Each loop channel is merged with the zone reading of
+    /// the same detector by [`merge`]; a detector no zone reports (`Unknown`) takes the loop's
+    /// reading alone. The loops were read this tick, so a stalled camera must not make them look
+    /// old: a snapshot older than `stale_ms` first has every reading it reports marked `Stale`
+    /// (per detector, as the planner would judge the whole snapshot) and is then current, so the
+    /// camera's detectors fail and the loops carry on. Detectors without a loop are left as they
+    /// are.
+    pub fn combine(&mut self, now: Instant, snap: &mut DetectorSnapshot, stale_ms: u32) {
+        if now.since(snap.at) > u64::from(stale_ms) {
+            for (i, (h, q)) in snap.health.iter_mut().zip(snap.queue_m.iter_mut()).enumerate() {
+                if *h != DetectorHealth::Unknown {
+                    *h = DetectorHealth::Stale;
+                    *q = 0.0;
+                    snap.presence.set(i, false);
+                }
+            }
+            snap.at = now;
+        }
+        for ((cfg, ch), out) in self.cfg.iter().zip(self.ch.iter()).zip(self.combined.iter_mut()) {
+            let i = usize::from(cfg.detector.saturating_sub(1));
+            let (Some(h), Some(n), Some(q)) = (snap.health.get_mut(i), snap.counts.get_mut(i), snap.queue_m.get_mut(i))
+            else {
+                continue;
+            };
+            let zone = Reading {
+                present: snap.presence.contains(i),
+                count: *n,
+                queue_m: *q,
+                health: *h,
+            };
+            let lp = Reading {
+                present: ch.present,
+                count: ch.count,
+                queue_m: 0.0,
+                health: ch.health,
+            };
+            let m = merge(lp, zone);
+            let (loop_ok, zone_ok) = (lp.health.trusted(), zone.health.trusted());
+            // The loop's counter is continuous (its own debounced edges); a camera's may restart
+            // with its detection thread, so the zone's counts are taken only between two trusted
+            // readings.
+            let seen = if loop_ok && out.primed {
+                lp.count.wrapping_sub(out.last_loop)
+            } else if !loop_ok && zone_ok && out.zone_ok {
+                zone.count.wrapping_sub(out.last_zone)
+            } else {
+                0
+            };
+            let base = if out.primed { out.count } else { lp.count };
+            *out = Combined {
+                count: base.wrapping_add(seen),
+                last_loop: lp.count,
+                last_zone: zone.count,
+                zone_ok,
+                primed: true,
+            };
+            *h = m.health;
+            *n = out.count;
+            *q = m.queue_m;
+            snap.presence.set(i, m.present);
         }
     }
 }
@@ -328,6 +412,95 @@ mod tests {
         run(&mut d, 0, 10, |_| false);
         run(&mut d, 10, 4_000_000, |_| true);
         assert_eq!(d.channel(0), Some((true, 1, DetectorHealth::Ok)));
+    }
+
+    /// A camera snapshot at `at` reporting detector `i` (index) healthy with `count` and a queue.
+    fn zone(at: u64, i: usize, present: bool, count: u16) -> DetectorSnapshot {
+        let mut s = DetectorSnapshot {
+            at: Instant(at),
+            ..DetectorSnapshot::EMPTY
+        };
+        s.health[i] = DetectorHealth::Ok;
+        s.presence.set(i, present);
+        s.counts[i] = count;
+        s.queue_m[i] = 14.0;
+        s
+    }
+
+    #[test]
+    fn combine_fills_loop_only_detectors_and_leaves_the_others() {
+        let mut d = one(LoopConfig::with_defaults(3));
+        run(&mut d, 0, 1_000, |t| t >= 500);
+        let mut snap = zone(1_000, 7, true, 9);
+        d.combine(Instant(1_000), &mut snap, 2_000);
+        assert_eq!(snap.health[2], DetectorHealth::Ok);
+        assert!(snap.presence.contains(2));
+        assert_eq!(snap.counts[2], 1);
+        assert_eq!(snap.queue_m[2], 0.0, "a loop cannot see a queue");
+        assert_eq!(
+            (snap.health[7], snap.counts[7], snap.queue_m[7]),
+            (DetectorHealth::Ok, 9, 14.0)
+        );
+        assert!(snap.presence.contains(7));
+        assert_eq!(snap.health[0], DetectorHealth::Unknown);
+        assert_eq!(snap.at, Instant(1_000));
+    }
+
+    #[test]
+    fn combine_counts_without_a_jump_when_the_source_changes() {
+        let mut cfg = LoopConfig::with_defaults(1);
+        cfg.max_presence_ms = 60_000;
+        let mut d = one(cfg);
+        let mut t = 0;
+        let mut step = |d: &mut LoopDetectors, level: bool, zone_count: u16| {
+            t += 100;
+            d.update(Instant(t), u32::from(level));
+            let mut snap = zone(t, 0, false, zone_count);
+            d.combine(Instant(t), &mut snap, 2_000);
+            snap
+        };
+        // Three vehicles on the loop while the camera's own counter is far away (it started at
+        // 500): the combined count follows the loop.
+        let mut s = step(&mut d, false, 500);
+        for k in 0..3u16 {
+            for _ in 0..5 {
+                s = step(&mut d, true, 500 + k);
+            }
+            for _ in 0..5 {
+                s = step(&mut d, false, 500 + k);
+            }
+        }
+        assert_eq!(s.counts[0], 3);
+        assert_eq!(s.queue_m[0], 14.0, "the queue is the camera's");
+        // A fourth vehicle arrives and the loop sticks on under it; the zone carries on counting
+        // from its own counter.
+        for _ in 0..700 {
+            s = step(&mut d, true, 503);
+        }
+        assert_eq!(s.health[0], DetectorHealth::Ok, "the camera's healthy reading is used");
+        assert_eq!(s.counts[0], 4, "no jump to the camera's counter");
+        s = step(&mut d, true, 505);
+        assert_eq!(s.counts[0], 6, "two vehicles seen by the camera");
+        assert!(!s.presence.contains(0), "the stuck loop places no presence");
+    }
+
+    #[test]
+    fn a_stalled_camera_fails_its_own_detectors_not_the_loops() {
+        let mut d = one(LoopConfig::with_defaults(2));
+        run(&mut d, 0, 10_000, |t| t > 9_000);
+        let mut snap = zone(4_000, 5, true, 40);
+        snap.health[1] = DetectorHealth::Ok; // the camera also sees detector 2, the loop's
+        d.combine(Instant(10_000), &mut snap, 2_000);
+        assert_eq!(snap.at, Instant(10_000), "the loops were read now");
+        assert_eq!(snap.health[5], DetectorHealth::Stale);
+        assert!(!snap.presence.contains(5));
+        assert_eq!(snap.health[1], DetectorHealth::Ok, "the loop carries detector 2");
+        assert!(snap.presence.contains(1));
+        assert_eq!(snap.health[0], DetectorHealth::Unknown, "nothing feeds detector 1");
+        // A fresh snapshot is left as old as it is.
+        let mut snap = zone(9_000, 5, true, 40);
+        d.combine(Instant(10_000), &mut snap, 2_000);
+        assert_eq!((snap.at, snap.health[5]), (Instant(9_000), DetectorHealth::Ok));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! back so the controller can compare what the street gets with what it meant (a mismatch latches
 //! flash). [`GpioInputs`] samples push buttons, preempt contacts, transit receivers and the door
 //! switch, debounced (a level must hold for `debounce_ms` before it counts), into an
-//! [`InputFrame`]. Both are allocation-free after construction.
+//! [`InputFrame`], with the loop detector channels' levels as read (active-low corrected, not
+//! debounced: `detect::loops` debounces each channel with its own timing). Both are
+//! allocation-free after construction.
 //!
 //! Backends implement [`GpioBank`]: `hal::linux::gpiocdev` (feature `gpio-cdev`),
 //! `hal::linux::rpi` (feature `rpi`), and the test twin `hal::sim::gpio::FakeGpio`.
@@ -271,8 +273,23 @@ impl<B: GpioBank> Inputs for GpioInputs<B> {
         let primed = self.primed;
         self.primed |= ok;
         let mut f = InputFrame::default();
+        let mut loop_bit = 0u32;
         for (i, line) in self.lines.iter().enumerate() {
             let Some(st) = self.state.get_mut(i) else { continue };
+            if let InputKind::Detector(_) = line.kind {
+                // Raw level (a failed read keeps the last one); bit k = the k-th detector input.
+                if ok {
+                    st.raw = levels
+                        .get(usize::from(line.line.chip))
+                        .is_some_and(|m| m & bit(line.line) != 0)
+                        != line.active_low;
+                }
+                if st.raw {
+                    f.loops |= 1u32.checked_shl(loop_bit).unwrap_or(0);
+                }
+                loop_bit += 1;
+                continue;
+            }
             if ok {
                 let high = levels
                     .get(usize::from(line.line.chip))
@@ -294,6 +311,7 @@ impl<B: GpioBank> Inputs for GpioInputs<B> {
                     InputKind::Preempt(n) => f.preempt |= 1 << ((n - 1) & 7),
                     // The switch is closed (active) while the door is shut.
                     InputKind::Door => {}
+                    InputKind::Detector(_) => {}
                 }
             } else if line.kind == InputKind::Door {
                 f.door_open = true;

@@ -211,11 +211,13 @@ impl MmuCard {
 }
 
 /// Checks a board against a site and returns the monitor's card: the wiring fits the site
-/// ([`Board::check_heads`]), the board has an `[mmu]` card, and the site asks for nothing the card
+/// ([`Board::check_heads`]), its loop detector inputs feed site detectors
+/// ([`Board::check_detectors`]), the board has an `[mmu]` card, and the site asks for nothing the card
 /// forbids (concurrency its rings and barriers allow, flashing yellow arrows, yellow and red
 /// clearance below the card's minima). `file` names the board file in errors.
 pub fn check_board(board: &Board, site: &Site, file: &str) -> Result<MmuCard, ConfigError> {
     board.check_heads(site, file)?;
+    board.check_detectors(site, file)?;
     let Some(data) = board.mmu else {
         return Err(ConfigError::whole(
             file,
@@ -330,7 +332,12 @@ mod tests {
             let board = Board::load(Path::new(&path)).unwrap_or_else(|e| panic!("{e}"));
             check_board(&board, &site(), &path).unwrap_or_else(|e| panic!("{e}"));
             assert!(board.flash_transfer.is_some(), "{b}: flash-transfer relay");
-            assert_eq!(board.inputs.len(), 9, "{b}");
+            let cabinet_inputs = board
+                .inputs
+                .iter()
+                .filter(|i| !matches!(i.kind, crate::config::board::InputKind::Detector(_)))
+                .count();
+            assert_eq!(cabinet_inputs, 9, "{b}");
         }
     }
 }

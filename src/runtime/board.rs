@@ -11,8 +11,13 @@
 //! the Webster fixed-time fail-safe (docs/safety.md 6); the cabinet inputs (push buttons, preempt,
 //! transit, door) work from the start. A camera source joins the list here: it reads the snapshot
 //! its detection thread publishes through a lock-free hand-off and never blocks the loop.
+//!
+//! Loop detectors (`[[input]] kind = "detector"`) are read with the other inputs; [`Cabinet`]
+//! debounces and diagnoses them (`detect::loops`) and combines them with the sources' snapshot, so
+//! a detector may be fed by a camera zone, a loop, or both.
 
 use crate::config::Site;
+use crate::detect::loops::LoopDetectors;
 use crate::detect::source::{poll_all, NoDetection, Source};
 use crate::detect::DetectorSnapshot;
 use crate::frame::OutputFrame;
@@ -34,16 +39,32 @@ use std::path::{Path, PathBuf};
 /// start-up; polling it allocates nothing).
 pub type BoardSource = Box<dyn Source + Send>;
 
-/// The street as a cabinet sees it: debounced inputs plus a list of detection sources.
+/// The street as a cabinet sees it: debounced inputs, a list of detection sources, and the loop
+/// detector channels wired to the inputs.
 pub struct Cabinet<I: Inputs> {
     pub inputs: I,
     pub sources: Vec<BoardSource>,
+    /// The board's `kind = "detector"` inputs (`LoopDetectors::new(board.loop_configs())`, in the
+    /// order their levels arrive in `InputFrame::loops`); empty without any.
+    pub loops: LoopDetectors,
+    /// The site's `detector_stale_s`: a source snapshot older than this fails its own detectors
+    /// and not the loops read this tick (`LoopDetectors::combine`).
+    pub detector_stale_ms: u32,
 }
 
 impl<I: Inputs> Street for Cabinet<I> {
     fn read(&mut self, now: Instant, _shown: &OutputFrame) -> (DetectorSnapshot, InputFrame) {
-        let det = poll_all(&mut self.sources, now);
-        (det, self.inputs.read(now))
+        let mut det = poll_all(&mut self.sources, now);
+        let inputs = self.inputs.read(now);
+        if !self.loops.is_empty() {
+            self.loops.update(now, inputs.loops);
+            self.loops.combine(now, &mut det, self.detector_stale_ms);
+        }
+        (det, inputs)
+    }
+
+    fn loops(&self) -> Option<&LoopDetectors> {
+        (!self.loops.is_empty()).then_some(&self.loops)
     }
 }
 
@@ -132,6 +153,8 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Run
     let street = Cabinet {
         inputs,
         sources: detection_sources(&board),
+        loops: LoopDetectors::new(board.loop_configs()),
+        detector_stale_ms: site.detector_stale_ms,
     };
     let mut lp = ControlLoop::new(site, &card, relays, watchdog, street);
     let board_file = opts.board_path.display().to_string();

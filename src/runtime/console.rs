@@ -7,6 +7,7 @@ use crate::config::Site;
 use crate::console::lock::PinHash;
 use crate::console::view::{Action, ConsoleTarget, FaultView, PhaseView, PlanView, Refused, ScenarioView, StatusView};
 use crate::console::Console;
+use crate::detect::loops::{LoopDetectors, LoopView};
 use crate::detect::DetectorSnapshot;
 use crate::events::Event;
 use crate::hal::Serial;
@@ -21,6 +22,8 @@ pub struct Bound<'a> {
     pub controller: &'a mut Controller,
     /// The detector snapshot of this tick.
     pub detectors: &'a DetectorSnapshot,
+    /// The cabinet's loop detector channels, if it has any.
+    pub loops: Option<&'a LoopDetectors>,
     pub stats: LoopStats,
     pub watchdog_ok: bool,
     pub now: Instant,
@@ -74,6 +77,10 @@ impl ConsoleTarget for Bound<'_> {
 
     fn detectors(&self) -> DetectorSnapshot {
         *self.detectors
+    }
+
+    fn loop_channel(&self, i: usize) -> Option<LoopView> {
+        self.loops?.view(i)
     }
 
     fn fault(&self, i: usize) -> Option<FaultView> {

@@ -18,6 +18,7 @@
 //! least its configured length on the street whatever the process is sent.
 
 use crate::config::Site;
+use crate::detect::loops::LoopDetectors;
 use crate::detect::DetectorSnapshot;
 use crate::events::single::OpenMode;
 use crate::frame::OutputFrame;
@@ -54,6 +55,10 @@ pub trait Street {
     fn read(&mut self, now: Instant, shown: &OutputFrame) -> (DetectorSnapshot, InputFrame);
     /// The simulated traffic's totals, when the street is a simulation.
     fn traffic_stats(&self) -> Option<TrafficStats> {
+        None
+    }
+    /// The cabinet's loop detector channels, when it has any (console `loops`).
+    fn loops(&self) -> Option<&LoopDetectors> {
         None
     }
 }
@@ -442,6 +447,7 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
             let mut bound = Bound {
                 controller: &mut lp.controller,
                 detectors: &det,
+                loops: lp.street.loops(),
                 stats: lp.stats,
                 watchdog_ok: on_time,
                 now,
@@ -481,7 +487,7 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
                 now = now.max(pace.controller_time(woke_ns));
                 on_time = now.since(next) < tick_ms;
                 if let Some(w) = wall.as_mut() {
-                    if w.observe(now, unix_now_ms(), lp.controller.events_mut()).is_some() {
+                    if w.observe_now(now, lp.controller.events_mut()).is_some() {
                         lp.stats.clock_steps += 1;
                     }
                 }

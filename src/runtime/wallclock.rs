@@ -33,6 +33,8 @@ type Queue = heapless::spsc::Queue<Rebase, REBASE_QUEUE>;
 /// The control thread's watch on the wall clock. Constant work per call, no allocation.
 pub struct WallWatch {
     unix_ms_at_zero: i64,
+    /// Reads the wall clock, Unix ms (`CLOCK_REALTIME`; a stand-in in tests that step it).
+    read: fn() -> i64,
     feed: heapless::spsc::Producer<'static, Rebase>,
     /// Clock steps seen.
     pub steps: u64,
@@ -70,6 +72,7 @@ pub fn time_base(unix_ms_at_zero: i64, zone: Option<jiff::tz::TimeZone>) -> (Wal
     (
         WallWatch {
             unix_ms_at_zero,
+            read: crate::runtime::control_loop::unix_now_ms,
             feed: producer,
             steps: 0,
             rebases_lost: 0,
@@ -79,6 +82,17 @@ pub fn time_base(unix_ms_at_zero: i64, zone: Option<jiff::tz::TimeZone>) -> (Wal
 }
 
 impl WallWatch {
+    /// The same watch reading the wall clock through `read` (a test stepping a stand-in clock).
+    pub fn with_reader(self, read: fn() -> i64) -> WallWatch {
+        WallWatch { read, ..self }
+    }
+
+    /// Reads the wall clock at controller time `now` and takes it ([`WallWatch::observe`]).
+    pub fn observe_now(&mut self, now: Instant, ev: &mut EventRing) -> Option<i64> {
+        let unix_ms = (self.read)();
+        self.observe(now, unix_ms, ev)
+    }
+
     /// Takes the wall clock `unix_ms` read at controller time `now`. Returns the step in ms when
     /// the clock stepped (the alarm is pushed into `ev`).
     pub fn observe(&mut self, now: Instant, unix_ms: i64, ev: &mut EventRing) -> Option<i64> {

@@ -77,6 +77,18 @@ pub(super) struct InputSection {
     pub(super) line: Spanned<toml::Value>,
     #[serde(default = "yes")]
     pub(super) active_low: bool,
+    /// Detector inputs: the site detector number the channel feeds.
+    #[serde(default)]
+    pub(super) channel: Option<Spanned<i64>>,
+    /// Detector inputs: debounce and diagnostics (`detect::loops::LoopConfig`).
+    #[serde(default)]
+    pub(super) debounce_ms: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) max_presence_s: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) no_activity_s: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) max_changes_per_min: Option<Spanned<i64>>,
 }
 
 fn sp<T>(v: T) -> Spanned<T> {

@@ -4,8 +4,8 @@
 
 use super::file::BoardFile;
 use super::{
-    lexical_path, BoardData, BoardError, Chip, ChipDriver, HeadLines, InputKind, InputLine, LineRef, PedLines,
-    MAX_CHIPS, MAX_INPUTS, PATH_LEN,
+    lexical_path, BoardData, BoardError, Chip, ChipDriver, HeadLines, InputKind, InputLine, LineRef, LoopConfig,
+    PedLines, MAX_CHIPS, MAX_INPUTS, MAX_LOOPS, PATH_LEN,
 };
 use crate::config::diag::Source;
 use crate::limits::{MAX_PHASES, NAME_LEN};
@@ -78,6 +78,94 @@ impl V<'_> {
         Ok(LineRef {
             chip: chip as u8,
             offset: offset as u8,
+        })
+    }
+
+    /// A whole number in `range`, or 0 when `zero_off` (the diagnostic is turned off); `default`
+    /// when absent.
+    fn limit(
+        &self,
+        v: &Option<Spanned<i64>>,
+        field: &str,
+        default: u32,
+        range: core::ops::RangeInclusive<i64>,
+        zero_off: bool,
+        fix: &str,
+    ) -> Result<u32, BoardError> {
+        let Some(x) = v else { return Ok(default) };
+        let n = *x.get_ref();
+        if (zero_off && n == 0) || range.contains(&n) {
+            return u32::try_from(n).map_err(|_| self.err(x.span(), field, "out of range", fix));
+        }
+        Err(self.err(x.span(), field, format!("{n} is out of range"), fix))
+    }
+
+    /// The channel and diagnostics of a `kind = "detector"` input. Limits keep the diagnostics
+    /// meaningful: a vehicle may stand on a stop-bar loop through a whole red (so max presence is
+    /// at least a minute), a quiet approach may see nothing for minutes at night (so no activity is
+    /// at least a minute), and a saturated lane passes a vehicle every ~2 s, 60 changes a minute
+    /// (so the chatter limit is above that). NTCIP 1202 sets max presence and no activity in
+    /// minutes (0-255): the seconds here cover the same range.
+    fn loop_config(&self, s: &super::file::InputSection) -> Result<LoopConfig, BoardError> {
+        let ch = s.channel.as_ref().ok_or_else(|| {
+            self.err(
+                s.kind.span(),
+                "input.channel",
+                "a detector input needs `channel`",
+                "add channel = N: the site detector number ([[detector]] number) this loop feeds",
+            )
+        })?;
+        let detector = u8::try_from(*ch.get_ref())
+            .ok()
+            .filter(|d| (1..=MAX_LOOPS).contains(&usize::from(*d)))
+            .ok_or_else(|| {
+                self.err(
+                    ch.span(),
+                    "input.channel",
+                    format!("detector {} does not exist", ch.get_ref()),
+                    format!("detectors are 1 to {MAX_LOOPS}"),
+                )
+            })?;
+        let d = LoopConfig::with_defaults(detector);
+        const NTCIP_MAX_S: i64 = 255 * 60;
+        let debounce_ms = self.limit(
+            &s.debounce_ms,
+            "input.debounce_ms",
+            d.debounce_ms,
+            0..=1000,
+            false,
+            "use 0 to 1000 ms (50 is typical for a detector card's output)",
+        )?;
+        let max_presence_s = self.limit(
+            &s.max_presence_s,
+            "input.max_presence_s",
+            d.max_presence_ms / 1000,
+            60..=NTCIP_MAX_S,
+            true,
+            "use 60 to 15300 s (300 is typical; a vehicle may wait on the loop through a whole red), or 0 to turn the check off",
+        )?;
+        let no_activity_s = self.limit(
+            &s.no_activity_s,
+            "input.no_activity_s",
+            d.no_activity_ms / 1000,
+            60..=NTCIP_MAX_S,
+            true,
+            "use 60 to 15300 s (1800 is typical; longer on a quiet approach), or 0 to turn the check off",
+        )?;
+        let max_changes = self.limit(
+            &s.max_changes_per_min,
+            "input.max_changes_per_min",
+            u32::from(d.max_changes_per_min),
+            61..=1200,
+            true,
+            "use 61 to 1200 (120 is typical; a saturated lane makes about 60 changes a minute), or 0 to turn the check off",
+        )?;
+        Ok(LoopConfig {
+            detector,
+            debounce_ms,
+            max_presence_ms: max_presence_s * 1000,
+            no_activity_ms: no_activity_s * 1000,
+            max_changes_per_min: u16::try_from(max_changes).unwrap_or(u16::MAX),
         })
     }
 
@@ -253,6 +341,7 @@ pub(super) fn board(src: Source) -> Result<BoardData, BoardError> {
             "ped" => InputKind::Ped(need_phase("input.phase")?),
             "transit" => InputKind::Transit(need_phase("input.phase")?),
             "door" => InputKind::Door,
+            "detector" => InputKind::Detector(v.loop_config(s)?),
             "preempt" => {
                 let num = s.number.as_ref().ok_or_else(|| {
                     v.err(
@@ -280,16 +369,48 @@ pub(super) fn board(src: Source) -> Result<BoardData, BoardError> {
                     s.kind.span(),
                     "input.kind",
                     format!("unknown input kind `{other}`"),
-                    "use ped, preempt, transit or door",
+                    "use ped, preempt, transit, door or detector",
                 ))
             }
         };
+        if !matches!(kind, InputKind::Detector(_)) {
+            let loop_only = [
+                (&s.channel, "input.channel"),
+                (&s.debounce_ms, "input.debounce_ms"),
+                (&s.max_presence_s, "input.max_presence_s"),
+                (&s.no_activity_s, "input.no_activity_s"),
+                (&s.max_changes_per_min, "input.max_changes_per_min"),
+            ];
+            if let Some((Some(x), field)) = loop_only.into_iter().find(|(x, _)| x.is_some()) {
+                return Err(v.err(
+                    x.span(),
+                    field,
+                    format!("a {} input takes no `{}`", s.kind.get_ref(), &field["input.".len()..]),
+                    "remove it: only `kind = \"detector\"` inputs have a channel and loop diagnostics (the others use board.debounce_ms)",
+                ));
+            }
+        }
+        if let InputKind::Detector(c) = kind {
+            let twice = inputs
+                .iter()
+                .any(|o: &InputLine| matches!(o.kind, InputKind::Detector(d) if d.detector == c.detector));
+            if twice {
+                let span = s.channel.as_ref().map_or(i.span(), |x| x.span());
+                return Err(v.err(
+                    span,
+                    "input.channel",
+                    format!("detector {} is fed by two loop inputs", c.detector),
+                    "give each detector one input: loops that must call together are wired in series or parallel to one detector card channel",
+                ));
+            }
+        }
         let line = claim(v.line(&s.line, "input.line", n)?, s.line.span(), "input.line")?;
         inputs
             .push(InputLine {
                 kind,
                 line,
                 active_low: s.active_low,
+                file_line: src.line(i.span()),
             })
             .map_err(|_| v.err(i.span(), "input", "too many inputs", format!("at most {MAX_INPUTS}")))?;
     }

@@ -182,3 +182,177 @@ min_red_clear_s = { 1 = 1.0, 2 = 1.9 }
         assert!(e.to_string().contains("permitted"), "{e}");
     }
 }
+
+/// `[[input]] kind = "detector"`: loop channels, their limits, and the errors for each.
+mod detectors {
+    use super::super::*;
+
+    const BASE: &str = r#"[board]
+name = "loops"
+chips = [{ path = "/dev/gpiochip0", driver = "cdev" }]
+flash_transfer = 1
+
+[[input]]
+kind = "ped"
+phase = 2
+line = 6
+
+[[input]]
+kind = "detector"
+channel = 3
+line = 7
+
+[[input]]
+kind = "detector"
+channel = 5
+line = 8
+active_low = false
+debounce_ms = 20
+max_presence_s = 120
+no_activity_s = 0
+max_changes_per_min = 200
+"#;
+
+    fn err(text: &str) -> ConfigError {
+        Board::parse(text, "b.toml").unwrap_err()
+    }
+
+    #[test]
+    fn detector_inputs_carry_their_channel_and_diagnostics() {
+        let b = Board::parse(BASE, "b.toml").unwrap();
+        let loops = b.loop_configs();
+        assert_eq!(loops.len(), 2);
+        assert_eq!(loops[0], LoopConfig::with_defaults(3), "defaults when nothing is given");
+        assert_eq!(
+            loops[1],
+            LoopConfig {
+                detector: 5,
+                debounce_ms: 20,
+                max_presence_ms: 120_000,
+                no_activity_ms: 0,
+                max_changes_per_min: 200,
+            }
+        );
+        assert!(b.inputs[1].active_low, "detector card outputs pull low by default");
+        assert!(!b.inputs[2].active_low);
+        assert_eq!((b.inputs[1].file_line, b.inputs[2].file_line), (11, 16));
+        assert_eq!(b.loop_configs().iter().map(|c| c.detector).collect::<Vec<_>>(), [3, 5]);
+    }
+
+    #[test]
+    fn detector_inputs_are_refused_with_line_field_and_fix() {
+        let cases: [(&str, &str, usize, &str, &str); 11] = [
+            ("channel = 3\n", "", 12, "input.channel", "needs `channel`"),
+            (
+                "channel = 3\n",
+                "channel = 0\n",
+                13,
+                "input.channel",
+                "detector 0 does not exist",
+            ),
+            (
+                "channel = 3\n",
+                "channel = 33\n",
+                13,
+                "input.channel",
+                "detector 33 does not exist",
+            ),
+            (
+                "channel = 5\n",
+                "channel = 3\n",
+                18,
+                "input.channel",
+                "detector 3 is fed by two loop inputs",
+            ),
+            ("line = 8\n", "line = 7\n", 19, "input.line", "line 0:7 is used twice"),
+            ("line = 8\n", "line = 6\n", 19, "input.line", "line 0:6 is used twice"),
+            (
+                "debounce_ms = 20",
+                "debounce_ms = 1500",
+                21,
+                "input.debounce_ms",
+                "1500 is out of range",
+            ),
+            (
+                "max_presence_s = 120",
+                "max_presence_s = 30",
+                22,
+                "input.max_presence_s",
+                "30 is out of range",
+            ),
+            (
+                "no_activity_s = 0",
+                "no_activity_s = 20000",
+                23,
+                "input.no_activity_s",
+                "20000 is out of range",
+            ),
+            ("= 200", "= 60", 24, "input.max_changes_per_min", "60 is out of range"),
+            (
+                "phase = 2\n",
+                "phase = 2\nchannel = 1\n",
+                9,
+                "input.channel",
+                "a ped input takes no `channel`",
+            ),
+        ];
+        for (from, to, line, field, msg) in cases {
+            assert!(BASE.contains(from), "{from}");
+            let e = err(&BASE.replacen(from, to, 1));
+            assert_eq!((e.line, e.field.as_str()), (line, field), "{from} -> {to}: {e}");
+            assert!(e.message.contains(msg), "{from} -> {to}: {e}");
+            assert!(!e.fix.is_empty(), "{e}");
+        }
+        let e = err(&BASE.replace("debounce_ms = 20", "debounce_ms = -1"));
+        assert_eq!(e.field, "input.debounce_ms", "{e}");
+        let e = err(&BASE.replace("kind = \"detector\"\nchannel = 3", "kind = \"detektor\"\nchannel = 3"));
+        assert!(e.fix.contains("detector"), "{e}");
+    }
+
+    #[test]
+    fn zero_turns_a_diagnostic_off_but_not_the_debounce_range() {
+        let text = BASE
+            .replace("max_presence_s = 120", "max_presence_s = 0")
+            .replace("max_changes_per_min = 200", "max_changes_per_min = 0")
+            .replace("debounce_ms = 20", "debounce_ms = 0");
+        let c = Board::parse(&text, "b.toml").unwrap().loop_configs()[1];
+        assert_eq!(
+            (
+                c.debounce_ms,
+                c.max_presence_ms,
+                c.no_activity_ms,
+                c.max_changes_per_min
+            ),
+            (0, 0, 0, 0)
+        );
+    }
+
+    #[test]
+    fn a_detector_input_must_feed_a_site_detector() {
+        let site = crate::config::Site::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/board/sites/nema8-4leg.toml"
+        )))
+        .unwrap();
+        let b = Board::parse(BASE, "b.toml").unwrap();
+        b.check_detectors(&site, "b.toml").unwrap();
+        // The site has detectors 1 to 12.
+        let b = Board::parse(&BASE.replace("channel = 5", "channel = 13"), "b.toml").unwrap();
+        let e = b.check_detectors(&site, "b.toml").unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (16, "input.channel"), "{e}");
+        assert!(
+            e.message.contains("detector 13") && e.fix.contains("[[detector]]"),
+            "{e}"
+        );
+        // Its longest cycle is 120 s: a shorter max presence would fault a queue waiting a red.
+        let b = Board::parse(&BASE.replace("max_presence_s = 120", "max_presence_s = 90"), "b.toml").unwrap();
+        let e = b.check_detectors(&site, "b.toml").unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (16, "input.max_presence_s"), "{e}");
+        assert!(
+            e.message
+                .contains("max presence 90 s is shorter than the site's longest cycle (120 s)")
+                && e.fix.contains("at least 120 s"),
+            "{e}"
+        );
+    }
+}

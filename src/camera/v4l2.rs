@@ -89,33 +89,7 @@ fn request_fps(dev: &Device, fps: u32) -> Result<u32, String> {
     Ok(d.checked_div(n).unwrap_or(0))
 }
 
-/// Skips frames that arrive sooner than one frame period after the last one kept: the software
-/// half of the frame-rate limit (the device half is [`request_fps`]). A frame up to a quarter of a
-/// period early is kept, so a camera running at exactly `fps` with jitter loses none.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FrameRateLimit {
-    min_gap_ms: u64,
-    last: Option<Instant>,
-}
-
-impl FrameRateLimit {
-    pub fn new(fps: u32) -> FrameRateLimit {
-        let period = 1000 / u64::from(fps.max(1));
-        FrameRateLimit {
-            min_gap_ms: period - period / 4,
-            last: None,
-        }
-    }
-
-    /// Whether a frame arriving at `now` is kept.
-    pub fn accept(&mut self, now: Instant) -> bool {
-        if self.last.is_some_and(|t| now.since(t) < self.min_gap_ms) {
-            return false;
-        }
-        self.last = Some(now);
-        true
-    }
-}
+pub use crate::camera::pipeline::FrameRateLimit;
 
 /// Copies the luma plane of one frame into `out` (`width × height`).
 fn luma(src: &[u8], px: Pixels, width: u32, height: u32, stride: u32, out: &mut [u8]) -> Result<(), io::Error> {
@@ -246,20 +220,6 @@ mod tests {
         luma(&src, Pixels::Yuyv, 3, 2, 8, &mut out).unwrap();
         assert_eq!(out, [10, 11, 12, 20, 21, 22]);
         assert!(luma(&src[..9], Pixels::Yuyv, 3, 2, 8, &mut out).is_err());
-    }
-
-    #[test]
-    fn frames_faster_than_fps_are_skipped() {
-        // A camera that ignores the requested 10 fps and sends 30: every third frame is kept.
-        let mut l = FrameRateLimit::new(10);
-        let kept = (0..30u64).filter(|k| l.accept(Instant(k * 1000 / 30))).count();
-        assert_eq!(kept, 10);
-        // A camera at exactly 10 fps with ±10 ms of jitter loses none.
-        let mut l = FrameRateLimit::new(10);
-        let kept = (0..30u64)
-            .filter(|k| l.accept(Instant(k * 100 + if k % 2 == 0 { 10 } else { 0 })))
-            .count();
-        assert_eq!(kept, 30);
     }
 
     #[test]

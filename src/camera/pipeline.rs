@@ -108,25 +108,7 @@ impl Default for CameraClock {
     }
 }
 
-/// Which detector serves a camera.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[repr(u8)]
-pub enum DetectorKind {
-    /// The CPU zone detector (`detect::zone`).
-    #[default]
-    Cpu = 0,
-    /// YOLO on the RK3588 NPU (`detect::npu`, feature `rknpu`).
-    Npu = 1,
-}
-
-impl DetectorKind {
-    pub const fn name(self) -> &'static str {
-        match self {
-            DetectorKind::Cpu => "cpu",
-            DetectorKind::Npu => "npu",
-        }
-    }
-}
+pub use crate::config::camera::DetectorKind;
 
 /// Why a camera configured for the NPU is served by the CPU zone detector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,6 +14,7 @@
 
 pub mod pipeline;
 pub mod ring;
+pub mod set;
 pub mod snapshot;
 #[cfg(feature = "v4l2")]
 pub mod v4l2;

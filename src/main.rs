@@ -450,6 +450,7 @@ fn run(args: RunArgs) -> Result<(), String> {
         duration_s: args.duration,
         relay_mirror: args.relay_mirror,
         model,
+        cameras: cfg.cameras.clone(),
     };
     let summary = greenwave::runtime::board::run_board(site, opts, &signals)?;
     out!("{summary}");

@@ -84,6 +84,10 @@ pub mod alarm {
     /// The wall clock stepped (NTP step, RTC or date set): later rows carry the new time; signal
     /// timing is unaffected (it follows the monotonic clock).
     pub const CLOCK_STEP: u16 = 103;
+    /// A camera configured for the NPU (`detector = "npu"`) is served by the CPU zone detector:
+    /// no NPU in this build, no runtime, the model did not load, or inference failed. Detection
+    /// goes on; raised once per camera and reason.
+    pub const NPU_FALLBACK: u16 = 104;
 }
 
 /// One logged event.

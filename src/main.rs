@@ -142,7 +142,7 @@ fn load_site(path: PathBuf) -> Result<(PathBuf, Site), String> {
 fn loop_sources(
     board: &greenwave::hal::board::Board,
     site: &Site,
-    camera: Option<&greenwave::config::camera::CameraConfig>,
+    cameras: &[greenwave::config::camera::CameraConfig],
 ) -> Result<(), String> {
     let mut line = String::new();
     for c in board.loop_configs() {
@@ -157,7 +157,7 @@ fn loop_sources(
         );
     }
     let mut fed = greenwave::detect::loops::detectors_of(&board.loop_configs());
-    for z in camera.iter().flat_map(|c| c.zones.iter()) {
+    for z in cameras.iter().flat_map(|c| c.zones.iter()) {
         fed.set(usize::from(z.detector.saturating_sub(1)), true);
     }
     let mut missing = String::new();
@@ -205,7 +205,7 @@ fn check(args: CheckArgs) -> Result<(), String> {
         let board = greenwave::hal::board::Board::load(std::path::Path::new(b)).map_err(|e| e.to_string())?;
         greenwave::monitor::card::check_board(&board, site, b).map_err(|e| format!("site {}: {e}", path.display()))?;
         out!("{b}: OK — board \"{}\" fits site \"{}\"", board.name, site.name);
-        loop_sources(&board, site, cfg.camera.as_ref())?;
+        loop_sources(&board, site, &cfg.cameras)?;
     }
     out!(
         "{}: OK — site \"{}\", device {}, {} phases, {} detectors",
@@ -223,16 +223,19 @@ fn check(args: CheckArgs) -> Result<(), String> {
             "not set (mutating console commands are disabled; add [console] pin_hash to the site file)"
         }
     );
-    match &cfg.camera {
-        Some(c) => out!(
-            "camera: {} {}x{} at {} fps, {} zones",
-            c.device,
+    for c in &cfg.cameras {
+        out!(
+            "camera: {} {}x{} at {} fps, {} zones, {} detector",
+            c.source,
             c.width,
             c.height,
             c.fps,
-            c.zones.len()
-        ),
-        None => out!("camera: none"),
+            c.zones.len(),
+            c.detector.name()
+        );
+    }
+    if cfg.cameras.is_empty() {
+        out!("camera: none");
     }
     out!();
     out!("phase  name                  min   max  pass  yellow  red clr  walk  ped clr");
@@ -489,6 +492,7 @@ fn run(args: RunArgs) -> Result<(), String> {
         duration_s: args.duration,
         relay_mirror: args.relay_mirror,
         model,
+        cameras: cfg.cameras.clone(),
     };
     let summary = greenwave::runtime::board::run_board(site, opts, &signals)?;
     out!("{summary}");

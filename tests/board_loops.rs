@@ -91,6 +91,7 @@ fn cabinet(board: &Board, site: &Site, gpio: &FakeGpio) -> Cabinet<GpioInputs<Fa
         sources,
         loops: LoopDetectors::new(board.loop_configs()),
         detector_stale_ms: site.detector_stale_ms,
+        cameras: greenwave::camera::set::CameraSet::none(),
     }
 }
 
@@ -350,6 +351,7 @@ fn console_loops_shows_each_channel() {
         let mut bound = Bound {
             controller: &mut lp.controller,
             detectors: &det,
+            cameras: None,
             loops: lp.street.loops(),
             stats: lp.stats,
             watchdog_ok: true,
@@ -387,6 +389,7 @@ fn console_loops_shows_each_channel() {
     let mut bound = Bound {
         controller: &mut lp.controller,
         detectors: &det,
+        cameras: None,
         loops: None,
         stats: lp.stats,
         watchdog_ok: true,

@@ -96,6 +96,7 @@ fn control_loop_with_loop_detectors_does_not_allocate() {
         sources,
         loops: LoopDetectors::new(board.loop_configs()),
         detector_stale_ms: site.detector_stale_ms,
+        cameras: greenwave::camera::set::CameraSet::none(),
     };
     let relays = GpioRelays::new(&board, FakeGpio::new()).unwrap();
     let mut lp = ControlLoop::new(&site, &card, relays, SimWatchdog::default(), cabinet);

@@ -11,6 +11,7 @@
 //! keeps JPEG snapshots in a directory under a byte budget.
 
 pub mod ring;
+pub mod overlay;
 pub mod snapshot;
 #[cfg(feature = "v4l2")]
 pub mod v4l2;

@@ -10,6 +10,8 @@
 //! and never stop the controller. Encoding and writing allocate; this runs on request, off the
 //! control path.
 
+pub mod service;
+
 use std::fs;
 use std::io::{self, ErrorKind, Write};
 use std::path::{Path, PathBuf};

@@ -10,8 +10,8 @@
 //! camera (the `file:` source) and writes such clips. `snapshot` outlines the zones on a frame and
 //! keeps JPEG snapshots in a directory under a byte budget.
 
-pub mod ring;
 pub mod overlay;
+pub mod ring;
 pub mod snapshot;
 #[cfg(feature = "v4l2")]
 pub mod v4l2;

@@ -24,8 +24,8 @@ pub const DEFAULT_QUALITY: u8 = 85;
 const PREFIX: &str = "snapshot-";
 const SUFFIX: &str = ".jpg";
 
-pub use super::overlay::{Quad, ZoneMark};
 use super::overlay::{self, LumaCanvas};
+pub use super::overlay::{Quad, ZoneMark};
 
 /// Why a snapshot was not produced or kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,6 +10,7 @@
 //! Per tick every call is bounded and non-blocking: a full queue drops and counts, a failing disk
 //! is counted and raised as an alarm (`runtime::loss`), never waited for (docs/safety.md 5).
 
+use crate::camera::snapshot::service::SnapshotService;
 use crate::config::Site;
 use crate::events::csv::WallClock;
 use crate::events::persist::Counters;
@@ -75,6 +76,8 @@ pub struct Services {
     pub console: Option<Box<dyn ConsoleService>>,
     pub events: Option<Box<dyn EventLog>>,
     pub state: Option<Kept>,
+    /// Camera snapshots (a board with cameras): requested by the console and by events.
+    pub snapshots: Option<SnapshotService>,
 }
 
 impl Services {
@@ -101,7 +104,12 @@ impl Services {
             None => None,
             Some(dir) => Some(start_state(lp, site, dir)?),
         };
-        Ok(Services { console, events, state })
+        Ok(Services {
+            console,
+            events,
+            state,
+            snapshots: None,
+        })
     }
 }
 

@@ -62,7 +62,9 @@ impl Trigger {
     /// start of a preemption.
     pub fn of(ev: &Event) -> Option<Trigger> {
         match ev.code {
-            code::ALARM if ev.param < crate::events::alarm::EVENT_LOG_WRITE && ev.param != FaultKind::Stopped.number() => {
+            code::ALARM
+                if ev.param < crate::events::alarm::EVENT_LOG_WRITE && ev.param != FaultKind::Stopped.number() =>
+            {
                 Some(Trigger::MonitorFault(ev.param))
             }
             code::PREEMPT_ENTRY_STARTED => Some(Trigger::Preempt(ev.param)),
@@ -631,7 +633,10 @@ mod tests {
         assert_eq!(h.dropped, refused);
         assert_eq!((h.written, h.failed), (0, h.requested), "{h:?}");
         assert!(h.failing);
-        assert!(matches!(h.last_fault, Some(SnapshotFault::Io | SnapshotFault::ReadOnly)), "{h:?}");
+        assert!(
+            matches!(h.last_fault, Some(SnapshotFault::Io | SnapshotFault::ReadOnly)),
+            "{h:?}"
+        );
         // The disk comes back: the next snapshot is saved and the fault clears.
         std::fs::remove_file(&file).unwrap();
         svc.request(0, Trigger::Preempt(1), Instant(500)).unwrap();

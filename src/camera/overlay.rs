@@ -186,9 +186,10 @@ fn corners(q: &Quad) -> Option<[(i64, i64); 4]> {
     Some([corner(q[0])?, corner(q[1])?, corner(q[2])?, corner(q[3])?])
 }
 
-/// Line width scale for a canvas: 1 up to 320 pixels on the short side, 2 up to 640, …
+/// Line and text scale for a canvas: 1 below 480 pixels on the short side, 2 from 480 (VGA), 3 from
+/// 720, 4 from 960.
 fn scale(c: &(impl Canvas + ?Sized)) -> i64 {
-    (c.width().min(c.height()) / 320).clamp(1, 4) as i64
+    (c.width().min(c.height()) / 240).clamp(1, 4) as i64
 }
 
 /// Outlines `quads` (no stop line, no label), one pixel wide with a dark border either side.

@@ -84,6 +84,10 @@ impl Relays for FailAfter {
 struct Technician {
     console: Console,
     polls: u64,
+    /// Lines typed, by poll number.
+    script: &'static [(u64, &'static [u8])],
+    /// Poll at which a preempt test is run (0: none).
+    preempt_at: u64,
     arm: u64,
     disarm: u64,
     output: Arc<Mutex<String>>,
@@ -98,13 +102,11 @@ impl ConsoleService for Technician {
         if self.polls == self.arm {
             COUNTING.store(true, Ordering::SeqCst);
         }
-        match self.polls {
-            100 => self.console.feed(b"snapshot 1\r", now, target),
-            101 => self.console.feed(b"snapshot 3\r", now, target),
-            150 => {
-                assert_eq!(target.apply(Action::PreemptTest(1), now), Ok(()));
-            }
-            _ => {}
+        for (_, line) in self.script.iter().filter(|(at, _)| *at == self.polls) {
+            self.console.feed(line, now, target);
+        }
+        if self.polls == self.preempt_at {
+            assert_eq!(target.apply(Action::PreemptTest(1), now), Ok(()));
         }
         if self.polls == self.disarm {
             COUNTING.store(false, Ordering::SeqCst);
@@ -179,6 +181,8 @@ fn console_preempt_and_monitor_fault_take_snapshots_without_allocating_in_the_lo
         console: Some(Box::new(Technician {
             console: Console::new(None),
             polls: 0,
+            script: &[(100, b"snapshot 1\r"), (101, b"snapshot 3\r")],
+            preempt_at: 150,
             arm: 20,
             disarm: 1_199,
             output: Arc::clone(&output),
@@ -252,4 +256,116 @@ fn console_preempt_and_monitor_fault_take_snapshots_without_allocating_in_the_lo
         "the control thread allocated {allocs} times while snapshots were taken"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_snapshot_directory_that_cannot_be_written_is_a_reported_fault_and_the_loop_runs_on() {
+    let dir = std::env::temp_dir().join(format!("greenwave-snaploop-ro-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // The state "directory" is a file: the snapshot directory can never be created.
+    let state = dir.join("state");
+    std::fs::write(&state, b"not a directory").unwrap();
+    let ring = Arc::new(FrameRing::new(2, W, H).unwrap());
+    ring.write(Instant(0), |b: &mut [u8]| -> Result<(), ()> {
+        b.fill(80);
+        Ok(())
+    })
+    .unwrap();
+    let cam = CameraConfig::parse(CAMERA, "camera.toml").unwrap();
+    let service = SnapshotService::start(SnapshotSetup {
+        dir: state.join("snapshots"),
+        budget: 1 << 20,
+        quality: 90,
+        cameras: vec![SnapshotCamera::of(&cam)],
+        frames: Arc::new(RingFrames(vec![Arc::clone(&ring)])),
+    })
+    .unwrap();
+    let site = Site::load(Path::new("board/sites/nema8-4leg.toml")).unwrap();
+    let mut lp = ControlLoop::new(
+        &site,
+        &MmuCard::from_geometry(&site),
+        SimRelays::default(),
+        SimWatchdog::default(),
+        SimTraffic::new(&site, 1.0, 7),
+    );
+    let output = Arc::new(Mutex::new(String::new()));
+    let services = Services {
+        console: Some(Box::new(Watcher {
+            console: Console::new(None),
+            polls: 0,
+            typed: false,
+            output: Arc::clone(&output),
+        })),
+        snapshots: Some(service),
+        ..Services::default()
+    };
+    let mut opts = LoopOptions {
+        site_path: "board/sites/nema8-4leg.toml".into(),
+        duration_s: Some(300),
+        speed: Speed::Max,
+        start_unix_ms: 0,
+        event_log: None,
+        state_dir: None,
+        console: None,
+        model: None,
+        planner_override: None,
+        reload_check: None,
+    };
+    let summary = run_with(&mut lp, &site, &mut opts, services, &Signals::unregistered()).unwrap();
+    assert_eq!(summary.loop_stats.ticks, 3_000, "the loop ran every tick");
+    assert_eq!(summary.fault, None);
+    let h = summary.loop_stats.snapshots.unwrap();
+    assert_eq!((h.requested, h.written, h.failed), (1, 0, 1), "{h:?}");
+    assert!(h.failing, "{h:?}");
+    let out = output.lock().unwrap().clone();
+    assert!(out.contains("snapshot of camera 1 requested"), "{out}");
+    // `faults` shows the snapshot fault though nothing latched; `stats` shows the counters.
+    let faults = out.split("greenwave> faults").nth(1).unwrap_or("");
+    assert!(faults.contains("latched: none"), "{out}");
+    assert!(
+        faults.contains("snapshots: written 0  failed 1  dropped (writer behind) 0  no frame 0  FAILING (I/O error)"),
+        "{out}"
+    );
+    assert!(
+        out.split("greenwave> stats")
+            .nth(1)
+            .unwrap_or("")
+            .contains("snapshots: written 0  failed 1"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A technician asking for a snapshot at poll 100 and, once the writer has dealt with it (the
+/// loop runs faster than real time, so it waits for the writer a millisecond per poll), typing
+/// `faults` and `stats`.
+struct Watcher {
+    console: Console,
+    polls: u64,
+    typed: bool,
+    output: Arc<Mutex<String>>,
+}
+
+impl ConsoleService for Watcher {
+    fn record_event(&mut self, ev: &Event) {
+        self.console.record_event(ev);
+    }
+    fn serve(&mut self, now: Instant, target: &mut Bound<'_>) {
+        self.polls += 1;
+        if self.polls == 100 {
+            self.console.feed(b"snapshot 1\r", now, target);
+        }
+        let done = target.stats().snapshots.is_some_and(|h| h.failed + h.written >= 1);
+        if self.polls > 100 && !self.typed {
+            if done {
+                self.console.feed(b"faults\r", now, target);
+                self.console.feed(b"stats\r", now, target);
+                self.typed = true;
+                *self.output.lock().unwrap() = String::from_utf8_lossy(self.console.pending_output()).into_owned();
+            } else {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+    }
 }

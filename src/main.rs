@@ -182,16 +182,19 @@ fn check(args: CheckArgs) -> Result<(), String> {
             "not set (mutating console commands are disabled; add [console] pin_hash to the site file)"
         }
     );
-    match &cfg.camera {
-        Some(c) => out!(
-            "camera: {} {}x{} at {} fps, {} zones",
-            c.device,
+    for c in &cfg.cameras {
+        out!(
+            "camera: {} {}x{} at {} fps, {} zones, {} detector",
+            c.source,
             c.width,
             c.height,
             c.fps,
-            c.zones.len()
-        ),
-        None => out!("camera: none"),
+            c.zones.len(),
+            c.detector.name()
+        );
+    }
+    if cfg.cameras.is_empty() {
+        out!("camera: none");
     }
     out!();
     out!("phase  name                  min   max  pass  yellow  red clr  walk  ped clr");
@@ -448,6 +451,7 @@ fn run(args: RunArgs) -> Result<(), String> {
         duration_s: args.duration,
         relay_mirror: args.relay_mirror,
         model,
+        cameras: cfg.cameras.clone(),
     };
     let summary = greenwave::runtime::board::run_board(site, opts, &signals)?;
     out!("{summary}");
@@ -458,16 +462,14 @@ fn run(args: RunArgs) -> Result<(), String> {
 fn zones(args: ZonesArgs) -> Result<(), String> {
     use greenwave::camera::zone_map::{draw_to_png, FrameSource};
     let (path, cfg) = load_site_config(args.site)?;
-    let cam = match (&cfg.camera, args.camera) {
-        (Some(c), 1) => c,
-        _ => {
-            return Err(format!(
-                "{}: no camera {} (the site file's [camera] table is camera 1)",
-                path.display(),
-                args.camera
-            ))
-        }
-    };
+    let cam = cfg.cameras.get(usize::from(args.camera) - 1).ok_or_else(|| {
+        format!(
+            "{}: no camera {} (the site file has {}; cameras are numbered from 1 in file order)",
+            path.display(),
+            args.camera,
+            cfg.cameras.len()
+        )
+    })?;
     let src = match (&args.frame, &args.device) {
         (Some(clip), _) => FrameSource::Clip(clip),
         (None, Some(dev)) => FrameSource::Device(dev),

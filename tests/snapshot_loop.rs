@@ -1,5 +1,5 @@
 //! Camera snapshots from the running control loop: a recorded clip plays into a frame ring (as a
-//! `file:` camera does), the snapshot service reads the ring through its `FrameProvider` seam, and
+//! `file:` camera does), the snapshot service reads the ring (`RingFrames`, as on a board), and
 //! the loop asks for snapshots on the console's `snapshot 1`, when a preemption starts and when the
 //! monitor latches a fault (a relay read-back mismatch). Each becomes a JPEG of the clip with the
 //! zones drawn, named for its camera and trigger; the control thread allocates nothing for it.
@@ -9,7 +9,7 @@ mod counting_alloc;
 use counting_alloc::{ALLOCS, COUNTING};
 
 use greenwave::camera::ring::FrameRing;
-use greenwave::camera::snapshot::service::{FrameProvider, SnapshotCamera, SnapshotService, SnapshotSetup};
+use greenwave::camera::snapshot::service::{RingFrames, SnapshotCamera, SnapshotService, SnapshotSetup};
 use greenwave::camera::y4m::{Chroma, FrameRate, Y4mReader, Y4mWriter};
 use greenwave::config::camera::CameraConfig;
 use greenwave::config::Site;
@@ -34,29 +34,6 @@ const W: u32 = 160;
 const H: u32 = 120;
 const CAMERA: &str =
     "width = 160\nheight = 120\n[[zone]]\ndetector = 1\nquad = [[20, 110], [60, 110], [55, 30], [25, 30]]\n";
-
-/// Frame rings as the snapshot service's cameras: the newest frame is leased and copied. A lease
-/// hands each frame out once, so a second snapshot right after the first waits (at most 200 ms) for
-/// the clip's next frame.
-struct RingFrames(Vec<Arc<FrameRing>>);
-
-impl FrameProvider for RingFrames {
-    fn copy_newest(&self, index: usize, out: &mut [u8]) -> Option<(Instant, u64)> {
-        let ring = self.0.get(index)?;
-        for _ in 0..200 {
-            if let Some(lease) = ring.lease_latest() {
-                let px = lease.pixels();
-                if px.len() != out.len() {
-                    return None;
-                }
-                out.copy_from_slice(px);
-                return Some((lease.at, lease.seq));
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        None
-    }
-}
 
 /// Relays whose read-back differs from what was written after `after` writes: the monitor latches
 /// a relay read-back fault.

@@ -212,6 +212,9 @@ fn check_refuses_bad_zones_with_file_line_field_and_fix() {
     let good = site(&dir, CAMERA);
     let (ok, out, e) = run(&["check", "--site", s(&good)]);
     assert!(ok, "{e}");
-    assert!(out.contains("camera: /dev/video0 320x240 at 10 fps, 2 zones"), "{out}");
+    assert!(
+        out.contains("camera: /dev/video0 320x240 at 10 fps, 2 zones, cpu detector"),
+        "{out}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

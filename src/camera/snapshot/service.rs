@@ -17,6 +17,8 @@
 //! not wait for it (docs/safety.md 5).
 
 use super::{draw_zone_marks, encode_jpeg_into, SnapshotDir, SnapshotError, ZoneMark};
+use crate::camera::ring::FrameRing;
+use crate::config::camera::CameraConfig;
 use crate::events::{code, Event};
 use crate::monitor::FaultKind;
 use crate::time::Instant;
@@ -35,6 +37,10 @@ pub const MAX_ZONES: usize = crate::config::camera::MAX_ZONES;
 pub const SUBDIR: &str = "snapshots";
 /// How long the writer sleeps when nothing wakes it (it is unparked on every request).
 const IDLE_MS: u64 = 250;
+/// Attempts to copy a camera's newest frame, [`COPY_RETRY_MS`] apart, before the request is counted
+/// as "no frame" (a frame being processed by detection cannot be copied that instant).
+const COPY_TRIES: u32 = 25;
+const COPY_RETRY_MS: u64 = 4;
 
 /// The running cameras as the snapshot writer sees them.
 pub trait FrameProvider: Send + Sync {
@@ -43,6 +49,52 @@ pub trait FrameProvider: Send + Sync {
     /// frame (not started, stopped, or `out` has the wrong size). Must never make the camera's
     /// capture or detection wait longer than one frame copy.
     fn copy_newest(&self, index: usize, out: &mut [u8]) -> Option<(Instant, u64)>;
+}
+
+/// The frame rings of running cameras as a [`FrameProvider`]: [`FrameRing::copy_newest`] pins the
+/// newest frame while copying it, so neither capture nor detection loses it or waits for the copy.
+pub struct RingFrames(pub Vec<Arc<FrameRing>>);
+
+impl FrameProvider for RingFrames {
+    fn copy_newest(&self, index: usize, out: &mut [u8]) -> Option<(Instant, u64)> {
+        self.0.get(index)?.copy_newest(out)
+    }
+}
+
+/// Starts the snapshot service of a board's cameras: `<state_dir>/snapshots` under `budget_mib`
+/// MiB, frames from `rings` (one per camera, in the site file's order). Snapshots are a diagnostic:
+/// a service that cannot start is logged and the controller runs without it.
+pub fn start_for_cameras(
+    state_dir: &Path,
+    budget_mib: u32,
+    cameras: &[CameraConfig],
+    rings: Vec<Arc<FrameRing>>,
+) -> Option<SnapshotService> {
+    if cameras.is_empty() {
+        return None;
+    }
+    let dir = snapshot_dir(state_dir);
+    let setup = SnapshotSetup {
+        dir: dir.clone(),
+        budget: u64::from(budget_mib) << 20,
+        quality: super::DEFAULT_QUALITY,
+        cameras: cameras.iter().map(SnapshotCamera::of).collect(),
+        frames: Arc::new(RingFrames(rings)),
+    };
+    match SnapshotService::start(setup) {
+        Ok(s) => {
+            log::info!(
+                "snapshots: {} camera(s) into {} (budget {budget_mib} MiB)",
+                cameras.len(),
+                dir.display()
+            );
+            Some(s)
+        }
+        Err(e) => {
+            log::error!("{e}; running without camera snapshots");
+            None
+        }
+    }
 }
 
 /// Why a snapshot is taken.
@@ -93,7 +145,7 @@ pub struct SnapshotCamera {
 
 impl SnapshotCamera {
     /// A configured camera: its size and zones (numbered from 1 in table order).
-    pub fn of(cfg: &crate::config::camera::CameraConfig) -> SnapshotCamera {
+    pub fn of(cfg: &CameraConfig) -> SnapshotCamera {
         SnapshotCamera {
             width: cfg.width,
             height: cfg.height,
@@ -380,11 +432,16 @@ impl Writer {
                     .cameras
                     .get(cam)
                     .map_or(0, |c| c.width as usize * c.height as usize);
-                let stamp = self
-                    .bufs
-                    .get_mut(n)
-                    .and_then(|b| b.get_mut(..bytes))
-                    .and_then(|b| self.setup.frames.copy_newest(cam, b));
+                let frames = &self.setup.frames;
+                let stamp = self.bufs.get_mut(n).and_then(|b| b.get_mut(..bytes)).and_then(|b| {
+                    // The newest frame may be in detection's hands this instant: try again shortly.
+                    (0..COPY_TRIES).find_map(|k| {
+                        if k > 0 {
+                            std::thread::sleep(std::time::Duration::from_millis(COPY_RETRY_MS));
+                        }
+                        frames.copy_newest(cam, b)
+                    })
+                });
                 match (stamp, batch.get_mut(n)) {
                     (Some(s), Some(slot)) => {
                         *slot = Some((r, s));

@@ -22,7 +22,7 @@ use crate::config::Recall;
 use crate::events::{code, Event};
 use crate::hal::{HalError, Serial};
 use crate::limits::{CONSOLE_EVENTS, CONSOLE_LINE, CONSOLE_OUT, MAX_DETECTORS};
-use crate::signal::phase::PhaseId;
+use crate::phase::PhaseId;
 use crate::time::Instant;
 use command::{Command, ParseError};
 use core::fmt::Write;

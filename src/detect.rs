@@ -116,3 +116,22 @@ impl Default for DetectorSnapshot {
         Self::EMPTY
     }
 }
+
+/// Why a detector refused a camera frame. Per frame on the control path: small and `Copy`
+/// (docs/conventions.md 12); the detector counts refused frames and reports its zones stale when
+/// only refused frames arrive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameError {
+    /// The buffer is not `width × height` luma bytes (short read, corrupt or mis-sized buffer).
+    WrongSize { got: usize, want: usize },
+}
+
+impl core::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FrameError::WrongSize { got, want } => {
+                write!(f, "camera frame of {got} bytes, expected {want} (width × height luma)")
+            }
+        }
+    }
+}

@@ -67,24 +67,27 @@ pub mod code {
     pub const CYCLE_LENGTH_CHANGE: u8 = 132;
     /// Flash status change (parameter: 0 = flash off, 1 = flash on).
     pub const FLASH_STATUS: u8 = 173;
-    /// Controller alarm (parameter = greenwave fault number, see `monitor::FaultKind`, or one of
+    /// Controller alarm (parameter = greenwave fault number, see `fault::FaultKind`, or one of
     /// the [`super::alarm`] numbers for faults that are reported without latching flash).
     pub const ALARM: u8 = 174;
 }
 
 /// Alarm numbers (parameter of [`code::ALARM`]) for faults that do not touch the street: the
 /// signal keeps running safely, so they never latch flash, but they must be seen. Numbered above
-/// every `monitor::FaultKind` (the latching faults). Logged once when the fault starts, not per
+/// every `fault::FaultKind` (the latching faults). Logged once when the fault starts, not per
 /// failed write.
 pub mod alarm {
     /// Event log writes are failing: rows are being lost (and counted).
     pub const EVENT_LOG_WRITE: u16 = 101;
     /// A controller state file (learned flows, counters, fault history) could not be saved.
     pub const STATE_SAVE: u16 = 102;
+    /// The wall clock stepped (NTP step, RTC or date set): later rows carry the new time; signal
+    /// timing is unaffected (it follows the monotonic clock).
+    pub const CLOCK_STEP: u16 = 103;
     /// A camera configured for the NPU (`detector = "npu"`) is served by the CPU zone detector:
     /// no NPU in this build, no runtime, the model did not load, or inference failed. Detection
     /// goes on; raised once per camera and reason.
-    pub const NPU_FALLBACK: u16 = 103;
+    pub const NPU_FALLBACK: u16 = 104;
 }
 
 /// One logged event.

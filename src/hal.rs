@@ -14,8 +14,8 @@ pub mod linux;
 pub mod mirror;
 pub mod sim;
 
-use crate::signal::frame::OutputFrame;
-use crate::signal::phase::PhaseSet;
+use crate::frame::OutputFrame;
+use crate::phase::PhaseSet;
 use crate::time::Instant;
 
 /// Error of one hardware operation. Small and `Copy` so the loop can keep and count it.

@@ -28,6 +28,10 @@
 //! planner's table offline through the same controller, conflict monitor included.
 //!
 //! Capacities are constants in [`limits`].
+//!
+//! [`phase`], [`frame`], [`fault`], [`time`] and [`limits`] are leaves: they import nothing of the
+//! crate but each other, so every layer can name phases, frames and faults without depending on
+//! the layer that produces them.
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
@@ -36,9 +40,12 @@ pub mod config;
 pub mod console;
 pub mod detect;
 pub mod events;
+pub mod fault;
+pub mod frame;
 pub mod hal;
 pub mod limits;
 pub mod monitor;
+pub mod phase;
 pub mod plan;
 /// Timing diagrams (`greenwave plot`): a host tool, compiled only with the `plot` feature (on by
 /// default, left out of board builds).

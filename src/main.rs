@@ -531,13 +531,14 @@ fn verify(args: VerifyArgs) -> Result<(), String> {
             failed = true;
         }
         out!(
-            "{path}: {} rows, {} yellows, {} red clearances, {} flashes, {} alarms, {} resyncs",
+            "{path}: {} rows, {} yellows, {} red clearances, {} flashes, {} alarms, {} resyncs ({} wall-clock steps)",
             r.rows,
             r.yellows,
             r.red_clears,
             r.flashes,
             r.alarms,
-            r.resyncs
+            r.resyncs,
+            r.clock_steps
         );
         rows += r.rows;
         conflicts += r.conflicts;

@@ -19,15 +19,16 @@
 
 pub mod adaptive;
 pub mod learned;
+pub mod saturation;
 pub mod webster;
 
 use crate::config::{PlannerKind, Site};
 use crate::detect::{DetectorHealth, DetectorSnapshot};
 use crate::events::{code, EventRing};
 use crate::limits::{MAX_DETECTORS, MAX_PHASES, SCENARIO_SLOTS};
+use crate::phase::PhaseSet;
 use crate::scenario::{PoolStats, ScenarioPool};
 use crate::signal::engine::{Demand, Directive, Engine};
-use crate::signal::phase::PhaseSet;
 use crate::time::{Clock, Instant};
 use adaptive::Adaptive;
 use webster::WebsterPlan;
@@ -36,7 +37,7 @@ use webster::WebsterPlan;
 /// flows are per phase, counted by the phase's detectors over its lanes, so the phase must be
 /// configured in both with the same approach (leg and movements) and lanes, and the same detector
 /// channels (numbers and inputs) must count it. Timings (greens, clearances) may differ.
-pub fn same_traffic(a: &Site, b: &Site, p: crate::signal::phase::PhaseId) -> bool {
+pub fn same_traffic(a: &Site, b: &Site, p: crate::phase::PhaseId) -> bool {
     let (Some(pa), Some(pb)) = (a.phase(p), b.phase(p)) else {
         return false;
     };
@@ -142,6 +143,8 @@ pub struct Planner {
     replans: u64,
     /// Flow sets refused by [`webster::check_flows`] (restored or measured).
     flows_rejected: u64,
+    /// Saturation flows measured at the stop line for the Webster plan.
+    saturation: saturation::SaturationMeter,
 }
 
 impl Planner {
@@ -175,6 +178,7 @@ impl Planner {
             pool: ScenarioPool::new(),
             replans: 0,
             flows_rejected: 0,
+            saturation: saturation::SaturationMeter::new(),
         }
     }
 
@@ -192,6 +196,8 @@ impl Planner {
         p.replans = old.replans;
         p.flows_rejected = old.flows_rejected;
         p.pool.carry_stats(old.pool.stats());
+        p.saturation
+            .carry(&old.saturation, |id| same_traffic(old_site, site, id));
         let mut flows = p.flows_vph;
         for ph in site.phases() {
             if same_traffic(old_site, site, ph.id) {
@@ -202,8 +208,8 @@ impl Planner {
         }
         if flows != p.flows_vph && webster::check_flows(site, &flows).is_ok() {
             p.flows_vph = flows;
-            p.plan = webster::plan(site, &flows);
         }
+        p.plan = webster::plan_with(site, &p.flows_vph, p.saturation.vphpl());
         p
     }
 
@@ -236,7 +242,29 @@ impl Planner {
             return Err(e);
         }
         self.flows_vph = *flows_vph;
-        self.plan = webster::plan(site, &self.flows_vph);
+        self.plan = webster::plan_with(site, &self.flows_vph, self.saturation.vphpl());
+        Ok(())
+    }
+
+    /// The stop-line saturation flow measurement (figures per phase, cycles, refusals).
+    pub fn saturation(&self) -> &saturation::SaturationMeter {
+        &self.saturation
+    }
+
+    /// Restores measured saturation flows (per lane, by phase index; 0 = never measured) kept from
+    /// an earlier run, and replans. Figures that cannot be traffic are refused whole (counted, logged
+    /// at WARN).
+    pub fn set_saturation(
+        &mut self,
+        site: &Site,
+        vphpl: &[f32; MAX_PHASES],
+        cycles: &[u32; MAX_PHASES],
+    ) -> Result<(), f32> {
+        if let Err(bad) = self.saturation.restore(vphpl, cycles) {
+            log::warn!("restored saturation flows refused ({bad} veh/h per lane), the design value stays");
+            return Err(bad);
+        }
+        self.plan = webster::plan_with(site, &self.flows_vph, self.saturation.vphpl());
         Ok(())
     }
 
@@ -342,6 +370,7 @@ impl Planner {
         if raw != Trust::Full {
             self.cycle_trusted = false;
         }
+        self.saturation.observe(site, now, det, engine, raw == Trust::Full);
         // Downgrade at once; upgrade only after RECOVERY_MS at the better level (after the first
         // loss: at start-up trusted data is used as soon as it arrives).
         if raw <= self.trust {
@@ -505,6 +534,8 @@ impl Planner {
         let counts = core::mem::replace(&mut self.cycle_counts, [0; MAX_PHASES]);
         let Some(start) = start else { return };
         let cycle_ms = now.since(start);
+        self.saturation
+            .cycle_boundary(trusted && cycle_ms >= 10_000, FLOW_SMOOTHING);
         if !trusted || cycle_ms < 10_000 {
             return; // keep the last trusted flows
         }
@@ -528,8 +559,9 @@ impl Planner {
             return; // exhaustion is counted by the pool; the old plan stays
         };
         guard.start();
+        let sat = *self.saturation.vphpl();
         let result = guard.ctx().map(|mut ctx| {
-            let p = webster::plan(site, &ctx.flows_vph);
+            let p = webster::plan_with(site, &ctx.flows_vph, &sat);
             ctx.plan = Some(p);
             (ctx.flows_vph, p)
         });

@@ -29,6 +29,7 @@ pub mod state;
 pub mod stderr_log;
 pub mod summary;
 pub mod supervisor;
+pub mod wallclock;
 
 pub use control_loop::ControlLoop;
 pub use controller::{Controller, ControllerMode, Status};

@@ -57,6 +57,8 @@ pub struct LoopStats {
     pub interrupted_sleeps: u64,
     /// Real-time wake-ups later than the stall limit (`runtime::control_loop::STALL_LIMIT_MS`).
     pub stalls: u64,
+    /// Wall-clock steps seen in real time (`runtime::wallclock`); signal timing ignores them.
+    pub clock_steps: u64,
     /// Heap allocations in the whole process since start-up finished (the control path makes
     /// none; the event log and state writers may). None without the counting allocator
     /// (`runtime::heap`), as in library users and tests: shown as "n/a", never as 0.

@@ -18,11 +18,11 @@
 pub mod episode;
 
 use crate::limits::MAX_PHASES;
+use crate::phase::{PhaseId, PhaseSet};
 use crate::plan::adaptive::GreenObservation;
 use crate::plan::learned::{self, QTable, END, HOLD};
 use crate::runtime::controller::GreenPolicy;
 use crate::signal::engine::{Engine, Interval, PedInterval};
-use crate::signal::phase::{PhaseId, PhaseSet};
 use crate::sim::traffic::Rng;
 use crate::time::Instant;
 

@@ -28,11 +28,15 @@
 //! longer than the given gap marks every channel unknown until its next green, WALK, arrow or end
 //! of red clearance, and unknown channels take part in no check; the resyncs are counted.
 //!
+//! A wall-clock step (alarm 174 with [`alarm::CLOCK_STEP`], `runtime::wallclock`) moves every later
+//! timestamp by the step while the signal kept timing on the monotonic clock: an interval that spans
+//! it cannot be measured from the log, so the step resyncs the same way (and is counted apart).
+//!
 //! Cost: O(rows × channels²) time, O(channels) memory; the log is streamed line by line.
 
-use crate::events::code;
 use crate::events::csv::parse_timestamp;
-use crate::signal::phase::PhaseId;
+use crate::events::{alarm, code};
+use crate::phase::PhaseId;
 
 /// Channels of the card: one per phase (`monitor::card`).
 pub const CHANNELS: usize = crate::limits::MAX_PHASES;
@@ -124,6 +128,8 @@ pub struct Report {
     pub flashes: u64,
     /// Silences in the log after which every channel was unknown (lossy runs only).
     pub resyncs: u64,
+    /// Wall-clock steps recorded in the log (each also resyncs).
+    pub clock_steps: u64,
     /// Rows that do not parse (a cut last row of a killed run is allowed, see [`Checker::finish`]).
     pub bad_rows: u64,
     /// The first findings, for the message.
@@ -200,10 +206,7 @@ impl<'a> Checker<'a> {
             if let (Some(gap), Some(prev)) = (self.resync_gap_ms, self.batch_at) {
                 if at - prev >= gap {
                     self.report.resyncs += 1;
-                    self.unknown = [true; CHANNELS];
-                    self.veh = [Veh::Red; CHANNELS];
-                    self.arrow = [Arrow::Off; CHANNELS];
-                    self.walk = [false; CHANNELS];
+                    self.forget();
                 }
             }
         }
@@ -214,12 +217,25 @@ impl<'a> Checker<'a> {
         self.event(line_no, at, code, param);
     }
 
+    /// Every channel unknown until its next green, WALK, arrow or end of red clearance.
+    fn forget(&mut self) {
+        self.unknown = [true; CHANNELS];
+        self.veh = [Veh::Red; CHANNELS];
+        self.arrow = [Arrow::Off; CHANNELS];
+        self.walk = [false; CHANNELS];
+    }
+
     fn event(&mut self, line: usize, at: i64, ev: u8, param: u16) {
         let Some(c) = usize::from(param).checked_sub(1).filter(|c| *c < CHANNELS) else {
             if ev == code::FLASH_STATUS {
                 self.flash(param == 1);
             } else if ev == code::ALARM {
                 self.report.alarms += 1;
+                if param == alarm::CLOCK_STEP {
+                    self.report.clock_steps += 1;
+                    self.report.resyncs += 1;
+                    self.forget();
+                }
             }
             return;
         };

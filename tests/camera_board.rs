@@ -118,11 +118,11 @@ fn run_with_file_cameras_goes_adaptive_and_shows_the_npu_fallback() {
         .filter(|l| l.ends_with(" ok") && l.contains(" off "))
         .collect();
     assert_eq!(zones.len(), 12, "{out}");
-    // The NPU fallback alarm (174, alarm 103) is in the event log the console keeps.
+    // The NPU fallback alarm (174, alarm 104) is in the event log the console keeps.
     assert!(
         out.lines().any(|l| {
             let w: Vec<&str> = l.split_whitespace().collect();
-            w.get(1) == Some(&"174") && w.get(2) == Some(&"103")
+            w.get(1) == Some(&"174") && w.get(2) == Some(&"104")
         }),
         "{out}"
     );

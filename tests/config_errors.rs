@@ -177,3 +177,19 @@ fn up_to_four_camera_tables_each_with_its_source() {
     assert!(e.message.contains("widht"), "{e}");
     assert_eq!(e.line, line_of(&bad, "widht"), "{e}");
 }
+
+#[test]
+fn time_zone_must_be_an_iana_zone() {
+    let ok = GOOD.replacen("flash = \"red\"\n", "flash = \"red\"\ntime_zone = \"America/Chicago\"\nevent_time = \"utc\"\n", 1);
+    let s = Site::parse(&ok, "site.toml").unwrap();
+    assert_eq!(s.time_zone.as_str(), "America/Chicago");
+    assert!(s.event_time_utc);
+    let bad = GOOD.replacen("flash = \"red\"\n", "flash = \"red\"\ntime_zone = \"America/Chikago\"\n", 1);
+    let e = err(&bad);
+    assert!(e.contains("site.time_zone"), "{e}");
+    assert!(e.contains("America/Chikago"), "{e}");
+    assert!(e.contains(&format!("line {}", line_of(&bad, "time_zone ="))), "{e}");
+    assert!(e.contains("fix:"), "{e}");
+    let bad = GOOD.replacen("flash = \"red\"\n", "flash = \"red\"\nevent_time = \"gps\"\n", 1);
+    assert!(err(&bad).contains("site.event_time"));
+}

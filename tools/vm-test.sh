@@ -70,6 +70,8 @@ if [ $camera = 1 ]; then
         "$ir/lib/modules/$kver/"
 fi
 cp "${probes[@]}" "$ir/bin/"
+# Debug info is most of a debug build's size; the VM unpacks the initramfs into RAM.
+for p in "${probes[@]}"; do strip --strip-debug "$ir/bin/$(basename "$p")"; done
 for lib in $(ldd "${probes[@]}" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u); do
     mkdir -p "$ir$(dirname "$lib")"
     cp -L "$lib" "$ir$lib"

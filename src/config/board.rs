@@ -36,7 +36,7 @@ mod tests;
 use super::diag::{ConfigError, Source, NO_SPAN};
 use super::Site;
 use crate::limits::{MAX_PHASES, NAME_LEN};
-use crate::signal::phase::PhaseId;
+use crate::phase::PhaseId;
 pub use mmu::MmuCardData;
 use std::path::Path;
 

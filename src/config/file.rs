@@ -152,6 +152,13 @@ pub struct SiteSection {
     /// Detector data older than this is stale (fall back to Webster).
     #[serde(default = "default_stale")]
     pub detector_stale_s: Spanned<f64>,
+    /// IANA time zone of the intersection (e.g. "America/Chicago"); default: the system's
+    /// (/etc/localtime).
+    #[serde(default)]
+    pub time_zone: Option<Spanned<String>>,
+    /// Event-log timestamps: "local" (the default; what ATSPM expects) or "utc".
+    #[serde(default)]
+    pub event_time: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

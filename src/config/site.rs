@@ -31,7 +31,7 @@ use super::console::ConsoleConfig;
 use super::diag::{ConfigError, Source, NO_SPAN};
 use super::{file, geometry};
 use crate::limits::{MAX_DETECTORS, MAX_GROUPS, MAX_PHASES, MAX_PREEMPTS, MAX_RINGS, NAME_LEN};
-use crate::signal::phase::{PhaseId, PhaseSet};
+use crate::phase::{PhaseId, PhaseSet};
 use std::path::Path;
 
 /// Recall mode of a phase (NEMA TS2 3.5.5.5).
@@ -181,6 +181,10 @@ pub struct SiteData {
     pub startup_red_ms: u32,
     pub saturation_flow_vphpl: f32,
     pub detector_stale_ms: u32,
+    /// IANA time zone for event-log timestamps; empty = the system's (/etc/localtime).
+    pub time_zone: heapless::String<64>,
+    /// Event-log timestamps in UTC instead of local time.
+    pub event_time_utc: bool,
     pub rings: heapless::Vec<Ring, MAX_RINGS>,
     /// Barrier groups in service order.
     pub groups: heapless::Vec<PhaseSet, MAX_GROUPS>,

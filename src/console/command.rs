@@ -5,7 +5,7 @@
 //! them on a laptop in a cabinet. Bound: O(line length).
 
 use crate::config::PlannerKind;
-use crate::signal::phase::PhaseId;
+use crate::phase::PhaseId;
 
 /// Shortest and longest console PIN (digits).
 pub const PIN_MIN: usize = 4;

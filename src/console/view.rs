@@ -6,7 +6,7 @@ pub use crate::camera::set::CameraView;
 use crate::config::{PlannerKind, Site};
 use crate::detect::DetectorSnapshot;
 use crate::limits::MAX_PHASES;
-use crate::signal::phase::PhaseId;
+use crate::phase::PhaseId;
 pub use crate::stats::LoopStats;
 use crate::time::Instant;
 

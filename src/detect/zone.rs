@@ -19,7 +19,7 @@
 //!
 //! Fixed-size state; [`ZoneDetector::process`] does not allocate.
 
-use crate::detect::{DetectorHealth, DetectorSnapshot};
+use crate::detect::{DetectorHealth, DetectorSnapshot, FrameError};
 use crate::time::Instant;
 
 /// Cells along a zone.
@@ -141,10 +141,14 @@ impl ZoneDetector {
 
     /// Processes one frame (`width × height` luma bytes) captured at `at`. A frame of the wrong
     /// size (short or corrupt buffer) is refused and counted; it never reaches the model.
-    pub fn process(&mut self, at: Instant, pixels: &[u8]) -> Result<(), crate::hal::HalError> {
-        if pixels.len() != (self.cfg.width as usize) * (self.cfg.height as usize) {
+    pub fn process(&mut self, at: Instant, pixels: &[u8]) -> Result<(), FrameError> {
+        let want = (self.cfg.width as usize) * (self.cfg.height as usize);
+        if pixels.len() != want {
             self.bad_frames += 1;
-            return Err(crate::hal::HalError::BadData);
+            return Err(FrameError::WrongSize {
+                got: pixels.len(),
+                want,
+            });
         }
         self.last_good = Some(at);
         let first = self.frames == 0;

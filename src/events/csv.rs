@@ -5,6 +5,7 @@
 //! strings, so the writer can run after start-up without allocating.
 
 use crate::events::Event;
+use crate::time::Instant;
 
 /// The header line, exactly as ATSPM's importers expect it.
 pub const HEADER: &str = "TimeStamp,DeviceId,EventId,Parameter";
@@ -60,6 +61,97 @@ pub fn write_timestamp(out: &mut impl core::fmt::Write, unix_ms: i64) -> core::f
 /// Writes one CSV row (with trailing `\n`).
 pub fn write_row(out: &mut impl core::fmt::Write, clock: WallClock, device_id: u16, ev: &Event) -> core::fmt::Result {
     write_timestamp(out, clock.unix_ms_at_zero + ev.at.0 as i64)?;
+    writeln!(out, ",{},{},{}", device_id, ev.code, ev.param)
+}
+
+/// Hand-offs of a new wall-clock anchor queued between the control thread and the log writer.
+pub const REBASE_QUEUE: usize = 16;
+
+/// From controller instant `from` on, the wall clock reads `unix_ms_at_zero + instant` (the
+/// control thread saw the wall clock step or drift; `runtime::wallclock`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rebase {
+    pub from: Instant,
+    pub unix_ms_at_zero: i64,
+}
+
+/// How the event-log writer turns controller instants into timestamps: a wall-clock anchor that
+/// follows the control thread's readings of the wall clock (so a row carries the wall time of its
+/// own event, not of the start of the run), shown in the controller's local time zone with its
+/// daylight-saving rules (what ATSPM expects) or in UTC.
+pub struct TimeBase {
+    unix_ms_at_zero: i64,
+    zone: Option<jiff::tz::TimeZone>,
+    feed: Option<heapless::spsc::Consumer<'static, Rebase>>,
+    offset_s: Option<i32>,
+    /// Changes of the local UTC offset seen between rows (daylight saving time began or ended).
+    pub offset_changes: u64,
+}
+
+impl From<WallClock> for TimeBase {
+    /// A fixed anchor, timestamps in UTC.
+    fn from(c: WallClock) -> TimeBase {
+        TimeBase::new(c, None, None)
+    }
+}
+
+impl TimeBase {
+    /// `zone`: `None` for UTC. `feed`: anchors the control thread hands over while running.
+    pub fn new(
+        clock: WallClock,
+        zone: Option<jiff::tz::TimeZone>,
+        feed: Option<heapless::spsc::Consumer<'static, Rebase>>,
+    ) -> TimeBase {
+        TimeBase {
+            unix_ms_at_zero: clock.unix_ms_at_zero,
+            zone,
+            feed,
+            offset_s: None,
+            offset_changes: 0,
+        }
+    }
+
+    /// Unix time in ms of an event at `at` (anchors handed over up to `at` applied first).
+    pub fn unix_ms(&mut self, at: Instant) -> i64 {
+        if let Some(feed) = self.feed.as_mut() {
+            while let Some(r) = feed.peek().copied() {
+                if r.from > at {
+                    break;
+                }
+                self.unix_ms_at_zero = r.unix_ms_at_zero;
+                let _ = feed.dequeue();
+            }
+        }
+        self.unix_ms_at_zero
+            .saturating_add(i64::try_from(at.0).unwrap_or(i64::MAX))
+    }
+
+    /// Civil time in ms (local, or UTC without a zone) of an event at `at`.
+    pub fn civil_ms(&mut self, at: Instant) -> i64 {
+        let unix = self.unix_ms(at);
+        let Some(zone) = self.zone.as_ref() else { return unix };
+        let off = jiff::Timestamp::from_millisecond(unix).map_or(0, |t| zone.to_offset(t).seconds());
+        if let Some(was) = self.offset_s.filter(|o| *o != off) {
+            self.offset_changes += 1;
+            log::info!(
+                "local time changed from UTC{:+.2} h to UTC{:+.2} h (daylight saving); event timestamps follow",
+                f64::from(was) / 3600.0,
+                f64::from(off) / 3600.0
+            );
+        }
+        self.offset_s = Some(off);
+        unix.saturating_add(i64::from(off) * 1000)
+    }
+}
+
+/// Writes one CSV row (with trailing `\n`) with the timestamp `time` gives.
+pub fn write_row_with(
+    out: &mut impl core::fmt::Write,
+    time: &mut TimeBase,
+    device_id: u16,
+    ev: &Event,
+) -> core::fmt::Result {
+    write_timestamp(out, time.civil_ms(ev.at))?;
     writeln!(out, ",{},{},{}", device_id, ev.code, ev.param)
 }
 

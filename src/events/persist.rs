@@ -15,8 +15,8 @@
 //! Cost: one record ≤ [`RECORD_MAX`] bytes, encoded on the stack; saving does not allocate (paths
 //! are built once in [`Store::new`]).
 
+use crate::fault::Fault;
 use crate::limits::{FAULT_HISTORY, MAX_PHASES};
-use crate::monitor::Fault;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::fs::File;
 use std::io::{Read, Write};
@@ -82,6 +82,20 @@ pub struct LearnedFlows {
 impl Record for LearnedFlows {
     const KIND: u16 = 3;
     const FILE: &'static str = "flows.bin";
+}
+
+/// Saturation flows measured at the stop line (`plan::saturation`), per lane by phase index (veh/h;
+/// 0 = never measured), with the trusted cycles behind each. The Webster fail-safe after a reboot
+/// is timed with these instead of the design figure.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SaturationFlows {
+    pub vphpl: [f32; MAX_PHASES],
+    pub cycles: [u32; MAX_PHASES],
+}
+
+impl Record for SaturationFlows {
+    const KIND: u16 = 4;
+    const FILE: &'static str = "saturation.bin";
 }
 
 /// Why a file was not usable. Reported, then the defaults are used.

@@ -19,7 +19,7 @@
 //! under 384 bytes to the kernel from the stack), and the file list is a fixed deque
 //! (`tests/eventlog_rotate.rs` proves it with a counting allocator).
 
-use crate::events::csv::{write_row, WallClock, HEADER};
+use crate::events::csv::{write_row_with, TimeBase, HEADER};
 use crate::events::Event;
 use core::fmt::Write as _;
 use std::fs::File;
@@ -34,13 +34,13 @@ pub const LOG_BUF: usize = 8192;
 /// One event as a CSV row, formatted on the stack. A row that does not fit (cannot happen: the
 /// longest row is < 50 bytes) is counted as dropped.
 pub(crate) fn format_row(
-    clock: WallClock,
+    clock: &mut TimeBase,
     device_id: u16,
     ev: &Event,
     stats: &mut LogStats,
 ) -> Option<heapless::String<96>> {
     let mut row = heapless::String::new();
-    if write_row(&mut row, clock, device_id, ev).is_err() {
+    if write_row_with(&mut row, clock, device_id, ev).is_err() {
         stats.rows_dropped += 1;
         return None;
     }
@@ -235,7 +235,7 @@ pub struct RotatingCsvLog {
     dir: heapless::String<PATH_LEN>,
     prefix: heapless::String<32>,
     device_id: u16,
-    clock: WallClock,
+    clock: TimeBase,
     budget: LogBudget,
     file: Option<File>,
     /// Sequence number of the current (or next) file.
@@ -263,7 +263,7 @@ impl RotatingCsvLog {
         dir: &Path,
         prefix: &str,
         device_id: u16,
-        clock: WallClock,
+        clock: impl Into<TimeBase>,
         budget: LogBudget,
     ) -> Result<RotatingCsvLog, String> {
         let fix = "check the event log directory in the board file exists and is writable";
@@ -305,7 +305,7 @@ impl RotatingCsvLog {
             dir: d,
             prefix: p,
             device_id,
-            clock,
+            clock: clock.into(),
             budget,
             file: None,
             seq: next,
@@ -423,7 +423,7 @@ impl RotatingCsvLog {
     /// Appends one event. Formatting and buffering only, unless the buffer is full or the file
     /// reaches its size (then it writes, and possibly rotates).
     pub fn append(&mut self, ev: &Event) -> Result<(), LogError> {
-        let Some(row) = format_row(self.clock, self.device_id, ev, &mut self.stats) else {
+        let Some(row) = format_row(&mut self.clock, self.device_id, ev, &mut self.stats) else {
             return Ok(());
         };
         let n = row.len();

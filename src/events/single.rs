@@ -13,7 +13,9 @@
 //! Meant for the event-log writer thread. After [`SingleCsvLog::open`] it does not allocate: rows
 //! are formatted on the stack and written through a fixed buffer of [`LOG_BUF`](crate::events::rotate::LOG_BUF) bytes.
 
-use crate::events::csv::{WallClock, HEADER};
+#[cfg(test)]
+use crate::events::csv::WallClock;
+use crate::events::csv::{TimeBase, HEADER};
 use crate::events::rotate::{cut_back, format_row, io, write_rows, LogError, LogStats, RowBuf};
 use crate::events::Event;
 use std::fs::{File, OpenOptions};
@@ -36,7 +38,7 @@ pub enum OpenMode {
 pub struct SingleCsvLog {
     file: File,
     device_id: u16,
-    clock: WallClock,
+    clock: TimeBase,
     /// Bytes of the file that are on disk as whole rows (header included).
     file_bytes: u64,
     /// The header is still to be written (it failed, or the file was empty).
@@ -49,7 +51,12 @@ impl SingleCsvLog {
     /// Opens `path` as `mode` says. Start-up only (allocates for the error text). A header that
     /// cannot be written yet (disk already full) is not an error: it is retried with the first
     /// rows, which are counted as lost while it fails.
-    pub fn open(path: &Path, device_id: u16, clock: WallClock, mode: OpenMode) -> Result<SingleCsvLog, String> {
+    pub fn open(
+        path: &Path,
+        device_id: u16,
+        clock: impl Into<TimeBase>,
+        mode: OpenMode,
+    ) -> Result<SingleCsvLog, String> {
         let name = path.display();
         let mut opts = OpenOptions::new();
         opts.read(true).write(true).create(true);
@@ -87,7 +94,7 @@ impl SingleCsvLog {
         let mut log = SingleCsvLog {
             file,
             device_id,
-            clock,
+            clock: clock.into(),
             file_bytes,
             header_pending: file_bytes == 0,
             buf: RowBuf::new(),
@@ -125,7 +132,7 @@ impl SingleCsvLog {
 
     /// Appends one event: formatting and buffering only, unless the buffer is full.
     pub fn append(&mut self, ev: &Event) -> Result<(), LogError> {
-        let Some(row) = format_row(self.clock, self.device_id, ev, &mut self.stats) else {
+        let Some(row) = format_row(&mut self.clock, self.device_id, ev, &mut self.stats) else {
             return Ok(());
         };
         let n = row.len();

@@ -10,11 +10,11 @@
 //! Backends implement [`GpioBank`]: `hal::linux::gpiocdev` (feature `gpio-cdev`),
 //! `hal::linux::rpi` (feature `rpi`), and the test twin `hal::sim::gpio::FakeGpio`.
 
+use crate::frame::{lamp, ped_lamp, OutputFrame};
 use crate::hal::board::{Board, InputKind, LineRef, MAX_CHIPS, MAX_INPUTS};
 use crate::hal::{HalError, InputFrame, Inputs, Relays};
 use crate::limits::MAX_PHASES;
-use crate::signal::frame::{lamp, ped_lamp, OutputFrame};
-use crate::signal::phase::PhaseId;
+use crate::phase::PhaseId;
 use crate::time::Instant;
 
 /// A set of GPIO chips, each with up to 64 lines, addressed by bit masks.

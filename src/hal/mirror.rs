@@ -8,8 +8,8 @@
 //! a fixed buffer (no allocation). It costs one `pwrite` per tick, which is why it is off unless
 //! asked for (`--relay-mirror FILE`); a failed mirror write is counted, never a relay error.
 
+use crate::frame::OutputFrame;
 use crate::hal::{HalError, Relays};
-use crate::signal::frame::OutputFrame;
 use core::fmt::Write as _;
 use std::fs::File;
 use std::os::unix::fs::FileExt;

@@ -5,8 +5,8 @@
 pub mod gpio;
 pub mod serial;
 
+use crate::frame::OutputFrame;
 use crate::hal::{Clock, HalError, InputFrame, Inputs, Relays, Watchdog};
-use crate::signal::frame::OutputFrame;
 use crate::time::Instant;
 use core::cell::Cell;
 

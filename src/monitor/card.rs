@@ -17,7 +17,7 @@
 use crate::config::board::{Board, MmuCardData};
 use crate::config::diag::ConfigError;
 use crate::config::{geometry, Site};
-use crate::signal::phase::PhaseId;
+use crate::phase::PhaseId;
 
 /// The monitor's compatibility card: the board file's card data ([`MmuCardData`], read through
 /// `Deref`) or one derived from the site's geometry ([`MmuCard::from_geometry`]).

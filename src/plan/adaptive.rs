@@ -40,8 +40,8 @@
 use crate::config::Site;
 use crate::detect::{DetectorSnapshot, JAM_SPACING_M};
 use crate::limits::{MAX_DETECTORS, MAX_PHASES, MAX_RINGS};
+use crate::phase::{PhaseId, PhaseSet};
 use crate::signal::engine::{Engine, Interval};
-use crate::signal::phase::{PhaseId, PhaseSet};
 use crate::time::Instant;
 
 /// Shortest tolerated gap between arrivals once the queue is served, ms. Measured in SUMO with
@@ -216,7 +216,7 @@ impl Adaptive {
 /// One running green as the planners see it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GreenObservation {
-    pub phase: crate::signal::phase::PhaseId,
+    pub phase: crate::phase::PhaseId,
     /// Standing vehicles on the phase's longest lane queue.
     pub own_queue: f32,
     /// Vehicles waiting on called conflicting phases.

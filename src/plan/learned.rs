@@ -170,7 +170,7 @@ pub struct LearnedStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signal::phase::PhaseId;
+    use crate::phase::PhaseId;
 
     fn obs(q: f32, gap: u32, wait: f32, el: u32) -> GreenObservation {
         GreenObservation {

@@ -42,7 +42,7 @@ pub use flows::{check_flows, design_flows, FlowError, MAX_FLOW_VPHPL};
 
 use crate::config::Site;
 use crate::limits::{MAX_GROUPS, MAX_PHASES};
-use crate::signal::phase::PhaseId;
+use crate::phase::PhaseId;
 use fit::fit;
 
 /// Flow ratio at and above which the intersection is taken as oversaturated.
@@ -97,12 +97,25 @@ impl RingGroup {
 /// negative or above [`MAX_FLOW_VPHPL`] per lane counts as 0 or the limit (callers reject such flows
 /// first with [`check_flows`]).
 pub fn plan(site: &Site, flows_vph: &[f32; MAX_PHASES]) -> WebsterPlan {
+    plan_with(site, flows_vph, &[0.0; MAX_PHASES])
+}
+
+/// As [`plan`], with saturation flows per lane measured at this intersection, by phase index
+/// (`plan::saturation`); a phase with 0 (never measured) or a figure that cannot be traffic takes the
+/// site's design value.
+pub fn plan_with(site: &Site, flows_vph: &[f32; MAX_PHASES], sat_vphpl: &[f32; MAX_PHASES]) -> WebsterPlan {
     let mut y = [0.0f32; MAX_PHASES];
-    let sat_vphpl = site.saturation_flow_vphpl;
     for ph in site.phases() {
         let i = ph.id.index();
         let lanes = f32::from(ph.lanes.max(1));
-        let sat = sat_vphpl * lanes;
+        let measured = sat_vphpl.get(i).copied().unwrap_or(0.0);
+        let per_lane =
+            if measured.is_finite() && (super::saturation::SAT_MIN_VPHPL..=MAX_FLOW_VPHPL).contains(&measured) {
+                measured
+            } else {
+                site.saturation_flow_vphpl
+            };
+        let sat = per_lane * lanes;
         let q = flows_vph.get(i).copied().unwrap_or(0.0);
         let q = if q.is_finite() && q > 0.0 {
             q.min(MAX_FLOW_VPHPL * lanes)

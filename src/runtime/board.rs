@@ -19,6 +19,7 @@ use crate::config::camera::CameraConfig;
 use crate::config::Site;
 use crate::detect::source::{poll_all, NoDetection, Source};
 use crate::detect::DetectorSnapshot;
+use crate::frame::OutputFrame;
 use crate::hal::board::Board;
 use crate::hal::gpio::{GpioInputs, GpioRelays};
 use crate::hal::linux::bank::{LinuxBank, Role};
@@ -31,7 +32,6 @@ use crate::runtime::control_loop::{run_with, unix_now_ms, ControlLoop, EventLogT
 use crate::runtime::realtime::{setup_realtime, Signals};
 use crate::runtime::service::Services;
 use crate::runtime::summary::RunSummary;
-use crate::signal::frame::OutputFrame;
 use crate::time::Instant;
 use std::path::{Path, PathBuf};
 

@@ -11,9 +11,9 @@ use crate::console::Console;
 use crate::detect::DetectorSnapshot;
 use crate::events::Event;
 use crate::hal::Serial;
+use crate::phase::PhaseId;
 use crate::runtime::controller::{Controller, ControllerMode};
 use crate::signal::engine::{Interval, PedInterval};
-use crate::signal::phase::PhaseId;
 use crate::stats::LoopStats;
 use crate::time::Instant;
 

@@ -20,6 +20,7 @@
 use crate::config::Site;
 use crate::detect::DetectorSnapshot;
 use crate::events::single::OpenMode;
+use crate::frame::OutputFrame;
 use crate::hal::linux::serial::TermiosSerial;
 use crate::hal::{InputFrame, Relays, Watchdog};
 use crate::monitor::card::MmuCard;
@@ -36,7 +37,6 @@ use crate::runtime::service::Services;
 use crate::runtime::state::{StateHealth, StateSnapshot};
 use crate::runtime::summary::RunSummary;
 use crate::runtime::supervisor::{Subsystem, Supervisor};
-use crate::signal::frame::OutputFrame;
 use crate::sim::traffic::TrafficStats;
 use crate::stats::LoopStats;
 use crate::time::Instant;
@@ -363,6 +363,7 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
         events: mut sink,
         mut state,
         mut snapshots,
+        mut wall,
     } = services;
     if let Some(m) = opts.model.take() {
         lp.controller.planner_mut().set_model(m);
@@ -506,6 +507,11 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
                 wake.record(late_ns);
                 now = now.max(pace.controller_time(woke_ns));
                 on_time = now.since(next) < tick_ms;
+                if let Some(w) = wall.as_mut() {
+                    if w.observe(now, unix_now_ms(), lp.controller.events_mut()).is_some() {
+                        lp.stats.clock_steps += 1;
+                    }
+                }
                 if !on_time {
                     lp.stats.overruns += 1;
                 }

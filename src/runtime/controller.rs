@@ -18,17 +18,17 @@
 use crate::config::{PlannerKind, Site};
 use crate::detect::DetectorSnapshot;
 use crate::events::{code, EventRing};
+use crate::frame::OutputFrame;
 use crate::hal::{Clock, HalError, InputFrame};
 use crate::limits::MAX_RINGS;
 use crate::monitor::card::MmuCard;
 use crate::monitor::{Fault, FaultKind, Monitor};
+use crate::phase::PhaseSet;
 use crate::plan::adaptive::GreenObservation;
 use crate::plan::webster::WebsterPlan;
 use crate::plan::{CabinetCalls, PlanMode, Planner};
 use crate::scenario::PoolStats;
 use crate::signal::engine::{Directive, Engine, EngineMode, PreemptStage, RingStatus};
-use crate::signal::frame::OutputFrame;
-use crate::signal::phase::PhaseSet;
 use crate::time::Instant;
 
 /// What the controller as a whole is doing.
@@ -388,7 +388,7 @@ impl Controller {
 
     /// Operator call on a configured phase (console `recall P`): a locking vehicle call, served in
     /// turn like a detector's. Returns false for an unconfigured phase.
-    pub fn operator_call(&mut self, p: crate::signal::phase::PhaseId) -> bool {
+    pub fn operator_call(&mut self, p: crate::phase::PhaseId) -> bool {
         if self.site.phase(p).is_none() {
             return false;
         }

@@ -4,6 +4,7 @@
 
 use crate::config::Site;
 use crate::detect::DetectorSnapshot;
+use crate::frame::OutputFrame;
 use crate::hal::sim::SimWatchdog;
 use crate::hal::InputFrame;
 use crate::monitor::card::MmuCard;
@@ -11,7 +12,6 @@ use crate::runtime::control_loop::{run, ControlLoop, Street};
 use crate::runtime::realtime::Signals;
 use crate::runtime::sim::{sim_relays, SimOptions};
 use crate::runtime::summary::RunSummary;
-use crate::signal::frame::OutputFrame;
 use crate::sim::faults::{FaultyRelays, FaultySource};
 use crate::sim::traffic::{SimTraffic, TrafficStats};
 use crate::time::Instant;

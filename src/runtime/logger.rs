@@ -15,7 +15,7 @@
 //! so the control thread reads them with a few loads and never waits on a lock. A write failure is
 //! logged once when it starts and once when it clears, not per row.
 
-use crate::events::csv::WallClock;
+use crate::events::csv::TimeBase;
 use crate::events::rotate::{LogError, LogStats, RotatingCsvLog};
 use crate::events::single::{OpenMode, SingleCsvLog};
 use crate::events::Event;
@@ -139,7 +139,7 @@ impl EventSink {
         path: &std::path::Path,
         mode: OpenMode,
         device_id: u16,
-        clock: WallClock,
+        clock: impl Into<TimeBase>,
     ) -> Result<EventSink, String> {
         let log = SingleCsvLog::open(path, device_id, clock, mode)?;
         Self::start(log, path.display().to_string())
@@ -147,7 +147,11 @@ impl EventSink {
 
     /// Starts the writer on a rotating log in `dir` (`events-NNNNNNNN.csv` under the default byte
     /// budget, `events::rotate`).
-    pub fn create_rotating(dir: &std::path::Path, device_id: u16, clock: WallClock) -> Result<EventSink, String> {
+    pub fn create_rotating(
+        dir: &std::path::Path,
+        device_id: u16,
+        clock: impl Into<TimeBase>,
+    ) -> Result<EventSink, String> {
         use crate::events::rotate::LogBudget;
         let log = RotatingCsvLog::open(dir, "events", device_id, clock, LogBudget::DEFAULT)?;
         Self::start(log, dir.display().to_string())

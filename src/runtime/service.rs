@@ -12,14 +12,16 @@
 
 use crate::camera::snapshot::service::SnapshotService;
 use crate::config::Site;
-use crate::events::csv::WallClock;
+use crate::events::csv::{TimeBase, WallClock};
 use crate::events::persist::Counters;
 use crate::events::Event;
 use crate::hal::{Relays, Watchdog};
 use crate::runtime::console::{ConsolePort, ConsoleService};
 use crate::runtime::control_loop::{ControlLoop, EventLogTarget, LoopOptions, Street};
 use crate::runtime::logger::{EventSink, LogHealth};
+use crate::runtime::pace::Speed;
 use crate::runtime::state::{StateHealth, StateKeeper, StateSnapshot};
+use crate::runtime::wallclock::{time_base, zone_of, WallWatch};
 
 /// Where the loop's events go.
 pub trait EventLog {
@@ -78,6 +80,8 @@ pub struct Services {
     pub state: Option<Kept>,
     /// Camera snapshots (a board with cameras): requested by the console and by events.
     pub snapshots: Option<SnapshotService>,
+    /// The control thread's watch on the wall clock (real time with an event log only).
+    pub wall: Option<WallWatch>,
 }
 
 impl Services {
@@ -92,8 +96,17 @@ impl Services {
             .console
             .take()
             .map(|c| Box::new(ConsolePort::start(c, site.name.as_str())) as Box<dyn ConsoleService>);
-        let clock = WallClock {
-            unix_ms_at_zero: opts.start_unix_ms,
+        // Rows are dated in the site's local time; in real time the anchor follows the wall clock
+        // (`runtime::wallclock`), otherwise it is start + controller time (seeded runs repeat).
+        let zone = if opts.event_log.is_some() { zone_of(site) } else { None };
+        let (wall, clock) = if opts.speed == Speed::Factor(1.0) {
+            let (w, tb) = time_base(opts.start_unix_ms, zone);
+            (Some(w), tb)
+        } else {
+            let fixed = WallClock {
+                unix_ms_at_zero: opts.start_unix_ms,
+            };
+            (None, TimeBase::new(fixed, zone, None))
         };
         let events: Option<Box<dyn EventLog>> = match &opts.event_log {
             Some(EventLogTarget::File(p, mode)) => Some(Box::new(EventSink::create(p, *mode, site.device_id, clock)?)),
@@ -104,11 +117,13 @@ impl Services {
             None => None,
             Some(dir) => Some(start_state(lp, site, dir)?),
         };
+        let wall = if events.is_some() { wall } else { None };
         Ok(Services {
             console,
             events,
             state,
             snapshots: None,
+            wall,
         })
     }
 }
@@ -146,6 +161,15 @@ pub fn start_state<R: Relays, W: Watchdog, S: Street>(
         } else {
             prior_cycles = 0;
         }
+    }
+    if loaded.saturation.cycles.iter().any(|c| *c > 0)
+        && lp
+            .controller
+            .planner_mut()
+            .set_saturation(site, &loaded.saturation.vphpl, &loaded.saturation.cycles)
+            .is_ok()
+    {
+        log::info!("Webster fail-safe plan timed with saturation flows measured before the restart");
     }
     Ok(Kept {
         store: Box::new(keeper),

@@ -4,6 +4,7 @@
 
 use crate::config::Site;
 use crate::detect::DetectorSnapshot;
+use crate::frame::OutputFrame;
 use crate::hal::mirror::MirrorRelays;
 use crate::hal::sim::{SimRelays, SimWatchdog};
 use crate::hal::InputFrame;
@@ -11,7 +12,6 @@ use crate::monitor::card::MmuCard;
 use crate::runtime::control_loop::{run, ControlLoop, LoopOptions, Street};
 use crate::runtime::realtime::Signals;
 use crate::runtime::summary::RunSummary;
-use crate::signal::frame::OutputFrame;
 use crate::sim::traffic::{SimTraffic, TrafficStats};
 use crate::time::Instant;
 use std::path::PathBuf;

@@ -11,7 +11,9 @@
 //! logged once when it starts failing and once when it is saved again; the controller keeps
 //! running; the next successful save of that file clears its fault.
 
-use crate::events::persist::{Counters, FaultHistory, LearnedFlows, LoadOutcome, PersistError, Record, Store};
+use crate::events::persist::{
+    Counters, FaultHistory, LearnedFlows, LoadOutcome, PersistError, Record, SaturationFlows, Store,
+};
 use crate::runtime::controller::Controller;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
@@ -25,6 +27,7 @@ pub const STATE_QUEUE: usize = 4;
 #[derive(Clone, Debug, Default)]
 pub struct StateSnapshot {
     pub flows: LearnedFlows,
+    pub saturation: SaturationFlows,
     pub counters: Counters,
     pub faults: FaultHistory,
 }
@@ -44,6 +47,10 @@ impl StateSnapshot {
                 cycles: prior_cycles.saturating_add(u32::try_from(s.replans).unwrap_or(u32::MAX)),
                 updated_unix_s: unix_s,
             },
+            saturation: SaturationFlows {
+                vphpl: *c.planner().saturation().vphpl(),
+                cycles: *c.planner().saturation().cycles(),
+            },
             counters: Counters {
                 boots: base.boots,
                 ticks: base.ticks + s.ticks,
@@ -62,11 +69,12 @@ impl StateSnapshot {
 #[derive(Clone, Debug)]
 pub struct Loaded {
     pub flows: LearnedFlows,
+    pub saturation: SaturationFlows,
     pub counters: Counters,
     pub faults: FaultHistory,
     /// One line per record: loaded / missing / damaged (why), with the level to log it at
     /// (damage is a warning: learned state was lost).
-    pub report: [(log::Level, String); 3],
+    pub report: [(log::Level, String); 4],
 }
 
 /// The state writer's counters, per file save. `Copy`, read without locks.
@@ -158,18 +166,22 @@ impl StateKeeper {
         let mut flows_store = Store::<LearnedFlows>::new(dir)?;
         let mut counters_store = Store::<Counters>::new(dir)?;
         let mut faults_store = Store::<FaultHistory>::new(dir)?;
+        let mut saturation_store = Store::<SaturationFlows>::new(dir)?;
         let (flows, fo) = flows_store.load();
+        let (saturation, so) = saturation_store.load();
         let (mut counters, co) = counters_store.load();
         let (faults, ho) = faults_store.load();
         counters.boots += 1;
         let loaded = Loaded {
             flows,
+            saturation,
             counters,
             faults,
             report: [
                 describe("learned flows", &flows_store, fo),
                 describe("counters", &counters_store, co),
                 describe("fault history", &faults_store, ho),
+                describe("saturation flows", &saturation_store, so),
             ],
         };
         // Allocated once at start-up and shared for the life of the process.
@@ -186,11 +198,13 @@ impl StateKeeper {
                     any = true;
                     // Each file on its own: one that cannot be written does not stop the others.
                     save_file(&mut flows_store, &snap.flows, &sh);
+                    save_file(&mut saturation_store, &snap.saturation, &sh);
                     save_file(&mut faults_store, &snap.faults, &sh);
                     // The counters go last so they carry this run's failed saves, this round's too.
                     snap.counters.persist_failures += sh.failures.load(Ordering::Relaxed);
                     save_file(&mut counters_store, &snap.counters, &sh);
                     let failing = flows_store.fault().is_some()
+                        || saturation_store.fault().is_some()
                         || faults_store.fault().is_some()
                         || counters_store.fault().is_some();
                     sh.failing.store(failing, Ordering::Release);

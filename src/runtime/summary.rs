@@ -153,8 +153,8 @@ impl core::fmt::Display for RunSummary {
             writeln!(f, "wake-up latency   {w}")?;
             writeln!(
                 f,
-                "signals           {} sleeps interrupted and resumed, {} stalls",
-                l.interrupted_sleeps, l.stalls
+                "signals           {} sleeps interrupted and resumed, {} stalls, {} wall-clock steps",
+                l.interrupted_sleeps, l.stalls, l.clock_steps
             )?;
         }
         if self.learned.confident + self.learned.deferred > 0 {

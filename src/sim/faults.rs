@@ -18,10 +18,10 @@
 
 use crate::detect::source::Source;
 use crate::detect::DetectorSnapshot;
+use crate::frame::{lamp, OutputFrame};
 use crate::hal::sim::{FaultInjector, RelayFault};
 use crate::hal::{HalError, Relays};
 use crate::limits::{MAX_DETECTORS, MAX_PHASES};
-use crate::signal::frame::{lamp, OutputFrame};
 use crate::sim::traffic::Rng;
 use crate::time::Instant;
 

@@ -20,10 +20,10 @@
 
 use crate::config::Site;
 use crate::detect::{DetectorHealth, DetectorSnapshot};
+use crate::frame::{Aspect, OutputFrame};
 use crate::hal::InputFrame;
 use crate::limits::{MAX_DETECTORS, MAX_PHASES};
-use crate::signal::frame::{Aspect, OutputFrame};
-use crate::signal::phase::PhaseId;
+use crate::phase::PhaseId;
 use crate::time::Instant;
 
 /// Vehicles a simulated lane can hold (~1 km of queue at 7 m per car).

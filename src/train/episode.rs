@@ -8,11 +8,11 @@
 use super::{Behaviour, Trainer};
 use crate::config::{PlannerKind, Site};
 use crate::detect::{DetectorSnapshot, JAM_SPACING_M};
+use crate::frame::OutputFrame;
 use crate::monitor::card::MmuCard;
 use crate::monitor::Fault;
 use crate::plan::learned::QTable;
 use crate::runtime::Controller;
-use crate::signal::frame::OutputFrame;
 use crate::sim::traffic::{Rng, SimTraffic};
 use crate::time::Instant;
 

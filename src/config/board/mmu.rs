@@ -17,7 +17,7 @@
 use super::parse::V;
 use super::BoardError;
 use crate::limits::MAX_PHASES;
-use crate::signal::phase::{PhaseId, PhaseSet};
+use crate::phase::{PhaseId, PhaseSet};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;

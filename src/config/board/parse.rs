@@ -9,7 +9,7 @@ use super::{
 };
 use crate::config::diag::Source;
 use crate::limits::{MAX_PHASES, NAME_LEN};
-use crate::signal::phase::PhaseId;
+use crate::phase::PhaseId;
 use toml::Spanned;
 
 /// The validator of one board file.

@@ -10,7 +10,7 @@ use super::{parse_planner, DetectorDef, FlashColor, PhaseTiming, PreemptDef, Rin
 use crate::config::diag::{ConfigError, Source, NO_SPAN};
 use crate::config::{derive, file};
 use crate::limits::{MAX_DETECTORS, MAX_GROUPS, MAX_PHASES, MAX_PREEMPTS, MAX_RINGS, NAME_LEN};
-use crate::signal::phase::{PhaseId, PhaseSet};
+use crate::phase::{PhaseId, PhaseSet};
 use core::ops::Range;
 use toml::Spanned;
 
@@ -194,6 +194,30 @@ impl Validator<'_> {
             self.number(&s.saturation_flow_vphpl, "site.saturation_flow_vphpl", 600.0, 2400.0)? as f32;
         let default_flash = self.flash(&s.flash, "site.flash")?;
         let detector_stale_ms = self.secs(&s.detector_stale_s, "site.detector_stale_s", 0.2, 60.0)?;
+        let time_zone = match &s.time_zone {
+            None => heapless::String::new(),
+            Some(z) => {
+                let name = z.get_ref().as_str();
+                let fix = "use an IANA time zone name such as \"America/Chicago\" or \"Europe/Berlin\" (see /usr/share/zoneinfo), or leave it out to use the system's";
+                if jiff::tz::TimeZone::get(name).is_err() {
+                    return Err(self.err(z.span(), "site.time_zone", format!("unknown time zone `{name}`"), fix));
+                }
+                heapless::String::try_from(name)
+                    .map_err(|_| self.err(z.span(), "site.time_zone", "time zone name too long", fix))?
+            }
+        };
+        let event_time_utc = match s.event_time.as_ref().map(|v| (v, v.get_ref().as_str())) {
+            None | Some((_, "local")) => false,
+            Some((_, "utc")) => true,
+            Some((v, other)) => {
+                return Err(self.err(
+                    v.span(),
+                    "site.event_time",
+                    format!("unknown event time `{other}`"),
+                    "use \"local\" (the controller's local time, what ATSPM expects) or \"utc\"",
+                ))
+            }
+        };
 
         // Phases.
         let mut phases: [Option<PhaseTiming>; MAX_PHASES] = Default::default();
@@ -458,6 +482,8 @@ impl Validator<'_> {
             startup_red_ms,
             saturation_flow_vphpl,
             detector_stale_ms,
+            time_zone,
+            event_time_utc,
             rings,
             groups,
             conflicts,

@@ -4,7 +4,7 @@
 
 use crate::config::Site;
 use crate::limits::MAX_PHASES;
-use crate::signal::phase::PhaseId;
+use crate::phase::PhaseId;
 
 /// Highest flow accepted per lane, veh/h. HCM 6th ed. takes 1,900 pc/h/ln as the base saturation
 /// flow of a signalised lane and 2,400 pc/h/ln as the capacity of a basic freeway lane; 3,000 veh/h

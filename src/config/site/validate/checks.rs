@@ -8,7 +8,7 @@ use crate::config::file;
 use crate::config::geometry;
 use crate::config::site::PhaseTiming;
 use crate::limits::{MAX_GROUPS, MAX_PHASES};
-use crate::signal::phase::{PhaseId, PhaseSet};
+use crate::phase::{PhaseId, PhaseSet};
 use core::ops::Range;
 use toml::Spanned;
 

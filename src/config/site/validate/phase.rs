@@ -6,7 +6,7 @@ use super::Validator;
 use crate::config::diag::ConfigError;
 use crate::config::site::{FlashColor, PedTiming, PhaseTiming, Recall};
 use crate::config::{derive, file, geometry};
-use crate::signal::phase::PhaseId;
+use crate::phase::PhaseId;
 use toml::Spanned;
 
 impl Validator<'_> {

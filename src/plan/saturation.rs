@@ -1,0 +1,296 @@
+//! Saturation flow measured at the stop line, so the Webster fail-safe is timed for the traffic
+//! this intersection really discharges rather than a design figure.
+//!
+//! Field method of HCM 6th ed. chapter 31 (saturation flow rate measurement): in a green that
+//! starts over a standing queue, the first vehicles need longer to start (start-up lost time); from
+//! the fourth vehicle's crossing on, the headways of the queued vehicles are the saturation
+//! headway `h`, and the lane's saturation flow is `s = 3600 / h` veh/h. Here each detector of a
+//! phase is a lane's stop-line counter:
+//!
+//! - a measurement starts when the phase turns green with presence on the detector (a vehicle
+//!   waiting at the line);
+//! - vehicles 1-4 are not measured; every later vehicle adds its headway to the previous one,
+//!   while the headway stays at most [`MAX_SATURATED_HEADWAY_MS`] (a longer gap means the queue
+//!   has discharged and arrivals, not saturation, set the pace — the measurement of that green
+//!   ends there);
+//! - a green with at least [`MIN_HEADWAYS`] such headways gives one sample per lane.
+//!
+//! At each cycle boundary whose cycle had fully trusted detection, the phase's samples are averaged,
+//! checked against [`SAT_MIN_VPHPL`]..=[`MAX_FLOW_VPHPL`] (outside is a counting fault, refused and
+//! counted) and smoothed into the phase's measured saturation flow with the same weight as the
+//! learned flows, so the plan follows the last trusted cycles. A phase never measured keeps the
+//! site's design value (`saturation_flow_vphpl`).
+//!
+//! Fixed-size state; [`SaturationMeter::observe`] does constant work per detector and allocates
+//! nothing.
+
+use super::webster::MAX_FLOW_VPHPL;
+use crate::config::Site;
+use crate::detect::DetectorSnapshot;
+use crate::limits::{MAX_DETECTORS, MAX_PHASES};
+use crate::phase::PhaseId;
+use crate::signal::engine::{Engine, Interval};
+use crate::time::Instant;
+
+/// Vehicles of a queue whose headways include start-up lost time and are not measured.
+pub const STARTUP_VEHICLES: u16 = 4;
+/// A headway longer than this ends the saturated part of a green (the queue has gone).
+pub const MAX_SATURATED_HEADWAY_MS: u64 = 3_500;
+/// Headways one green must give before it counts as a sample.
+pub const MIN_HEADWAYS: u16 = 3;
+/// Lowest believable saturation flow per lane, veh/h: a shared lane whose turners yield to heavy
+/// opposing flow and to pedestrians still discharges several hundred vehicles an hour.
+pub const SAT_MIN_VPHPL: f32 = 400.0;
+
+/// One detector's measurement in the running green.
+#[derive(Clone, Copy, Debug, Default)]
+struct Lane {
+    /// The green being measured (its start), if it started over a waiting vehicle.
+    green: Option<Instant>,
+    /// Vehicles crossed since the green started.
+    crossed: u16,
+    last_cross: Instant,
+    /// Sum and number of saturated headways in this green (vehicles after the start-up ones).
+    sum_ms: u64,
+    headways: u16,
+    /// The queue has discharged: no more headways from this green.
+    done: bool,
+}
+
+/// Measured saturation flow per phase.
+#[derive(Clone, Debug)]
+pub struct SaturationMeter {
+    lanes: [Lane; MAX_DETECTORS],
+    last_counts: [u16; MAX_DETECTORS],
+    counts_valid: bool,
+    /// Samples of this cycle per phase: sum of mean headways (ms) and how many.
+    cycle_sum_ms: [f64; MAX_PHASES],
+    cycle_n: [u32; MAX_PHASES],
+    /// Smoothed measured saturation flow per lane, veh/h (0 = never measured).
+    vphpl: [f32; MAX_PHASES],
+    /// Cycles that updated each phase's figure.
+    cycles: [u32; MAX_PHASES],
+    rejected: u64,
+}
+
+impl Default for SaturationMeter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SaturationMeter {
+    pub fn new() -> SaturationMeter {
+        SaturationMeter {
+            lanes: [Lane::default(); MAX_DETECTORS],
+            last_counts: [0; MAX_DETECTORS],
+            counts_valid: false,
+            cycle_sum_ms: [0.0; MAX_PHASES],
+            cycle_n: [0; MAX_PHASES],
+            vphpl: [0.0; MAX_PHASES],
+            cycles: [0; MAX_PHASES],
+            rejected: 0,
+        }
+    }
+
+    /// Measured saturation flow per lane by phase index, veh/h; 0 where never measured.
+    pub fn vphpl(&self) -> &[f32; MAX_PHASES] {
+        &self.vphpl
+    }
+
+    /// Trusted cycles that measured each phase.
+    pub fn cycles(&self) -> &[u32; MAX_PHASES] {
+        &self.cycles
+    }
+
+    /// Cycle figures refused as not traffic.
+    pub fn rejected(&self) -> u64 {
+        self.rejected
+    }
+
+    /// Restores figures kept from an earlier run (per phase; 0 = not measured). Values outside the
+    /// believable range are refused whole.
+    pub fn restore(&mut self, vphpl: &[f32; MAX_PHASES], cycles: &[u32; MAX_PHASES]) -> Result<(), f32> {
+        if let Some(bad) = vphpl
+            .iter()
+            .find(|v| !(v.is_finite() && (**v == 0.0 || (SAT_MIN_VPHPL..=MAX_FLOW_VPHPL).contains(*v))))
+        {
+            self.rejected += 1;
+            return Err(*bad);
+        }
+        self.vphpl = *vphpl;
+        self.cycles = *cycles;
+        Ok(())
+    }
+
+    /// Keeps the figures of phases that measure the same traffic on a reloaded site.
+    pub fn carry(&mut self, old: &SaturationMeter, keep: impl Fn(PhaseId) -> bool) {
+        self.rejected = old.rejected;
+        for i in 0..MAX_PHASES {
+            if PhaseId::from_index(i).is_some_and(&keep) {
+                if let (Some(v), Some(o), Some(c), Some(oc)) = (
+                    self.vphpl.get_mut(i),
+                    old.vphpl.get(i),
+                    self.cycles.get_mut(i),
+                    old.cycles.get(i),
+                ) {
+                    *v = *o;
+                    *c = *oc;
+                }
+            }
+        }
+    }
+
+    /// Takes one tick: the snapshot (already judged fresh and trusted by the caller for the
+    /// detectors it reads) and the engine as it ended the previous tick.
+    pub fn observe(&mut self, site: &Site, now: Instant, det: &DetectorSnapshot, engine: &Engine, trusted: bool) {
+        if !trusted {
+            self.counts_valid = false;
+            for l in self.lanes.iter_mut() {
+                l.green = None;
+            }
+            return;
+        }
+        for (i, d) in site.detectors.iter().enumerate() {
+            let (Some(d), Some(lane)) = (d, self.lanes.get_mut(i)) else {
+                continue;
+            };
+            let green_since = engine
+                .rings()
+                .iter()
+                .find(|r| r.phase == Some(d.phase) && r.interval == Interval::Green)
+                .map(|r| r.since);
+            let count = det.counts.get(i).copied().unwrap_or(0);
+            let crossed = if self.counts_valid {
+                count.wrapping_sub(self.last_counts.get(i).copied().unwrap_or(count))
+            } else {
+                0
+            };
+            match (green_since, lane.green) {
+                (Some(since), Some(g)) if since == g => {}
+                (Some(since), _) => {
+                    // A new green: measured only if a vehicle waits at the line as it starts.
+                    if lane.green.is_some() {
+                        finish(lane, d.phase, &mut self.cycle_sum_ms, &mut self.cycle_n);
+                    }
+                    *lane = Lane::default();
+                    if det.presence.contains(i) && now.since(since) <= 1_000 {
+                        lane.green = Some(since);
+                        lane.last_cross = since;
+                    }
+                }
+                (None, Some(_)) => {
+                    finish(lane, d.phase, &mut self.cycle_sum_ms, &mut self.cycle_n);
+                    *lane = Lane::default();
+                }
+                (None, None) => {}
+            }
+            if lane.green.is_some() && !lane.done && crossed > 0 {
+                // Vehicles that crossed within this tick share its time evenly.
+                let span = now.since(lane.last_cross);
+                let each = span / u64::from(crossed);
+                for _ in 0..crossed.min(64) {
+                    lane.crossed = lane.crossed.saturating_add(1);
+                    if lane.crossed > STARTUP_VEHICLES {
+                        if each > MAX_SATURATED_HEADWAY_MS {
+                            lane.done = true;
+                            break;
+                        }
+                        lane.sum_ms += each;
+                        lane.headways = lane.headways.saturating_add(1);
+                    }
+                }
+                lane.last_cross = now;
+            } else if lane.green.is_some() && !lane.done && now.since(lane.last_cross) > MAX_SATURATED_HEADWAY_MS {
+                lane.done = lane.crossed > 0;
+            }
+        }
+        self.last_counts = det.counts;
+        self.counts_valid = true;
+    }
+
+    /// At a cycle boundary: folds this cycle's samples into the measured figures if the cycle had
+    /// fully trusted detection, else drops them.
+    pub fn cycle_boundary(&mut self, trusted: bool, weight: f32) {
+        let sums = core::mem::replace(&mut self.cycle_sum_ms, [0.0; MAX_PHASES]);
+        let ns = core::mem::replace(&mut self.cycle_n, [0; MAX_PHASES]);
+        if !trusted {
+            return;
+        }
+        for (i, (sum, n)) in sums.iter().zip(ns.iter()).enumerate() {
+            if *n == 0 {
+                continue;
+            }
+            let h_ms = sum / f64::from(*n);
+            let s = if h_ms > 0.0 {
+                (3_600_000.0 / h_ms) as f32
+            } else {
+                f32::INFINITY
+            };
+            if !(SAT_MIN_VPHPL..=MAX_FLOW_VPHPL).contains(&s) {
+                self.rejected += 1;
+                continue;
+            }
+            if let (Some(v), Some(c)) = (self.vphpl.get_mut(i), self.cycles.get_mut(i)) {
+                *v = if *c == 0 { s } else { (1.0 - weight) * *v + weight * s };
+                *c = c.saturating_add(1);
+            }
+        }
+    }
+}
+
+/// Ends a green's measurement: a lane with enough saturated headways gives a sample.
+fn finish(lane: &Lane, phase: PhaseId, sums: &mut [f64; MAX_PHASES], ns: &mut [u32; MAX_PHASES]) {
+    if lane.headways >= MIN_HEADWAYS {
+        if let (Some(s), Some(n)) = (sums.get_mut(phase.index()), ns.get_mut(phase.index())) {
+            *s += lane.sum_ms as f64 / f64::from(lane.headways);
+            *n += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restore_refuses_figures_that_cannot_be_traffic() {
+        let mut m = SaturationMeter::new();
+        let mut v = [0.0; MAX_PHASES];
+        v[1] = 1_650.0;
+        assert!(m.restore(&v, &[0, 12, 0, 0, 0, 0, 0, 0]).is_ok());
+        assert_eq!(m.vphpl()[1], 1_650.0);
+        v[2] = 90_000.0;
+        assert_eq!(m.restore(&v, &[0; MAX_PHASES]), Err(90_000.0));
+        v[2] = f32::NAN;
+        assert!(m.restore(&v, &[0; MAX_PHASES]).is_err());
+        assert_eq!(m.rejected(), 2);
+        assert_eq!(m.vphpl()[1], 1_650.0, "a refused set leaves the figures as they were");
+    }
+
+    #[test]
+    fn cycle_figures_are_smoothed_and_checked() {
+        let mut m = SaturationMeter::new();
+        // Two lanes of phase 2 gave mean headways of 2.0 s and 2.4 s.
+        m.cycle_sum_ms[1] = 2_000.0 + 2_400.0;
+        m.cycle_n[1] = 2;
+        m.cycle_boundary(true, 0.2);
+        assert!((m.vphpl()[1] - 1_636.36).abs() < 0.1, "{}", m.vphpl()[1]);
+        // An untrusted cycle changes nothing.
+        m.cycle_sum_ms[1] = 3_000.0;
+        m.cycle_n[1] = 1;
+        m.cycle_boundary(false, 0.2);
+        assert!((m.vphpl()[1] - 1_636.36).abs() < 0.1);
+        // 0.5 s headways (7,200 veh/h) are a counting fault.
+        m.cycle_sum_ms[1] = 500.0;
+        m.cycle_n[1] = 1;
+        m.cycle_boundary(true, 0.2);
+        assert_eq!(m.rejected(), 1);
+        assert_eq!(m.cycles()[1], 1);
+        // 3.0 s headways (1,200 veh/h) move the figure by the weight.
+        m.cycle_sum_ms[1] = 3_000.0;
+        m.cycle_n[1] = 1;
+        m.cycle_boundary(true, 0.2);
+        assert!((m.vphpl()[1] - (0.8 * 1_636.36 + 0.2 * 1_200.0)).abs() < 0.1);
+    }
+}

@@ -105,11 +105,11 @@ fn four_file_cameras_stream_without_allocating() {
     LOOP_THREAD.with(|c| c.set(true));
     ALL_THREADS.store(true, Ordering::SeqCst);
     drop(std::hint::black_box(vec![1u8; 64]));
+    LOOP_THREAD.with(|c| c.set(false));
     std::thread::spawn(|| drop(std::hint::black_box(vec![1u8; 64])))
         .join()
         .unwrap();
     ALL_THREADS.store(false, Ordering::SeqCst);
-    LOOP_THREAD.with(|c| c.set(false));
     assert_eq!(LOOP_ALLOCS.swap(0, Ordering::SeqCst), 1);
     assert!(ALL_ALLOCS.swap(0, Ordering::SeqCst) >= 2);
     let before = processed(&lp);

@@ -449,6 +449,8 @@ pub struct CameraSource {
     clock: Option<CameraClock>,
     last_seq: u64,
     last_age_ms: u64,
+    last_frame_at: Instant,
+    last_done_at: Instant,
 }
 
 impl CameraSource {
@@ -463,7 +465,15 @@ impl CameraSource {
             clock,
             last_seq: 0,
             last_age_ms: u64::MAX,
+            last_frame_at: Instant::ZERO,
+            last_done_at: Instant::ZERO,
         }
+    }
+
+    /// Capture-to-hand-off time of the newest snapshot at the last poll, ms (when detection
+    /// published it minus when its frame was captured); `None` before the first.
+    pub fn last_handoff_ms(&self) -> Option<u64> {
+        (self.last_seq != 0).then(|| self.last_done_at.since(self.last_frame_at))
     }
 
     /// Sequence number of the newest snapshot seen by the last poll (0: none yet).
@@ -486,6 +496,8 @@ impl Source for CameraSource {
         let age = if fresh { clock_now.since(p.frame_at) } else { u64::MAX };
         self.last_seq = p.seq;
         self.last_age_ms = age;
+        self.last_frame_at = p.frame_at;
+        self.last_done_at = p.done_at;
         // On the loop's time line: as old as the frame.
         snap.at = Instant(now.0.saturating_sub(age.min(now.0)));
         if !fresh || age > u64::from(self.stale_ms) {

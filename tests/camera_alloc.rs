@@ -122,7 +122,7 @@ fn four_file_cameras_stream_without_allocating() {
         k += 1;
         lp.tick(Instant(k * 100), true);
         while lp.controller.events_mut().pop().is_some() {}
-        if k % 1000 == 0 && lp.street.cameras.copy_newest(k as usize % 4, &mut frame).is_some() {
+        if k.is_multiple_of(1000) && lp.street.cameras.copy_newest(k as usize % 4, &mut frame).is_some() {
             copies += 1;
         }
     }

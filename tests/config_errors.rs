@@ -180,11 +180,19 @@ fn up_to_four_camera_tables_each_with_its_source() {
 
 #[test]
 fn time_zone_must_be_an_iana_zone() {
-    let ok = GOOD.replacen("flash = \"red\"\n", "flash = \"red\"\ntime_zone = \"America/Chicago\"\nevent_time = \"utc\"\n", 1);
+    let ok = GOOD.replacen(
+        "flash = \"red\"\n",
+        "flash = \"red\"\ntime_zone = \"America/Chicago\"\nevent_time = \"utc\"\n",
+        1,
+    );
     let s = Site::parse(&ok, "site.toml").unwrap();
     assert_eq!(s.time_zone.as_str(), "America/Chicago");
     assert!(s.event_time_utc);
-    let bad = GOOD.replacen("flash = \"red\"\n", "flash = \"red\"\ntime_zone = \"America/Chikago\"\n", 1);
+    let bad = GOOD.replacen(
+        "flash = \"red\"\n",
+        "flash = \"red\"\ntime_zone = \"America/Chikago\"\n",
+        1,
+    );
     let e = err(&bad);
     assert!(e.contains("site.time_zone"), "{e}");
     assert!(e.contains("America/Chikago"), "{e}");

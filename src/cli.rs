@@ -57,6 +57,29 @@ pub enum Cmd {
     /// Read a console PIN (4-12 digits) from standard input; print the salted hash for the site
     /// file's `[console] pin_hash`.
     PinHash,
+    /// Draw a camera's zones (outline, number, detector, stop line in red) over a frame from a
+    /// recorded clip or the camera itself, as a PNG.
+    Zones(ZonesArgs),
+}
+
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["frame", "device"]))]
+pub struct ZonesArgs {
+    /// Site file with the camera and its zones.
+    #[arg(long, value_name = "FILE")]
+    pub site: PathBuf,
+    /// Camera number (1 = the first camera of the site file).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub camera: u8,
+    /// Take the first frame of this YUV4MPEG2 clip (the camera's size).
+    #[arg(long, value_name = "CLIP.y4m")]
+    pub frame: Option<PathBuf>,
+    /// Take a frame from this V4L2 camera (needs a build with `--features v4l2`).
+    #[arg(long, value_name = "/dev/videoN")]
+    pub device: Option<PathBuf>,
+    /// Where to write the picture.
+    #[arg(long, value_name = "zones.png")]
+    pub out: PathBuf,
 }
 
 #[derive(Args)]

@@ -136,6 +136,7 @@ commands (case-insensitive):
   set plan P           webster|actuated|adaptive
   preempt test N       run preempt input N through entry, dwell and exit
   recall P             place a vehicle call on phase P
+  snapshot N           JPEG of camera N with its zones, into the state directory's snapshots/
 ";
 
 /// The console: editor, lock, output buffer and recent events. Fixed size (~5 KB).
@@ -343,6 +344,7 @@ impl Console {
                 );
                 let _ = writeln!(o, "events dropped (ring full) {}", s.events_ring_dropped);
                 render_storage(o, &s, true);
+                render_snapshots(o, &s, true);
                 let _ = writeln!(
                     o,
                     "console: lines {}  rejected {}  too long {}  wrong pins {}  truncated outputs {}",
@@ -378,6 +380,17 @@ impl Console {
                         o,
                         "error: no console PIN is configured (site file `[console] pin_hash`)"
                     );
+                }
+            },
+            Command::Snapshot(n) => match target.apply(Action::Snapshot(n), now) {
+                Ok(()) => {
+                    let _ = writeln!(
+                        o,
+                        "snapshot of camera {n} requested; it is written to snapshots/ in the state directory (`stats` counts them)"
+                    );
+                }
+                Err(r) => {
+                    let _ = writeln!(o, "refused: {r}");
                 }
             },
             Command::Lock => {
@@ -614,6 +627,32 @@ fn render_storage<W: Write>(o: &mut W, s: &crate::stats::LoopStats, always: bool
     }
 }
 
+/// The snapshot writer's counters; `always`: also when none failed (for `stats`).
+fn render_snapshots<W: Write>(o: &mut W, s: &crate::stats::LoopStats, always: bool) {
+    let Some(h) = s.snapshots else { return };
+    if !always && h.failed == 0 && h.dropped == 0 {
+        return;
+    }
+    let _ = write!(
+        o,
+        "snapshots: written {}  failed {}  dropped (writer behind) {}  no frame {}",
+        h.written, h.failed, h.dropped, h.no_frame
+    );
+    match (h.failing, h.last_fault) {
+        (true, Some(f)) => {
+            let _ = write!(o, "  FAILING ({})", f.name());
+        }
+        (true, None) => {
+            let _ = write!(o, "  FAILING");
+        }
+        (false, Some(f)) => {
+            let _ = write!(o, "  (last failure: {})", f.name());
+        }
+        (false, None) => {}
+    }
+    let _ = writeln!(o);
+}
+
 fn render_faults<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {
     let s = t.status();
     let _ = writeln!(o, "latched: {}", s.fault.unwrap_or("none"));
@@ -636,6 +675,7 @@ fn render_faults<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {
     }
     // Storage faults do not latch flash, but they are faults: shown here when anything was lost.
     render_storage(o, &t.stats(), false);
+    render_snapshots(o, &t.stats(), false);
 }
 
 fn render_timing<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {

@@ -2,7 +2,7 @@
 //! validate the site, build the hardware, hand over to the runtime.
 
 use clap::Parser;
-use cli::{CheckArgs, Cli, Cmd, RunArgs, SimArgs, TrainArgs, VerifyArgs};
+use cli::{CheckArgs, Cli, Cmd, RunArgs, SimArgs, TrainArgs, VerifyArgs, ZonesArgs};
 use greenwave::config::Site;
 use greenwave::plan::webster;
 use greenwave::runtime::control_loop::{EventLogTarget, LoopOptions, Speed};
@@ -74,6 +74,7 @@ fn main() -> ExitCode {
         Cmd::Train(a) => train(a),
         Cmd::Run(a) => run(a),
         Cmd::Verify(a) => verify(a),
+        Cmd::Zones(a) => zones(a),
     };
     // Anything still buffered is written now, where a failure can still be reported.
     let result = result.and_then(|()| std::io::stdout().flush().map_err(stdout_error));
@@ -496,6 +497,34 @@ fn run(args: RunArgs) -> Result<(), String> {
     };
     let summary = greenwave::runtime::board::run_board(site, opts, &signals)?;
     out!("{summary}");
+    Ok(())
+}
+
+/// `greenwave zones`: a camera's zones over a frame, as a PNG (`greenwave::camera::zone_map`).
+fn zones(args: ZonesArgs) -> Result<(), String> {
+    use greenwave::camera::zone_map::{draw_to_png, FrameSource};
+    let (path, cfg) = load_site_config(args.site)?;
+    let cam = cfg.cameras.get(usize::from(args.camera) - 1).ok_or_else(|| {
+        format!(
+            "{}: no camera {} (the site file has {}; cameras are numbered from 1 in file order)",
+            path.display(),
+            args.camera,
+            cfg.cameras.len()
+        )
+    })?;
+    let src = match (&args.frame, &args.device) {
+        (Some(clip), _) => FrameSource::Clip(clip),
+        (None, Some(dev)) => FrameSource::Device(dev),
+        (None, None) => return Err("give --frame CLIP.y4m or --device /dev/videoN".into()),
+    };
+    let n = draw_to_png(cam, src, &args.out)?;
+    out!(
+        "{}: camera {} ({}x{}), {n} zones over the frame; stop lines in red",
+        args.out.display(),
+        args.camera,
+        cam.width,
+        cam.height
+    );
     Ok(())
 }
 

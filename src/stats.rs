@@ -67,6 +67,8 @@ pub struct LoopStats {
     pub heap_bytes: Option<u64>,
     /// Resident set size, kB (`/proc/self/statm`; None when it cannot be read).
     pub rss_kb: Option<u32>,
+    /// Camera snapshot counters (`camera::snapshot::service`); None when no camera takes snapshots.
+    pub snapshots: Option<crate::camera::snapshot::service::SnapshotHealth>,
 }
 
 impl LoopStats {

@@ -57,6 +57,7 @@ fn steps_of_the_wall_clock_move_the_log_not_the_signal() {
         console: None,
         events: Some(Box::new(sink)),
         state: None,
+        snapshots: None,
         wall: Some(watch.with_reader(stepped_wall_clock)),
     };
     let mut opts = LoopOptions {

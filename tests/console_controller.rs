@@ -72,6 +72,7 @@ fn console_on_the_running_controller() {
             stats,
             watchdog_ok: true,
             now,
+            snapshots: None,
         };
         console.poll(&mut port, now, &mut bound).unwrap();
     }

@@ -92,6 +92,7 @@ fn run_with_drives_the_given_services_and_one_loop_stats() {
         })),
         events: Some(Box::new(CountingLog { sent: Rc::clone(&sent) })),
         state: None,
+        snapshots: None,
         wall: None,
     };
     let mut opts = LoopOptions {

@@ -354,6 +354,12 @@ impl CameraSet {
         self.cameras.get(camera)?.ring.copy_newest(out)
     }
 
+    /// The frame rings of the cameras in order, shared (start-up: the snapshot writer reads the
+    /// newest frames through them, `camera::snapshot::service::RingFrames`).
+    pub fn rings(&self) -> Vec<Arc<FrameRing>> {
+        self.cameras.iter().map(|c| Arc::clone(&c.ring)).collect()
+    }
+
     /// Image size of camera `camera`.
     pub fn frame_size(&self, camera: usize) -> Option<(u32, u32)> {
         self.cameras.get(camera).map(|c| (c.ring.width(), c.ring.height()))

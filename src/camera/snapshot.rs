@@ -10,6 +10,8 @@
 //! and never stop the controller. Encoding and writing allocate; this runs on request, off the
 //! control path.
 
+pub mod service;
+
 use std::fs;
 use std::io::{self, ErrorKind, Write};
 use std::path::{Path, PathBuf};
@@ -18,15 +20,12 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_BUDGET_BYTES: u64 = 16 << 20;
 /// JPEG quality used by [`encode_jpeg`] callers that have no preference (1..=100).
 pub const DEFAULT_QUALITY: u8 = 85;
-/// Largest coordinate magnitude a corner may have before it is clamped, pixels: keeps the line
-/// walk bounded whatever the configuration holds.
-const COORD_LIMIT: f32 = 16_384.0;
 
 const PREFIX: &str = "snapshot-";
 const SUFFIX: &str = ".jpg";
 
-/// A zone outline: four corners in order, pixels (as in the camera's zone configuration).
-pub type Quad = [(f32, f32); 4];
+use super::overlay::{self, LumaCanvas};
+pub use super::overlay::{Quad, ZoneMark};
 
 /// Why a snapshot was not produced or kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,72 +92,49 @@ fn frame_ok(frame: &[u8], width: u32, height: u32) -> Result<(usize, usize), Sna
     Ok((w, h))
 }
 
-/// Sets pixel (x, y) if it lies in the frame.
-fn plot(frame: &mut [u8], w: usize, h: usize, x: i64, y: i64, value: u8) {
-    if x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h {
-        if let Some(p) = frame.get_mut(y as usize * w + x as usize) {
-            *p = value;
-        }
-    }
-}
-
-/// Bresenham's line from `a` to `b` (rounded), clipped to the frame pixel by pixel. The walk is
-/// at most 2 × [`COORD_LIMIT`] + 1 steps.
-fn line(frame: &mut [u8], w: usize, h: usize, a: (i64, i64), b: (i64, i64), value: u8) {
-    let (mut x, mut y) = a;
-    let (dx, dy) = ((b.0 - a.0).abs(), -(b.1 - a.1).abs());
-    let (sx, sy) = (if a.0 < b.0 { 1 } else { -1 }, if a.1 < b.1 { 1 } else { -1 });
-    let mut err = dx + dy;
-    for _ in 0..=dx.max(-dy) {
-        plot(frame, w, h, x, y, value);
-        if (x, y) == b {
-            break;
-        }
-        let e2 = 2 * err;
-        if e2 >= dy {
-            err += dy;
-            x += sx;
-        }
-        if e2 <= dx {
-            err += dx;
-            y += sy;
-        }
-    }
-}
-
-fn corner(p: (f32, f32)) -> Option<(i64, i64)> {
-    let c = |v: f32| v.is_finite().then(|| v.round().clamp(-COORD_LIMIT, COORD_LIMIT) as i64);
-    Some((c(p.0)?, c(p.1)?))
-}
-
 /// Outlines each quad on a `width` × `height` luma frame: a bright (255) line with a dark (0)
 /// line on either side. Corners outside the frame are clipped; a quad with a non-finite corner is
 /// skipped.
 pub fn draw_quads(frame: &mut [u8], width: u32, height: u32, quads: &[Quad]) -> Result<(), SnapshotError> {
     let (w, h) = frame_ok(frame, width, height)?;
-    for q in quads {
-        let Some(c) = q.iter().map(|p| corner(*p)).collect::<Option<Vec<_>>>() else {
-            continue;
-        };
-        // Dark borders first (offset one pixel each way), the bright line over them.
-        for (ox, oy, value) in [(-1, 0, 0), (1, 0, 0), (0, -1, 0), (0, 1, 0), (0, 0, 255)] {
-            for (a, b) in c.iter().zip(c.iter().cycle().skip(1)) {
-                line(frame, w, h, (a.0 + ox, a.1 + oy), (b.0 + ox, b.1 + oy), value);
-            }
-        }
-    }
+    let len = frame.len();
+    let mut c = LumaCanvas::new(frame, w, h).ok_or(SnapshotError::Frame { width, height, len })?;
+    overlay::outline(&mut c, quads);
+    Ok(())
+}
+
+/// Draws zones as a technician reads them (`camera::overlay::draw_zones`: outline, thicker stop
+/// line, `Z<zone> D<detector>` label) on a `width` × `height` luma frame.
+pub fn draw_zone_marks(frame: &mut [u8], width: u32, height: u32, zones: &[ZoneMark]) -> Result<(), SnapshotError> {
+    let (w, h) = frame_ok(frame, width, height)?;
+    let len = frame.len();
+    let mut c = LumaCanvas::new(frame, w, h).ok_or(SnapshotError::Frame { width, height, len })?;
+    overlay::draw_zones(&mut c, zones);
     Ok(())
 }
 
 /// Encodes a `width` × `height` luma frame as a baseline greyscale JPEG of `quality` (1..=100).
 pub fn encode_jpeg(frame: &[u8], width: u32, height: u32, quality: u8) -> Result<Vec<u8>, SnapshotError> {
-    frame_ok(frame, width, height)?;
     let mut out = Vec::with_capacity(frame.len() / 4 + 1024);
-    let enc = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
+    encode_jpeg_into(frame, width, height, quality, &mut out)?;
+    Ok(out)
+}
+
+/// [`encode_jpeg`] into `out` (cleared first), reusing its capacity: a snapshot writer keeps one
+/// buffer for the whole run.
+pub fn encode_jpeg_into(
+    frame: &[u8],
+    width: u32,
+    height: u32,
+    quality: u8,
+    out: &mut Vec<u8>,
+) -> Result<(), SnapshotError> {
+    frame_ok(frame, width, height)?;
+    out.clear();
+    let enc = jpeg_encoder::Encoder::new(&mut *out, quality.clamp(1, 100));
     // Both fit u16: checked by frame_ok.
     enc.encode(frame, width as u16, height as u16, jpeg_encoder::ColorType::Luma)
-        .map_err(|_| SnapshotError::Encode)?;
-    Ok(out)
+        .map_err(|_| SnapshotError::Encode)
 }
 
 /// A directory of snapshots kept under a byte budget, oldest deleted first.
@@ -168,9 +144,25 @@ pub struct SnapshotDir {
     next: u64,
 }
 
-/// Sequence number of a snapshot file name, if it is one.
+/// Sequence number of a snapshot file name (`snapshot-<seq>.jpg` or `snapshot-<seq>-<tag>.jpg`),
+/// if it is one.
 fn sequence(name: &str) -> Option<u64> {
-    name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?.parse().ok()
+    let body = name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
+    let digits = body.split_once('-').map_or(body, |(d, _)| d);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// Longest tag of a snapshot file name.
+pub const TAG_MAX: usize = 32;
+
+/// One snapshot file: its sequence number, size and name.
+struct Entry {
+    seq: u64,
+    bytes: u64,
+    name: std::ffi::OsString,
 }
 
 impl SnapshotDir {
@@ -183,7 +175,7 @@ impl SnapshotDir {
             budget,
             next: 0,
         };
-        d.next = d.list()?.last().map_or(0, |(seq, _)| seq + 1);
+        d.next = d.list()?.last().map_or(0, |e| e.seq + 1);
         Ok(d)
     }
 
@@ -191,31 +183,44 @@ impl SnapshotDir {
         self.budget
     }
 
-    /// Snapshot files as (sequence, bytes), oldest first.
-    fn list(&self) -> Result<Vec<(u64, u64)>, SnapshotError> {
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Snapshot files, oldest first.
+    fn list(&self) -> Result<Vec<Entry>, SnapshotError> {
         let mut files = Vec::new();
         for entry in fs::read_dir(&self.dir)? {
             let entry = entry?;
-            let Some(seq) = entry.file_name().to_str().and_then(sequence) else {
+            let name = entry.file_name();
+            let Some(seq) = name.to_str().and_then(sequence) else {
                 continue;
             };
-            files.push((seq, entry.metadata()?.len()));
+            files.push(Entry {
+                seq,
+                bytes: entry.metadata()?.len(),
+                name,
+            });
         }
-        files.sort_unstable();
+        files.sort_unstable_by(|a, b| (a.seq, &a.name).cmp(&(b.seq, &b.name)));
         Ok(files)
-    }
-
-    fn path(&self, seq: u64) -> PathBuf {
-        self.dir.join(format!("{PREFIX}{seq:010}{SUFFIX}"))
     }
 
     /// Bytes the snapshots take now.
     pub fn used(&self) -> Result<u64, SnapshotError> {
-        Ok(self.list()?.iter().map(|(_, n)| n).sum())
+        Ok(self.list()?.iter().map(|e| e.bytes).sum())
     }
 
-    /// Saves one snapshot, first deleting the oldest ones until it fits the budget. Returns its path.
+    /// Saves one snapshot as `snapshot-<seq>.jpg`, first deleting the oldest ones until it fits the
+    /// budget. Returns its path.
     pub fn save(&mut self, jpeg: &[u8]) -> Result<PathBuf, SnapshotError> {
+        self.save_tagged(jpeg, "")
+    }
+
+    /// [`SnapshotDir::save`] with a tag in the name, `snapshot-<seq>-<tag>.jpg` (what the picture is:
+    /// `cam2-fault10`). The tag keeps ASCII letters, digits and `-` (others become `-`), at most
+    /// [`TAG_MAX`] characters.
+    pub fn save_tagged(&mut self, jpeg: &[u8], tag: &str) -> Result<PathBuf, SnapshotError> {
         let bytes = jpeg.len() as u64;
         if bytes > self.budget {
             return Err(SnapshotError::TooLarge {
@@ -224,20 +229,30 @@ impl SnapshotDir {
             });
         }
         let files = self.list()?;
-        let mut used: u64 = files.iter().map(|(_, n)| n).sum();
-        for (seq, n) in &files {
+        let mut used: u64 = files.iter().map(|e| e.bytes).sum();
+        for e in &files {
             if used.saturating_add(bytes) <= self.budget {
                 break;
             }
-            match fs::remove_file(self.path(*seq)) {
+            match fs::remove_file(self.dir.join(&e.name)) {
                 Ok(()) => {}
                 // Removed meanwhile by someone else: the space is free all the same.
-                Err(e) if e.kind() == ErrorKind::NotFound => {}
-                Err(e) => return Err(e.into()),
+                Err(err) if err.kind() == ErrorKind::NotFound => {}
+                Err(err) => return Err(err.into()),
             }
-            used -= n;
+            used -= e.bytes;
         }
-        let path = self.path(self.next);
+        let mut name = format!("{PREFIX}{:010}", self.next);
+        if !tag.is_empty() {
+            name.push('-');
+            name.extend(
+                tag.chars()
+                    .take(TAG_MAX)
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }),
+            );
+        }
+        name.push_str(SUFFIX);
+        let path = self.dir.join(name);
         let tmp = path.with_extension("jpg.tmp");
         if let Err(e) = write_atomic(&tmp, &path, jpeg) {
             let _ = fs::remove_file(&tmp);
@@ -357,6 +372,17 @@ mod tests {
             })
         );
         assert_eq!(DEFAULT_BUDGET_BYTES, 16 * 1024 * 1024);
+        // Tagged names count against the budget and the numbering like the others.
+        let t = d.save_tagged(&[7; 1_000], "cam2-fault/10").unwrap();
+        assert!(t.ends_with("snapshot-0000000007-cam2-fault-10.jpg"), "{}", t.display());
+        assert_eq!(d.used().unwrap(), 3_000);
+        d.save(&[8; 2_000]).unwrap();
+        assert!(!p.exists() && t.exists(), "the oldest went to make room");
+        let d = SnapshotDir::new(&dir, 3_500).unwrap();
+        assert_eq!(d.next, 9, "numbering resumes after tagged names too");
+        assert_eq!(sequence("snapshot-12-x.jpg"), Some(12));
+        assert_eq!(sequence("snapshot--x.jpg"), None);
+        assert_eq!(sequence("snapshot-1.jpg.tmp"), None);
         let _ = fs::remove_dir_all(&dir);
     }
 

@@ -178,6 +178,8 @@ pub struct BoardData {
     pub watchdog_timeout_s: u32,
     pub event_dir: heapless::String<PATH_LEN>,
     pub state_dir: heapless::String<PATH_LEN>,
+    /// Byte budget of the camera snapshots in `<state_dir>/snapshots`, MiB (oldest deleted first).
+    pub snapshot_budget_mib: u32,
     /// The compatibility card (`[mmu]`), if the file has one.
     pub mmu: Option<MmuCardData>,
     /// Line of the `[mmu]` section (0 without one), for errors.

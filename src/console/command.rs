@@ -91,6 +91,8 @@ pub enum Command {
     LogLevel(LogLevel),
     Unlock(Pin),
     Lock,
+    /// Snapshot of camera N (1-based), written to the state directory.
+    Snapshot(u8),
     // Mutating commands (need `unlock`):
     ClearFlash,
     SetPlan(PlannerKind),
@@ -141,6 +143,9 @@ const U_CLEAR: &str = "clear flash";
 const U_PLAN: &str = "set plan webster|actuated|adaptive";
 const U_PREEMPT: &str = "preempt test N  (N = 1..6)";
 const U_RECALL: &str = "recall P  (P = phase 1..8)";
+const U_SNAPSHOT: &str = "snapshot N  (N = camera 1..4)";
+/// Cameras a controller serves.
+pub const CAMERAS: u8 = 4;
 
 fn eq(word: &str, keyword: &str) -> bool {
     word.eq_ignore_ascii_case(keyword)
@@ -293,10 +298,22 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
                     .ok_or(ParseError::Bad(U_RECALL))?,
             )
         }
+        w if eq(w, "snapshot") => {
+            let a = arg1.ok_or(ParseError::Missing(U_SNAPSHOT))?;
+            if arg2.is_some() {
+                return Err(ParseError::Extra(U_SNAPSHOT));
+            }
+            Command::Snapshot(
+                small_number(a)
+                    .filter(|n| (1..=CAMERAS).contains(n))
+                    .ok_or(ParseError::Bad(U_SNAPSHOT))?,
+            )
+        }
         _ => return Err(ParseError::Unknown),
     };
     if more {
-        // Only `events`, `unlock` and `recall` (one argument) get here; they checked `arg2` already.
+        // Only `events`, `unlock`, `recall` and `snapshot` (one argument) get here; they checked
+        // `arg2` already.
         return Err(ParseError::NoArguments);
     }
     Ok(cmd)
@@ -330,6 +347,15 @@ mod tests {
         assert_eq!(parse("reboot"), Err(ParseError::Unknown));
         assert!(parse("clear flash").unwrap().mutating());
         assert!(!parse("status").unwrap().mutating());
+        assert_eq!(parse("Snapshot 2"), Ok(Command::Snapshot(2)));
+        assert!(
+            !parse("snapshot 1").unwrap().mutating(),
+            "a snapshot changes nothing on the street"
+        );
+        assert_eq!(parse("snapshot"), Err(ParseError::Missing(U_SNAPSHOT)));
+        assert_eq!(parse("snapshot 0"), Err(ParseError::Bad(U_SNAPSHOT)));
+        assert_eq!(parse("snapshot 5"), Err(ParseError::Bad(U_SNAPSHOT)));
+        assert_eq!(parse("snapshot 1 2"), Err(ParseError::Extra(U_SNAPSHOT)));
     }
 
     #[test]

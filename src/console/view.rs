@@ -82,6 +82,8 @@ pub enum Action {
     /// Place a vehicle call on a phase (as if its detector had called).
     Recall(PhaseId),
     SetLogLevel(log::LevelFilter),
+    /// Take a snapshot of camera `n` (1-based): not a change to the street, no PIN needed.
+    Snapshot(u8),
 }
 
 /// Why an action was refused.
@@ -99,6 +101,10 @@ pub enum Refused {
     NotInFlash,
     /// The controller in this build has no way to do it yet.
     Unsupported,
+    /// No camera with that number takes snapshots here.
+    NoSuchCamera,
+    /// The snapshot writer is behind; the request was dropped (and counted).
+    SnapshotsBehind,
 }
 
 impl core::fmt::Display for Refused {
@@ -110,6 +116,10 @@ impl core::fmt::Display for Refused {
             Refused::NotNow => "not possible while the controller is starting up or stopping",
             Refused::NotInFlash => "the controller is not in a fault flash (a stopped controller needs a restart)",
             Refused::Unsupported => "this controller build cannot do that yet",
+            Refused::NoSuchCamera => "no camera with that number is configured at this site",
+            Refused::SnapshotsBehind => {
+                "the snapshot writer is behind; this request was dropped (counted in `stats`), try again"
+            }
         })
     }
 }

@@ -33,8 +33,9 @@ use crate::hal::mirror::MirrorRelays;
 use crate::hal::{HalError, InputFrame, Inputs, Watchdog};
 use crate::monitor::card::check_board;
 use crate::runtime::console::ConsoleSetup;
-use crate::runtime::control_loop::{run, unix_now_ms, ControlLoop, EventLogTarget, LoopOptions, Speed, Street};
+use crate::runtime::control_loop::{run_with, unix_now_ms, ControlLoop, EventLogTarget, LoopOptions, Speed, Street};
 use crate::runtime::realtime::{setup_realtime, Signals};
+use crate::runtime::service::Services;
 use crate::runtime::summary::RunSummary;
 use crate::time::Instant;
 use std::path::{Path, PathBuf};
@@ -184,6 +185,12 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Run
     log::info!("real time: memory locked {locked}, SCHED_FIFO {fifo}");
     let (sources, cameras) = detection_sources(&board, &opts.cameras, &opts.site_path)?;
     let with_cameras = !cameras.is_empty();
+    let snapshots = crate::camera::snapshot::service::start_for_cameras(
+        Path::new(board.state_dir.as_str()),
+        board.snapshot_budget_mib,
+        &opts.cameras,
+        cameras.rings(),
+    );
     let street = Cabinet {
         inputs,
         sources,
@@ -213,5 +220,7 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Run
                 .map_err(|e| e.to_string())
         })),
     };
-    run(&mut lp, site, &mut run_opts, signals)
+    let mut services = Services::start(&mut lp, site, &mut run_opts)?;
+    services.snapshots = snapshots;
+    run_with(&mut lp, site, &mut run_opts, services, signals)
 }

@@ -3,6 +3,7 @@
 //! [`ConsolePort`] is the console with its serial port, the loop's console service. Copies a few
 //! fields out of the controller's status; no allocation, no blocking.
 
+use crate::camera::snapshot::service::{Refusal, SnapshotService, Trigger};
 use crate::config::Site;
 use crate::console::lock::PinHash;
 use crate::console::view::{Action, ConsoleTarget, FaultView, PhaseView, PlanView, Refused, ScenarioView, StatusView};
@@ -29,6 +30,8 @@ pub struct Bound<'a> {
     pub stats: LoopStats,
     pub watchdog_ok: bool,
     pub now: Instant,
+    /// The camera snapshot service, if the run has cameras (`snapshot N`).
+    pub snapshots: Option<&'a mut SnapshotService>,
 }
 
 impl ConsoleTarget for Bound<'_> {
@@ -151,6 +154,16 @@ impl ConsoleTarget for Bound<'_> {
                     Ok(())
                 } else {
                     Err(Refused::NoSuchPhase)
+                }
+            }
+            Action::Snapshot(n) => {
+                let Some(s) = self.snapshots.as_deref_mut() else {
+                    return Err(Refused::NoSuchCamera);
+                };
+                match s.request(usize::from(n).wrapping_sub(1), Trigger::Console, now) {
+                    Ok(()) => Ok(()),
+                    Err(Refusal::NoSuchCamera) => Err(Refused::NoSuchCamera),
+                    Err(Refusal::QueueFull) => Err(Refused::SnapshotsBehind),
                 }
             }
             Action::PreemptTest(n) => {

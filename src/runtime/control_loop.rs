@@ -367,6 +367,7 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
         mut console,
         events: mut sink,
         mut state,
+        mut snapshots,
         mut wall,
     } = services;
     if let Some(m) = opts.model.take() {
@@ -447,10 +448,14 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
             if let Some(con) = console.as_mut() {
                 con.record_event(&ev);
             }
+            if let Some(s) = snapshots.as_mut() {
+                s.on_event(&ev);
+            }
             if let Some(s) = sink.as_mut() {
                 s.send(ev, wait);
             }
         }
+        lp.stats.snapshots = snapshots.as_ref().map(|s| s.health());
         if let Some(h) = &log_health {
             take_log(&mut lp.stats, h);
         }
@@ -472,6 +477,7 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
                 stats: lp.stats,
                 watchdog_ok: on_time,
                 now,
+                snapshots: snapshots.as_mut(),
             };
             con.serve(now, &mut bound);
         }
@@ -569,6 +575,9 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
         take_log(&mut lp.stats, &h);
     }
     lp.stats.loss_alarms = loss.alarms;
+    if let Some(s) = snapshots.take() {
+        lp.stats.snapshots = Some(s.finish());
+    }
     let _ = lp.watchdog.disarm();
     let status = lp.controller.status();
     Ok(RunSummary {

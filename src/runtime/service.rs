@@ -10,6 +10,7 @@
 //! Per tick every call is bounded and non-blocking: a full queue drops and counts, a failing disk
 //! is counted and raised as an alarm (`runtime::loss`), never waited for (docs/safety.md 5).
 
+use crate::camera::snapshot::service::SnapshotService;
 use crate::config::Site;
 use crate::events::csv::{TimeBase, WallClock};
 use crate::events::persist::Counters;
@@ -77,6 +78,8 @@ pub struct Services {
     pub console: Option<Box<dyn ConsoleService>>,
     pub events: Option<Box<dyn EventLog>>,
     pub state: Option<Kept>,
+    /// Camera snapshots (a board with cameras): requested by the console and by events.
+    pub snapshots: Option<SnapshotService>,
     /// The control thread's watch on the wall clock (real time with an event log only).
     pub wall: Option<WallWatch>,
 }
@@ -119,6 +122,7 @@ impl Services {
             console,
             events,
             state,
+            snapshots: None,
             wall,
         })
     }

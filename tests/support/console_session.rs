@@ -41,6 +41,7 @@ pub fn console_session(site: &Site, stats: LoopStats, ticks: u64, at: u64, input
             stats,
             watchdog_ok: true,
             now,
+            snapshots: None,
         };
         console.poll(&mut port, now, &mut bound).unwrap();
     }

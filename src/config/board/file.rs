@@ -45,6 +45,8 @@ pub(super) struct BoardSection {
     pub(super) event_dir: Spanned<String>,
     #[serde(default = "default_state_dir")]
     pub(super) state_dir: Spanned<String>,
+    #[serde(default = "default_snapshot_budget")]
+    pub(super) snapshot_budget_mib: Spanned<i64>,
 }
 
 #[derive(Deserialize)]
@@ -108,6 +110,9 @@ fn default_event_dir() -> Spanned<String> {
 }
 fn default_state_dir() -> Spanned<String> {
     sp("/var/lib/greenwave".into())
+}
+fn default_snapshot_budget() -> Spanned<i64> {
+    sp((crate::camera::snapshot::DEFAULT_BUDGET_BYTES >> 20) as i64)
 }
 fn yes() -> bool {
     true

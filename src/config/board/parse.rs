@@ -438,6 +438,17 @@ pub(super) fn board(src: Source) -> Result<BoardData, BoardError> {
                 "use 1 to 600 s (10 is typical)",
             )
         })?;
+    let snapshot_budget_mib = u32::try_from(*b.snapshot_budget_mib.get_ref())
+        .ok()
+        .filter(|m| (1..=4096).contains(m))
+        .ok_or_else(|| {
+            v.err(
+                b.snapshot_budget_mib.span(),
+                "board.snapshot_budget_mib",
+                "out of range",
+                "use 1 to 4096 MiB (16 keeps a few hundred 640x480 snapshots)",
+            )
+        })?;
     let (card, mmu_line) = match &raw.mmu {
         Some(m) => (Some(v.mmu(m.get_ref())?), src.line(m.span())),
         None => (None, 0),
@@ -457,6 +468,7 @@ pub(super) fn board(src: Source) -> Result<BoardData, BoardError> {
         watchdog_timeout_s,
         event_dir: v.path(&b.event_dir, "board.event_dir")?,
         state_dir: v.path(&b.state_dir, "board.state_dir")?,
+        snapshot_budget_mib,
         mmu: card,
         mmu_line,
     })

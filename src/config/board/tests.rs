@@ -93,6 +93,25 @@ line = 7
         assert_eq!(b.inputs.len(), 2);
         assert_eq!(b.inputs[1].kind, InputKind::Preempt(1));
         assert_eq!(b.debounce_ms, 30);
+        assert_eq!(b.snapshot_budget_mib, 16, "the snapshot budget defaults to 16 MiB");
+    }
+
+    #[test]
+    fn the_snapshot_budget_is_set_and_range_checked() {
+        let with = |v: &str| {
+            MINI.replace(
+                "active_low = true",
+                &format!("active_low = true\nsnapshot_budget_mib = {v}"),
+            )
+        };
+        assert_eq!(Board::parse(&with("64"), "b.toml").unwrap().snapshot_budget_mib, 64);
+        for bad in ["0", "5000", "-1"] {
+            let e = Board::parse(&with(bad), "b.toml").unwrap_err().to_string();
+            assert!(
+                e.contains("b.toml line 6") && e.contains("board.snapshot_budget_mib") && e.contains("1 to 4096"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! runs the benchmark against SUMO's own controllers.
 
 pub mod bridge;
+pub mod camera;
 pub mod scenario;
 pub mod sumo;
 pub mod traci;

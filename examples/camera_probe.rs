@@ -8,8 +8,10 @@
 //! Prints `CAMERA` lines: frames written to the ring, the latest frame's sequence number and mean
 //! luma, and the capture health. Exit 0 only if frames arrived and the backend reports streaming.
 
+use greenwave::camera::pipeline::{CameraCounters, CaptureStage};
 use greenwave::camera::ring::FrameRing;
-use greenwave::camera::v4l2::{CameraHealth, Capture};
+use greenwave::camera::set::CaptureState;
+use greenwave::camera::v4l2::Capture;
 use greenwave::time::Instant;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,7 +32,9 @@ fn main() -> ExitCode {
     };
     let t0 = std::time::Instant::now();
     let clock = move || Instant(t0.elapsed().as_millis() as u64);
-    let cap = match Capture::start(dev.clone(), Arc::clone(&ring), fps, clock) {
+    let stage = CaptureStage::new(Arc::clone(&ring), fps, Arc::new(CameraCounters::default()));
+    let state = Arc::new(std::sync::atomic::AtomicU8::new(CaptureState::Starting as u8));
+    let cap = match Capture::start(dev.clone(), stage, state, fps, clock) {
         Ok(c) => c,
         Err(e) => {
             println!("CAMERA start failed: {e}");
@@ -53,7 +57,7 @@ fn main() -> ExitCode {
         }
     }
     let stats = ring.stats();
-    let health = cap.health();
+    let health = cap.state();
     println!(
         "CAMERA {}: {} frames in {secs} s into the ring ({} overwritten unread), health {health:?}",
         dev.display(),
@@ -61,7 +65,7 @@ fn main() -> ExitCode {
         stats.dropped_unread
     );
     drop(cap);
-    if stats.written > 0 && health == CameraHealth::Streaming && last_mean.is_some_and(|m| m > 0) {
+    if stats.written > 0 && health == CaptureState::Streaming && last_mean.is_some_and(|m| m > 0) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -6,11 +6,15 @@
 //! stops delivering is noticed by [`ring::FrameRing::stale`] and reported as
 //! `DetectorHealth::Stale` for its zones, so the planner falls back to Webster.
 //!
+//! [`pipeline`] holds the stages as synchronous steps (capture → ring → detection → lock-free
+//! hand-off → the loop's `CameraSource`), driven by threads on a board or by a simulator's steps.
 //! `v4l2` (feature `v4l2`) is the real capture backend; `y4m` plays a recorded YUV4MPEG2 clip as a
 //! camera (the `file:` source) and writes such clips. `snapshot` outlines the zones on a frame and
 //! keeps JPEG snapshots in a directory under a byte budget.
 
+pub mod pipeline;
 pub mod ring;
+pub mod set;
 pub mod snapshot;
 #[cfg(feature = "v4l2")]
 pub mod v4l2;

@@ -122,6 +122,8 @@ commands (case-insensitive):
   status               mode, cycle, planner, health, every phase's interval
   phases               phase table: interval, time in it, calls, min/max green, recall
   detectors            detector state, counts and health
+  cameras              source, fps, drops, frame age, health, CPU/NPU per camera
+  zones                presence, count, queue and health per camera zone
   faults               latched fault and fault history
   timing               yellow, red clearance, walk, ped clearance; the Webster plan
   events [N]           the last N hi-res events (default 10, at most 64)
@@ -288,6 +290,8 @@ impl Console {
             Command::Status => render_status(o, target),
             Command::Phases => render_phases(o, target),
             Command::Detectors => render_detectors(o, target),
+            Command::Cameras => render_cameras(o, target),
+            Command::Zones => render_zones(o, target),
             Command::Faults => render_faults(o, target),
             Command::Timing => render_timing(o, target),
             Command::Events(n) => {
@@ -494,6 +498,54 @@ fn render_detectors<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {
             d.counts.get(i).copied().unwrap_or(0),
             d.health.get(i).map_or("?", |h| h.name())
         );
+    }
+}
+
+fn render_cameras<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {
+    let _ = writeln!(o, "cam  fps    drops  age ms  health        detector  source");
+    let mut any = false;
+    for i in 0..crate::config::camera::MAX_CAMERAS {
+        let Some(c) = t.camera(i) else { break };
+        any = true;
+        let _ = write!(o, "{:>3}  {:>5.1}  {:>5}  ", i + 1, c.fps, c.drops);
+        let _ = match c.frame_age_ms {
+            Some(a) => write!(o, "{:>6}", a.min(999_999)),
+            None => write!(o, "{:>6}", "-"),
+        };
+        let _ = writeln!(o, "  {:<12}  {:<8}  {}", c.health, c.detector.name(), c.source);
+        if let Some(why) = c.fallback {
+            let _ = writeln!(o, "     npu asked, cpu serving: {why}");
+        }
+    }
+    if !any {
+        let _ = writeln!(o, "(no cameras configured)");
+    }
+}
+
+fn render_zones<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {
+    let d = t.detectors();
+    let _ = writeln!(o, "cam  zone  det  presence  count  queue m  health");
+    let mut any = false;
+    for i in 0..crate::config::camera::MAX_CAMERAS {
+        let Some(c) = t.camera(i) else { break };
+        for (z, det) in c.zones.iter().enumerate() {
+            any = true;
+            let k = usize::from(det.saturating_sub(1));
+            let _ = writeln!(
+                o,
+                "{:>3}  {:>4}  {:>3}  {:<8}  {:>5}  {:>7.1}  {}",
+                i + 1,
+                z + 1,
+                det,
+                if d.presence.contains(k) { "on" } else { "off" },
+                d.counts.get(k).copied().unwrap_or(0),
+                d.queue_m.get(k).copied().unwrap_or(0.0),
+                d.health.get(k).map_or("?", |h| h.name())
+            );
+        }
+    }
+    if !any {
+        let _ = writeln!(o, "(no camera zones configured)");
     }
 }
 

@@ -81,6 +81,10 @@ pub mod alarm {
     pub const EVENT_LOG_WRITE: u16 = 101;
     /// A controller state file (learned flows, counters, fault history) could not be saved.
     pub const STATE_SAVE: u16 = 102;
+    /// A camera configured for the NPU (`detector = "npu"`) is served by the CPU zone detector:
+    /// no NPU in this build, no runtime, the model did not load, or inference failed. Detection
+    /// goes on; raised once per camera and reason.
+    pub const NPU_FALLBACK: u16 = 103;
 }
 
 /// One logged event.

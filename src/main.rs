@@ -181,16 +181,19 @@ fn check(args: CheckArgs) -> Result<(), String> {
             "not set (mutating console commands are disabled; add [console] pin_hash to the site file)"
         }
     );
-    match &cfg.camera {
-        Some(c) => out!(
-            "camera: {} {}x{} at {} fps, {} zones",
-            c.device,
+    for c in &cfg.cameras {
+        out!(
+            "camera: {} {}x{} at {} fps, {} zones, {} detector",
+            c.source,
             c.width,
             c.height,
             c.fps,
-            c.zones.len()
-        ),
-        None => out!("camera: none"),
+            c.zones.len(),
+            c.detector.name()
+        );
+    }
+    if cfg.cameras.is_empty() {
+        out!("camera: none");
     }
     out!();
     out!("phase  name                  min   max  pass  yellow  red clr  walk  ped clr");
@@ -447,6 +450,7 @@ fn run(args: RunArgs) -> Result<(), String> {
         duration_s: args.duration,
         relay_mirror: args.relay_mirror,
         model,
+        cameras: cfg.cameras.clone(),
     };
     let summary = greenwave::runtime::board::run_board(site, opts, &signals)?;
     out!("{summary}");

@@ -112,7 +112,7 @@ fn camera_and_console_are_validated_with_the_site() {
     use greenwave::config::SiteConfig;
     let camera = "\n[camera]\nwidth = 320\nheight = 240\n\n[[camera.zone]]\ndetector = 12\nquad = [[10, 230], [40, 230], [40, 20], [10, 20]]\n";
     let cfg = SiteConfig::parse(&format!("{GOOD}{camera}"), "site.toml").unwrap();
-    assert_eq!(cfg.camera.expect("camera").zones[0].detector, 12);
+    assert_eq!(cfg.cameras[0].zones[0].detector, 12);
     assert_eq!(cfg.console.pin, None);
     let bad = format!("{GOOD}{}", camera.replace("detector = 12", "detector = 20"));
     let e = SiteConfig::parse(&bad, "site.toml").unwrap_err();
@@ -128,4 +128,52 @@ fn camera_and_console_are_validated_with_the_site() {
         ("console.pin_hash", line_of(&bad, "pin_hash")),
         "{e}"
     );
+}
+
+#[test]
+fn up_to_four_camera_tables_each_with_its_source() {
+    use greenwave::config::camera::{CameraInput, DetectorKind};
+    use greenwave::config::SiteConfig;
+    let table = |src: &str, det: u8| {
+        format!(
+            "\n[[camera]]\nsource = \"{src}\"\nwidth = 320\nheight = 240\ndetector = \"npu\"\n\n[[camera.zone]]\ndetector = {det}\nquad = [[10, 230], [40, 230], [40, 20], [10, 20]]\n"
+        )
+    };
+    let two = format!("{GOOD}{}{}", table("file:clips/n.y4m", 1), table("v4l2:/dev/video3", 2));
+    let cfg = SiteConfig::parse(&two, "sites/x.toml").unwrap();
+    assert_eq!(cfg.cameras.len(), 2);
+    assert_eq!(
+        cfg.cameras[0].source,
+        CameraInput::File {
+            path: "sites/clips/n.y4m".into(),
+            looping: false
+        },
+        "a clip is found beside the site file"
+    );
+    assert_eq!(cfg.cameras[1].source, CameraInput::V4l2("/dev/video3".into()));
+    assert_eq!(cfg.cameras[1].detector, DetectorKind::Npu);
+    assert_eq!(cfg.cameras[1].source_line, line_of(&two, "source = \"v4l2"));
+    // An error in the second table names it and its line.
+    let bad = format!("{GOOD}{}{}", table("file:a.y4m", 1), table("file:b.y4m", 20));
+    let e = SiteConfig::parse(&bad, "site.toml").unwrap_err();
+    assert_eq!(e.field, "camera[1].zone[0].detector", "{e}");
+    assert_eq!(e.line, line_of(&bad, "detector = 20"), "{e}");
+    let bad = format!("{GOOD}{}", table("http://cam/1", 1));
+    let e = SiteConfig::parse(&bad, "site.toml").unwrap_err();
+    assert_eq!(
+        (e.field.as_str(), e.line),
+        ("camera[0].source", line_of(&bad, "source = \"http")),
+        "{e}"
+    );
+    // Five cameras: the fifth table is refused.
+    let five: String = (1..=5).map(|d| table("file:c.y4m", d)).collect();
+    let bad = format!("{GOOD}{five}");
+    let e = SiteConfig::parse(&bad, "site.toml").unwrap_err();
+    assert_eq!(e.field, "camera", "{e}");
+    assert!(e.message.contains("5 cameras") && e.fix.contains("at most 4"), "{e}");
+    // An unknown key in a camera table keeps its line.
+    let bad = format!("{GOOD}{}", table("file:c.y4m", 1).replace("width = 320", "widht = 320"));
+    let e = SiteConfig::parse(&bad, "site.toml").unwrap_err();
+    assert!(e.message.contains("widht"), "{e}");
+    assert_eq!(e.line, line_of(&bad, "widht"), "{e}");
 }

@@ -66,6 +66,7 @@ fn console_on_the_running_controller() {
         };
         let mut bound = Bound {
             controller: &mut lp.controller,
+            cameras: None,
             detectors: &det,
             stats,
             watchdog_ok: true,

@@ -2,7 +2,9 @@
 //!
 //! Slot states: free → filled (by the writer) → leased (by the reader) → free. The writer takes a
 //! free slot, else the oldest filled one (that unread frame is dropped and counted); it never
-//! touches a leased slot, and if every other slot is leased the new frame is dropped and counted.
+//! touches a leased or pinned slot, and if every other slot is taken the new frame is dropped and
+//! counted. [`FrameRing::copy_newest`] pins the newest frame's slot while copying it out (for
+//! snapshots): the frame stays where it was for the detection side, and is not overwritten meanwhile.
 //! The reader leases the newest filled frame; older filled frames it skips are counted too. Each
 //! slot has its own mutex (the writer fills one slot while the reader works on another without
 //! contention) and a small mutex guards the bookkeeping. Everything is allocated in [`FrameRing::new`].
@@ -18,8 +20,17 @@ pub const MAX_SLOTS: usize = 16;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     Free,
-    Filled { seq: u64, at: Instant },
+    Filled {
+        seq: u64,
+        at: Instant,
+    },
     Leased,
+    /// Being copied out by [`FrameRing::copy_newest`]; `filled`: unread by the reader before.
+    Pinned {
+        seq: u64,
+        at: Instant,
+        filled: bool,
+    },
 }
 
 /// Ring counters.
@@ -39,6 +50,8 @@ struct Meta {
     states: [State; MAX_SLOTS],
     seq: u64,
     last_write: Option<Instant>,
+    /// Slot, sequence and time of the newest frame written, while its slot still holds it.
+    newest: Option<(usize, u64, Instant)>,
     stats: RingStats,
 }
 
@@ -93,6 +106,7 @@ impl FrameRing {
                 states: [State::Free; MAX_SLOTS],
                 seq: 0,
                 last_write: None,
+                newest: None,
                 stats: RingStats::default(),
             }),
         })
@@ -147,6 +161,10 @@ impl FrameRing {
                 if let Some(s) = m.states.get_mut(*i) {
                     *s = State::Leased;
                 }
+                // The slot's old frame is gone (or half-gone) from here on.
+                if m.newest.is_some_and(|(n, _, _)| n == *i) {
+                    m.newest = None;
+                }
             })
         };
         let Some(i) = idx else { return Ok(false) };
@@ -163,6 +181,7 @@ impl FrameRing {
                     *s = State::Filled { seq, at };
                 }
                 m.last_write = Some(at);
+                m.newest = Some((i, seq, at));
                 m.stats.written += 1;
                 Ok(true)
             }
@@ -210,6 +229,39 @@ impl FrameRing {
             at,
             seq,
         })
+    }
+}
+
+impl FrameRing {
+    /// Copies the newest frame written into `out` (`width × height` bytes) without taking it from
+    /// the detection side, and returns when it was captured and its sequence number. `None` when
+    /// no frame is held, `out` has the wrong size, or the newest frame is being processed by the
+    /// detection side right now (try again a few milliseconds later). The slot is pinned while the
+    /// copy runs, so the capture side writes elsewhere; it never waits for the copy.
+    pub fn copy_newest(&self, out: &mut [u8]) -> Option<(Instant, u64)> {
+        if out.len() != (self.width as usize) * (self.height as usize) {
+            return None;
+        }
+        let (i, seq, at, filled) = {
+            let mut m = lock(&self.meta);
+            let (i, seq, at) = m.newest?;
+            let slot = m.states.get_mut(i)?;
+            let filled = match *slot {
+                State::Free => false,
+                State::Filled { seq: s, .. } if s == seq => true,
+                _ => return None,
+            };
+            *slot = State::Pinned { seq, at, filled };
+            (i, seq, at, filled)
+        };
+        if let Some(slot) = self.slots.get(i) {
+            out.copy_from_slice(&lock(slot));
+        }
+        let mut m = lock(&self.meta);
+        if let Some(s) = m.states.get_mut(i) {
+            *s = if filled { State::Filled { seq, at } } else { State::Free };
+        }
+        Some((at, seq))
     }
 }
 
@@ -269,6 +321,31 @@ mod tests {
         let l = r.lease_latest().unwrap();
         assert_eq!(l.pixels()[0], 7);
         assert!(r.stats().skipped >= 2);
+    }
+
+    #[test]
+    fn the_newest_frame_is_copied_without_taking_it_from_detection() {
+        let r = FrameRing::new(2, 4, 2).unwrap();
+        let mut out = [0u8; 8];
+        assert_eq!(r.copy_newest(&mut out), None, "no frame yet");
+        put(&r, 100, 1);
+        put(&r, 200, 2);
+        assert_eq!(r.copy_newest(&mut out), Some((Instant(200), 2)));
+        assert_eq!(out, [2; 8]);
+        // Detection still gets it.
+        let l = r.lease_latest().unwrap();
+        assert_eq!((l.pixels()[0], l.seq), (2, 2));
+        assert_eq!(r.copy_newest(&mut out), None, "being processed");
+        drop(l);
+        // Consumed by detection, still held in its slot: a snapshot can copy it.
+        out = [0; 8];
+        assert_eq!(r.copy_newest(&mut out), Some((Instant(200), 2)));
+        assert_eq!(out, [2; 8]);
+        // Overwritten: the next frame is the newest.
+        put(&r, 300, 3);
+        put(&r, 400, 4);
+        assert_eq!(r.copy_newest(&mut out), Some((Instant(400), 4)));
+        assert_eq!(r.copy_newest(&mut [0u8; 3]), None, "wrong size");
     }
 
     #[test]

@@ -4,14 +4,15 @@
 //! Format negotiation asks for `GREY`, then `YUYV` (luma = every other byte), at the configured
 //! size; a device that only offers compressed formats (MJPG, H.264) is refused with a clear error —
 //! decoding would allocate and cost more than a small board can spare. Every failure becomes a
-//! [`CameraHealth`] the loop turns into detector health (stale → the Webster fail-safe), never a
+//! [`CaptureState`] the loop turns into detector health (stale → the Webster fail-safe), never a
 //! crash. Per frame the thread reuses the driver's mmap buffers and the ring's slots: no allocation.
 //!
 //! Frame rate: the configured `fps` is asked of the device (`VIDIOC_S_PARM` frame interval); many
 //! UVC cameras round it or ignore it, so frames arriving faster than `fps` are also skipped in the
 //! thread ([`FrameRateLimit`]) — detection never sees more frames than it was sized for.
 
-use crate::camera::ring::FrameRing;
+use crate::camera::pipeline::CaptureStage;
+use crate::camera::set::CaptureState;
 use crate::time::Instant;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -23,29 +24,6 @@ use v4l::io::traits::CaptureStream;
 use v4l::prelude::*;
 use v4l::video::Capture as _;
 use v4l::FourCC;
-
-/// Camera state for status and health.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum CameraHealth {
-    Starting = 0,
-    Streaming = 1,
-    /// The device vanished or errors: reconnecting with backoff.
-    Reconnecting = 2,
-    /// The device cannot give a usable format (fix the configuration).
-    Unsupported = 3,
-}
-
-impl CameraHealth {
-    fn from_u8(v: u8) -> CameraHealth {
-        match v {
-            1 => CameraHealth::Streaming,
-            2 => CameraHealth::Reconnecting,
-            3 => CameraHealth::Unsupported,
-            _ => CameraHealth::Starting,
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Pixels {
@@ -89,33 +67,7 @@ fn request_fps(dev: &Device, fps: u32) -> Result<u32, String> {
     Ok(d.checked_div(n).unwrap_or(0))
 }
 
-/// Skips frames that arrive sooner than one frame period after the last one kept: the software
-/// half of the frame-rate limit (the device half is [`request_fps`]). A frame up to a quarter of a
-/// period early is kept, so a camera running at exactly `fps` with jitter loses none.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FrameRateLimit {
-    min_gap_ms: u64,
-    last: Option<Instant>,
-}
-
-impl FrameRateLimit {
-    pub fn new(fps: u32) -> FrameRateLimit {
-        let period = 1000 / u64::from(fps.max(1));
-        FrameRateLimit {
-            min_gap_ms: period - period / 4,
-            last: None,
-        }
-    }
-
-    /// Whether a frame arriving at `now` is kept.
-    pub fn accept(&mut self, now: Instant) -> bool {
-        if self.last.is_some_and(|t| now.since(t) < self.min_gap_ms) {
-            return false;
-        }
-        self.last = Some(now);
-        true
-    }
-}
+pub use crate::camera::pipeline::FrameRateLimit;
 
 /// Copies the luma plane of one frame into `out` (`width × height`).
 fn luma(src: &[u8], px: Pixels, width: u32, height: u32, stride: u32, out: &mut [u8]) -> Result<(), io::Error> {
@@ -136,29 +88,31 @@ fn luma(src: &[u8], px: Pixels, width: u32, height: u32, stride: u32, out: &mut 
 
 /// The capture thread's handle.
 pub struct Capture {
-    health: Arc<AtomicU8>,
+    state: Arc<AtomicU8>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Capture {
-    /// Starts streaming `path` into `ring` at no more than `fps` frames per second (asked of the
-    /// device, and enforced on what arrives); `clock` gives controller time in ms.
+    /// Starts streaming `path` through `stage` (its ring, at no more than its `fps`, which is also
+    /// asked of the device); `state` reports the [`CaptureState`]; `clock` gives the time frames
+    /// are stamped with.
     pub fn start(
         path: PathBuf,
-        ring: Arc<FrameRing>,
+        mut stage: CaptureStage,
+        state: Arc<AtomicU8>,
         fps: u32,
         clock: impl Fn() -> Instant + Send + 'static,
     ) -> Result<Capture, String> {
-        let health = Arc::new(AtomicU8::new(CameraHealth::Starting as u8));
         let stop = Arc::new(AtomicBool::new(false));
-        let (h2, s2) = (Arc::clone(&health), Arc::clone(&stop));
+        let (h2, s2) = (Arc::clone(&state), Arc::clone(&stop));
         let thread = std::thread::Builder::new()
             .name("camera".into())
             .spawn(move || {
                 let mut backoff = Duration::from_millis(200);
+                let (w, hh) = (stage.ring().width(), stage.ring().height());
                 while !s2.load(Ordering::Relaxed) {
-                    match open(&path, ring.width(), ring.height()) {
+                    match open(&path, w, hh) {
                         Ok((dev, px, stride)) => {
                             match request_fps(&dev, fps) {
                                 Ok(got) if got > fps => log::warn!(
@@ -171,10 +125,9 @@ impl Capture {
                                     path.display()
                                 ),
                             }
-                            let mut limit = FrameRateLimit::new(fps);
                             let stream = MmapStream::with_buffers(&dev, Type::VideoCapture, 4);
                             let Ok(mut stream) = stream else {
-                                h2.store(CameraHealth::Reconnecting as u8, Ordering::Relaxed);
+                                h2.store(CaptureState::Reconnecting as u8, Ordering::Relaxed);
                                 std::thread::sleep(backoff);
                                 continue;
                             };
@@ -183,12 +136,8 @@ impl Capture {
                             while !s2.load(Ordering::Relaxed) {
                                 match stream.next() {
                                     Ok((buf, _meta)) => {
-                                        h2.store(CameraHealth::Streaming as u8, Ordering::Relaxed);
-                                        let now = clock();
-                                        if limit.accept(now) {
-                                            let (w, hh) = (ring.width(), ring.height());
-                                            let _ = ring.write(now, |slot| luma(buf, px, w, hh, stride, slot));
-                                        }
+                                        h2.store(CaptureState::Streaming as u8, Ordering::Relaxed);
+                                        let _ = stage.push(clock(), |slot| luma(buf, px, w, hh, stride, slot));
                                     }
                                     Err(e) => {
                                         log::warn!("camera {}: {e}; reconnecting", path.display());
@@ -196,16 +145,16 @@ impl Capture {
                                     }
                                 }
                             }
-                            h2.store(CameraHealth::Reconnecting as u8, Ordering::Relaxed);
+                            h2.store(CaptureState::Reconnecting as u8, Ordering::Relaxed);
                         }
                         Err(e) if e.contains("no GREY or YUYV") => {
                             log::error!("{e}");
-                            h2.store(CameraHealth::Unsupported as u8, Ordering::Relaxed);
+                            h2.store(CaptureState::Unsupported as u8, Ordering::Relaxed);
                             std::thread::sleep(Duration::from_secs(10));
                         }
                         Err(e) => {
                             log::warn!("{e}; retrying in {backoff:?}");
-                            h2.store(CameraHealth::Reconnecting as u8, Ordering::Relaxed);
+                            h2.store(CaptureState::Reconnecting as u8, Ordering::Relaxed);
                         }
                     }
                     std::thread::sleep(backoff);
@@ -214,14 +163,14 @@ impl Capture {
             })
             .map_err(|e| format!("cannot start the camera thread: {e}"))?;
         Ok(Capture {
-            health,
+            state,
             stop,
             thread: Some(thread),
         })
     }
 
-    pub fn health(&self) -> CameraHealth {
-        CameraHealth::from_u8(self.health.load(Ordering::Relaxed))
+    pub fn state(&self) -> CaptureState {
+        CaptureState::from_u8(self.state.load(Ordering::Relaxed))
     }
 }
 
@@ -246,20 +195,6 @@ mod tests {
         luma(&src, Pixels::Yuyv, 3, 2, 8, &mut out).unwrap();
         assert_eq!(out, [10, 11, 12, 20, 21, 22]);
         assert!(luma(&src[..9], Pixels::Yuyv, 3, 2, 8, &mut out).is_err());
-    }
-
-    #[test]
-    fn frames_faster_than_fps_are_skipped() {
-        // A camera that ignores the requested 10 fps and sends 30: every third frame is kept.
-        let mut l = FrameRateLimit::new(10);
-        let kept = (0..30u64).filter(|k| l.accept(Instant(k * 1000 / 30))).count();
-        assert_eq!(kept, 10);
-        // A camera at exactly 10 fps with ±10 ms of jitter loses none.
-        let mut l = FrameRateLimit::new(10);
-        let kept = (0..30u64)
-            .filter(|k| l.accept(Instant(k * 100 + if k % 2 == 0 { 10 } else { 0 })))
-            .count();
-        assert_eq!(kept, 30);
     }
 
     #[test]

@@ -1,6 +1,13 @@
-//! The site file's `[camera]` table: the camera device and image size, the frame slots of its ring,
-//! and the zones (`[[camera.zone]]`) that the CPU zone detector (`detect::zone`) watches, one per
-//! lane, each feeding one site detector.
+//! The site file's cameras: up to [`MAX_CAMERAS`] `[[camera]]` tables (or one `[camera]` table, the
+//! older form), each with its source (`source = "v4l2:/dev/videoN"` or `"file:CLIP.y4m"`, a path
+//! relative to the site file, with `loop`), image size, frame rate, frame slots of its ring, stale
+//! time, detector (`"cpu"` zone detector or `"npu"` YOLO, with `model`), and the zones
+//! (`[[camera.zone]]`) it watches, one per lane, each feeding one site detector.
+//!
+//! The older `device = "/dev/videoN"` key is read as `source = "v4l2:/dev/videoN"`; with neither,
+//! the source is `v4l2:/dev/video0`. Whether this build can open a V4L2 source (feature `v4l2`) is
+//! decided when the cameras start, with the line of `source` in the error, so `greenwave check` on
+//! a workstation still validates a board's site file.
 //!
 //! A zone is a quadrilateral in the image: stop-line left, stop-line right, far right, far left
 //! (pixels), `length_m` apart along the road. The detector samples it bilinearly, which is only
@@ -12,12 +19,55 @@ use super::diag::{unspanned, ConfigError, Source};
 use super::SiteData;
 use crate::limits::MAX_DETECTORS;
 use serde::Deserialize;
+use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 /// Zones per camera.
 pub const MAX_ZONES: usize = 16;
+/// Cameras per site (one per approach of a four-leg intersection).
+pub const MAX_CAMERAS: usize = 4;
 /// Bytes of a camera device path.
 pub const DEVICE_LEN: usize = 64;
+
+/// Where a camera's frames come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CameraInput {
+    /// A V4L2 device (`v4l2:/dev/videoN`; feature `v4l2`).
+    V4l2(PathBuf),
+    /// A recorded YUV4MPEG2 clip played at its frame rate (`file:CLIP.y4m`); `looping` repeats it.
+    File { path: PathBuf, looping: bool },
+}
+
+impl core::fmt::Display for CameraInput {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CameraInput::V4l2(p) => write!(f, "{}", p.display()),
+            CameraInput::File { path, looping } => {
+                write!(f, "file:{}{}", path.display(), if *looping { " (loop)" } else { "" })
+            }
+        }
+    }
+}
+
+/// Which detector a camera asks for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(u8)]
+pub enum DetectorKind {
+    /// The CPU zone detector (`detect::zone`).
+    #[default]
+    Cpu = 0,
+    /// YOLO on the RK3588 NPU (`detect::npu`, feature `rknpu`), the CPU zone detector standing by.
+    Npu = 1,
+}
+
+impl DetectorKind {
+    pub const fn name(self) -> &'static str {
+        match self {
+            DetectorKind::Cpu => "cpu",
+            DetectorKind::Npu => "npu",
+        }
+    }
+}
 
 /// One zone as configured.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -29,10 +79,16 @@ pub struct ZoneConfig {
     pub length_m: f32,
 }
 
-/// Camera configuration (the site file's `[camera]` table).
+/// One camera's configuration (a `[[camera]]` table).
 #[derive(Clone, Debug, PartialEq)]
 pub struct CameraConfig {
-    pub device: heapless::String<DEVICE_LEN>,
+    pub source: CameraInput,
+    /// Line of the `source` (or `device`) key in the site file, 0 when defaulted: start-up errors
+    /// about the source cite it.
+    pub source_line: usize,
+    pub detector: DetectorKind,
+    /// The NPU model (`detector = "npu"`), relative to the site file.
+    pub model: PathBuf,
     pub width: u32,
     pub height: u32,
     pub fps: u32,
@@ -41,12 +97,20 @@ pub struct CameraConfig {
     pub zones: heapless::Vec<ZoneConfig, MAX_ZONES>,
 }
 
-/// The `[camera]` table as written.
+/// A camera table as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CameraSection {
-    #[serde(default = "default_device")]
-    device: Spanned<String>,
+    #[serde(default)]
+    device: Option<Spanned<String>>,
+    #[serde(default)]
+    source: Option<Spanned<String>>,
+    #[serde(default, rename = "loop")]
+    looping: Option<Spanned<bool>>,
+    #[serde(default)]
+    detector: Option<Spanned<String>>,
+    #[serde(default)]
+    model: Option<Spanned<String>>,
     #[serde(default = "default_width")]
     width: Spanned<i64>,
     #[serde(default = "default_height")]
@@ -70,9 +134,8 @@ struct ZoneSection {
     length_m: Spanned<f64>,
 }
 
-fn default_device() -> Spanned<String> {
-    unspanned("/dev/video0".into())
-}
+/// The NPU model when a camera names none: beside the site file.
+pub const DEFAULT_MODEL: &str = "yolov8n.rknn";
 fn default_width() -> Spanned<i64> {
     unspanned(640)
 }
@@ -95,19 +158,47 @@ fn default_length() -> Spanned<f64> {
 const CORNERS: &str = "stop-line left, stop-line right, far right, far left";
 
 impl CameraConfig {
+    /// A camera built in code (a renderer or a tool, not a site file): `source` names it in
+    /// status lines; CPU detector, 4 slots, 2 s stale time.
+    pub fn new(
+        source: CameraInput,
+        width: u32,
+        height: u32,
+        fps: u32,
+        zones: heapless::Vec<ZoneConfig, MAX_ZONES>,
+    ) -> CameraConfig {
+        CameraConfig {
+            source,
+            source_line: 0,
+            detector: DetectorKind::Cpu,
+            model: PathBuf::from(DEFAULT_MODEL),
+            width,
+            height,
+            fps,
+            slots: 4,
+            stale_ms: 2000,
+            zones,
+        }
+    }
+
     /// Parses and validates a camera table on its own (the body of `[camera]`: `width = …`,
-    /// `[[zone]]` …); `file` names the source in errors. Zones are not checked against a site's
-    /// detectors here (see [`CameraConfig::from_section`]).
+    /// `[[zone]]` …); `file` names the source in errors and is the base of relative paths. Zones
+    /// are not checked against a site's detectors here (see [`CameraConfig::from_section`]).
     pub fn parse(text: &str, file: &str) -> Result<CameraConfig, ConfigError> {
         let src = Source::new(text, file);
         let sec: CameraSection = toml::from_str(text).map_err(|e| src.toml(&e, "the README's camera section"))?;
         CameraConfig::validate(src, &sec, "", None)
     }
 
-    /// Validates the `[camera]` table of a site file against the validated site: each zone must feed
-    /// one of its detectors.
-    pub fn from_section(src: Source, sec: &CameraSection, site: &SiteData) -> Result<CameraConfig, ConfigError> {
-        CameraConfig::validate(src, sec, "camera.", Some(site))
+    /// Validates one camera table of a site file against the validated site (each zone must feed
+    /// one of its detectors); `prefix` names the table in errors (`camera.` or `camera[1].`).
+    pub fn from_section(
+        src: Source,
+        sec: &CameraSection,
+        prefix: &str,
+        site: &SiteData,
+    ) -> Result<CameraConfig, ConfigError> {
+        CameraConfig::validate(src, sec, prefix, Some(site))
     }
 
     fn validate(
@@ -116,6 +207,35 @@ impl CameraConfig {
         prefix: &str,
         site: Option<&SiteData>,
     ) -> Result<CameraConfig, ConfigError> {
+        let base = Path::new(src.file).parent().unwrap_or(Path::new(""));
+        let (source, source_line) = input(src, sec, prefix, base)?;
+        let detector = match &sec.detector {
+            None => DetectorKind::Cpu,
+            Some(d) => match d.get_ref().as_str() {
+                "cpu" => DetectorKind::Cpu,
+                "npu" => DetectorKind::Npu,
+                other => {
+                    return Err(src.err(
+                        d.span(),
+                        &format!("{prefix}detector"),
+                        format!("unknown detector \"{other}\""),
+                        "use \"cpu\" (zone detector) or \"npu\" (YOLO on the RK3588 NPU, CPU as fallback)",
+                    ))
+                }
+            },
+        };
+        let model = match &sec.model {
+            Some(m) if m.get_ref().is_empty() => {
+                return Err(src.err(
+                    m.span(),
+                    &format!("{prefix}model"),
+                    "the model path is empty",
+                    "name the .rknn file (relative to the site file), or leave `model` out",
+                ))
+            }
+            Some(m) => base.join(m.get_ref()),
+            None => base.join(DEFAULT_MODEL),
+        };
         let int = |v: &Spanned<i64>, k: &str, lo: i64, hi: i64| -> Result<i64, ConfigError> {
             let x = *v.get_ref();
             if (lo..=hi).contains(&x) {
@@ -129,16 +249,11 @@ impl CameraConfig {
                 ))
             }
         };
-        let device = heapless::String::try_from(sec.device.get_ref().as_str()).map_err(|_| {
-            src.err(
-                sec.device.span(),
-                &format!("{prefix}device"),
-                "the device path is too long",
-                format!("use at most {DEVICE_LEN} bytes"),
-            )
-        })?;
         let mut c = CameraConfig {
-            device,
+            source,
+            source_line,
+            detector,
+            model,
             width: int(&sec.width, "width", 16, 1920)? as u32,
             height: int(&sec.height, "height", 16, 1080)? as u32,
             fps: int(&sec.fps, "fps", 1, 60)? as u32,
@@ -146,7 +261,11 @@ impl CameraConfig {
             stale_ms: int(&sec.stale_ms, "stale_ms", 100, 60_000)? as u32,
             zones: heapless::Vec::new(),
         };
-        let zone_table = format!("[[{prefix}zone]]");
+        let zone_table = if prefix.is_empty() {
+            "[[zone]]"
+        } else {
+            "[[camera.zone]]"
+        };
         let Some(zones) = &sec.zone else {
             return Err(src.err(
                 super::diag::NO_SPAN,
@@ -211,6 +330,112 @@ impl CameraConfig {
         }
         Ok(c)
     }
+}
+
+/// The site file's `camera` key as one table.
+#[derive(Deserialize)]
+struct OneCamera {
+    camera: Spanned<CameraSection>,
+}
+
+/// The site file's `camera` key as an array of tables.
+#[derive(Deserialize)]
+struct ManyCameras {
+    camera: Spanned<Vec<Spanned<CameraSection>>>,
+}
+
+/// Every camera of a site file (`raw`: its `camera` key as read, if any), validated against the
+/// site. `[camera]` is one camera (errors name `camera.…`); `[[camera]]` are up to
+/// [`MAX_CAMERAS`] (errors name `camera[i].…`).
+pub fn cameras(src: Source, raw: Option<&toml::Value>, site: &SiteData) -> Result<Vec<CameraConfig>, ConfigError> {
+    let example = "board/sites/nema8-4leg.toml";
+    match raw {
+        None => Ok(Vec::new()),
+        Some(toml::Value::Table(_)) => {
+            let one: OneCamera = toml::from_str(src.text).map_err(|e| src.toml(&e, example))?;
+            Ok(vec![CameraConfig::from_section(
+                src,
+                one.camera.get_ref(),
+                "camera.",
+                site,
+            )?])
+        }
+        Some(toml::Value::Array(_)) => {
+            let many: ManyCameras = toml::from_str(src.text).map_err(|e| src.toml(&e, example))?;
+            let list = many.camera.get_ref();
+            if list.len() > MAX_CAMERAS {
+                let at = list.get(MAX_CAMERAS).map_or(many.camera.span(), |c| c.span());
+                return Err(src.err(
+                    at,
+                    "camera",
+                    format!("{} cameras", list.len()),
+                    format!("use at most {MAX_CAMERAS} [[camera]] tables (one per approach, or one overhead)"),
+                ));
+            }
+            list.iter()
+                .enumerate()
+                .map(|(i, c)| CameraConfig::from_section(src, c.get_ref(), &format!("camera[{i}]."), site))
+                .collect()
+        }
+        Some(_) => Err(ConfigError::whole(
+            src.file,
+            "camera",
+            "`camera` is neither a table nor an array of tables",
+            "write one `[camera]` table or up to four `[[camera]]` tables",
+        )),
+    }
+}
+
+/// The camera's source from `source` (or the older `device`) and `loop`, and the line it is on.
+fn input(src: Source, sec: &CameraSection, prefix: &str, base: &Path) -> Result<(CameraInput, usize), ConfigError> {
+    let field = format!("{prefix}source");
+    let looping = sec.looping.as_ref().map(|l| (*l.get_ref(), l.span()));
+    let (text, span) = match (&sec.source, &sec.device) {
+        (Some(s), Some(d)) => return Err(src.err(
+            d.span(),
+            &format!("{prefix}device"),
+            format!("both `source` and `device` are given (`source` is {})", s.get_ref()),
+            "keep `source` alone (`device = \"/dev/videoN\"` is the older spelling of `source = \"v4l2:/dev/videoN\"`)",
+        )),
+        (Some(s), None) => (s.get_ref().clone(), s.span()),
+        (None, Some(d)) => (format!("v4l2:{}", d.get_ref()), d.span()),
+        (None, None) => ("v4l2:/dev/video0".to_string(), super::diag::NO_SPAN),
+    };
+    let line = src.line(span.clone());
+    let fix = "write `source = \"v4l2:/dev/videoN\"` (a camera) or `source = \"file:CLIP.y4m\"` (a recorded clip, relative to the site file)";
+    if let Some(dev) = text.strip_prefix("v4l2:") {
+        if dev.is_empty() || dev.len() > DEVICE_LEN {
+            return Err(src.err(
+                span,
+                &field,
+                format!("`{text}`: the device path is empty or longer than {DEVICE_LEN} bytes"),
+                fix,
+            ));
+        }
+        if let Some((_, l)) = looping {
+            return Err(src.err(
+                l,
+                &format!("{prefix}loop"),
+                "`loop` applies to a file: source only",
+                "remove `loop` from a v4l2: camera",
+            ));
+        }
+        return Ok((CameraInput::V4l2(PathBuf::from(dev)), line));
+    }
+    if let Some(path) = text.strip_prefix("file:") {
+        if path.is_empty() {
+            return Err(src.err(span, &field, "`file:` names no clip", fix));
+        }
+        let looping = looping.is_some_and(|(l, _)| l);
+        return Ok((
+            CameraInput::File {
+                path: base.join(path),
+                looping,
+            },
+            line,
+        ));
+    }
+    Err(src.err(span, &field, format!("`{text}` is not a camera source"), fix))
 }
 
 /// The four corners of a zone: each `[x, y]` inside the image, going round a convex quadrilateral.
@@ -308,7 +533,8 @@ mod tests {
     fn a_good_table_parses_with_defaults() {
         let c = CameraConfig::parse(GOOD, "camera.toml").unwrap();
         assert_eq!((c.width, c.height, c.fps, c.slots, c.stale_ms), (64, 64, 10, 4, 2000));
-        assert_eq!(c.device.as_str(), "/dev/video0");
+        assert_eq!(c.source, CameraInput::V4l2(PathBuf::from("/dev/video0")));
+        assert_eq!((c.detector, c.source_line), (DetectorKind::Cpu, 0));
         assert_eq!(c.zones[0].detector, 3);
         assert_eq!(c.zones[0].quad[1], (20.0, 60.0));
         assert_eq!(c.zones[0].length_m, 80.0);
@@ -330,6 +556,39 @@ mod tests {
         assert_eq!((e.line, e.field.as_str()), (4, "zone[0].detector"), "{e}");
         let e = bad(&GOOD.replace("[[zone]]", "[[zone]]\nlenght_m = 3"));
         assert!(e.message.contains("lenght_m"), "{e}");
+    }
+
+    #[test]
+    fn sources_detectors_and_models() {
+        let c = CameraConfig::parse(
+            &format!("source = \"file:clips/north.y4m\"\nloop = true\ndetector = \"npu\"\n{GOOD}"),
+            "sites/a.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            c.source,
+            CameraInput::File {
+                path: PathBuf::from("sites/clips/north.y4m"),
+                looping: true
+            }
+        );
+        assert_eq!((c.source_line, c.detector), (1, DetectorKind::Npu));
+        assert_eq!(c.model, PathBuf::from("sites/yolov8n.rknn"));
+        assert_eq!(c.source.to_string(), "file:sites/clips/north.y4m (loop)");
+        let c = CameraConfig::parse(&format!("device = \"/dev/video2\"\n{GOOD}"), "a.toml").unwrap();
+        assert_eq!(c.source, CameraInput::V4l2(PathBuf::from("/dev/video2")));
+        let e = bad(&format!("source = \"rtsp://cam\"\n{GOOD}"));
+        assert_eq!((e.line, e.field.as_str()), (1, "source"), "{e}");
+        assert!(e.fix.contains("v4l2:") && e.fix.contains("file:"), "{e}");
+        let e = bad(&format!("source = \"v4l2:/dev/video1\"\nloop = true\n{GOOD}"));
+        assert_eq!((e.line, e.field.as_str()), (2, "loop"), "{e}");
+        let e = bad(&format!(
+            "source = \"v4l2:/dev/video1\"\ndevice = \"/dev/video1\"\n{GOOD}"
+        ));
+        assert_eq!((e.line, e.field.as_str()), (2, "device"), "{e}");
+        let e = bad(&format!("detector = \"gpu\"\n{GOOD}"));
+        assert_eq!((e.line, e.field.as_str()), (1, "detector"), "{e}");
+        assert!(e.fix.contains("\"cpu\"") && e.fix.contains("\"npu\""), "{e}");
     }
 
     #[test]

@@ -113,9 +113,10 @@ pub struct SiteFile {
     /// Read by the SUMO bridge (`tools/sumo`), not by the controller.
     #[serde(default)]
     pub sumo: Option<toml::Value>,
-    /// The camera and its zones ([`super::camera`]).
+    /// The cameras and their zones: one `[camera]` table or up to four `[[camera]]` tables, read
+    /// with their spans by [`super::camera::cameras`].
     #[serde(default)]
-    pub camera: Option<Spanned<super::camera::CameraSection>>,
+    pub camera: Option<toml::Value>,
     /// Console settings: the PIN hash ([`super::console`]).
     #[serde(default)]
     pub console: Option<Spanned<super::console::ConsoleSection>>,

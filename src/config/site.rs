@@ -251,12 +251,12 @@ impl SiteData {
 }
 
 /// Everything a site file configures, validated from one reading of the file: the [`Site`], the
-/// console's PIN ([`ConsoleConfig`]) and the camera ([`CameraConfig`], if the file has one).
+/// console's PIN ([`ConsoleConfig`]) and the cameras ([`CameraConfig`], none to four).
 #[derive(Clone, Debug)]
 pub struct SiteConfig {
     pub site: Site,
     pub console: ConsoleConfig,
-    pub camera: Option<CameraConfig>,
+    pub cameras: Vec<CameraConfig>,
 }
 
 impl SiteConfig {
@@ -274,11 +274,8 @@ impl SiteConfig {
         let raw: file::SiteFile = toml::from_str(text).map_err(|e| src.toml(&e, "board/sites/nema8-4leg.toml"))?;
         let site = Site(validate::Validator { src }.site(&raw)?);
         let console = ConsoleConfig::from_section(src, raw.console.as_ref())?;
-        let camera = match &raw.camera {
-            Some(c) => Some(CameraConfig::from_section(src, c.get_ref(), &site)?),
-            None => None,
-        };
-        Ok(SiteConfig { site, console, camera })
+        let cameras = super::camera::cameras(src, raw.camera.as_ref(), &site)?;
+        Ok(SiteConfig { site, console, cameras })
     }
 }
 

@@ -78,6 +78,10 @@ pub enum Command {
     Status,
     Phases,
     Detectors,
+    /// Cameras: source, frame rate, drops, frame age, health, CPU/NPU.
+    Cameras,
+    /// Camera zones: presence, count, queue, health.
+    Zones,
     Faults,
     Timing,
     Events(u8),
@@ -171,6 +175,8 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
         w if eq(w, "status") => bare(Command::Status)?,
         w if eq(w, "phases") => bare(Command::Phases)?,
         w if eq(w, "detectors") => bare(Command::Detectors)?,
+        w if eq(w, "cameras") => bare(Command::Cameras)?,
+        w if eq(w, "zones") => bare(Command::Zones)?,
         w if eq(w, "faults") => bare(Command::Faults)?,
         w if eq(w, "timing") => bare(Command::Timing)?,
         w if eq(w, "scenarios") => bare(Command::Scenarios)?,

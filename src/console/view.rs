@@ -2,6 +2,7 @@
 //! one `apply` for the mutating commands. The runtime implements [`ConsoleTarget`] over the
 //! controller; tests implement it over fixed data. Keeping this narrow keeps the console pure.
 
+pub use crate::camera::set::CameraView;
 use crate::config::{PlannerKind, Site};
 use crate::detect::DetectorSnapshot;
 use crate::limits::MAX_PHASES;
@@ -124,4 +125,8 @@ pub trait ConsoleTarget {
     fn scenarios(&self) -> ScenarioView;
     fn stats(&self) -> LoopStats;
     fn apply(&mut self, action: Action, now: Instant) -> Result<(), Refused>;
+    /// Camera `i` (0-based) for `cameras` and `zones`; `None` past the last (or without cameras).
+    fn camera(&self, _i: usize) -> Option<CameraView> {
+        None
+    }
 }

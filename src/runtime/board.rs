@@ -6,12 +6,16 @@
 //! This file only assembles: the board's relays, inputs, watchdog, console and detection sources
 //! into a [`Cabinet`] and the loop's options, then `runtime::control_loop::run`.
 //!
-//! Detection is a list of sources (`detect::source::Source`) polled as one. Until a camera source
-//! is configured the list is [`NoDetection`] alone: every detector `Unknown`, so the planner runs
-//! the Webster fixed-time fail-safe (docs/safety.md 6); the cabinet inputs (push buttons, preempt,
-//! transit, door) work from the start. A camera source joins the list here: it reads the snapshot
-//! its detection thread publishes through a lock-free hand-off and never blocks the loop.
+//! Detection is a list of sources (`detect::source::Source`) polled as one. Without cameras the
+//! list is [`NoDetection`] alone: every detector `Unknown`, so the planner runs the Webster
+//! fixed-time fail-safe (docs/safety.md 6); the cabinet inputs (push buttons, preempt, transit,
+//! door) work from the start. Each configured camera (`[[camera]]`, `camera::set`) adds a
+//! `camera::pipeline::CameraSource`: it reads the snapshot its detection thread publishes through
+//! a lock-free hand-off and never blocks the loop. With cameras, the supervisor kicks the watchdog
+//! only while every camera's detection thread is on time.
 
+use crate::camera::set::CameraSet;
+use crate::config::camera::CameraConfig;
 use crate::config::Site;
 use crate::detect::source::{poll_all, NoDetection, Source};
 use crate::detect::DetectorSnapshot;
@@ -34,10 +38,12 @@ use std::path::{Path, PathBuf};
 /// start-up; polling it allocates nothing).
 pub type BoardSource = Box<dyn Source + Send>;
 
-/// The street as a cabinet sees it: debounced inputs plus a list of detection sources.
+/// The street as a cabinet sees it: debounced inputs plus a list of detection sources, and the
+/// cameras behind them.
 pub struct Cabinet<I: Inputs> {
     pub inputs: I,
     pub sources: Vec<BoardSource>,
+    pub cameras: CameraSet,
 }
 
 impl<I: Inputs> Street for Cabinet<I> {
@@ -45,12 +51,37 @@ impl<I: Inputs> Street for Cabinet<I> {
         let det = poll_all(&mut self.sources, now);
         (det, self.inputs.read(now))
     }
+
+    fn detection_on_time(&self, now: Instant, det: &DetectorSnapshot, stale_ms: u32) -> bool {
+        if self.cameras.is_empty() {
+            now.since(det.at) <= u64::from(stale_ms)
+        } else {
+            self.cameras.detection_on_time()
+        }
+    }
+
+    fn take_alarm(&mut self) -> Option<u16> {
+        self.cameras.take_alarm()
+    }
+
+    fn cameras(&self) -> Option<&CameraSet> {
+        (!self.cameras.is_empty()).then_some(&self.cameras)
+    }
 }
 
-/// The board's detection sources. No camera source exists yet: the list is "no detection", and the
-/// planner stays on the Webster fail-safe.
-pub fn detection_sources(_board: &Board) -> Vec<BoardSource> {
-    vec![Box::new(NoDetection)]
+/// The board's detection sources and the cameras feeding them: one source per configured camera
+/// (its threads started here, every buffer allocated), or "no detection" without cameras (the
+/// planner stays on the Webster fail-safe). `site_path` names the site file in errors.
+pub fn detection_sources(
+    _board: &Board,
+    cameras: &[CameraConfig],
+    site_path: &Path,
+) -> Result<(Vec<BoardSource>, CameraSet), String> {
+    if cameras.is_empty() {
+        return Ok((vec![Box::new(NoDetection)], CameraSet::none()));
+    }
+    let (set, sources) = CameraSet::start(cameras, site_path)?;
+    Ok((sources.into_iter().map(|s| Box::new(s) as BoardSource).collect(), set))
 }
 
 /// The board's watchdog, or none (a board file without `watchdog`).
@@ -85,6 +116,8 @@ pub struct RunOptions {
     pub relay_mirror: Option<PathBuf>,
     /// Q-table for the learned planner (`--model`).
     pub model: Option<crate::plan::learned::QTable>,
+    /// The site file's cameras (started with the loop; a reload does not restart them).
+    pub cameras: Vec<CameraConfig>,
 }
 
 pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<RunSummary, String> {
@@ -129,11 +162,18 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Run
     };
     let (locked, fifo) = setup_realtime(50);
     log::info!("real time: memory locked {locked}, SCHED_FIFO {fifo}");
+    let (sources, cameras) = detection_sources(&board, &opts.cameras, &opts.site_path)?;
+    let with_cameras = !cameras.is_empty();
     let street = Cabinet {
         inputs,
-        sources: detection_sources(&board),
+        sources,
+        cameras,
     };
     let mut lp = ControlLoop::new(site, &card, relays, watchdog, street);
+    if with_cameras {
+        // Detection is supervised: every camera's detection thread must be on time at each tick.
+        lp.supervisor = crate::runtime::supervisor::Supervisor::new(site.tick_ms, Some(2 * site.tick_ms));
+    }
     let board_file = opts.board_path.display().to_string();
     let mut run_opts = LoopOptions {
         site_path: opts.site_path,

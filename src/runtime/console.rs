@@ -19,6 +19,8 @@ use crate::time::Instant;
 /// The controller plus what the loop knows around it, for one console poll.
 pub struct Bound<'a> {
     pub controller: &'a mut Controller,
+    /// The board's cameras (`cameras`, `zones`), if any.
+    pub cameras: Option<&'a crate::camera::set::CameraSet>,
     /// The detector snapshot of this tick.
     pub detectors: &'a DetectorSnapshot,
     pub stats: LoopStats,
@@ -114,6 +116,10 @@ impl ConsoleTarget for Bound<'_> {
             events_ring_dropped: s.events_dropped.max(self.stats.events_ring_dropped),
             ..self.stats
         }
+    }
+
+    fn camera(&self, i: usize) -> Option<crate::console::view::CameraView> {
+        self.cameras?.view(i)
     }
 
     fn apply(&mut self, action: Action, now: Instant) -> Result<(), Refused> {

@@ -56,6 +56,20 @@ pub trait Street {
     fn traffic_stats(&self) -> Option<TrafficStats> {
         None
     }
+    /// Whether detection is on time at `now` (the supervisor's condition for kicking the
+    /// watchdog, docs/safety.md 5), given this tick's snapshot `det`. By default: the snapshot is
+    /// no older than `stale_ms`. A board with cameras asks its detection threads instead.
+    fn detection_on_time(&self, now: Instant, det: &DetectorSnapshot, stale_ms: u32) -> bool {
+        now.since(det.at) <= u64::from(stale_ms)
+    }
+    /// An alarm the street raises for the event log (`events::alarm`), at most one per call.
+    fn take_alarm(&mut self) -> Option<u16> {
+        None
+    }
+    /// The street's cameras, for the console.
+    fn cameras(&self) -> Option<&crate::camera::set::CameraSet> {
+        None
+    }
 }
 
 /// Longest a clean stop may take before the loop gives up waiting and latches flash (the longest
@@ -127,8 +141,14 @@ impl<R: Relays, W: Watchdog, S: Street> ControlLoop<R, W, S> {
         if on_time {
             self.supervisor.report(Subsystem::Loop, now);
         }
-        if now.since(det.at) <= u64::from(self.controller.site().detector_stale_ms) {
+        if self
+            .street
+            .detection_on_time(now, &det, self.controller.site().detector_stale_ms)
+        {
             self.supervisor.report(Subsystem::Detection, now);
+        }
+        if let Some(a) = self.street.take_alarm() {
+            self.controller.events_mut().push(now, crate::events::code::ALARM, a);
         }
         match self.relays.write(&frame) {
             Ok(()) => {
@@ -440,6 +460,7 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
             let det = lp.last_det;
             let mut bound = Bound {
                 controller: &mut lp.controller,
+                cameras: lp.street.cameras(),
                 detectors: &det,
                 stats: lp.stats,
                 watchdog_ok: on_time,

@@ -35,6 +35,7 @@ pub fn console_session(site: &Site, stats: LoopStats, ticks: u64, at: u64, input
         }
         let mut bound = Bound {
             controller: &mut lp.controller,
+            cameras: None,
             detectors: &det,
             stats,
             watchdog_ok: true,

@@ -14,6 +14,7 @@
 
 use clap::Parser;
 use greenwave::camera::ring::FrameRing;
+use greenwave::config::camera::CameraInput;
 use greenwave::detect::zone::{CameraConfig, ZoneConfig, ZoneDetector};
 use greenwave::detect::DetectorSnapshot;
 use greenwave::time::Instant;
@@ -110,15 +111,16 @@ fn main() {
             });
         }
     }
-    let cfg = CameraConfig {
-        device: heapless::String::try_from("synthetic").unwrap_or_default(),
-        width: W as u32,
-        height: H as u32,
-        fps: FPS as u32,
-        slots: 4,
-        stale_ms: 2000,
+    let cfg = CameraConfig::new(
+        CameraInput::File {
+            path: "synthetic".into(),
+            looping: false,
+        },
+        W as u32,
+        H as u32,
+        FPS as u32,
         zones,
-    };
+    );
     let mut det = ZoneDetector::new(cfg);
     let ring = FrameRing::new(4, W as u32, H as u32).expect("ring");
 

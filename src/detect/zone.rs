@@ -5,8 +5,8 @@
 //! [`CELLS`] cells along the lane, each sampled at [`SAMPLES`] pixel positions (bilinear in the
 //! quad), so a frame costs `zones × CELLS × SAMPLES` pixel reads whatever the image size.
 //!
-//! Per sample: a running-average background (α = 1/64 while the sample looks like road, 1/8192
-//! while covered, so a standing queue is not learned into the road but gradual light change is:
+//! Per sample: a running-average background (α = 1/64 while the sample and its cell look like
+//! road, 1/8192 while covered, so a standing queue is not learned into the road but gradual light change is:
 //! at 10 fps a queue standing through a 2-minute red moves the background 14 % of the way to the
 //! vehicles, short of the foreground threshold, so no "ghost" queue stays behind when it leaves),
 //! a foreground test `|pixel − background| > 20 + background/8`, and a motion test against the
@@ -204,27 +204,44 @@ impl ZoneDetector {
             for c in 0..CELLS {
                 let mut fg = 0;
                 let mut moving = 0;
+                let mut px = [0.0f32; SAMPLES];
+                let mut is_fg = [false; SAMPLES];
                 for s in 0..SAMPLES {
                     let k = c * SAMPLES + s;
                     let p = f32::from(pixels.get(z.idx[k] as usize).copied().unwrap_or(0));
+                    px[s] = p;
                     if first {
                         z.bg[k] = p;
                         z.prev[k] = p as u8;
                         continue;
                     }
                     let bg = z.bg[k];
-                    let is_fg = (p - bg).abs() > 20.0 + bg / 8.0;
-                    if is_fg {
+                    is_fg[s] = (p - bg).abs() > 20.0 + bg / 8.0;
+                    if is_fg[s] {
                         fg += 1;
                     }
                     if (p - f32::from(z.prev[k])).abs() > 18.0 {
                         moving += 1;
                     }
-                    let alpha = if is_fg { 1.0 / 8192.0 } else { 1.0 / 64.0 };
-                    z.bg[k] = bg + (p - bg) * alpha;
                     z.prev[k] = p as u8;
                 }
                 occupied[c] = fg * 10 >= SAMPLES * 4;
+                // Background update, conservative per cell: in an occupied cell even the samples
+                // that happen to match the background are the vehicle's (a roof or a side close
+                // to the road's grey); learning them quickly would let a queue of different
+                // vehicles walk the background away from the road, step by step, until the empty
+                // road itself looks like a vehicle.
+                if !first {
+                    for s in 0..SAMPLES {
+                        let k = c * SAMPLES + s;
+                        let alpha = if is_fg[s] || occupied[c] {
+                            1.0 / 8192.0
+                        } else {
+                            1.0 / 64.0
+                        };
+                        z.bg[k] += (px[s] - z.bg[k]) * alpha;
+                    }
+                }
                 stopped[c] = occupied[c] && moving * 100 < SAMPLES * 15;
             }
             // Presence with hysteresis.
@@ -414,6 +431,39 @@ length_m = 80
             !snap.presence.contains(2),
             "a ghost of the queue stayed in the background"
         );
+    }
+
+    #[test]
+    fn a_queue_of_different_vehicles_does_not_walk_the_background_away() {
+        let mut d = ZoneDetector::new(cfg());
+        let mut snap = DetectorSnapshot::EMPTY;
+        for k in 0..10 {
+            d.process(Instant(k * 100), &frame(0..0)).unwrap();
+        }
+        // Vehicles stand over the zone one after another for a minute each: the left half of each
+        // is dark (windscreen, shadow), the right half a little brighter than the last one, each
+        // within the foreground threshold of the one before.
+        let mut k = 10;
+        for v in [115u8, 140, 165, 190] {
+            let mut f = vec![90u8; 64 * 64];
+            for y in 4..60 {
+                for x in 11..19 {
+                    f[y * 64 + x] = if x < 15 { 30 } else { v };
+                }
+            }
+            for _ in 0..600 {
+                d.process(Instant(k * 100), &f).unwrap();
+                k += 1;
+            }
+        }
+        d.fill(&mut snap, false);
+        assert!(snap.presence.contains(2));
+        for _ in 0..10 {
+            d.process(Instant(k * 100), &frame(0..0)).unwrap();
+            k += 1;
+        }
+        d.fill(&mut snap, false);
+        assert!(!snap.presence.contains(2), "the empty road is taken for a vehicle");
     }
 
     #[test]

@@ -120,6 +120,9 @@ struct CameraArgs {
     /// Light and weather of the rendered cameras.
     #[arg(long, value_name = "day|night|rain", default_value = "day", value_parser = ["day", "night", "rain"])]
     camera_conditions: String,
+    /// Length of each camera zone from the stop line upstream, metres.
+    #[arg(long, value_name = "M", default_value_t = greenwave_sumo::camera::ZONE_M)]
+    camera_zone_m: f64,
 }
 
 impl CameraArgs {
@@ -128,6 +131,7 @@ impl CameraArgs {
         self.camera.then(|| CameraOptions {
             conditions: Conditions::parse(&self.camera_conditions).unwrap_or(Conditions::Day),
             seed,
+            zone_m: self.camera_zone_m,
             ..CameraOptions::default()
         })
     }

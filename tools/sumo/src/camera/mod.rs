@@ -24,22 +24,25 @@ pub mod render;
 
 use crate::scenario::{APPROACHES, DETECTOR_LANES};
 use crate::traci::{self, Batch, SubResult, Value};
+use greenwave::camera::pipeline::{hand_off, CameraCounters, CameraSource, CaptureStage, DetectionStage};
 use greenwave::camera::ring::FrameRing;
 use greenwave::config::camera::CameraConfig;
+use greenwave::detect::source::poll_all;
 use greenwave::detect::zone::ZoneDetector;
-use greenwave::detect::DetectorSnapshot;
+use greenwave::detect::{DetectorSet, DetectorSnapshot};
 use greenwave::limits::MAX_DETECTORS;
 use greenwave::time::Instant;
 use model::{footprint, overlap, Camera, LaneGeom};
 use render::{shade_of, Conditions, Renderer, VehicleBox};
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::Arc;
 
 /// How the cameras are set up.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CameraOptions {
     pub conditions: Conditions,
-    /// Zone length from the stop line upstream (the E2 detectors' length by default).
+    /// Zone length from the stop line upstream ([`ZONE_M`] by default).
     pub zone_m: f64,
     /// The camera table's own settings (`width`, `height`, `fps`, … as in a site file); empty =
     /// greenwave's defaults.
@@ -47,11 +50,16 @@ pub struct CameraOptions {
     pub seed: u64,
 }
 
+/// Default zone length: from the stop line 40 m upstream (about six queued vehicles, three seconds
+/// of travel at 50 km/h). Over the E2 detectors' 80 m the zone of a busy through lane is occupied
+/// for minutes on end, which the zone detector rightly reports as stuck on (presence over 300 s).
+pub const ZONE_M: f64 = 40.0;
+
 impl Default for CameraOptions {
     fn default() -> Self {
         CameraOptions {
             conditions: Conditions::Day,
-            zone_m: crate::scenario::E2_LENGTH_M,
+            zone_m: ZONE_M,
             table: String::new(),
             seed: 1,
         }
@@ -84,24 +92,27 @@ pub struct CameraReport {
     pub dropped: u64,
 }
 
-/// One approach's camera.
+/// One approach's camera: the renderer in place of the device, then greenwave's pipeline stages
+/// (`camera::pipeline`) run on simulated time, as a board's capture and detection threads run them.
 pub struct ApproachCamera {
     renderer: Renderer,
-    ring: FrameRing,
-    detector: ZoneDetector,
+    capture: CaptureStage,
+    detection: DetectionStage<ZoneDetector>,
+    counters: Arc<CameraCounters>,
     cfg: CameraConfig,
     /// Per zone: site detector index (0-based) and the lane's ground rectangle.
     zones: Vec<(usize, [(f64, f64); 4])>,
 }
 
 impl ApproachCamera {
-    /// The camera of `edge` over `lanes`, its zones for `(lane index, detector index)` pairs.
+    /// The camera of an approach over `lanes`, its zones for `(lane index, detector index)`
+    /// pairs, and the control loop's end of its hand-off.
     pub fn new(
         lanes: &[LaneGeom],
         zoned: &[(usize, usize)],
         opts: &CameraOptions,
         seed: u64,
-    ) -> Result<ApproachCamera, String> {
+    ) -> Result<(ApproachCamera, CameraSource), String> {
         // Image size and fps from the camera table (greenwave's defaults unless given).
         let probe = format!(
             "{}\n[[zone]]\ndetector = 1\nquad = [[1, 1], [2, 1], [2, 2], [1, 2]]\n",
@@ -144,41 +155,47 @@ impl ApproachCamera {
             zones.push((det, rect));
         }
         let cfg = CameraConfig::parse(&table, "camera").map_err(|e| e.to_string())?;
-        let ring = FrameRing::new(cfg.slots, cfg.width, cfg.height).map_err(|e| e.to_string())?;
-        Ok(ApproachCamera {
-            renderer: Renderer::new(cam, lanes, opts.conditions, seed),
-            ring,
-            detector: ZoneDetector::new(cfg.clone()),
-            cfg,
-            zones,
-        })
+        let ring = Arc::new(FrameRing::new(cfg.slots, cfg.width, cfg.height).map_err(|e| e.to_string())?);
+        let counters = Arc::new(CameraCounters::default());
+        let (publisher, reader) = hand_off();
+        let mut dets = DetectorSet::EMPTY;
+        for (det, _) in &zones {
+            dets.set(*det, true);
+        }
+        let source = CameraSource::new(reader, dets, cfg.stale_ms, None);
+        Ok((
+            ApproachCamera {
+                renderer: Renderer::new(cam, lanes, opts.conditions, seed),
+                capture: CaptureStage::new(Arc::clone(&ring), cfg.fps, Arc::clone(&counters)),
+                detection: DetectionStage::new(ring, ZoneDetector::new(cfg.clone()), publisher, Arc::clone(&counters)),
+                counters,
+                cfg,
+                zones,
+            },
+            source,
+        ))
     }
 
     pub fn config(&self) -> &CameraConfig {
         &self.cfg
     }
 
-    /// Capture: renders the view at `now` into a free slot of the frame ring, as the capture
-    /// thread writes a device frame. Returns the wall time spent rendering.
+    /// Capture: renders the view at `now` straight into a free slot of the frame ring (the
+    /// capture stage's frame-rate limit applies). Returns the wall time spent rendering.
     pub fn capture(&mut self, now: Instant, vehicles: &[VehicleBox]) -> std::time::Duration {
         let t0 = std::time::Instant::now();
         let renderer = &mut self.renderer;
         let t_s = now.0 as f64 / 1000.0;
-        let _ = self.ring.write(now, |buf: &mut [u8]| -> Result<(), ()> {
+        let _ = self.capture.push(now, |buf: &mut [u8]| -> Result<(), ()> {
             renderer.render(t_s, vehicles, buf);
             Ok(())
         });
         t0.elapsed()
     }
 
-    /// Detection: the newest frame of the ring through the zone detector, its zones written into
-    /// `snap` (stale when the ring stopped delivering).
-    pub fn detect(&mut self, now: Instant, snap: &mut DetectorSnapshot) {
-        if let Some(frame) = self.ring.lease_latest() {
-            let _ = self.detector.process(frame.at, frame.pixels());
-        }
-        let stale = self.detector.stale(now, self.ring.stale(now, self.cfg.stale_ms));
-        self.detector.fill(snap, stale);
+    /// Detection: the detection stage runs once (newest frame → zone detector → hand-off).
+    pub fn detect(&mut self, now: Instant) {
+        self.detection.run_once(now);
     }
 
     /// The vehicle-in-zone truth: per zone, whether a footprint overlaps its lane rectangle.
@@ -198,6 +215,8 @@ impl ApproachCamera {
 /// All approach cameras of junction `C`, fed from TraCI subscriptions.
 pub struct CameraLoop {
     cams: Vec<ApproachCamera>,
+    /// The control loop's ends of the cameras' hand-offs.
+    sources: Vec<CameraSource>,
     opts: CameraOptions,
     started: bool,
     /// Vehicles that departed in the last step: subscribed in the next message.
@@ -205,7 +224,6 @@ pub struct CameraLoop {
     vehicles: Vec<VehicleBox>,
     frame_ms: u64,
     next_frame: Instant,
-    published: DetectorSnapshot,
     agree: [u64; MAX_DETECTORS],
     zone_frames: [u64; MAX_DETECTORS],
     occupied: [u64; MAX_DETECTORS],
@@ -226,6 +244,7 @@ impl CameraLoop {
     /// One camera per approach of `net`, a zone per detector lane of [`DETECTOR_LANES`].
     pub fn new(net: &Path, opts: &CameraOptions) -> Result<CameraLoop, String> {
         let mut cams = Vec::new();
+        let mut sources = Vec::new();
         for (k, (edge, _, _)) in APPROACHES.iter().enumerate() {
             let lanes = model::approach_lanes(net, edge)?;
             let zoned: Vec<(usize, usize)> = DETECTOR_LANES
@@ -240,23 +259,21 @@ impl CameraLoop {
             if zoned.is_empty() {
                 continue;
             }
-            cams.push(ApproachCamera::new(
-                &lanes,
-                &zoned,
-                opts,
-                opts.seed.wrapping_mul(31).wrapping_add(k as u64),
-            )?);
+            let (cam, source) =
+                ApproachCamera::new(&lanes, &zoned, opts, opts.seed.wrapping_mul(31).wrapping_add(k as u64))?;
+            cams.push(cam);
+            sources.push(source);
         }
         let fps = cams.first().map_or(10, |c| c.cfg.fps);
         Ok(CameraLoop {
             cams,
+            sources,
             opts: opts.clone(),
             started: false,
             pending: Vec::new(),
             vehicles: Vec::new(),
             frame_ms: u64::from(1000 / fps.max(1)),
             next_frame: Instant::ZERO,
-            published: DetectorSnapshot::EMPTY,
             agree: [0; MAX_DETECTORS],
             zone_frames: [0; MAX_DETECTORS],
             occupied: [0; MAX_DETECTORS],
@@ -283,7 +300,8 @@ impl CameraLoop {
     }
 
     /// Takes the step's subscription results (state at `now`), renders and detects when a frame
-    /// is due, and returns the newest detection snapshot.
+    /// is due, and returns the controller's detection: every camera's source polled as one, as
+    /// the board's loop polls its sources.
     pub fn step(&mut self, subs: &[SubResult], now: Instant) -> DetectorSnapshot {
         self.vehicles.clear();
         for s in subs {
@@ -316,27 +334,25 @@ impl CameraLoop {
                 _ => {}
             }
         }
-        if now >= self.next_frame {
+        let due = now >= self.next_frame;
+        if due {
             self.next_frame = now.plus_ms(self.frame_ms as u32);
-            self.frame(now);
+            for cam in &mut self.cams {
+                self.render += cam.capture(now, &self.vehicles);
+                let t0 = std::time::Instant::now();
+                cam.detect(now);
+                self.detect += t0.elapsed();
+            }
         }
-        self.published
+        let snap = poll_all(&mut self.sources, now);
+        if due {
+            self.agreement(&snap);
+        }
+        snap
     }
 
-    /// One frame of every camera: capture → ring → detection → hand-off, then the agreement.
-    fn frame(&mut self, now: Instant) {
-        let mut snap = DetectorSnapshot {
-            at: now,
-            ..DetectorSnapshot::EMPTY
-        };
-        for cam in &mut self.cams {
-            self.render += cam.capture(now, &self.vehicles);
-            let t0 = std::time::Instant::now();
-            cam.detect(now, &mut snap);
-            self.detect += t0.elapsed();
-        }
-        // Hand-off: the controller reads the newest published snapshot.
-        self.published = snap;
+    /// Compares the controller's presence with the truth at a frame.
+    fn agreement(&mut self, snap: &DetectorSnapshot) {
         self.frames += 1;
         for cam in &self.cams {
             cam.truth(&self.vehicles, |det, occupied| {
@@ -384,8 +400,10 @@ impl CameraLoop {
                 .cams
                 .iter()
                 .map(|c| {
-                    let s = c.ring.stats();
-                    s.dropped_full + s.dropped_unread
+                    let s = c.capture.ring().stats();
+                    s.dropped_full
+                        + s.dropped_unread
+                        + c.counters.rate_limited.load(std::sync::atomic::Ordering::Relaxed)
                 })
                 .sum(),
         }
@@ -395,6 +413,7 @@ impl CameraLoop {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use greenwave::detect::source::Source;
 
     fn approach() -> Vec<LaneGeom> {
         (0..3)
@@ -414,7 +433,7 @@ mod tests {
     fn the_zone_detector_sees_rendered_vehicles() {
         let lanes = approach();
         let opts = CameraOptions::default();
-        let mut cam = ApproachCamera::new(&lanes, &[(0, 1), (1, 2), (2, 6)], &opts, 3).unwrap();
+        let (mut cam, mut source) = ApproachCamera::new(&lanes, &[(0, 1), (1, 2), (2, 6)], &opts, 3).unwrap();
         assert_eq!(cam.config().zones.len(), 3);
         let mut agree = 0;
         let mut frames = 0;
@@ -435,8 +454,8 @@ mod tests {
                 .collect();
             let now = Instant(k * 100);
             cam.capture(now, &vehicles);
-            let mut snap = DetectorSnapshot::EMPTY;
-            cam.detect(now, &mut snap);
+            cam.detect(now);
+            let snap = source.poll(now);
             cam.truth(&vehicles, |det, occ| {
                 if k > 20 {
                     frames += 1;

@@ -178,7 +178,7 @@ impl Renderer {
                         let on_road = (l >= -half - 2.0 * lane_w && l <= half) || (s < 0.0 && s > -30.0);
                         if !on_road {
                             75.0 // verge
-                        } else if s >= 0.0 && s < 0.4 && l > -half && l < half {
+                        } else if (0.0..0.4).contains(&s) && l > -half && l < half {
                             210.0 // stop bar
                         } else if s >= 0.0 && (l - half).abs() < 0.08 {
                             190.0 // edge line
@@ -301,7 +301,7 @@ impl Renderer {
         let off = (self.rng.next() as usize) % NOISE_SLACK;
         let noise = self.noise.get(off..off + out.len()).unwrap_or(&[]);
         for (p, n) in out.iter_mut().zip(noise) {
-            *p = ((i32::from(*p) * g >> 8) + i32::from(*n)).clamp(0, 255) as u8;
+            *p = (((i32::from(*p) * g) >> 8) + i32::from(*n)).clamp(0, 255) as u8;
         }
         for sq in &self.lamps {
             fill(out, w, h, sq, Paint::Set(250.0));

@@ -5,8 +5,10 @@
 //! [`CELLS`] cells along the lane, each sampled at [`SAMPLES`] pixel positions (bilinear in the
 //! quad), so a frame costs `zones × CELLS × SAMPLES` pixel reads whatever the image size.
 //!
-//! Per sample: a running-average background (α = 1/64 while the sample looks like road, 1/1024
-//! while covered, so a standing queue is not learned into the road but gradual light change is),
+//! Per sample: a running-average background (α = 1/64 while the sample and its cell look like
+//! road, 1/8192 while covered, so a standing queue is not learned into the road but gradual light change is:
+//! at 10 fps a queue standing through a 2-minute red moves the background 14 % of the way to the
+//! vehicles, short of the foreground threshold, so no "ghost" queue stays behind when it leaves),
 //! a foreground test `|pixel − background| > 20 + background/8`, and a motion test against the
 //! previous frame. A cell is occupied when ≥ 40 % of its samples are foreground, stopped when
 //! occupied and < 15 % of its samples moved.
@@ -65,24 +67,69 @@ pub struct ZoneDetector {
     bad_frames: u64,
 }
 
-fn lerp(a: (f32, f32), b: (f32, f32), t: f32) -> (f32, f32) {
-    (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t)
+/// The projective map from the unit square (across the lane, along it from the stop line) to a
+/// zone's image quad (Heckbert 1989, "Fundamentals of texture mapping", square-to-quad). A camera
+/// sees the lane's ground rectangle in perspective, so equal steps along the road are not equal
+/// steps in the image: the far end is compressed. Cells laid out through this map are equally long
+/// on the road (`length_m / CELLS` each), which is what the queue length assumes; for a quad
+/// without perspective (a parallelogram) it is the plain bilinear layout.
+struct Homography {
+    a: f32,
+    b: f32,
+    c: f32,
+    d: f32,
+    e: f32,
+    f: f32,
+    g: f32,
+    h: f32,
+}
+
+impl Homography {
+    /// Corners: (0,0) → stop-line left, (1,0) → stop-line right, (1,1) → far right, (0,1) → far left.
+    fn square_to_quad([(x0, y0), (x1, y1), (x2, y2), (x3, y3)]: [(f32, f32); 4]) -> Homography {
+        let (dx1, dx2, dx3) = (x1 - x2, x3 - x2, x0 - x1 + x2 - x3);
+        let (dy1, dy2, dy3) = (y1 - y2, y3 - y2, y0 - y1 + y2 - y3);
+        let den = dx1 * dy2 - dx2 * dy1;
+        // A parallelogram (or a degenerate quad, refused by the configuration check) is affine.
+        let (g, h) = if (dx3 == 0.0 && dy3 == 0.0) || den.abs() < 1e-9 {
+            (0.0, 0.0)
+        } else {
+            ((dx3 * dy2 - dx2 * dy3) / den, (dx1 * dy3 - dx3 * dy1) / den)
+        };
+        Homography {
+            a: x1 - x0 + g * x1,
+            b: x3 - x0 + h * x3,
+            c: x0,
+            d: y1 - y0 + g * y1,
+            e: y3 - y0 + h * y3,
+            f: y0,
+            g,
+            h,
+        }
+    }
+
+    fn map(&self, u: f32, v: f32) -> (f32, f32) {
+        let w = self.g * u + self.h * v + 1.0;
+        let w = if w.abs() < 1e-9 { 1e-9 } else { w };
+        (
+            (self.a * u + self.b * v + self.c) / w,
+            (self.d * u + self.e * v + self.f) / w,
+        )
+    }
 }
 
 impl ZoneDetector {
     pub fn new(cfg: CameraConfig) -> ZoneDetector {
         let mut zones = heapless::Vec::new();
         for z in cfg.zones.iter() {
-            let [sl, sr, fr, fl] = z.quad;
+            let to_image = Homography::square_to_quad(z.quad);
             let mut idx = [0u32; CELLS * SAMPLES];
             for c in 0..CELLS {
                 for s in 0..SAMPLES {
                     // 3 rows along × 4 columns across each cell, inset from the edges.
                     let along = (c as f32 + (s / 4) as f32 * 0.33 + 0.17) / CELLS as f32;
                     let across = ((s % 4) as f32 + 0.5) / 4.0 * 0.8 + 0.1;
-                    let left = lerp(sl, fl, along);
-                    let right = lerp(sr, fr, along);
-                    let (x, y) = lerp(left, right, across);
+                    let (x, y) = to_image.map(across, along);
                     let xi = (x.max(0.0) as u32).min(cfg.width - 1);
                     let yi = (y.max(0.0) as u32).min(cfg.height - 1);
                     if let Some(slot) = idx.get_mut(c * SAMPLES + s) {
@@ -161,27 +208,44 @@ impl ZoneDetector {
             for c in 0..CELLS {
                 let mut fg = 0;
                 let mut moving = 0;
+                let mut px = [0.0f32; SAMPLES];
+                let mut is_fg = [false; SAMPLES];
                 for s in 0..SAMPLES {
                     let k = c * SAMPLES + s;
                     let p = f32::from(pixels.get(z.idx[k] as usize).copied().unwrap_or(0));
+                    px[s] = p;
                     if first {
                         z.bg[k] = p;
                         z.prev[k] = p as u8;
                         continue;
                     }
                     let bg = z.bg[k];
-                    let is_fg = (p - bg).abs() > 20.0 + bg / 8.0;
-                    if is_fg {
+                    is_fg[s] = (p - bg).abs() > 20.0 + bg / 8.0;
+                    if is_fg[s] {
                         fg += 1;
                     }
                     if (p - f32::from(z.prev[k])).abs() > 18.0 {
                         moving += 1;
                     }
-                    let alpha = if is_fg { 1.0 / 1024.0 } else { 1.0 / 64.0 };
-                    z.bg[k] = bg + (p - bg) * alpha;
                     z.prev[k] = p as u8;
                 }
                 occupied[c] = fg * 10 >= SAMPLES * 4;
+                // Background update, conservative per cell: in an occupied cell even the samples
+                // that happen to match the background are the vehicle's (a roof or a side close
+                // to the road's grey); learning them quickly would let a queue of different
+                // vehicles walk the background away from the road, step by step, until the empty
+                // road itself looks like a vehicle.
+                if !first {
+                    for s in 0..SAMPLES {
+                        let k = c * SAMPLES + s;
+                        let alpha = if is_fg[s] || occupied[c] {
+                            1.0 / 8192.0
+                        } else {
+                            1.0 / 64.0
+                        };
+                        z.bg[k] += (px[s] - z.bg[k]) * alpha;
+                    }
+                }
                 stopped[c] = occupied[c] && moving * 100 < SAMPLES * 15;
             }
             // Presence with hysteresis.
@@ -325,6 +389,85 @@ length_m = 80
         assert_eq!(snap.counts[2], 1);
         d.fill(&mut snap, true);
         assert_eq!(snap.health[2], DetectorHealth::Stale);
+    }
+
+    #[test]
+    fn cells_are_equally_long_on_the_road_in_a_perspective_view() {
+        // A camera 8 m up looking level along a lane 3 m wide from 4 m to 84 m away, focal
+        // length 200 px, horizon at row 10: a ground point (x, d) is at (100 + 200 x / d,
+        // 10 + 200 × 8 / d).
+        let px = |x: f32, d: f32| (100.0 + 200.0 * x / d, 10.0 + 1600.0 / d);
+        let quad = [px(-1.5, 4.0), px(1.5, 4.0), px(1.5, 84.0), px(-1.5, 84.0)];
+        let h = Homography::square_to_quad(quad);
+        for (u, v) in [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)] {
+            let c = h.map(u, v);
+            let want = px(-1.5 + 3.0 * u, 4.0 + 80.0 * v);
+            assert!((c.0 - want.0).abs() < 1e-3 && (c.1 - want.1).abs() < 1e-3);
+        }
+        // Halfway along the cells is 44 m away on the road, not halfway down the image.
+        let mid = h.map(0.5, 0.5);
+        let want = px(0.0, 44.0);
+        assert!(
+            (mid.0 - want.0).abs() < 1e-2 && (mid.1 - want.1).abs() < 1e-2,
+            "{mid:?} {want:?}"
+        );
+    }
+
+    #[test]
+    fn a_long_standing_queue_leaves_no_ghost() {
+        let mut d = ZoneDetector::new(cfg());
+        let mut snap = DetectorSnapshot::EMPTY;
+        for k in 0..10 {
+            d.process(Instant(k * 100), &frame(0..0)).unwrap();
+        }
+        // Bright vehicles stand over the whole zone through a 90 s red (10 fps).
+        for k in 10..910 {
+            d.process(Instant(k * 100), &frame(4..60)).unwrap();
+        }
+        d.fill(&mut snap, false);
+        assert!(snap.presence.contains(2), "the standing queue is still seen after 90 s");
+        // They leave: the road is seen as road again within half a second.
+        for k in 910..915 {
+            d.process(Instant(k * 100), &frame(0..0)).unwrap();
+        }
+        d.fill(&mut snap, false);
+        assert!(
+            !snap.presence.contains(2),
+            "a ghost of the queue stayed in the background"
+        );
+    }
+
+    #[test]
+    fn a_queue_of_different_vehicles_does_not_walk_the_background_away() {
+        let mut d = ZoneDetector::new(cfg());
+        let mut snap = DetectorSnapshot::EMPTY;
+        for k in 0..10 {
+            d.process(Instant(k * 100), &frame(0..0)).unwrap();
+        }
+        // Vehicles stand over the zone one after another for a minute each: the left half of each
+        // is dark (windscreen, shadow), the right half a little brighter than the last one, each
+        // within the foreground threshold of the one before.
+        let mut k = 10;
+        for v in [115u8, 140, 165, 190] {
+            let mut f = vec![90u8; 64 * 64];
+            for y in 4..60 {
+                for x in 11..19 {
+                    f[y * 64 + x] = if x < 15 { 30 } else { v };
+                }
+            }
+            for _ in 0..600 {
+                d.process(Instant(k * 100), &f).unwrap();
+                k += 1;
+            }
+        }
+        d.fill(&mut snap, false);
+        assert!(snap.presence.contains(2));
+        for _ in 0..10 {
+            d.process(Instant(k * 100), &frame(0..0)).unwrap();
+            k += 1;
+        }
+        d.fill(&mut snap, false);
+        assert!(!snap.presence.contains(2), "the empty road is taken for a vehicle");
     }
 
     #[test]

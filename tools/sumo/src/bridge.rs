@@ -76,6 +76,9 @@ pub struct BridgeOptions {
     /// Stop after this many simulated seconds even if people or vehicles remain [default: run
     /// until the network is empty].
     pub end_s: Option<u32>,
+    /// Cameras in the loop: the detectors come from rendered camera frames through greenwave's
+    /// zone detection instead of SUMO's E1/E2 (`camera`).
+    pub camera: Option<crate::camera::CameraOptions>,
 }
 
 /// What happened in the run besides the trips.
@@ -98,6 +101,8 @@ pub struct BridgeReport {
     pub learned_deferred: u64,
     /// Pedestrian button presses (steps with a waiting person, per crossing phase, summed).
     pub ped_presses: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub camera: Option<crate::camera::CameraReport>,
 }
 
 /// Runs greenwave on the scenario until the network is empty. Returns the tripinfo path.
@@ -228,6 +233,10 @@ pub fn run(
     // next edge are read in this step's message.
     let mut people: Vec<(usize, String)> = Vec::new();
     let read_edges = opts.preempt || opts.transit;
+    let mut cameras = match &opts.camera {
+        Some(c) => Some(crate::camera::CameraLoop::new(&files.net, c)?),
+        None => None,
+    };
     let start = std::time::Instant::now();
     let mut batch = Batch::new();
     let mut k: u64 = 0;
@@ -253,11 +262,14 @@ pub fn run(
             batch.get(GET_PERSON, VAR_NEXT_EDGE, id);
         }
         batch.get(traci::GET_SIM, traci::VAR_MIN_EXPECTED, "");
+        if let Some(c) = cameras.as_mut() {
+            c.request(&mut batch);
+        }
         // SUMO steps after the other commands: the reads above see the state the last step left,
         // the frame computed from them goes out with the next message (one step of sensing lag,
         // as on a board).
         batch.step(0.0);
-        let (resp, _) = client.exchange(&batch).map_err(|e| {
+        let (resp, subs) = client.exchange(&batch).map_err(|e| {
             // A closed socket usually means SUMO quit on an error: give it a moment to exit so
             // its own message (the end of its log) can be reported.
             std::thread::sleep(Duration::from_millis(300));
@@ -270,7 +282,11 @@ pub fn run(
         let now = Instant(k * u64::from(step_ms));
         let t_s = now.0 as f64 / 1000.0;
         // Detector replies: 3 per detector lane, then edges, then min expected.
-        let snap = detectors.snapshot(&resp, now);
+        let mut snap = detectors.snapshot(&resp, now);
+        if let Some(c) = cameras.as_mut() {
+            // The camera-covered detectors come from the cameras (vehicle state after this step).
+            snap = c.step(&subs, now);
+        }
         let mut inputs = InputFrame::default();
         let mut next = detectors.replies();
         let edge_ids = next;
@@ -399,6 +415,7 @@ pub fn run(
     let ls = ctl.planner().learned_stats();
     report.learned_confident = ls.confident;
     report.learned_deferred = ls.deferred;
+    report.camera = cameras.map(|c| c.report());
     Ok((trip, report))
 }
 

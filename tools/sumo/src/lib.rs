@@ -6,6 +6,7 @@
 //! ([`own`]).
 
 pub mod bridge;
+pub mod camera;
 pub mod mapping;
 pub mod net;
 pub mod own;

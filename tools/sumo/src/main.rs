@@ -36,6 +36,9 @@ struct ControllerResult {
     steps_per_s: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     greenwave: Option<bridge::BridgeReport>,
+    /// Camera rows: share of zone-seconds where the camera's presence equals SUMO's truth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    presence_agreement: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -126,7 +129,36 @@ struct BenchArgs {
     #[command(flatten)]
     own: own::OwnArgs,
     #[command(flatten)]
+    camera: CameraArgs,
+    #[command(flatten)]
     common: Common,
+}
+
+/// Cameras in the loop.
+#[derive(Args)]
+struct CameraArgs {
+    /// Detect with each approach's camera rendered from SUMO's vehicles (greenwave's zone
+    /// detection) instead of SUMO's detectors; `bench` adds a `greenwave <planner> camera` row.
+    #[arg(long)]
+    camera: bool,
+    /// Light and weather of the rendered cameras.
+    #[arg(long, value_name = "day|night|rain", default_value = "day", value_parser = ["day", "night", "rain"])]
+    camera_conditions: String,
+    /// Length of each camera zone from the stop line upstream, metres.
+    #[arg(long, value_name = "M", default_value_t = greenwave_sumo::camera::ZONE_M)]
+    camera_zone_m: f64,
+}
+
+impl CameraArgs {
+    fn options(&self, seed: u64) -> Option<greenwave_sumo::camera::CameraOptions> {
+        use greenwave_sumo::camera::{render::Conditions, CameraOptions};
+        self.camera.then(|| CameraOptions {
+            conditions: Conditions::parse(&self.camera_conditions).unwrap_or(Conditions::Day),
+            seed,
+            zone_m: self.camera_zone_m,
+            ..CameraOptions::default()
+        })
+    }
 }
 
 #[derive(Args)]
@@ -154,6 +186,8 @@ struct RunArgs {
     json: Option<String>,
     #[command(flatten)]
     own: own::OwnArgs,
+    #[command(flatten)]
+    camera: CameraArgs,
     #[command(flatten)]
     common: Common,
 }
@@ -323,6 +357,7 @@ fn run_one(args: RunArgs) -> Result<(), String> {
     }
     opts.drop_detection = args.drop_detection;
     let seed = args.common.seed;
+    opts.camera = args.camera.options(seed);
     let (trip, report) = bridge::run(
         &home,
         &site,
@@ -330,7 +365,11 @@ fn run_one(args: RunArgs) -> Result<(), String> {
         &routes,
         seed,
         &dir,
-        &format!("{name}-greenwave-{}", planner.name()),
+        &format!(
+            "{name}-greenwave-{}{}",
+            planner.name(),
+            if opts.camera.is_some() { "-camera" } else { "" }
+        ),
         &opts,
     )?;
     let s = sumo::read_tripinfo(&trip)?;
@@ -340,6 +379,18 @@ fn run_one(args: RunArgs) -> Result<(), String> {
         "  {} steps in {:.1} s ({:.0} steps/s), {} events, {} faults",
         report.steps, report.wall_s, report.steps_per_s, report.events, report.faults
     );
+    if let Some(c) = &report.camera {
+        println!(
+            "  cameras ({}, {}x{} at {} fps): presence agreement {:.1} % of zone-seconds (missed {:.1} %, false {:.1} %), {:.2} ms render + {:.2} ms detection per frame",
+            c.conditions, c.width, c.height, c.fps, 100.0 * c.presence_agreement, 100.0 * c.missed, 100.0 * c.false_presence, c.render_ms, c.detect_ms
+        );
+        let zones: Vec<String> = c
+            .zone_agreement
+            .iter()
+            .map(|(d, a)| format!("{d}: {:.1}", 100.0 * a))
+            .collect();
+        println!("  per detector (%): {}", zones.join(", "));
+    }
     for (t, m) in &report.mode_changes {
         println!("  {t:7.1} s  planner mode: {m}");
     }
@@ -513,11 +564,17 @@ fn bench(args: BenchArgs) -> Result<(), String> {
                 wall_s: wall,
                 steps_per_s: 0.0,
                 greenwave: None,
+                presence_agreement: None,
             });
         }
-        for p in planners {
-            let opts = planner_opts(*p, args.common.model.as_deref())?;
-            let tag = format!("{}-greenwave-{}", d.name, p.name());
+        let variants: &[bool] = if args.camera.camera { &[false, true] } else { &[false] };
+        for (p, cam) in planners.iter().flat_map(|p| variants.iter().map(move |c| (p, *c))) {
+            let mut opts = planner_opts(*p, args.common.model.as_deref())?;
+            let suffix = if cam { " camera" } else { "" };
+            if cam {
+                opts.camera = args.camera.options(seed);
+            }
+            let tag = format!("{}-greenwave-{}{}", d.name, p.name(), suffix.replace(' ', "-"));
             let (trip, rep) = bridge::run(
                 &home,
                 &site,
@@ -532,10 +589,19 @@ fn bench(args: BenchArgs) -> Result<(), String> {
             eprintln!(
                 "{:<11} {:<26} score {:6.1} s  ({:.0} steps/s)",
                 d.name,
-                format!("greenwave {}", p.name()),
+                format!("greenwave {}{suffix}", p.name()),
                 s.mean_time_loss_s + s.mean_depart_delay_s,
                 rep.steps_per_s
             );
+            if let Some(c) = &rep.camera {
+                eprintln!(
+                    "{:<11} {:<26} cameras ({}) presence agreement {:.1} %",
+                    d.name,
+                    "",
+                    c.conditions,
+                    100.0 * c.presence_agreement
+                );
+            }
             if *p == PlannerKind::Learned {
                 let n = (rep.learned_confident + rep.learned_deferred).max(1);
                 eprintln!(
@@ -549,8 +615,9 @@ fn bench(args: BenchArgs) -> Result<(), String> {
             if rep.faults > 0 {
                 return Err(format!("{tag}: {} monitor faults", rep.faults));
             }
+            let presence_agreement = rep.camera.as_ref().map(|c| c.presence_agreement);
             res.controllers.push(ControllerResult {
-                name: format!("greenwave {}", p.name()),
+                name: format!("greenwave {}{suffix}", p.name()),
                 vehicles: s.vehicles,
                 mean_time_loss_s: s.mean_time_loss_s,
                 mean_depart_delay_s: s.mean_depart_delay_s,
@@ -559,6 +626,7 @@ fn bench(args: BenchArgs) -> Result<(), String> {
                 wall_s: rep.wall_s,
                 steps_per_s: rep.steps_per_s,
                 greenwave: Some(rep),
+                presence_agreement,
             });
         }
         report.scenarios.push(res);

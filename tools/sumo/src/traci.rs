@@ -25,6 +25,8 @@ pub const GET_SIM: u8 = 0xAB;
 pub const GET_LANEAREA: u8 = 0xAD;
 pub const SET_TLS: u8 = 0xC2;
 pub const SUB_LANEAREA: u8 = 0xDD;
+pub const SUB_VEHICLE: u8 = 0xD4;
+pub const SUB_SIM: u8 = 0xDB;
 
 pub const VAR_ID_LIST: u8 = 0x00;
 pub const VAR_TLS_STATE: u8 = 0x20;
@@ -38,6 +40,11 @@ pub const VAR_TIME: u8 = 0x66;
 pub const VAR_MIN_EXPECTED: u8 = 0x7D;
 pub const VAR_VEHICLE_CLASS: u8 = 0x49;
 pub const VAR_TYPE: u8 = 0x4F;
+pub const VAR_POSITION: u8 = 0x42;
+pub const VAR_ANGLE: u8 = 0x43;
+pub const VAR_LENGTH: u8 = 0x44;
+pub const VAR_WIDTH: u8 = 0x4D;
+pub const VAR_DEPARTED_IDS: u8 = 0x74;
 
 pub const TYPE_UBYTE: u8 = 0x07;
 pub const TYPE_BYTE: u8 = 0x08;
@@ -202,6 +209,18 @@ impl Batch {
         p.push(TYPE_STRING);
         put_string(&mut p, value);
         self.command(set_id, &p, false)
+    }
+
+    /// Subscribes `vars` of `obj` in domain `sub_id` for the whole run: SUMO then reports them
+    /// after every simulationStep (the object's results end when it leaves the simulation).
+    pub fn subscribe(&mut self, sub_id: u8, obj: &str, vars: &[u8]) -> &mut Self {
+        let mut p = Vec::with_capacity(24 + obj.len() + vars.len());
+        p.extend_from_slice(&WHOLE_RUN.to_be_bytes());
+        p.extend_from_slice(&WHOLE_RUN.to_be_bytes());
+        put_string(&mut p, obj);
+        p.push(vars.len() as u8);
+        p.extend_from_slice(vars);
+        self.command(sub_id, &p, true)
     }
 
     /// The whole message: `i32` length + commands.
@@ -377,22 +396,16 @@ pub fn decode_reply(batch: &Batch, msg: &[u8]) -> Result<(Vec<Response>, Vec<Sub
         if *cmd == CMD_SIMSTEP {
             let n = r.i32()?;
             for _ in 0..n.max(0) {
-                let (sid, mut s) = r.command()?;
-                let obj = s.string()?;
-                let k = s.u8()?;
-                let mut values = Vec::with_capacity(k as usize);
-                for _ in 0..k {
-                    let var = s.u8()?;
-                    let status = s.u8()?;
-                    let v = s.value()?;
-                    if status != 0 {
-                        return Err(TraciError::Protocol(format!(
-                            "subscription of {obj} var 0x{var:02x} failed"
-                        )));
-                    }
-                    values.push((var, v));
-                }
-                subs.push(SubResult { id: sid, obj, values });
+                subs.push(sub_result(&mut r)?);
+            }
+        } else if (0xD0..=0xDF).contains(cmd) {
+            // A subscription is answered with the current values; the step results follow.
+            let s = sub_result(&mut r)?;
+            if s.id != cmd.wrapping_add(0x10) {
+                return Err(TraciError::Protocol(format!(
+                    "subscription result 0x{:02x} to command 0x{cmd:02x}",
+                    s.id
+                )));
             }
         } else if *has_response {
             let (rid, mut g) = r.command()?;
@@ -430,6 +443,26 @@ pub fn decode_reply(batch: &Batch, msg: &[u8]) -> Result<(Vec<Response>, Vec<Sub
         )));
     }
     Ok((responses, subs))
+}
+
+/// One variable-subscription result: `id, object id, u8 n, n × (var, status, typed value)`.
+fn sub_result(r: &mut Reader<'_>) -> Result<SubResult, TraciError> {
+    let (sid, mut s) = r.command()?;
+    let obj = s.string()?;
+    let k = s.u8()?;
+    let mut values = Vec::with_capacity(k as usize);
+    for _ in 0..k {
+        let var = s.u8()?;
+        let status = s.u8()?;
+        let v = s.value()?;
+        if status != 0 {
+            return Err(TraciError::Protocol(format!(
+                "subscription of {obj} var 0x{var:02x} failed"
+            )));
+        }
+        values.push((var, v));
+    }
+    Ok(SubResult { id: sid, obj, values })
 }
 
 /// A connection to one SUMO.
@@ -595,6 +628,20 @@ mod tests {
         b.close();
         assert_eq!(b.bytes(), c2s);
         decode_reply(&b, &s2c[4..]).unwrap();
+    }
+
+    #[test]
+    fn subscribes_like_sumo_expects() {
+        let (c2s, s2c) = example("lanearea.subscribe");
+        let mut b = Batch::new();
+        b.subscribe(SUB_LANEAREA, "e2_N2C_0", &[0x10, 0x13, 0x19]);
+        assert_eq!(b.bytes(), c2s);
+        // The reply's current values are checked and not returned as step results.
+        let (resp, subs) = decode_reply(&b, &s2c[4..]).unwrap();
+        assert!(resp.is_empty() && subs.is_empty());
+        for n in 0..s2c.len() - 4 {
+            assert!(decode_reply(&b, &s2c[4..4 + n]).is_err());
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! (console, monitor fault, preemption); `zone_map` is `greenwave zones`, the zones over a frame as
 //! a PNG.
 
+pub mod backend;
 pub mod overlay;
 pub mod pipeline;
 pub mod ring;

@@ -4,7 +4,6 @@
 //! produces a [`DetectorSnapshot`]; the timing engine and planners read only this. Detector numbers
 //! are 1-based like Indiana event parameters; index `i` is detector `i + 1`.
 
-pub mod backend;
 pub mod loops;
 #[cfg(feature = "rknpu")]
 pub mod npu;

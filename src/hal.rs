@@ -12,6 +12,7 @@ pub mod board;
 pub mod gpio;
 pub mod linux;
 pub mod mirror;
+pub mod monotonic;
 pub mod sim;
 
 use crate::frame::OutputFrame;

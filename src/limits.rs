@@ -48,3 +48,7 @@ pub const MODEL_FILE_MAX_BYTES: u64 = 1 << 20;
 pub const NPU_MODEL_MAX_BYTES: u64 = 128 << 20;
 /// Bytes of a TrueType font for the timing diagram (DejaVu Sans is ~750 KB; CJK fonts reach ~20 MB).
 pub const FONT_FILE_MAX_BYTES: u64 = 32 << 20;
+
+/// Default byte budget of the camera snapshot directory (`camera::snapshot`, the board file's
+/// `snapshot_budget_mib`): about 250 snapshots of 640 × 480.
+pub const SNAPSHOT_BUDGET_BYTES: u64 = 16 << 20;

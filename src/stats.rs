@@ -68,7 +68,7 @@ pub struct LoopStats {
     /// Resident set size, kB (`/proc/self/statm`; None when it cannot be read).
     pub rss_kb: Option<u32>,
     /// Camera snapshot counters (`camera::snapshot::service`); None when no camera takes snapshots.
-    pub snapshots: Option<crate::camera::snapshot::service::SnapshotHealth>,
+    pub snapshots: Option<SnapshotHealth>,
 }
 
 impl LoopStats {
@@ -83,4 +83,48 @@ impl LoopStats {
             || self.log_failing
             || self.state_failing
     }
+}
+
+/// A failed snapshot, as the console and the log name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum SnapshotFault {
+    DiskFull = 1,
+    ReadOnly = 2,
+    Io = 3,
+    Encode = 4,
+    TooLarge = 5,
+}
+
+impl SnapshotFault {
+    pub const fn name(self) -> &'static str {
+        match self {
+            SnapshotFault::DiskFull => "disk full",
+            SnapshotFault::ReadOnly => "read-only or unwritable",
+            SnapshotFault::Io => "I/O error",
+            SnapshotFault::Encode => "encoder refused the frame",
+            SnapshotFault::TooLarge => "larger than the budget",
+        }
+    }
+}
+
+/// The camera snapshot service's counters (`camera::snapshot::service`), read without locks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SnapshotHealth {
+    /// Requests handed to the writer.
+    pub requested: u64,
+    /// Requests dropped because the queue was full.
+    pub dropped: u64,
+    /// Snapshots saved.
+    pub written: u64,
+    /// Requests for a camera that had no frame.
+    pub no_frame: u64,
+    /// Snapshots that could not be saved.
+    pub failed: u64,
+    /// The last save failed and none succeeded since.
+    pub failing: bool,
+    /// What the most recent failure was.
+    pub last_fault: Option<SnapshotFault>,
+    /// Draw + encode + write time of the last saved snapshot, µs.
+    pub last_write_us: u32,
 }

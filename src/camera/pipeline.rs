@@ -40,7 +40,7 @@ use crate::camera::ring::FrameRing;
 use crate::detect::source::Source;
 use crate::detect::zone::ZoneDetector;
 use crate::detect::{DetectorHealth, DetectorSet, DetectorSnapshot};
-use crate::runtime::realtime::MonotonicClock;
+use crate::hal::monotonic::MonotonicClock;
 use crate::time::Instant;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;

@@ -24,8 +24,8 @@ use super::pipeline::{
 };
 use super::ring::FrameRing;
 use super::y4m::{Y4mError, Y4mReader};
+use crate::camera::backend::Backend;
 use crate::config::camera::{CameraConfig, CameraInput, DetectorKind, MAX_CAMERAS, MAX_ZONES};
-use crate::detect::backend::Backend;
 use crate::detect::DetectorSet;
 use crate::time::Instant;
 use std::path::Path;
@@ -144,7 +144,7 @@ impl CameraSet {
         }
     }
 
-    /// Starts every camera of `cfgs` with the detector it asks for (`detect::backend`: the NPU,
+    /// Starts every camera of `cfgs` with the detector it asks for (`camera::backend`: the NPU,
     /// or the CPU zone detector with a logged reason); `site_file` names the site in errors.
     /// Returns the set and one [`CameraSource`] per camera for the control loop.
     pub fn start(cfgs: &[CameraConfig], site_file: &Path) -> Result<(CameraSet, Vec<CameraSource>), String> {

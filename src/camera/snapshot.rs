@@ -17,7 +17,7 @@ use std::io::{self, ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 /// Default byte budget of a snapshot directory.
-pub const DEFAULT_BUDGET_BYTES: u64 = 16 << 20;
+pub const DEFAULT_BUDGET_BYTES: u64 = crate::limits::SNAPSHOT_BUDGET_BYTES;
 /// JPEG quality used by [`encode_jpeg`] callers that have no preference (1..=100).
 pub const DEFAULT_QUALITY: u8 = 85;
 

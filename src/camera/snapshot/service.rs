@@ -21,6 +21,7 @@ use crate::camera::ring::FrameRing;
 use crate::config::camera::CameraConfig;
 use crate::events::{code, Event};
 use crate::monitor::FaultKind;
+pub use crate::stats::{SnapshotFault, SnapshotHealth};
 use crate::time::Instant;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
@@ -181,72 +182,6 @@ pub fn snapshot_dir(state_dir: &Path) -> PathBuf {
     state_dir.join(SUBDIR)
 }
 
-/// A failed snapshot, as the console and the log name it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum SnapshotFault {
-    DiskFull = 1,
-    ReadOnly = 2,
-    Io = 3,
-    Encode = 4,
-    TooLarge = 5,
-}
-
-impl SnapshotFault {
-    pub const fn name(self) -> &'static str {
-        match self {
-            SnapshotFault::DiskFull => "disk full",
-            SnapshotFault::ReadOnly => "read-only or unwritable",
-            SnapshotFault::Io => "I/O error",
-            SnapshotFault::Encode => "encoder refused the frame",
-            SnapshotFault::TooLarge => "larger than the budget",
-        }
-    }
-
-    fn of(e: &SnapshotError) -> SnapshotFault {
-        match e {
-            SnapshotError::DiskFull => SnapshotFault::DiskFull,
-            SnapshotError::ReadOnly => SnapshotFault::ReadOnly,
-            SnapshotError::Io(_) => SnapshotFault::Io,
-            SnapshotError::Frame { .. } | SnapshotError::Encode => SnapshotFault::Encode,
-            SnapshotError::TooLarge { .. } => SnapshotFault::TooLarge,
-        }
-    }
-
-    fn from_u8(v: u8) -> Option<SnapshotFault> {
-        [
-            SnapshotFault::DiskFull,
-            SnapshotFault::ReadOnly,
-            SnapshotFault::Io,
-            SnapshotFault::Encode,
-            SnapshotFault::TooLarge,
-        ]
-        .into_iter()
-        .find(|f| *f as u8 == v)
-    }
-}
-
-/// The service's counters, read without locks (`Copy`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SnapshotHealth {
-    /// Requests handed to the writer.
-    pub requested: u64,
-    /// Requests dropped because the queue was full.
-    pub dropped: u64,
-    /// Snapshots saved.
-    pub written: u64,
-    /// Requests for a camera that had no frame.
-    pub no_frame: u64,
-    /// Snapshots that could not be saved.
-    pub failed: u64,
-    /// The last save failed and none succeeded since.
-    pub failing: bool,
-    /// What the most recent failure was.
-    pub last_fault: Option<SnapshotFault>,
-    /// Draw + encode + write time of the last saved snapshot, µs.
-    pub last_write_us: u32,
-}
-
 /// Why a request was not queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
@@ -381,7 +316,7 @@ impl SnapshotService {
             no_frame: s.no_frame.load(Ordering::Acquire),
             failed: s.failed.load(Ordering::Acquire),
             failing: s.failing.load(Ordering::Acquire),
-            last_fault: SnapshotFault::from_u8(s.last_fault.load(Ordering::Acquire)),
+            last_fault: fault_from_u8(s.last_fault.load(Ordering::Acquire)),
             last_write_us: s.last_write_us.load(Ordering::Relaxed),
         }
     }
@@ -509,7 +444,7 @@ impl Writer {
             }
             Err(e) => {
                 // `failing` and the fault before the count: whoever sees the count sees why.
-                sh.last_fault.store(SnapshotFault::of(&e) as u8, Ordering::Release);
+                sh.last_fault.store(fault_of(&e) as u8, Ordering::Release);
                 let was = sh.failing.swap(true, Ordering::AcqRel);
                 sh.failed.fetch_add(1, Ordering::Release);
                 if matches!(e, SnapshotError::Io(_) | SnapshotError::ReadOnly) {
@@ -527,6 +462,30 @@ impl Writer {
             }
         }
     }
+}
+
+/// The fault a failed save is reported as.
+fn fault_of(e: &SnapshotError) -> SnapshotFault {
+    match e {
+        SnapshotError::DiskFull => SnapshotFault::DiskFull,
+        SnapshotError::ReadOnly => SnapshotFault::ReadOnly,
+        SnapshotError::Io(_) => SnapshotFault::Io,
+        SnapshotError::Frame { .. } | SnapshotError::Encode => SnapshotFault::Encode,
+        SnapshotError::TooLarge { .. } => SnapshotFault::TooLarge,
+    }
+}
+
+/// The fault stored as its number in the shared counters.
+fn fault_from_u8(v: u8) -> Option<SnapshotFault> {
+    [
+        SnapshotFault::DiskFull,
+        SnapshotFault::ReadOnly,
+        SnapshotFault::Io,
+        SnapshotFault::Encode,
+        SnapshotFault::TooLarge,
+    ]
+    .into_iter()
+    .find(|f| *f as u8 == v)
 }
 
 #[cfg(test)]

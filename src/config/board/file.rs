@@ -112,7 +112,7 @@ fn default_state_dir() -> Spanned<String> {
     sp("/var/lib/greenwave".into())
 }
 fn default_snapshot_budget() -> Spanned<i64> {
-    sp((crate::camera::snapshot::DEFAULT_BUDGET_BYTES >> 20) as i64)
+    sp((crate::limits::SNAPSHOT_BUDGET_BYTES >> 20) as i64)
 }
 fn yes() -> bool {
     true

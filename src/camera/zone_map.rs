@@ -42,19 +42,25 @@ pub fn grab(src: FrameSource<'_>, cam: &CameraConfig) -> Result<Vec<u8>, String>
 
 #[cfg(feature = "v4l2")]
 fn grab_device(path: &Path, cam: &CameraConfig, out: &mut [u8]) -> Result<(), String> {
+    use super::pipeline::{CameraCounters, CaptureStage};
     use super::ring::FrameRing;
-    use super::v4l2::{CameraHealth, Capture};
+    use super::set::CaptureState;
+    use super::v4l2::Capture;
+    use std::sync::atomic::{AtomicU8, Ordering};
     use std::sync::Arc;
     let ring = Arc::new(FrameRing::new(2, cam.width, cam.height).map_err(|e| e.to_string())?);
+    let stage = CaptureStage::new(Arc::clone(&ring), cam.fps, Arc::new(CameraCounters::default()));
+    let state = Arc::new(AtomicU8::new(CaptureState::Starting as u8));
     let start = std::time::Instant::now();
     let clock = move || crate::time::Instant(start.elapsed().as_millis() as u64);
-    let capture = Capture::start(path.to_path_buf(), Arc::clone(&ring), cam.fps, clock)?;
+    let _capture = Capture::start(path.to_path_buf(), stage, Arc::clone(&state), cam.fps, clock)?;
+    let now_state = || CaptureState::from_u8(state.load(Ordering::Relaxed));
     while start.elapsed().as_secs() < DEVICE_WAIT_S {
         if let Some(lease) = ring.lease_latest() {
             out.copy_from_slice(lease.pixels());
             return Ok(());
         }
-        if capture.health() == CameraHealth::Unsupported {
+        if now_state() == CaptureState::Unsupported {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -63,7 +69,7 @@ fn grab_device(path: &Path, cam: &CameraConfig, out: &mut [u8]) -> Result<(), St
         "{}: no frame within {DEVICE_WAIT_S} s (camera state: {:?}); check the device, its cable and that it \
          offers GREY or YUYV at {}x{}",
         path.display(),
-        capture.health(),
+        now_state(),
         cam.width,
         cam.height
     ))

@@ -1,6 +1,6 @@
 //! A TraCI client (SUMO's Traffic Control Interface), written for one message per step.
 //!
-//! Wire format (SUMO 1.28, API 22; `../shared/sumo/TRACI_PROTOCOL.txt`): big-endian; a message is
+//! Wire format (SUMO 1.28, API 22; SUMO documentation, "TraCI/Protocol", https://sumo.dlr.de/docs/TraCI/Protocol.html): big-endian; a message is
 //! an `i32` total length followed by commands; a command is `u8 len, u8 id, payload` or, when longer
 //! than 255 bytes, `u8 0, i32 len, u8 id, payload`. Every command is answered by a status
 //! (`result` 0 = OK, 1 = not implemented, 0xFF = error, with a description); a GET also by a

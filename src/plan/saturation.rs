@@ -151,15 +151,18 @@ impl SaturationMeter {
             }
             return;
         }
+        // The running greens, by phase index, read once for every detector.
+        let mut green_since = [None; MAX_PHASES];
+        for r in engine.rings().iter().filter(|r| r.interval == Interval::Green) {
+            if let Some(slot) = r.phase.and_then(|p| green_since.get_mut(p.index())) {
+                *slot = Some(r.since);
+            }
+        }
         for (i, d) in site.detectors.iter().enumerate() {
             let (Some(d), Some(lane)) = (d, self.lanes.get_mut(i)) else {
                 continue;
             };
-            let green_since = engine
-                .rings()
-                .iter()
-                .find(|r| r.phase == Some(d.phase) && r.interval == Interval::Green)
-                .map(|r| r.since);
+            let green_since = green_since.get(d.phase.index()).copied().flatten();
             let count = det.counts.get(i).copied().unwrap_or(0);
             let crossed = if self.counts_valid {
                 count.wrapping_sub(self.last_counts.get(i).copied().unwrap_or(count))

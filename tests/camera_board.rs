@@ -3,13 +3,13 @@
 //! that asks for the NPU is served by the CPU zone detector on this host (no NPU), with the alarm
 //! in the event log and the fallback on the console.
 
+#[path = "support/board_run.rs"]
+mod board_run;
 #[path = "support/clips.rs"]
 mod clips;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_greenwave");
@@ -23,7 +23,6 @@ fn dir() -> PathBuf {
 
 #[test]
 fn run_with_file_cameras_goes_adaptive_and_shows_the_npu_fallback() {
-    use nix::pty::openpty;
     let d = dir();
     clips::write_clip(&d.join("road.y4m"), 20, 10);
     let site = std::fs::read_to_string("board/sites/nema8-4leg.toml")
@@ -32,48 +31,7 @@ fn run_with_file_cameras_goes_adaptive_and_shows_the_npu_fallback() {
         + &clips::four_cameras("road.y4m", 2);
     let site_path = d.join("site.toml");
     std::fs::write(&site_path, site).unwrap();
-    let pty = openpty(None, None).unwrap();
-    let slave = nix::unistd::ttyname(&pty.slave).unwrap();
-    let board = std::fs::read_to_string("board/host-fake.toml")
-        .unwrap()
-        .replace(
-            "event_dir = \"target/host-fake/events\"",
-            &format!("event_dir = \"{}\"", d.join("events").display()),
-        )
-        .replace(
-            "state_dir = \"target/host-fake/state\"",
-            &format!(
-                "state_dir = \"{}\"\nconsole = \"{}\"",
-                d.join("state").display(),
-                slave.display()
-            ),
-        );
-    let board_path = d.join("board.toml");
-    std::fs::write(&board_path, board).unwrap();
-    let mut child = Command::new(BIN)
-        .arg("run")
-        .arg("--board")
-        .arg(&board_path)
-        .arg("--site")
-        .arg(&site_path)
-        .args(["--duration", "60"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut master = std::fs::File::from(pty.master);
-    let seen = Arc::new(Mutex::new(String::new()));
-    let mut reader = master.try_clone().unwrap();
-    let s2 = Arc::clone(&seen);
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            s2.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
+    let (mut child, mut master, seen) = board_run::start(BIN, &d, &site_path, "");
     // Ask until the plan is adaptive (it needs every detector trusted).
     let start = Instant::now();
     let mut adaptive = false;

@@ -1,13 +1,13 @@
 //! `greenwave run` on the dry-run board with two `file:` cameras: `snapshot 2` on the console
 //! writes camera 2's newest frame, zones drawn, into `<state_dir>/snapshots/`, and `stats` counts it.
 
+#[path = "support/board_run.rs"]
+mod board_run;
 #[path = "support/clips.rs"]
 mod clips;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_greenwave");
@@ -21,7 +21,6 @@ fn dir() -> PathBuf {
 
 #[test]
 fn snapshot_on_the_console_of_a_running_board_writes_the_camera_jpeg() {
-    use nix::pty::openpty;
     let d = dir();
     clips::write_clip(&d.join("road.y4m"), 20, 10);
     let site = std::fs::read_to_string("board/sites/nema8-4leg.toml").unwrap()
@@ -29,49 +28,8 @@ fn snapshot_on_the_console_of_a_running_board_writes_the_camera_jpeg() {
         + &clips::camera_table("road.y4m", 4, "");
     let site_path = d.join("site.toml");
     std::fs::write(&site_path, site).unwrap();
-    let pty = openpty(None, None).unwrap();
-    let slave = nix::unistd::ttyname(&pty.slave).unwrap();
     let state = d.join("state");
-    let board = std::fs::read_to_string("board/host-fake.toml")
-        .unwrap()
-        .replace(
-            "event_dir = \"target/host-fake/events\"",
-            &format!("event_dir = \"{}\"", d.join("events").display()),
-        )
-        .replace(
-            "state_dir = \"target/host-fake/state\"",
-            &format!(
-                "state_dir = \"{}\"\nconsole = \"{}\"\nsnapshot_budget_mib = 2",
-                state.display(),
-                slave.display()
-            ),
-        );
-    let board_path = d.join("board.toml");
-    std::fs::write(&board_path, board).unwrap();
-    let mut child = Command::new(BIN)
-        .arg("run")
-        .arg("--board")
-        .arg(&board_path)
-        .arg("--site")
-        .arg(&site_path)
-        .args(["--duration", "60"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut master = std::fs::File::from(pty.master);
-    let seen = Arc::new(Mutex::new(String::new()));
-    let mut reader = master.try_clone().unwrap();
-    let s2 = Arc::clone(&seen);
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            s2.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
+    let (mut child, mut master, seen) = board_run::start(BIN, &d, &site_path, "\nsnapshot_budget_mib = 2");
     let snaps = state.join("snapshots");
     let want = snaps.join("snapshot-0000000000-cam2-console.jpg");
     // Ask until the camera has frames and the file is there.

@@ -154,6 +154,15 @@ pub struct SimArgs {
     /// Rotating event log in DIR (as on a board; continues existing files).
     #[arg(long, value_name = "DIR")]
     pub event_dir: Option<PathBuf>,
+    /// Serve NTCIP 1202 over SNMP on ADDR:PORT (README "Central management").
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub snmp: Option<std::net::SocketAddr>,
+    /// SNMPv2c read-only community for --snmp (without it SNMPv2c is off).
+    #[arg(long, value_name = "NAME", requires = "snmp")]
+    pub snmp_community: Option<String>,
+    /// SNMPv3 users file for --snmp (SETs need an authPriv user from it).
+    #[arg(long, value_name = "FILE", requires = "snmp")]
+    pub snmp_users: Option<PathBuf>,
 }
 
 #[derive(Args)]

@@ -24,6 +24,7 @@ pub mod diag;
 pub mod file;
 pub mod geometry;
 pub mod site;
+pub mod snmp;
 
 pub use diag::ConfigError;
 pub use site::{

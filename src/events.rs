@@ -39,9 +39,16 @@ pub mod code {
     pub const OVERLAP_BEGIN_YELLOW: u8 = 63;
     pub const OVERLAP_BEGIN_RED_CLEARANCE: u8 = 64;
     pub const OVERLAP_OFF: u8 = 65;
+    /// Central phase control (NTCIP 1202 phase control group, `signal::engine` central control).
+    pub const PHASE_HOLD_ACTIVE: u8 = 41;
+    pub const PHASE_HOLD_RELEASED: u8 = 42;
     pub const PHASE_CALL_REGISTERED: u8 = 43;
     pub const PHASE_CALL_DROPPED: u8 = 44;
     pub const PED_CALL_REGISTERED: u8 = 45;
+    pub const PHASE_OMIT_ON: u8 = 46;
+    pub const PHASE_OMIT_OFF: u8 = 47;
+    pub const PED_OMIT_ON: u8 = 48;
+    pub const PED_OMIT_OFF: u8 = 49;
     pub const DETECTOR_OFF: u8 = 81;
     pub const DETECTOR_ON: u8 = 82;
     pub const DETECTOR_RESTORED: u8 = 83;

@@ -206,6 +206,14 @@ fn check(args: CheckArgs) -> Result<(), String> {
         let board = greenwave::hal::board::Board::load(std::path::Path::new(b)).map_err(|e| e.to_string())?;
         greenwave::monitor::card::check_board(&board, site, b).map_err(|e| format!("site {}: {e}", path.display()))?;
         out!("{b}: OK — board \"{}\" fits site \"{}\"", board.name, site.name);
+        if let Some(w) = board
+            .snmp
+            .as_ref()
+            .and_then(|s| s.users.as_deref())
+            .and_then(|u| greenwave::config::snmp::secret_file_warning(std::path::Path::new(u)))
+        {
+            out!("warning: {w}");
+        }
         loop_sources(&board, site, &cfg.cameras)?;
     }
     out!(
@@ -331,6 +339,16 @@ fn sim(args: SimArgs) -> Result<SimEnd, String> {
         (None, Some(dir)) => Some(EventLogTarget::Dir(dir)),
         (None, None) => None,
     };
+    let snmp = match args.snmp {
+        None => None,
+        Some(listen) => Some(greenwave::central::snmp::agent::AgentConfig::load(
+            listen,
+            args.snmp_community.as_deref(),
+            args.snmp_users.as_deref(),
+            greenwave::config::snmp::DEFAULT_RATE,
+            greenwave::config::snmp::DEFAULT_BURST,
+        )?),
+    };
     let mut opts = SimOptions {
         seed: args.seed,
         volumes: args.volumes,
@@ -346,6 +364,7 @@ fn sim(args: SimArgs) -> Result<SimEnd, String> {
             model: None,
             planner_override: args.planner,
             reload_check: None,
+            snmp,
         },
     };
     opts.run.model = load_model(args.model.as_deref(), &site)?;

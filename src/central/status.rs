@@ -28,6 +28,12 @@ pub struct PhaseGroups {
     pub ons: u8,
     /// Phases chosen to time next in their ring.
     pub nexts: u8,
+    /// Central phase control in force (`phaseControlGroup*`): omitted, pedestrian-omitted, held,
+    /// forced-off phases.
+    pub omits: u8,
+    pub ped_omits: u8,
+    pub holds: u8,
+    pub force_offs: u8,
 }
 
 /// One phase's timing parameters in NTCIP 1202 units (`phaseTable`).
@@ -155,6 +161,10 @@ impl UnitStatus {
             ped_calls: 0,
             ons: 0,
             nexts: 0,
+            omits: 0,
+            ped_omits: 0,
+            holds: 0,
+            force_offs: 0,
         },
         phases: [PhaseParams {
             number: 0,

@@ -184,6 +184,8 @@ pub struct BoardData {
     pub mmu: Option<MmuCardData>,
     /// Line of the `[mmu]` section (0 without one), for errors.
     pub mmu_line: usize,
+    /// The NTCIP 1202 SNMP agent (`[snmp]`, `config::snmp`); none without the table.
+    pub snmp: Option<crate::config::snmp::SnmpConfig>,
 }
 
 /// A validated board: produced only by [`Board::parse`] / [`Board::load`]; read through `Deref` to

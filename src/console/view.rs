@@ -7,7 +7,10 @@ use crate::config::{PlannerKind, Site};
 use crate::detect::loops::LoopView;
 use crate::detect::DetectorSnapshot;
 use crate::limits::MAX_PHASES;
-use crate::phase::PhaseId;
+use crate::phase::{PhaseId, PhaseSet};
+/// Central phase control kinds (NTCIP 1202 `phaseControlGroup*`), applied by the engine within its
+/// safety envelope (`signal::engine`, central control).
+pub use crate::signal::engine::PhaseControl;
 pub use crate::stats::LoopStats;
 use crate::time::Instant;
 
@@ -84,6 +87,11 @@ pub enum Action {
     SetLogLevel(log::LevelFilter),
     /// Take a snapshot of camera `n` (1-based): not a change to the street, no PIN needed.
     Snapshot(u8),
+    /// Place a pedestrian call on a phase (as if its push button had been pressed).
+    PedCall(PhaseId),
+    /// Central phase control (NTCIP 1202 `phaseControlGroup*`): the phases now held, forced off or
+    /// omitted by central management, replacing the earlier set of that kind.
+    PhaseControl(PhaseControl, PhaseSet),
 }
 
 /// Why an action was refused.

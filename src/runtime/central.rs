@@ -27,6 +27,8 @@ pub struct CentralLink {
     /// Requests applied, and refused, over the run.
     pub applied: u64,
     pub refused: u64,
+    /// The SNMP agent's thread, stopped when the link is dropped at the end of the run.
+    pub snmp: Option<crate::central::snmp::agent::AgentHandle>,
 }
 
 impl CentralLink {
@@ -152,6 +154,13 @@ pub fn unit_status(
     }
     g.vehicle_calls = st.calls.0 as u8;
     g.ped_calls = st.ped_calls.0 as u8;
+    let pc = controller.engine().phase_controls();
+    (g.omits, g.ped_omits, g.holds, g.force_offs) = (
+        pc.omit.0 as u8,
+        pc.ped_omit.0 as u8,
+        pc.hold.0 as u8,
+        pc.force_off.0 as u8,
+    );
     out.groups = g;
     for (i, t) in site.phases.iter().enumerate() {
         let Some(t) = t else { continue };

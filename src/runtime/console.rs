@@ -166,6 +166,20 @@ impl ConsoleTarget for Bound<'_> {
                     Err(Refusal::QueueFull) => Err(Refused::SnapshotsBehind),
                 }
             }
+            Action::PedCall(p) => {
+                if self.controller.operator_ped_call(p) {
+                    Ok(())
+                } else {
+                    Err(Refused::NoSuchPhase)
+                }
+            }
+            Action::PhaseControl(kind, phases) => {
+                if self.controller.set_phase_control(kind, phases, now) {
+                    Ok(())
+                } else {
+                    Err(Refused::NoSuchPhase)
+                }
+            }
             Action::PreemptTest(n) => {
                 if !self.controller.site().preempts.iter().any(|d| d.number == n) {
                     Err(Refused::NoSuchPreempt)

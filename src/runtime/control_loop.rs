@@ -267,6 +267,8 @@ pub struct LoopOptions {
     pub planner_override: Option<crate::config::PlannerKind>,
     /// Further checks a reloaded site must pass (the board's wiring and MMU card on a cabinet).
     pub reload_check: Option<ReloadCheck>,
+    /// The NTCIP 1202 SNMP agent to start with the loop (`central::snmp`), if any.
+    pub snmp: Option<crate::central::snmp::agent::AgentConfig>,
 }
 
 /// The current Unix time in ms (0 if the clock is before 1970), for [`LoopOptions::start_unix_ms`].

@@ -129,6 +129,8 @@ pub struct Controller {
     now: Instant,
     /// Operator calls (console `recall P`) for the next tick.
     operator_calls: PhaseSet,
+    /// Pedestrian calls placed by central management, taken by the next tick.
+    operator_ped_calls: PhaseSet,
     /// Console `preempt test N`: the input bit held until the given time.
     preempt_test: Option<(u8, Instant)>,
     /// When the planning work finished (see [`Controller::set_work_clock`]).
@@ -156,6 +158,7 @@ impl Controller {
             handover: false,
             now,
             operator_calls: PhaseSet::EMPTY,
+            operator_ped_calls: PhaseSet::EMPTY,
             preempt_test: None,
             work_clock: None,
         }
@@ -268,6 +271,8 @@ impl Controller {
         }
         demand.veh = demand.veh.union(self.operator_calls);
         self.operator_calls = PhaseSet::EMPTY;
+        demand.ped = demand.ped.union(self.operator_ped_calls);
+        self.operator_ped_calls = PhaseSet::EMPTY;
         let frame = self.engine.step(&self.site, now, &demand, &directive, &mut self.events);
         if self.engine.cycles() != self.last_cycles {
             self.last_cycles = self.engine.cycles();
@@ -393,6 +398,31 @@ impl Controller {
             return false;
         }
         self.operator_calls.insert(p);
+        true
+    }
+
+    /// Pedestrian call on a configured crossing (central management), as if its button had been
+    /// pressed. Returns false for a phase without a crossing.
+    pub fn operator_ped_call(&mut self, p: crate::phase::PhaseId) -> bool {
+        if self.site.phase(p).is_none_or(|t| t.ped.is_none()) {
+            return false;
+        }
+        self.operator_ped_calls.insert(p);
+        true
+    }
+
+    /// Central phase control (NTCIP 1202 phase control group): replaces the phases under `kind`,
+    /// applied by the engine within its safety envelope. False if a phase is not configured.
+    pub fn set_phase_control(
+        &mut self,
+        kind: crate::signal::engine::PhaseControl,
+        phases: PhaseSet,
+        now: Instant,
+    ) -> bool {
+        if phases.iter().any(|p| self.site.phase(p).is_none()) {
+            return false;
+        }
+        self.engine.set_phase_control(kind, phases, now, &mut self.events);
         true
     }
 

@@ -121,15 +121,36 @@ impl Services {
             Some(dir) => Some(start_state(lp, site, dir)?),
         };
         let wall = if events.is_some() { wall } else { None };
+        let mut central = CentralLink::default();
+        if let Some(cfg) = opts.snmp.as_ref() {
+            start_snmp(&mut central, site, cfg)?;
+        }
         Ok(Services {
             console,
             events,
             state,
             snapshots: None,
             wall,
-            central: CentralLink::default(),
+            central,
         })
     }
+}
+
+/// Starts the NTCIP 1202 SNMP agent on its own thread, joined to the loop by a status channel and
+/// a command channel (`central`).
+fn start_snmp(
+    central: &mut CentralLink,
+    site: &Site,
+    cfg: &crate::central::snmp::agent::AgentConfig,
+) -> Result<(), String> {
+    let (publisher, reader) = crate::central::status::channel();
+    let (client, server) = crate::central::command::channel();
+    let handle = crate::central::snmp::agent::start(cfg, site, reader, client)?;
+    if central.status.push(publisher).is_err() || central.commands.push(server).is_err() {
+        return Err("snmp: too many central services".into());
+    }
+    central.snmp = Some(handle);
+    Ok(())
 }
 
 /// The state keeper with what the loop adds to each snapshot: the counters of earlier runs and the

@@ -42,6 +42,8 @@
 //!   events 112-115).
 //! - `engine/arrows.rs` — flashing yellow arrows of protected/permissive left turns (MUTCD
 //!   4D.18-4D.20, events 61-65).
+//! - `engine/central.rs` — central phase control (NTCIP 1202 omit, pedestrian omit, hold,
+//!   force-off) inside the same limits, events 41/42, 46-49.
 //! - `engine/render.rs` — the [`OutputFrame`] of a tick.
 //!
 //! ## Cost
@@ -49,6 +51,7 @@
 
 mod arrows;
 mod barrier;
+mod central;
 mod preempt;
 mod render;
 mod ring;
@@ -66,6 +69,7 @@ use preempt::PreemptState;
 use transit::TransitState;
 
 pub use arrows::Permissive;
+pub use central::{PhaseControl, PhaseControls};
 pub use preempt::{PreemptRun, PreemptStage};
 pub use ring::RingStatus;
 
@@ -200,6 +204,8 @@ pub struct Engine {
     preempt: PreemptState,
     transit: TransitState,
     arrows: ArrowState,
+    /// Central phase control in force (`engine/central.rs`).
+    central: PhaseControls,
 }
 
 impl Engine {
@@ -220,6 +226,12 @@ impl Engine {
             preempt: PreemptState::new(),
             transit: TransitState::new(),
             arrows: ArrowState::new(),
+            central: PhaseControls {
+                omit: PhaseSet::EMPTY,
+                ped_omit: PhaseSet::EMPTY,
+                hold: PhaseSet::EMPTY,
+                force_off: PhaseSet::EMPTY,
+            },
         }
     }
 

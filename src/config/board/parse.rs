@@ -471,5 +471,10 @@ pub(super) fn board(src: Source) -> Result<BoardData, BoardError> {
         snapshot_budget_mib,
         mmu: card,
         mmu_line,
+        snmp: raw
+            .snmp
+            .as_ref()
+            .map(|s| crate::config::snmp::SnmpConfig::from_section(src, s.get_ref()))
+            .transpose()?,
     })
 }

@@ -47,7 +47,7 @@ impl Engine {
     pub(super) fn next_in_group(&self, site: &Site, r: usize, after: Option<PhaseId>) -> Option<PhaseId> {
         let ring = site.rings.get(r)?;
         let group = *site.groups.get(self.group)?;
-        let calls = self.calls.union(self.ped_calls);
+        let calls = self.pending_calls();
         let n = ring.phases.len();
         let start = after
             .and_then(|a| ring.phases.iter().position(|x| *x == a))
@@ -59,7 +59,7 @@ impl Engine {
 
     /// Calls that need a barrier crossing: in another group, or already served in this visit.
     pub(super) fn barrier_demand(&self, site: &Site) -> bool {
-        let calls = self.calls.union(self.ped_calls);
+        let calls = self.pending_calls();
         let group = site.groups.get(self.group).copied().unwrap_or(PhaseSet::EMPTY);
         let timing = self.timing_phases();
         !calls.difference(group).is_empty()
@@ -116,7 +116,7 @@ impl Engine {
         ev: &mut EventRing,
     ) {
         let barrier_demand = self.barrier_demand(site);
-        let any_call = !self.calls.union(self.ped_calls).is_empty();
+        let any_call = !self.pending_calls().is_empty();
         // Per ring: Some(reason) if its green may end now.
         let mut ready: [Option<EndReason>; MAX_RINGS] = [None; MAX_RINGS];
         let mut next: [Option<PhaseId>; MAX_RINGS] = [None; MAX_RINGS];
@@ -131,6 +131,7 @@ impl Engine {
             let Some(ph) = site.phase(p) else { continue };
             let reason = ring.end.or_else(|| green_may_end(ring, ph, p, now, directive));
             let reason = self.transit.end_reason(site, r, ring, reason, now, ev);
+            let reason = self.central_end(ring, ph, p, now, reason);
             if let (Some(slot), Some(n)) = (ready.get_mut(r), next.get_mut(r)) {
                 *slot = reason;
                 *n = self.next_in_group(site, r, Some(p));
@@ -181,7 +182,7 @@ impl Engine {
         if !self.rings.iter().take(nrings).all(|r| r.interval == Interval::Idle) {
             return;
         }
-        let calls = self.calls.union(self.ped_calls);
+        let calls = self.pending_calls();
         if calls.is_empty() {
             self.crossing = false;
             return;

@@ -100,7 +100,9 @@ impl Engine {
             // (MUTCD 4E.06). Pedestrian recall calls only while the phase is not green.
             let walking = walking.contains(p);
             let ped_recall = ph.recall == Recall::Ped || ph.ped.is_some_and(|pd| pd.recall);
-            let ped_call = ph.ped.is_some() && ((demand.ped.contains(p) && !walking) || (ped_recall && !green));
+            let ped_call = ph.ped.is_some()
+                && ((demand.ped.contains(p) && !walking) || (ped_recall && !green))
+                && self.ped_call_allowed(p);
             if ped_call && !self.ped_calls.contains(p) && demand.ped.contains(p) {
                 ev.push(now, code::PED_CALL_REGISTERED, u16::from(p.number()));
             }
@@ -125,7 +127,7 @@ impl Engine {
         directive: &Directive,
         ev: &mut EventRing,
     ) {
-        let calls = self.calls.union(self.ped_calls);
+        let calls = self.pending_calls();
         // Calls that can only be served after a barrier crossing (another group, or a phase
         // already served in this visit) need every running green to end as well: they start the
         // max timer like a conflicting call, or a compatible phase with endless extensions would

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CI: installs cargo-fuzz if missing and runs every fuzz target (tools/fuzz.sh) for at least 10^6
-# inputs in total; any crash fails the build. Five targets x 250 000 runs, each capped at 120 s.
+# inputs in total; any crash fails the build. Every target x 250 000 runs, each capped at 120 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! cargo fuzz --version >/dev/null 2>&1; then

@@ -16,7 +16,7 @@ secs=${2:-120}
 shift $(( $# < 2 ? $# : 2 ))
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(console_line site_parse board_parse state_record event_log y4m_read)
+    targets=(console_line site_parse board_parse state_record event_log y4m_read snmp_packet)
 fi
 cargo fuzz build -s none
 total=0

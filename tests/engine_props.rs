@@ -16,7 +16,7 @@
 use greenwave::config::Site;
 use greenwave::events::EventRing;
 use greenwave::monitor::Monitor;
-use greenwave::signal::engine::{Demand, Directive, Engine};
+use greenwave::signal::engine::{Demand, Directive, Engine, PhaseControl};
 use greenwave::signal::frame::{Aspect, OutputFrame};
 use greenwave::signal::phase::{PhaseId, PhaseSet};
 use greenwave::time::Instant;
@@ -113,6 +113,9 @@ struct Segment {
     preempt: u8,
     transit: u16,
     permissive: u16,
+    /// Central phase control in force for the segment (NTCIP 1202 phase control group, as SNMP
+    /// SETs apply it): omit, pedestrian omit, hold, force-off.
+    control: [u16; 4],
 }
 
 fn segment() -> impl Strategy<Value = Segment> {
@@ -125,9 +128,10 @@ fn segment() -> impl Strategy<Value = Segment> {
         prop_oneof![12 => Just(0u8), 1 => 1u8..16],
         prop_oneof![6 => Just(0u16), 1 => any::<u16>()],
         prop_oneof![2 => Just(0xffu16), 1 => any::<u16>()],
+        prop::array::uniform4(prop_oneof![4 => Just(0u16), 1 => any::<u16>()]),
     )
         .prop_map(
-            |(ticks, veh, extend, ped, fixed, preempt, transit, permissive)| Segment {
+            |(ticks, veh, extend, ped, fixed, preempt, transit, permissive, control)| Segment {
                 ticks,
                 veh,
                 extend,
@@ -136,6 +140,7 @@ fn segment() -> impl Strategy<Value = Segment> {
                 preempt,
                 transit,
                 permissive,
+                control,
             },
         )
 }
@@ -183,6 +188,15 @@ fn run(site: &Site, segments: &[Segment], steps: u64) -> Result<(), TestCaseErro
         if left == 0 {
             seg_i = (seg_i + 1) % segments.len();
             left = segments[seg_i].ticks;
+            let kinds = [
+                PhaseControl::Omit,
+                PhaseControl::PedOmit,
+                PhaseControl::Hold,
+                PhaseControl::ForceOff,
+            ];
+            for (kind, set) in kinds.into_iter().zip(segments[seg_i].control) {
+                engine.set_phase_control(kind, PhaseSet(set & configured.0), Instant(k * tick), &mut ev);
+            }
         }
         left -= 1;
         let s = &segments[seg_i];
@@ -287,6 +301,10 @@ fn run(site: &Site, segments: &[Segment], steps: u64) -> Result<(), TestCaseErro
             let called = demand.veh.contains(p) || demand.ped.contains(p);
             if preempted_since == Some(now) {
                 t.call_since = None; // preemption suspends normal service; waits restart after it
+            }
+            let c = engine.phase_controls();
+            if c.omit.contains(p) || c.ped_omit.contains(p) {
+                t.call_since = None; // an omitted phase is not served; its wait restarts after the omit
             }
             if called && is != Aspect::Green && t.call_since.is_none() {
                 t.call_since = Some(now);

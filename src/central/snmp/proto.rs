@@ -571,7 +571,7 @@ impl Protocol {
         self.encode_fitting(
             limit,
             |p| {
-                self.clone_for_encode()
+                self.encoder()
                     .v3_message(msg_id, p.clone(), Some((&user, privacy)), &name, now)
             },
             &pdu,
@@ -579,7 +579,7 @@ impl Protocol {
     }
 
     /// The v3 encoder's state for one message (the salt advances per encoding).
-    fn clone_for_encode(&self) -> Encoder<'_> {
+    fn encoder(&self) -> Encoder<'_> {
         Encoder { p: self }
     }
 
@@ -613,7 +613,7 @@ impl Protocol {
             OctetString::from(&[][..])
         };
         let out = self
-            .clone_for_encode()
+            .encoder()
             .v3_message(msg_id, pdu, user.map(|u| (u, false)), &name, now)?;
         (out.len() <= limit).then_some(out)
     }

@@ -206,13 +206,16 @@ fn check(args: CheckArgs) -> Result<(), String> {
         let board = greenwave::hal::board::Board::load(std::path::Path::new(b)).map_err(|e| e.to_string())?;
         greenwave::monitor::card::check_board(&board, site, b).map_err(|e| format!("site {}: {e}", path.display()))?;
         out!("{b}: OK — board \"{}\" fits site \"{}\"", board.name, site.name);
-        if let Some(w) = board
-            .snmp
-            .as_ref()
-            .and_then(|s| s.users.as_deref())
-            .and_then(|u| greenwave::config::snmp::secret_file_warning(std::path::Path::new(u)))
-        {
-            out!("warning: {w}");
+        if let Some(users) = board.snmp.as_ref().and_then(|s| s.users.as_deref()) {
+            // The SNMPv3 secrets file: valid where it exists (a workstation may not have it), and
+            // readable by the service user alone.
+            let users = std::path::Path::new(users);
+            if users.exists() {
+                greenwave::config::snmp::load_users(users).map_err(|e| e.to_string())?;
+            }
+            if let Some(w) = greenwave::config::snmp::secret_file_warning(users) {
+                out!("warning: {w}");
+            }
         }
         loop_sources(&board, site, &cfg.cameras)?;
     }

@@ -344,7 +344,16 @@ fn serve(
             engine_time_s: u32::try_from(up.as_secs()).unwrap_or(u32::MAX),
             uptime_cs: u32::try_from(up.as_millis() / 10).unwrap_or(u32::MAX),
         };
-        let Some(out) = proto.handle(buf.get(..n).unwrap_or(&[]), &now, &mut cmds) else {
+        // The decoder is fuzzed (fuzz/fuzz_targets/snmp_packet.rs); should a datagram still make
+        // it panic, that datagram is dropped and counted and the agent goes on.
+        let packet = buf.get(..n).unwrap_or(&[]);
+        let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| proto.handle(packet, &now, &mut cmds)));
+        let Ok(answer) = answer else {
+            proto.counters.malformed += 1;
+            log::error!("snmp: a datagram from {src} failed in the decoder; dropped");
+            continue;
+        };
+        let Some(out) = answer else {
             continue;
         };
         if let Err(e) = socket.send_to(&out, src) {

@@ -255,22 +255,18 @@ impl Protocol {
             return None;
         };
         let pdu = self.answer(op, now, None)?;
-        let reply = v2c::Message {
-            version: msg.version,
-            community: msg.community,
-            data: pdu,
-        };
+        let (version, community) = (msg.version, msg.community);
         self.encode_fitting(
             MAX_PACKET,
             |p| {
                 rasn::ber::encode(&v2c::Message {
-                    version: reply.version.clone(),
-                    community: reply.community.clone(),
+                    version: version.clone(),
+                    community: community.clone(),
                     data: p.clone(),
                 })
                 .ok()
             },
-            &reply.data,
+            &pdu,
         )
     }
 

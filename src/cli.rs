@@ -31,7 +31,7 @@ pub enum Cmd {
     /// geometry. With --speed FACTOR, controller time is the monotonic clock (x FACTOR), as on a
     /// board. Exit 0; 1 on bad options or files; 3 when the run completed but something was lost
     /// (event rows not written or dropped, a state file not saved): the summary says what.
-    Sim(SimArgs),
+    Sim(Box<SimArgs>),
     /// Run on a cabinet board: GPIO relays, inputs, watchdog, console, event log, state (board
     /// file).
     ///

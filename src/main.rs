@@ -62,7 +62,7 @@ fn main() -> ExitCode {
     let mut lossy = false;
     let result = match cli.cmd {
         Cmd::Check(a) => check(a),
-        Cmd::Sim(a) => sim(a).map(|end| lossy = matches!(end, SimEnd::Lossy)),
+        Cmd::Sim(a) => sim(*a).map(|end| lossy = matches!(end, SimEnd::Lossy)),
         #[cfg(feature = "plot")]
         Cmd::Plot(o) => greenwave::plot::plot(&o).and_then(|s| {
             out!("{s}");

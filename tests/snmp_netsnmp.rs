@@ -204,7 +204,7 @@ fn net_snmp_reads_the_ntcip_objects_and_writes_only_with_snmpv3_authpriv() {
     let host = format!("udp:127.0.0.1:{port}");
     let events = dir.join("events.csv");
     let site = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("board/sites/nema8-4leg.toml");
-    let mut sim = Command::new(env!("CARGO_BIN_EXE_greenwave"))
+    let sim = Command::new(env!("CARGO_BIN_EXE_greenwave"))
         .args(["sim", "--site"])
         .arg(&site)
         .args([

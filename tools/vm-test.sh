@@ -79,7 +79,7 @@ probes=("$bin/greenwave" "$bin/examples/watchdog_probe")
 if [ $camera = 1 ]; then
     probes+=("$bin/examples/camera_probe")
     # vivid and the modules it depends on (their `depends=` modinfo, recursively), in load order in
-    # /mods/vivid.order for insmod: not the whole media tree, which would not fit the VM's RAM.
+    # /mods/vivid.order for insmod, rather than the whole media tree (35 MB unpacked into RAM).
     loaded=" "
     add_module() { # module name → its dependencies' and its own .ko in /mods, appended to the order
         case "$loaded" in *" $1 "*) return 0 ;; esac

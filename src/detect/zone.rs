@@ -10,13 +10,21 @@
 //! at 10 fps a queue standing through a 2-minute red moves the background 14 % of the way to the
 //! vehicles, short of the foreground threshold, so no "ghost" queue stays behind when it leaves),
 //! a foreground test `|pixel − background| > 20 + background/8`, and a motion test against the
-//! previous frame. A cell is occupied when ≥ 40 % of its samples are foreground, stopped when
+//! previous frame. Backgrounds are kept relative to a camera-wide illumination gain, estimated each
+//! frame from the samples that look like road (the mean of pixel / background over them, smoothed),
+//! so a cloud or the sun's angle changes what the whole scene is expected to look like at once —
+//! including under a queue that has covered a cell for minutes, whose own background cannot learn.
+//! Without it a cell occupied while the light changed keeps the old road as its background, sees
+//! the road as a vehicle when the queue leaves, and — being "occupied" — never learns it back (a
+//! ghost that holds presence on until the detector is judged stuck). A cell is occupied when ≥ 40 % of its samples are foreground, stopped when
 //! occupied and < 15 % of its samples moved.
 //!
 //! Outputs per zone (one site detector each): presence (any occupied cell, with 2-frame on / 3-frame
 //! off hysteresis), a vehicle count (a vehicle leaving the stop-line cell), the queue length
 //! (contiguous stopped cells from the stop line, gaps of one cell bridged) in metres, and health
-//! (Indiana 85-88 semantics): presence held > 300 s → stuck on; no presence for 30 min while other
+//! (Indiana 85-88 semantics): presence held > 300 s with no vehicle counted across the stop line
+//! in that time → stuck on (an area zone under saturated flow is occupied for minutes on end, but
+//! its vehicles keep leaving); no presence for 30 min while other
 //! zones see traffic → stuck off; more than 20 presence changes in 10 s → excessive change.
 //!
 //! Fixed-size state; [`ZoneDetector::process`] does not allocate.
@@ -30,6 +38,10 @@ pub const CELLS: usize = 16;
 pub const SAMPLES: usize = 12;
 /// Presence held longer than this is a stuck detector.
 pub const STUCK_ON_MS: u64 = 300_000;
+/// Least number of road-looking samples in a frame for an illumination estimate.
+const GAIN_SAMPLES: u32 = 32;
+/// Smoothing of the illumination gain per frame (sensor noise averages out over ~16 frames).
+const GAIN_ALPHA: f32 = 1.0 / 16.0;
 /// No presence for this long while other zones are active is a dead detector.
 pub const STUCK_OFF_MS: u64 = 1_800_000;
 /// More presence changes than this within [`CHATTER_WINDOW_MS`] is chatter: a lane passes at most
@@ -44,6 +56,10 @@ struct ZoneState {
     /// Pixel index of every sample, cell-major.
     idx: [u32; CELLS * SAMPLES],
     bg: [f32; CELLS * SAMPLES],
+    /// What the road under each sample looked like when last seen uncovered (relative to the
+    /// illumination gain, like `bg`). `bg` keeps learning, slowly, under a vehicle; this does not,
+    /// so when a vehicle that stood for minutes leaves, the road is recognised as road at once.
+    road: [f32; CELLS * SAMPLES],
     prev: [u8; CELLS * SAMPLES],
     present: bool,
     on_frames: u8,
@@ -52,6 +68,8 @@ struct ZoneState {
     count: u16,
     queue_m: f32,
     changed_at: Instant,
+    /// When the last vehicle was counted across the stop line.
+    counted_at: Instant,
     toggles: u8,
     toggle_window: Instant,
     health: DetectorHealth,
@@ -65,6 +83,8 @@ pub struct ZoneDetector {
     last_active: Instant,
     last_good: Option<Instant>,
     bad_frames: u64,
+    /// Camera-wide illumination gain: a sample's expected value is `gain × bg`.
+    gain: f32,
 }
 
 /// The projective map from the unit square (across the lane, along it from the stop line) to a
@@ -140,6 +160,7 @@ impl ZoneDetector {
             let _ = zones.push(ZoneState {
                 idx,
                 bg: [0.0; CELLS * SAMPLES],
+                road: [0.0; CELLS * SAMPLES],
                 prev: [0; CELLS * SAMPLES],
                 present: false,
                 on_frames: 0,
@@ -148,6 +169,7 @@ impl ZoneDetector {
                 count: 0,
                 queue_m: 0.0,
                 changed_at: Instant::ZERO,
+                counted_at: Instant::ZERO,
                 toggles: 0,
                 toggle_window: Instant::ZERO,
                 health: DetectorHealth::Ok,
@@ -160,6 +182,7 @@ impl ZoneDetector {
             last_active: Instant::ZERO,
             last_good: None,
             bad_frames: 0,
+            gain: 1.0,
         }
     }
 
@@ -201,6 +224,8 @@ impl ZoneDetector {
         let first = self.frames == 0;
         self.frames += 1;
         let mut any_active = false;
+        let gain = self.gain;
+        let (mut ratio_sum, mut ratio_n) = (0.0f32, 0u32);
         for (zi, z) in self.zones.iter_mut().enumerate() {
             let len = self.cfg.zones.get(zi).map_or(80.0, |c| c.length_m);
             let mut occupied = [false; CELLS];
@@ -215,12 +240,20 @@ impl ZoneDetector {
                     let p = f32::from(pixels.get(z.idx[k] as usize).copied().unwrap_or(0));
                     px[s] = p;
                     if first {
-                        z.bg[k] = p;
+                        z.bg[k] = p / gain;
+                        z.road[k] = p / gain;
                         z.prev[k] = p as u8;
                         continue;
                     }
-                    let bg = z.bg[k];
+                    let bg = z.bg[k] * gain;
                     is_fg[s] = (p - bg).abs() > 20.0 + bg / 8.0;
+                    let road = z.road[k] * gain;
+                    if is_fg[s] && (p - road).abs() <= 20.0 + road / 8.0 {
+                        // The road as it was before the background crept under a long-standing
+                        // vehicle: no vehicle here now.
+                        is_fg[s] = false;
+                        z.bg[k] = z.road[k];
+                    }
                     if is_fg[s] {
                         fg += 1;
                     }
@@ -241,9 +274,15 @@ impl ZoneDetector {
                         let alpha = if is_fg[s] || occupied[c] {
                             1.0 / 8192.0
                         } else {
+                            // Road: it tells the scene's illumination.
+                            if z.bg[k] >= 8.0 {
+                                ratio_sum += px[s] / z.bg[k];
+                                ratio_n += 1;
+                            }
+                            z.road[k] += (px[s] / gain - z.road[k]) / 64.0;
                             1.0 / 64.0
                         };
-                        z.bg[k] += (px[s] - z.bg[k]) * alpha;
+                        z.bg[k] += (px[s] / gain - z.bg[k]) * alpha;
                     }
                 }
                 stopped[c] = occupied[c] && moving * 100 < SAMPLES * 15;
@@ -275,6 +314,7 @@ impl ZoneDetector {
             let sl = occupied[0] || occupied[1];
             if z.stopline_occupied && !sl {
                 z.count = z.count.wrapping_add(1);
+                z.counted_at = at;
             }
             z.stopline_occupied = sl;
             // Queue: stopped cells from the stop line, bridging single-cell gaps.
@@ -298,7 +338,7 @@ impl ZoneDetector {
             // Health.
             z.health = if z.toggles > MAX_TOGGLES {
                 DetectorHealth::ExcessiveChange
-            } else if z.present && at.since(z.changed_at) > STUCK_ON_MS {
+            } else if z.present && at.since(z.changed_at) > STUCK_ON_MS && at.since(z.counted_at) > STUCK_ON_MS {
                 DetectorHealth::StuckOn
             } else if !z.present && at.since(z.changed_at) > STUCK_OFF_MS && at.since(self.last_active) < 60_000 {
                 DetectorHealth::StuckOff
@@ -308,6 +348,10 @@ impl ZoneDetector {
         }
         if any_active {
             self.last_active = at;
+        }
+        if ratio_n >= GAIN_SAMPLES {
+            let seen = ratio_sum / ratio_n as f32;
+            self.gain = (self.gain + (seen - self.gain) * GAIN_ALPHA).clamp(0.05, 20.0);
         }
         Ok(())
     }
@@ -491,5 +535,66 @@ length_m = 80
         }
         d.fill(&mut snap, false);
         assert_eq!(snap.health[2], DetectorHealth::ExcessiveChange);
+    }
+
+    /// `frame` with every pixel scaled by the scene's illumination `gain`.
+    fn lit(rows: core::ops::Range<usize>, gain: f32) -> Vec<u8> {
+        frame(rows)
+            .iter()
+            .map(|p| (f32::from(*p) * gain).min(255.0) as u8)
+            .collect()
+    }
+
+    #[test]
+    fn light_changing_under_a_standing_vehicle_leaves_no_ghost() {
+        let mut d = ZoneDetector::new(cfg());
+        let mut snap = DetectorSnapshot::EMPTY;
+        for k in 0..10 {
+            d.process(Instant(k * 100), &lit(0..0, 1.0)).unwrap();
+        }
+        // A vehicle stands over the stop-line half of the zone for 7 minutes while a cloud passes
+        // and the light comes back 40 % brighter; the far half is road throughout.
+        let n = 4200u64;
+        for k in 10..10 + n {
+            let g = 1.0 + 0.4 * (k - 10) as f32 / n as f32;
+            d.process(Instant(k * 100), &lit(32..60, g)).unwrap();
+        }
+        d.fill(&mut snap, false);
+        assert!(snap.presence.contains(2), "the standing vehicle is still seen");
+        assert_eq!(
+            snap.health[2],
+            DetectorHealth::StuckOn,
+            "7 minutes without a vehicle leaving"
+        );
+        // It leaves: the brighter road is road, not a vehicle.
+        for k in 10 + n..20 + n {
+            d.process(Instant(k * 100), &lit(0..0, 1.4)).unwrap();
+        }
+        d.fill(&mut snap, false);
+        assert!(
+            !snap.presence.contains(2),
+            "a ghost of the old light stayed (gain {})",
+            d.gain
+        );
+        assert_eq!(snap.health[2], DetectorHealth::Ok);
+    }
+
+    #[test]
+    fn a_zone_occupied_for_minutes_by_moving_traffic_is_not_stuck() {
+        let mut d = ZoneDetector::new(cfg());
+        let mut snap = DetectorSnapshot::EMPTY;
+        for k in 0..10 {
+            d.process(Instant(k * 100), &frame(0..0)).unwrap();
+        }
+        // Saturated flow for 8 minutes: the far cells always hold a vehicle, and one vehicle crosses
+        // the stop line every 2.5 s (the stop-line cells clear for half a second between them).
+        for k in 10..4810u64 {
+            let f = if k % 25 < 5 { frame(4..40) } else { frame(4..60) };
+            d.process(Instant(k * 100), &f).unwrap();
+        }
+        d.fill(&mut snap, false);
+        assert!(snap.presence.contains(2));
+        assert!(snap.counts[2] > 150, "counts {}", snap.counts[2]);
+        assert_eq!(snap.health[2], DetectorHealth::Ok, "vehicles keep leaving: not stuck");
     }
 }

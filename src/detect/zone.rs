@@ -17,10 +17,15 @@
 //! Without it a cell occupied while the light changed keeps the old road as its background, sees
 //! the road as a vehicle when the queue leaves, and — being "occupied" — never learns it back (a
 //! ghost that holds presence on until the detector is judged stuck). A cell is occupied when ≥ 40 % of its samples are foreground, stopped when
-//! occupied and < 15 % of its samples moved.
+//! occupied without a break for [`STOPPED_MS`] and < 15 % of its samples moved (the motion test
+//! alone takes a uniform body sliding along the lane for a standing one: its inside pixels do not
+//! change from frame to frame, least of all far from the camera where it moves a few pixels; a cell
+//! of a moving lane clears between vehicles, a queued one does not).
 //!
 //! Outputs per zone (one site detector each): presence (any occupied cell, with 2-frame on / 3-frame
-//! off hysteresis), a vehicle count (a vehicle leaving the stop-line cell), the queue length
+//! off hysteresis), a vehicle count (a vehicle leaving the stop-line cell), or with a virtual loop
+//! (`loop_m`) presence = the loop's cell occupied or a standing queue, count = vehicles leaving
+//! the loop's cell; the queue length
 //! (contiguous stopped cells from the stop line, gaps of one cell bridged) in metres, and health
 //! (Indiana 85-88 semantics): presence held > 300 s with no vehicle counted across the stop line
 //! in that time → stuck on (an area zone under saturated flow is occupied for minutes on end, but
@@ -38,6 +43,8 @@ pub const CELLS: usize = 16;
 pub const SAMPLES: usize = 12;
 /// Presence held longer than this is a stuck detector.
 pub const STUCK_ON_MS: u64 = 300_000;
+/// A cell counts towards the standing queue once occupied this long without a break.
+pub const STOPPED_MS: u64 = 1_500;
 /// Least number of road-looking samples in a frame for an illumination estimate.
 const GAIN_SAMPLES: u32 = 32;
 /// Smoothing of the illumination gain per frame (sensor noise averages out over ~16 frames).
@@ -61,6 +68,8 @@ struct ZoneState {
     /// so when a vehicle that stood for minutes leaves, the road is recognised as road at once.
     road: [f32; CELLS * SAMPLES],
     prev: [u8; CELLS * SAMPLES],
+    /// Since when each cell has been occupied without a break (`None`: clear).
+    occupied_since: [Option<Instant>; CELLS],
     present: bool,
     on_frames: u8,
     off_frames: u8,
@@ -162,6 +171,7 @@ impl ZoneDetector {
                 bg: [0.0; CELLS * SAMPLES],
                 road: [0.0; CELLS * SAMPLES],
                 prev: [0; CELLS * SAMPLES],
+                occupied_since: [None; CELLS],
                 present: false,
                 on_frames: 0,
                 off_frames: 0,
@@ -228,6 +238,13 @@ impl ZoneDetector {
         let (mut ratio_sum, mut ratio_n) = (0.0f32, 0u32);
         for (zi, z) in self.zones.iter_mut().enumerate() {
             let len = self.cfg.zones.get(zi).map_or(80.0, |c| c.length_m);
+            // The virtual loop's cell, if the zone has one.
+            let loop_cell = self
+                .cfg
+                .zones
+                .get(zi)
+                .and_then(|c| c.loop_m)
+                .map(|m| ((m / len * CELLS as f32) as usize).min(CELLS - 1));
             let mut occupied = [false; CELLS];
             let mut stopped = [false; CELLS];
             for c in 0..CELLS {
@@ -285,10 +302,19 @@ impl ZoneDetector {
                         z.bg[k] += (px[s] / gain - z.bg[k]) * alpha;
                     }
                 }
-                stopped[c] = occupied[c] && moving * 100 < SAMPLES * 15;
+                let since = if occupied[c] {
+                    *z.occupied_since[c].get_or_insert(at)
+                } else {
+                    z.occupied_since[c] = None;
+                    at
+                };
+                stopped[c] = occupied[c] && at.since(since) >= STOPPED_MS && moving * 100 < SAMPLES * 15;
             }
             // Presence with hysteresis.
-            let raw = occupied.iter().any(|o| *o);
+            let raw = match loop_cell {
+                None => occupied.iter().any(|o| *o),
+                Some(c) => occupied[c] || stopped.iter().any(|s| *s),
+            };
             if raw {
                 z.on_frames = z.on_frames.saturating_add(1);
                 z.off_frames = 0;
@@ -310,8 +336,11 @@ impl ZoneDetector {
                 }
                 z.toggles = z.toggles.saturating_add(1);
             }
-            // Count a vehicle when the stop-line cell clears (it crossed the line).
-            let sl = occupied[0] || occupied[1];
+            // Count a vehicle when the stop-line cells (or the loop's) clear: it crossed the line.
+            let sl = match loop_cell {
+                None => occupied[0] || occupied[1],
+                Some(c) => occupied[c],
+            };
             if z.stopline_occupied && !sl {
                 z.count = z.count.wrapping_add(1);
                 z.counted_at = at;
@@ -414,7 +443,7 @@ length_m = 80
         assert!(!snap.presence.contains(2));
         assert_eq!(snap.health[2], DetectorHealth::Ok);
         // A standing queue over the 20 rows nearest the stop line (y 40..60 of a 56-row zone).
-        for k in 10..20 {
+        for k in 10..40 {
             d.process(Instant(k * 100), &frame(40..60)).unwrap();
         }
         d.fill(&mut snap, false);
@@ -425,7 +454,7 @@ length_m = 80
             snap.queue_m[2]
         );
         // The queue leaves: one vehicle counted as the stop-line cells clear.
-        for k in 20..30 {
+        for k in 40..50 {
             d.process(Instant(k * 100), &frame(0..0)).unwrap();
         }
         d.fill(&mut snap, false);
@@ -596,5 +625,68 @@ length_m = 80
         assert!(snap.presence.contains(2));
         assert!(snap.counts[2] > 150, "counts {}", snap.counts[2]);
         assert_eq!(snap.health[2], DetectorHealth::Ok, "vehicles keep leaving: not stuck");
+    }
+
+    #[test]
+    fn a_uniform_vehicle_driving_along_the_zone_is_not_a_queue() {
+        let mut d = ZoneDetector::new(cfg());
+        let mut snap = DetectorSnapshot::EMPTY;
+        for k in 0..10 {
+            d.process(Instant(k * 100), &frame(0..0)).unwrap();
+        }
+        // A 12-row vehicle of one shade drives from the far end to the stop line, one row a frame
+        // (about 8 m/s on this 80 m zone): inside it no pixel changes from frame to frame.
+        let mut worst = 0.0f32;
+        for (k, top) in (10u64..).zip(0..52usize) {
+            d.process(Instant(k * 100), &frame(top..top + 12)).unwrap();
+            d.fill(&mut snap, false);
+            assert!(snap.presence.contains(2) || top < 2);
+            worst = worst.max(snap.queue_m[2]);
+        }
+        assert_eq!(worst, 0.0, "a moving vehicle was taken for a standing queue");
+    }
+
+    #[test]
+    fn a_virtual_loop_reports_passing_vehicles_and_standing_queues_only() {
+        let text = r#"
+width = 64
+height = 64
+[[zone]]
+detector = 3
+quad = [[10, 60], [20, 60], [20, 4], [10, 4]]
+length_m = 80
+loop_m = 40
+"#;
+        let mut d = ZoneDetector::new(CameraConfig::parse(text, "camera.toml").unwrap());
+        let mut snap = DetectorSnapshot::EMPTY;
+        for k in 0..10 {
+            d.process(Instant(k * 100), &frame(0..0)).unwrap();
+        }
+        // A vehicle drives from the far end to the stop line, one row a frame: the zone's rows
+        // 4..60 are 80 m, so the loop 40 m up is around row 32.
+        let mut on = Vec::new();
+        for (k, top) in (10u64..).zip(0..52usize) {
+            d.process(Instant(k * 100), &frame(top..top + 8)).unwrap();
+            d.fill(&mut snap, false);
+            on.push(snap.presence.contains(2));
+        }
+        let first = on.iter().position(|p| *p).expect("the vehicle crossed the loop");
+        let last = on.iter().rposition(|p| *p).unwrap();
+        assert!((18..=30).contains(&first), "presence from frame {first}");
+        assert!(
+            last - first <= 14,
+            "presence only while over the loop: {first}..={last}"
+        );
+        assert!(
+            !on[on.len() - 1],
+            "no presence nearing the stop line, away from the loop"
+        );
+        assert_eq!(snap.counts[2], 1, "counted once, at the loop");
+        // A queue standing near the stop line, clear of the loop: presence once it is standing.
+        for k in 100..130 {
+            d.process(Instant(k * 100), &frame(44..60)).unwrap();
+        }
+        d.fill(&mut snap, false);
+        assert!(snap.presence.contains(2), "a standing queue is presence");
     }
 }

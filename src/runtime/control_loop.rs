@@ -600,5 +600,13 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
         scenarios: status.scenarios,
         heap_start_bytes,
         heap_end_bytes,
+        schedule: lp.controller.site().coord.active().then(|| {
+            let (latest, changes) = lp.controller.schedule_history();
+            crate::runtime::summary::ScheduleSummary {
+                changes,
+                latest: latest.copied().collect(),
+                transitions: lp.controller.coordinator().transitions,
+            }
+        }),
     })
 }

@@ -707,7 +707,12 @@ fn the_check_refuses_unworkable_patterns_and_schedules() {
         "pattern.coordinated",
         "two coordinated phases in one ring",
     );
-    bad("offset_s = 12", "offset_s = 95", "pattern.offset_s", "out of range");
+    bad(
+        "offset_s = 12",
+        "offset_s = 95",
+        "pattern.offset_s",
+        "not shorter than the cycle",
+    );
     bad(
         "{ at = \"06:30\", action = \"pattern 1\" }",
         "{ at = \"06:30\", action = \"pattern 9\" }",

@@ -469,6 +469,9 @@ fn a_week_of_the_example_schedule() {
     assert_eq!(check.flashes, 7, "one night flash per night");
 }
 
+/// An event's controller time and the wall clock's Unix ms at it.
+type Stamp = (u64, i64);
+
 /// Green starts of `phase` (event 1) as local-cycle-timer positions, ms, in a run of `ticks`
 /// ticks from `start`; `step` moves the wall clock at `step_at` (ms of the run).
 fn coordinated_run(
@@ -478,7 +481,7 @@ fn coordinated_run(
     step_at: u64,
     step_ms: i64,
     phase: u8,
-) -> (Vec<(u64, i64)>, Vec<(u64, u16)>) {
+) -> (Vec<Stamp>, Vec<(u64, u16)>) {
     let mut ctl = Controller::new(site, &MmuCard::from_geometry(site), Instant(0));
     ctl.set_wall(Instant(0), start);
     let mut check = Checker::new(site);

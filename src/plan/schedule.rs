@@ -83,8 +83,8 @@ pub fn in_force(cfg: &CoordConfig, now: DateTime) -> InForce {
                 .events
                 .iter()
                 .take(MAX_DAY_EVENTS)
-                .filter(|e| back > 0 || e.minute <= minute)
-                .last();
+                .rev()
+                .find(|e| back > 0 || e.minute <= minute);
             if let Some(e) = last {
                 return InForce {
                     action: e.action,

@@ -26,7 +26,7 @@ use crate::monitor::card::MmuCard;
 use crate::monitor::{Fault, FaultKind, Monitor};
 use crate::phase::PhaseSet;
 use crate::plan::adaptive::GreenObservation;
-use crate::plan::coord::{Coordinator, CycleState};
+use crate::plan::coord::{Coordinator, CycleState, Seen};
 use crate::plan::schedule::{self, NextChange};
 use crate::plan::webster::WebsterPlan;
 use crate::plan::{CabinetCalls, PlanMode, Planner};
@@ -466,15 +466,15 @@ impl Controller {
             } else {
                 PhaseSet::EMPTY
             };
-            if let Some(d) = self.sched.coord.tick(
-                &self.site,
-                now,
-                local.map(ms_of_day),
-                &self.engine,
+            let seen = Seen {
+                local_ms: local.map(ms_of_day),
                 adaptive_end,
-                &mut demand,
-                &mut self.events,
-            ) {
+            };
+            if let Some(d) = self
+                .sched
+                .coord
+                .tick(&self.site, now, seen, &self.engine, &mut demand, &mut self.events)
+            {
                 directive = d;
             }
         }

@@ -87,11 +87,6 @@ impl WallWatch {
         WallWatch { read, ..self }
     }
 
-    /// The wall clock at controller instant 0 as last taken (the anchor in force).
-    pub fn unix_ms_at_zero(&self) -> i64 {
-        self.unix_ms_at_zero
-    }
-
     /// Reads the wall clock at controller time `now` and takes it ([`WallWatch::observe`]).
     /// The wall time (Unix ms) of controller time zero, as last followed.
     pub fn unix_ms_at_zero(&self) -> i64 {

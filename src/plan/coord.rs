@@ -3,7 +3,7 @@
 //!
 //! ## The pattern timer
 //! A pattern (`config::schedule::Pattern`) lays its splits out on the cycle
-//! ([`config::schedule::Layout`]: ring by ring, barrier group by barrier group, lagging phases
+//! ([`Layout`]: ring by ring, barrier group by barrier group, lagging phases
 //! last in their group). The **local cycle timer** is `(local time − sync reference) mod cycle`, the
 //! sync reference being local midnight (NTCIP 1202 default); the coordinated phases' reference
 //! point (start of green, or of yellow) falls where the timer equals the offset. The controller

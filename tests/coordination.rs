@@ -770,7 +770,7 @@ fn a_call_outside_its_window_waits_at_most_for_the_next_cycle() {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            if waiting[j].is_none() && seed % 900 == 0 && now.0 > 60_000 {
+            if waiting[j].is_none() && seed.is_multiple_of(900) && now.0 > 60_000 {
                 waiting[j] = Some(now.0);
             }
             if waiting[j].is_some() {

@@ -226,10 +226,12 @@ fn net_snmp_reads_the_ntcip_objects_and_writes_only_with_snmpv3_authpriv() {
         .spawn()
         .unwrap();
 
-    // Up within a few seconds (it binds before the loop starts).
+    // Up within a few seconds: the agent binds before the loop starts, and the phase table is
+    // there once the loop has published its first status.
     let mut up = false;
-    for _ in 0..50 {
-        if run("snmpget", &v2c(&host, &["1.3.6.1.2.1.1.5.0"])).ok {
+    for _ in 0..100 {
+        let o = run("snmpget", &v2c(&host, &["1.3.6.1.4.1.1206.4.2.1.1.2.1.4.2"]));
+        if o.ok && o.text.contains("INTEGER") {
             up = true;
             break;
         }

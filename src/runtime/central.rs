@@ -114,6 +114,8 @@ pub fn unit_status(
     out.faults_total = st.faults_total;
     out.cycle_ms = st.cycle_ms;
     out.cycles = st.cycles;
+    out.pattern = st.pattern;
+    out.cycle_timer_s = st.cycle_timer_s;
     let mut g = PhaseGroups::default();
     for (i, (veh, ped)) in st.frame.veh.iter().zip(st.frame.ped.iter()).enumerate() {
         let Some(t) = site.phases[i].as_ref() else { continue };

@@ -484,6 +484,11 @@ fn detector_reported(h: DetectorHealth) -> u8 {
     }
 }
 
+/// A coordination pattern (1-253) is in force: not free, not flash.
+fn coordinated(s: &UnitStatus) -> bool {
+    (1..=253).contains(&s.pattern)
+}
+
 fn detector_faulty(h: DetectorHealth) -> bool {
     !matches!(h, DetectorHealth::Ok | DetectorHealth::Unknown)
 }
@@ -503,7 +508,7 @@ fn short_alarms(s: &UnitStatus) -> u8 {
     if s.detectors.iter().any(|d| d.number != 0 && detector_faulty(d.health)) {
         b |= 1 << 5;
     }
-    if s.pattern == 0 {
+    if !coordinated(s) {
         b |= 1 << 3;
     }
     if flash {
@@ -519,10 +524,10 @@ fn short_alarms(s: &UnitStatus) -> u8 {
 /// monitor latched flash).
 fn unit_alarms1(s: &UnitStatus) -> u8 {
     let mut b = 0u8;
-    if s.pattern != 0 && s.preempt.is_none() && s.mode == crate::central::status::UnitMode::Run {
+    if coordinated(s) && s.preempt.is_none() && s.mode == crate::central::status::UnitMode::Run {
         b |= 1 << 7;
     }
-    if s.pattern == 0 {
+    if !coordinated(s) {
         b |= 1 << 6;
     }
     if s.mode == crate::central::status::UnitMode::Flash && s.fault.is_some() {
@@ -608,7 +613,7 @@ pub fn read<'a>(v: &View<'a>, obj: Obj, index: u32) -> Option<Value<'a>> {
         }),
         // 2.5.11: notFree(2) while a pattern runs, else coordFree(6) (the unit's programming
         // runs it free).
-        Obj::LocalFreeStatus => int(if s.pattern != 0 { 2 } else { 6 }),
+        Obj::LocalFreeStatus => int(if coordinated(s) { 2 } else { 6 }),
         Obj::CoordCycleStatus => int(s.cycle_timer_s.unwrap_or(0)),
         Obj::SystemPatternControl => int(v.pattern_command),
         Obj::MaxPreempts => int(MAX_PREEMPTS as i64),

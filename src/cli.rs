@@ -57,6 +57,9 @@ pub enum Cmd {
     /// Read a console PIN (4-12 digits) from standard input; print the salted hash for the site
     /// file's `[console] pin_hash`.
     PinHash,
+    /// Offsets for a coordinated corridor by two-way bandwidth maximisation (MAXBAND idea):
+    /// prints each intersection's offset and the outbound/inbound bandwidth.
+    Offsets(OffsetsArgs),
     /// Draw a camera's zones (outline, number, detector, stop line in red) over a frame from a
     /// recorded clip or the camera itself, as a PNG.
     Zones(ZonesArgs),
@@ -80,6 +83,16 @@ pub struct ZonesArgs {
     /// Where to write the picture.
     #[arg(long, value_name = "zones.png")]
     pub out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct OffsetsArgs {
+    /// Corridor file: the intersections in order, distances, speeds, cycle, through greens.
+    #[arg(long, value_name = "FILE")]
+    pub corridor: PathBuf,
+    /// Also write the offsets and bands as JSON to F.
+    #[arg(long, value_name = "F")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Args)]

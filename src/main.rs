@@ -2,7 +2,7 @@
 //! validate the site, build the hardware, hand over to the runtime.
 
 use clap::Parser;
-use cli::{CheckArgs, Cli, Cmd, RunArgs, SimArgs, TrainArgs, VerifyArgs, ZonesArgs};
+use cli::{CheckArgs, Cli, Cmd, OffsetsArgs, RunArgs, SimArgs, TrainArgs, VerifyArgs, ZonesArgs};
 use greenwave::config::Site;
 use greenwave::plan::webster;
 use greenwave::runtime::control_loop::{EventLogTarget, LoopOptions, Speed};
@@ -75,6 +75,7 @@ fn main() -> ExitCode {
         Cmd::Run(a) => run(a),
         Cmd::Verify(a) => verify(a),
         Cmd::Zones(a) => zones(a),
+        Cmd::Offsets(a) => offsets(a),
     };
     // Anything still buffered is written now, where a failure can still be reported.
     let result = result.and_then(|()| std::io::stdout().flush().map_err(stdout_error));
@@ -604,6 +605,58 @@ fn verify(args: VerifyArgs) -> Result<(), String> {
     );
     if failed || conflicts + short_y + short_r + uncounted > 0 {
         return Err("the event log breaks the MMU card or loses events".into());
+    }
+    Ok(())
+}
+
+/// `greenwave offsets`: corridor offsets by two-way bandwidth maximisation (`greenwave::offsets`).
+fn offsets(args: OffsetsArgs) -> Result<(), String> {
+    use greenwave::offsets::{solve, CorridorFile};
+    let file = CorridorFile::load(&args.corridor)?;
+    let k = file.corridor()?;
+    let s = solve(&k);
+    let h = &file.corridor;
+    let c = k.cycle_s;
+    out!(
+        "{}: {} intersections, cycle {c} s, offsets on a {} s grid ({} search nodes)",
+        if h.name.is_empty() { args.corridor.display().to_string() } else { h.name.clone() },
+        k.t_out.len(),
+        k.resolution_s,
+        s.nodes
+    );
+    out!("  #  intersection            offset_s  {:>10}  {:>10}", format!("{} green", h.outbound), format!("{} green", h.inbound));
+    for (i, x) in file.intersections.iter().enumerate() {
+        out!(
+            "{:>3}  {:<24} {:>7.1}  {:>9.1}s  {:>9.1}s",
+            i + 1,
+            x.name,
+            s.offsets[i],
+            x.green_out_s,
+            x.green_in_s
+        );
+    }
+    let b = s.bands;
+    out!("{} bandwidth {:.1} s ({:.0} % of the cycle)", h.outbound, b.outbound_s, 100.0 * b.outbound_s / c);
+    out!("{} bandwidth {:.1} s ({:.0} % of the cycle)", h.inbound, b.inbound_s, 100.0 * b.inbound_s / c);
+    out!("offset = start of the outbound through green, seconds after intersection 1's (modulo the cycle)");
+    if let Some(path) = &args.json {
+        let j = serde_json::json!({
+            "corridor": h.name,
+            "cycle_s": c,
+            "resolution_s": k.resolution_s,
+            "intersections": file.intersections.iter().zip(&s.offsets).map(|(x, o)| serde_json::json!({
+                "name": x.name, "offset_s": o, "green_out_s": x.green_out_s, "green_in_s": x.green_in_s,
+                "internal_offset_s": x.internal_offset_s,
+            })).collect::<Vec<_>>(),
+            "outbound_bandwidth_s": b.outbound_s,
+            "inbound_bandwidth_s": b.inbound_s,
+            "outbound_share": b.outbound_s / c,
+            "inbound_share": b.inbound_s / c,
+            "outbound_band_start_s": b.outbound_start_s,
+            "inbound_band_start_s": b.inbound_start_s,
+        });
+        let text = serde_json::to_string_pretty(&j).map_err(|e| e.to_string())?;
+        std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(())
 }

@@ -21,7 +21,7 @@ const LAYERS: &[&[&str]] = &[
     &["camera", "sim"],
     &["console"],
     &["runtime"],
-    &["train", "verify", "plot"],
+    &["train", "verify", "plot", "offsets"],
 ];
 
 fn layer(module: &str) -> Option<usize> {

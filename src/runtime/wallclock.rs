@@ -87,6 +87,11 @@ impl WallWatch {
         WallWatch { read, ..self }
     }
 
+    /// The wall clock at controller instant 0 as last taken (the anchor in force).
+    pub fn unix_ms_at_zero(&self) -> i64 {
+        self.unix_ms_at_zero
+    }
+
     /// Reads the wall clock at controller time `now` and takes it ([`WallWatch::observe`]).
     pub fn observe_now(&mut self, now: Instant, ev: &mut EventRing) -> Option<i64> {
         let unix_ms = (self.read)();

@@ -65,7 +65,7 @@ const CROSS_MPS: f64 = 11.11;
 /// take a while to reach speed; SUMO's `tlsCoordinator.py` assumes 80 % by default).
 pub const PROGRESSION_KMH: f64 = 54.0;
 /// SUMO time 0 on every cabinet's wall clock: Monday 2026-01-05 00:00:00 UTC, a local midnight
-/// (the sync reference of the cycle timers) in the sites' zone.
+/// (the sync reference of the cycle timers) in the sites' zone (`time_zone = "UTC"`).
 pub const EPOCH_UNIX_MS: i64 = 1_767_571_200_000;
 
 /// Where a trip enters or leaves the corridor.
@@ -428,7 +428,7 @@ fn site_text(k: usize, vol: &[f64; 8], map: &str, cycle_range: (u32, u32), patte
     };
     let mut s = format!(
         "# Main Street & {k}th Ave: signal {k} of the SUMO corridor (greenwave-sumo corridor), generated.\n\
-         [site]\nname = \"Main St & {k}th Ave\"\ndevice_id = {k}\ntick_ms = 100\nrest = \"green\"\nplanner = \"adaptive\"\n\
+         [site]\nname = \"Main St & {k}th Ave\"\ndevice_id = {k}\ntick_ms = 100\nrest = \"green\"\nplanner = \"adaptive\"\ntime_zone = \"UTC\"\n\
          cycle_min_s = {}\ncycle_max_s = {}\nstartup_red_s = 4\nsaturation_flow_vphpl = 1800\nflash = \"red\"\ndetector_stale_s = 2\n\n\
          [structure]\nrings = [[1, 2, 4], [5, 6, 8]]\nbarriers = [[1, 2, 5, 6], [4, 8]]\n\n",
         cycle_range.0, cycle_range.1
@@ -718,9 +718,9 @@ fn run_greenwave(
     let mut cabinets = Vec::new();
     for (site, map) in sites {
         let tls = crate::mapping::check_files(map, site, &cn.net, &[&cn.detectors])?;
-        let ctl = Controller::new(site, &greenwave::monitor::card::MmuCard::from_geometry(site), Instant::ZERO);
+        let mut ctl = Controller::new(site, &greenwave::monitor::card::MmuCard::from_geometry(site), Instant::ZERO);
         // The cabinet's wall clock: SUMO time 0 is the common epoch (GPS / NTP time base).
-        // SETWALL ctl.set_wall(Instant::ZERO, EPOCH_UNIX_MS);
+        ctl.set_wall(Instant::ZERO, EPOCH_UNIX_MS);
         cabinets.push((ctl, DetectorReader::from_map(&map.detector), tls.links.len(), OutputFrame::ALL_RED));
     }
     let mut trace: SignalTrace = vec![Vec::new(); sites.len()];

@@ -18,9 +18,9 @@
 //! circle of one cycle. A band is one contiguous arc inside every one of them; [`bandwidths`]
 //! computes the longest exactly, by intersecting the arcs.
 //!
-//! The search ([`solve`]) maximises MAXBAND's `b_out + k · b_in` (k = `inbound_weight`, the
-//! target ratio of the inbound to the outbound band, see [`objective`]; equal values go to the
-//! more balanced pair) over offsets on a grid of `resolution_s`, with intersection 1 held
+//! The search ([`solve`]) maximises MAXBAND's `b_out + k · b_in` (k = `inbound_weight`, usually
+//! the inbound / outbound volume ratio, see [`objective`]; equal values go to the more balanced
+//! pair) over offsets on a grid of `resolution_s`, with intersection 1 held
 //! at 0. It is a depth-first branch and bound that is exhaustive over the grid: it assigns the
 //! intersections in corridor order; the bands of the intersections assigned so far only shrink
 //! when more are added, so `min(band so far, narrowest green still to come)` per direction bounds
@@ -61,8 +61,8 @@ pub struct CorridorHead {
     pub name: String,
     /// Common cycle length, seconds.
     pub cycle_s: f64,
-    /// MAXBAND's k: weight of the inbound band in `b_out + k · b_in` and the target ratio
-    /// `b_in / b_out` (usually the inbound / outbound volume ratio; 1 = both directions alike).
+    /// MAXBAND's k: weight of the inbound band in `b_out + k · b_in` (usually the inbound /
+    /// outbound volume ratio; 1 = both directions alike).
     #[serde(default = "one")]
     pub inbound_weight: f64,
     /// Grid step of the offsets, seconds (1 = whole-second offsets, as a site file's `offset_s`).
@@ -331,36 +331,22 @@ pub fn bandwidths(k: &Corridor, offsets: &[f64]) -> Bands {
     }
 }
 
-/// Weight of the narrower band in the objective: among offsets of equal value the search prefers
-/// the one that serves both directions (with k = 1, 40 + 0 s and 20 + 20 s tie otherwise).
+/// Weight of the narrower band in the objective: among offsets of equal `b_out + k · b_in` the
+/// search prefers the one that serves both directions (with k = 1, 40 + 0 s and 20 + 20 s tie
+/// otherwise).
 pub const BALANCE_WEIGHT: f64 = 1e-3;
 
-/// The objective the search maximises (MAXBAND's): `b_out + k · b_in` over the bands that fit in
-/// the green windows (`b_out` ≤ the outbound window, `b_in` ≤ the inbound one) subject to
-/// MAXBAND's target ratio `(1 − k) · b_in ≥ (1 − k) · k · b_out` — with k < 1 the inbound band
-/// is at least k times the outbound one, with k > 1 at most k times, with k = 1 free — so the
-/// lighter direction is not given up for the heavier one. Ties go to the more balanced pair.
+/// The objective the search maximises: MAXBAND's `b_out + k · b_in`, ties broken towards balanced
+/// bands. MAXBAND's target-ratio constraint (`b_in ≥ k · b_out` for k < 1) is left out: where the
+/// spacing and cycle allow no two-way band it would give the whole band to the lighter direction
+/// (a zero outbound band meets it), where the heavier one is the engineer's choice.
 pub fn objective(k: &Corridor, b: &Bands) -> f64 {
     value(k, b.outbound_s, b.inbound_s)
 }
 
-/// The objective for windows `w_out`, `w_in`: non-decreasing in both (the search's bound relies
-/// on it).
-fn value(k: &Corridor, w_out: f64, w_in: f64) -> f64 {
-    let r = k.inbound_weight;
-    let (out, inb) = if r < 1.0 {
-        // b_in ≥ r · b_out: the outbound band is cut to what the inbound window allows.
-        if r > 0.0 {
-            (w_out.min(w_in / r), w_in)
-        } else {
-            (w_out, 0.0)
-        }
-    } else if r > 1.0 {
-        (w_out, w_in.min(r * w_out))
-    } else {
-        (w_out, w_in)
-    };
-    out + r * inb + BALANCE_WEIGHT * w_out.min(w_in)
+/// The objective for bands `out`, `inb`: non-decreasing in both (the search's bound relies on it).
+fn value(k: &Corridor, out: f64, inb: f64) -> f64 {
+    out + k.inbound_weight * inb + BALANCE_WEIGHT * out.min(inb)
 }
 
 /// The search's answer.
@@ -543,6 +529,20 @@ mod tests {
         assert!((b.outbound_s - 40.0).abs() < 1e-6);
     }
 
+    /// With k < 1 (inbound the lighter direction) a one-way band goes to the outbound direction;
+    /// with k = 1 the balanced pair wins a tie.
+    #[test]
+    fn weight_prefers_the_heavier_direction() {
+        let mut k = corridor(90.0, &[750.0], 60.0, &[40.0; 2], &[40.0; 2]);
+        k.inbound_weight = 0.8;
+        let out_only = Bands { outbound_s: 24.0, ..Bands::default() };
+        let in_only = Bands { inbound_s: 24.0, ..Bands::default() };
+        assert!(objective(&k, &out_only) > objective(&k, &in_only));
+        k.inbound_weight = 1.0;
+        let even = Bands { outbound_s: 12.0, inbound_s: 12.0, ..Bands::default() };
+        assert!(objective(&k, &even) > objective(&k, &out_only));
+    }
+
     #[test]
     fn bad_files_name_the_fix() {
         let f: CorridorFile =
@@ -562,7 +562,9 @@ mod tests {
         let k = f.corridor().unwrap();
         let s = solve(&k);
         assert_eq!(s.offsets.len(), f.intersections.len());
-        assert!(s.bands.outbound_s > 0.0 && s.bands.inbound_s > 0.0, "{s:?}");
+        assert!(s.bands.outbound_s > 0.0, "{s:?}");
+        let simultaneous = bandwidths(&k, &vec![0.0; s.offsets.len()]);
+        assert!(objective(&k, &s.bands) >= objective(&k, &simultaneous), "{s:?} {simultaneous:?}");
     }
 
     fn arb_corridor() -> impl Strategy<Value = (Corridor, Vec<f64>)> {

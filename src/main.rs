@@ -619,12 +619,20 @@ fn offsets(args: OffsetsArgs) -> Result<(), String> {
     let c = k.cycle_s;
     out!(
         "{}: {} intersections, cycle {c} s, offsets on a {} s grid ({} search nodes)",
-        if h.name.is_empty() { args.corridor.display().to_string() } else { h.name.clone() },
+        if h.name.is_empty() {
+            args.corridor.display().to_string()
+        } else {
+            h.name.clone()
+        },
         k.t_out.len(),
         k.resolution_s,
         s.nodes
     );
-    out!("  #  intersection            offset_s  {:>10}  {:>10}", format!("{} green", h.outbound), format!("{} green", h.inbound));
+    out!(
+        "  #  intersection            offset_s  {:>10}  {:>10}",
+        format!("{} green", h.outbound),
+        format!("{} green", h.inbound)
+    );
     for (i, x) in file.intersections.iter().enumerate() {
         out!(
             "{:>3}  {:<24} {:>7.1}  {:>9.1}s  {:>9.1}s",
@@ -636,8 +644,18 @@ fn offsets(args: OffsetsArgs) -> Result<(), String> {
         );
     }
     let b = s.bands;
-    out!("{} bandwidth {:.1} s ({:.0} % of the cycle)", h.outbound, b.outbound_s, 100.0 * b.outbound_s / c);
-    out!("{} bandwidth {:.1} s ({:.0} % of the cycle)", h.inbound, b.inbound_s, 100.0 * b.inbound_s / c);
+    out!(
+        "{} bandwidth {:.1} s ({:.0} % of the cycle)",
+        h.outbound,
+        b.outbound_s,
+        100.0 * b.outbound_s / c
+    );
+    out!(
+        "{} bandwidth {:.1} s ({:.0} % of the cycle)",
+        h.inbound,
+        b.inbound_s,
+        100.0 * b.inbound_s / c
+    );
     out!("offset = start of the outbound through green, seconds after intersection 1's (modulo the cycle)");
     if let Some(path) = &args.json {
         let j = serde_json::json!({

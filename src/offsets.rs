@@ -172,7 +172,9 @@ impl CorridorFile {
             let who = format!("intersection {} ({})", i + 1, x.name);
             for (key, g) in [("green_out_s", x.green_out_s), ("green_in_s", x.green_in_s)] {
                 if !(g.is_finite() && g > 0.0 && g <= c) {
-                    return Err(format!("{who}: {key} = {g}: give a green of more than 0 up to the cycle ({c} s)"));
+                    return Err(format!(
+                        "{who}: {key} = {g}: give a green of more than 0 up to the cycle ({c} s)"
+                    ));
                 }
             }
             if !x.internal_offset_s.is_finite() {
@@ -266,7 +268,9 @@ impl Band {
         let widest = self.parts.iter().map(|(l, h)| h - l).fold(0.0, f64::max);
         // With a whole-cycle base the first and the last piece meet across the cycle's end.
         match (self.parts.first(), self.parts.last()) {
-            (Some(f), Some(l)) if self.parts.len() > 1 && self.len >= cycle - EPS && f.0 <= EPS && l.1 >= cycle - EPS => {
+            (Some(f), Some(l))
+                if self.parts.len() > 1 && self.len >= cycle - EPS && f.0 <= EPS && l.1 >= cycle - EPS =>
+            {
                 widest.max((f.1 - f.0) + (l.1 - l.0)).min(cycle)
             }
             _ => widest,
@@ -470,7 +474,10 @@ mod tests {
     fn corridor(cycle: f64, spacing: &[f64], speed_kmh: f64, g_out: &[f64], g_in: &[f64]) -> Corridor {
         let mut text = format!("[corridor]\ncycle_s = {cycle}\n");
         for i in 0..g_out.len() {
-            text += &format!("[[intersection]]\ngreen_out_s = {}\ngreen_in_s = {}\n", g_out[i], g_in[i]);
+            text += &format!(
+                "[[intersection]]\ngreen_out_s = {}\ngreen_in_s = {}\n",
+                g_out[i], g_in[i]
+            );
             if i > 0 {
                 text += &format!("distance_m = {}\nspeed_out_kmh = {speed_kmh}\n", spacing[i - 1]);
             }
@@ -506,7 +513,10 @@ mod tests {
         let k = corridor(80.0, &[333.333_333_333; 3], 60.0, &[40.0; 4], &[40.0; 4]);
         let simultaneous = bandwidths(&k, &[0.0; 4]);
         let s = solve(&k);
-        assert!(objective(&k, &s.bands) > objective(&k, &simultaneous) + 1.0, "{s:?} {simultaneous:?}");
+        assert!(
+            objective(&k, &s.bands) > objective(&k, &simultaneous) + 1.0,
+            "{s:?} {simultaneous:?}"
+        );
     }
 
     #[test]
@@ -535,11 +545,21 @@ mod tests {
     fn weight_prefers_the_heavier_direction() {
         let mut k = corridor(90.0, &[750.0], 60.0, &[40.0; 2], &[40.0; 2]);
         k.inbound_weight = 0.8;
-        let out_only = Bands { outbound_s: 24.0, ..Bands::default() };
-        let in_only = Bands { inbound_s: 24.0, ..Bands::default() };
+        let out_only = Bands {
+            outbound_s: 24.0,
+            ..Bands::default()
+        };
+        let in_only = Bands {
+            inbound_s: 24.0,
+            ..Bands::default()
+        };
         assert!(objective(&k, &out_only) > objective(&k, &in_only));
         k.inbound_weight = 1.0;
-        let even = Bands { outbound_s: 12.0, inbound_s: 12.0, ..Bands::default() };
+        let even = Bands {
+            outbound_s: 12.0,
+            inbound_s: 12.0,
+            ..Bands::default()
+        };
         assert!(objective(&k, &even) > objective(&k, &out_only));
     }
 
@@ -564,7 +584,10 @@ mod tests {
         assert_eq!(s.offsets.len(), f.intersections.len());
         assert!(s.bands.outbound_s > 0.0, "{s:?}");
         let simultaneous = bandwidths(&k, &vec![0.0; s.offsets.len()]);
-        assert!(objective(&k, &s.bands) >= objective(&k, &simultaneous), "{s:?} {simultaneous:?}");
+        assert!(
+            objective(&k, &s.bands) >= objective(&k, &simultaneous),
+            "{s:?} {simultaneous:?}"
+        );
     }
 
     fn arb_corridor() -> impl Strategy<Value = (Corridor, Vec<f64>)> {

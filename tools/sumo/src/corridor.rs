@@ -113,9 +113,12 @@ fn wb(k: usize) -> [String; 2] {
     [format!("wb{k}"), format!("wb{k}b")]
 }
 
+/// Movements of a route: (signal 1..=5, phase serving it there).
+pub type Moves = Vec<(usize, u8)>;
+
 /// The route of an origin-destination pair (edges) and the movement it makes at each signal it
-/// passes: (signal, phase).
-pub fn route(from: End, to: End) -> Option<(Vec<String>, Vec<(usize, u8)>)> {
+/// passes.
+pub fn route(from: End, to: End) -> Option<(Vec<String>, Moves)> {
     let mut edges = Vec::new();
     let mut moves = Vec::new();
     // Eastbound along the arterial from signal `a` (its approach) to signal `b`.
@@ -228,7 +231,12 @@ fn run_tool(home: &Path, cmd: &mut Command, what: &str) -> Result<String, String
     if !out.status.success() {
         return Err(format!(
             "{what} failed: {}",
-            String::from_utf8_lossy(&out.stderr).lines().rev().take(6).collect::<Vec<_>>().join(" | ")
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .rev()
+                .take(6)
+                .collect::<Vec<_>>()
+                .join(" | ")
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -244,7 +252,10 @@ fn build_nets(home: &Path, dir: &Path, cycle_s: u32) -> Result<(PathBuf, PathBuf
     let _ = writeln!(nod, r#"  <node id="E0" x="{}" y="0" type="priority"/>"#, last + ENTRY_M);
     for (i, x) in X_M.iter().enumerate() {
         let k = i + 1;
-        let _ = writeln!(nod, r#"  <node id="J{k}" x="{x}" y="0" type="traffic_light" tl="J{k}"/>"#);
+        let _ = writeln!(
+            nod,
+            r#"  <node id="J{k}" x="{x}" y="0" type="traffic_light" tl="J{k}"/>"#
+        );
         let _ = writeln!(nod, r#"  <node id="N{k}" x="{x}" y="{CROSS_M}" type="priority"/>"#);
         let _ = writeln!(nod, r#"  <node id="S{k}" x="{x}" y="{}" type="priority"/>"#, -CROSS_M);
     }
@@ -308,14 +319,20 @@ fn build_nets(home: &Path, dir: &Path, cycle_s: u32) -> Result<(PathBuf, PathBuf
             (&wbin, format!("s{k}out"), 2, 0),
         ];
         for (from, to, fl, tl) in rows {
-            let _ = writeln!(con, r#"  <connection from="{from}" to="{to}" fromLane="{fl}" toLane="{tl}"/>"#);
+            let _ = writeln!(
+                con,
+                r#"  <connection from="{from}" to="{to}" fromLane="{fl}" toLane="{tl}"/>"#
+            );
         }
         for (from, right, thru, left) in [
             (format!("n{k}in"), wb_out.clone(), format!("s{k}out"), eb_out.clone()),
             (format!("s{k}in"), eb_out.clone(), format!("n{k}out"), wb_out.clone()),
         ] {
             for to in [right, thru, left] {
-                let _ = writeln!(con, r#"  <connection from="{from}" to="{to}" fromLane="0" toLane="0"/>"#);
+                let _ = writeln!(
+                    con,
+                    r#"  <connection from="{from}" to="{to}" fromLane="0" toLane="0"/>"#
+                );
             }
         }
     }
@@ -354,10 +371,15 @@ fn build_nets(home: &Path, dir: &Path, cycle_s: u32) -> Result<(PathBuf, PathBuf
     let lens = net::read_tls(&net, "J1")?.lane_lengths;
     let mut det = String::from("<additional>\n");
     for k in 1..=JUNCTIONS {
-        let mut lanes: Vec<String> = (0..3).flat_map(|l| [format!("eb{k}b_{l}"), format!("wb{k}b_{l}")]).collect();
+        let mut lanes: Vec<String> = (0..3)
+            .flat_map(|l| [format!("eb{k}b_{l}"), format!("wb{k}b_{l}")])
+            .collect();
         lanes.extend([format!("n{k}in_0"), format!("s{k}in_0")]);
         for lane in lanes {
-            let len = lens.get(&lane).copied().ok_or_else(|| format!("{}: no lane {lane}", net.display()))?;
+            let len = lens
+                .get(&lane)
+                .copied()
+                .ok_or_else(|| format!("{}: no lane {lane}", net.display()))?;
             let _ = writeln!(
                 det,
                 r#"  <laneAreaDetector id="e2_{lane}" lane="{lane}" pos="{:.2}" endPos="-0.1" freq="3600" file="NUL" friendlyPos="true"/>"#,
@@ -420,7 +442,18 @@ pub struct Timing {
 /// Site file text of signal k: arterial-minor's phases without crosswalks, design volumes from
 /// the demand, its `[sumo]` mapping, and with `pattern`: pattern 1 selected all day.
 fn site_text(k: usize, vol: &[f64; 8], map: &str, cycle_range: (u32, u32), pattern: Option<(&Timing, bool)>) -> String {
-    let phase = |n: u8, name: &str, approach: &str, movements: &str, min: u32, max: u32, passage: f64, recall: &str, speed: u32, width: u32, lanes: u32, extra: &str| {
+    let phase = |n: u8,
+                 name: &str,
+                 approach: &str,
+                 movements: &str,
+                 min: u32,
+                 max: u32,
+                 passage: f64,
+                 recall: &str,
+                 speed: u32,
+                 width: u32,
+                 lanes: u32,
+                 extra: &str| {
         format!(
             "[[phase]]\nnumber = {n}\nname = \"{name}\"\napproach = \"{approach}\"\nmovements = {movements}\nmin_green_s = {min}\nmax_green_s = {max}\npassage_s = {passage:.1}\nrecall = \"{recall}\"\nspeed_kmh = {speed}\ngrade_pct = 0\ncrossing_width_m = {width}\nlanes = {lanes}\ndesign_volume_vph = {:.0}\n{extra}\n",
             vol[usize::from(n) - 1].max(1.0)
@@ -433,12 +466,90 @@ fn site_text(k: usize, vol: &[f64; 8], map: &str, cycle_range: (u32, u32), patte
          [structure]\nrings = [[1, 2, 4], [5, 6, 8]]\nbarriers = [[1, 2, 5, 6], [4, 8]]\n\n",
         cycle_range.0, cycle_range.1
     );
-    s += &phase(1, "WB left", "E", "[\"left\"]", 5, 20, 2.5, "none", 60, 22, 1, "permissive = 2\n");
-    s += &phase(2, "EB through", "W", "[\"through\", \"right\"]", 12, 50, 3.0, "min", 60, 14, 2, "");
-    s += &phase(4, "SB cross", "N", "[\"left_yield\", \"through\", \"right\"]", 8, 35, 3.0, "none", 40, 24, 1, "");
-    s += &phase(5, "EB left", "W", "[\"left\"]", 5, 20, 2.5, "none", 60, 22, 1, "permissive = 6\n");
-    s += &phase(6, "WB through", "E", "[\"through\", \"right\"]", 12, 50, 3.0, "min", 60, 14, 2, "");
-    s += &phase(8, "NB cross", "S", "[\"left_yield\", \"through\", \"right\"]", 8, 35, 3.0, "none", 40, 24, 1, "");
+    s += &phase(
+        1,
+        "WB left",
+        "E",
+        "[\"left\"]",
+        5,
+        20,
+        2.5,
+        "none",
+        60,
+        22,
+        1,
+        "permissive = 2\n",
+    );
+    s += &phase(
+        2,
+        "EB through",
+        "W",
+        "[\"through\", \"right\"]",
+        12,
+        50,
+        3.0,
+        "min",
+        60,
+        14,
+        2,
+        "",
+    );
+    s += &phase(
+        4,
+        "SB cross",
+        "N",
+        "[\"left_yield\", \"through\", \"right\"]",
+        8,
+        35,
+        3.0,
+        "none",
+        40,
+        24,
+        1,
+        "",
+    );
+    s += &phase(
+        5,
+        "EB left",
+        "W",
+        "[\"left\"]",
+        5,
+        20,
+        2.5,
+        "none",
+        60,
+        22,
+        1,
+        "permissive = 6\n",
+    );
+    s += &phase(
+        6,
+        "WB through",
+        "E",
+        "[\"through\", \"right\"]",
+        12,
+        50,
+        3.0,
+        "min",
+        60,
+        14,
+        2,
+        "",
+    );
+    s += &phase(
+        8,
+        "NB cross",
+        "S",
+        "[\"left_yield\", \"through\", \"right\"]",
+        8,
+        35,
+        3.0,
+        "none",
+        40,
+        24,
+        1,
+        "",
+    );
     for (n, p, name) in [
         (1, 1, "E left lane"),
         (2, 2, "W lane 1"),
@@ -491,7 +602,12 @@ fn sumo_map(net: &Path, k: usize) -> Result<String, String> {
         } else if from == format!("s{k}in") {
             (8, l.dir != "s")
         } else {
-            return Err(format!("{}: link {} of {} from unknown edge {from}", net.display(), l.index, tls(k)));
+            return Err(format!(
+                "{}: link {} of {} from unknown edge {from}",
+                net.display(),
+                l.index,
+                tls(k)
+            ));
         };
         let e = &mut phases[p - 1];
         if yields {
@@ -523,7 +639,10 @@ fn sumo_map(net: &Path, k: usize) -> Result<String, String> {
         (7, format!("wb{k}b_1")),
         (8, format!("s{k}in_0")),
     ] {
-        let _ = write!(s, "[[sumo.detector]]\nchannel = {ch}\ne1 = \"e1_{lane}\"\ne2 = \"e2_{lane}\"\n\n");
+        let _ = write!(
+            s,
+            "[[sumo.detector]]\nchannel = {ch}\ne1 = \"e1_{lane}\"\ne2 = \"e2_{lane}\"\n\n"
+        );
     }
     Ok(s)
 }
@@ -534,7 +653,10 @@ fn splits_at(site_text_at: &str, file: &str, cycle_s: u32) -> Result<[u32; 8], S
     let site = Site::parse(site_text_at, file).map_err(|e| e.to_string())?;
     let plan = webster::plan(&site, &webster::design_flows(&site));
     if plan.cycle_ms != cycle_s * 1000 {
-        return Err(format!("{file}: Webster ran {} ms, not the common {cycle_s} s", plan.cycle_ms));
+        return Err(format!(
+            "{file}: Webster ran {} ms, not the common {cycle_s} s",
+            plan.cycle_ms
+        ));
     }
     let mut sp = [0u32; 8];
     for ph in site.phases() {
@@ -680,7 +802,15 @@ pub type SignalTrace = Vec<Vec<(f64, char, char)>>;
 
 /// Runs SUMO alone (its own programs) to the end of the demand; returns the tripinfo path and wall
 /// seconds.
-fn run_sumo(home: &Path, net: &Path, routes: &Path, additional: &str, seed: u64, dir: &Path, tag: &str) -> Result<(PathBuf, f64), String> {
+fn run_sumo(
+    home: &Path,
+    net: &Path,
+    routes: &Path,
+    additional: &str,
+    seed: u64,
+    dir: &Path,
+    tag: &str,
+) -> Result<(PathBuf, f64), String> {
     let trip = dir.join(format!("{tag}.tripinfo.xml"));
     let args = run_args(net, &routes.display().to_string(), additional, 0.1, seed, &trip);
     let start = std::time::Instant::now();
@@ -703,12 +833,26 @@ fn run_greenwave(
     fcd: Option<&Path>,
 ) -> Result<(PathBuf, BridgeReport, SignalTrace), String> {
     let trip = dir.join(format!("{tag}.tripinfo.xml"));
-    let mut args = run_args(&cn.net, &cn.routes.display().to_string(), &cn.detectors.display().to_string(), 0.1, seed, &trip);
+    let mut args = run_args(
+        &cn.net,
+        &cn.routes.display().to_string(),
+        &cn.detectors.display().to_string(),
+        0.1,
+        seed,
+        &trip,
+    );
     if let Some(f) = fcd {
         args.extend(
-            ["--fcd-output", &f.display().to_string(), "--device.fcd.period", "1", "--device.fcd.probability", "0"]
-                .iter()
-                .map(|s| s.to_string()),
+            [
+                "--fcd-output",
+                &f.display().to_string(),
+                "--device.fcd.period",
+                "1",
+                "--device.fcd.probability",
+                "0",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
         );
     }
     let port = free_port()?;
@@ -718,10 +862,19 @@ fn run_greenwave(
     let mut cabinets = Vec::new();
     for (site, map) in sites {
         let tls = crate::mapping::check_files(map, site, &cn.net, &[&cn.detectors])?;
-        let mut ctl = Controller::new(site, &greenwave::monitor::card::MmuCard::from_geometry(site), Instant::ZERO);
+        let mut ctl = Controller::new(
+            site,
+            &greenwave::monitor::card::MmuCard::from_geometry(site),
+            Instant::ZERO,
+        );
         // The cabinet's wall clock: SUMO time 0 is the common epoch (GPS / NTP time base).
         ctl.set_wall(Instant::ZERO, EPOCH_UNIX_MS);
-        cabinets.push((ctl, DetectorReader::from_map(&map.detector), tls.links.len(), OutputFrame::ALL_RED));
+        cabinets.push((
+            ctl,
+            DetectorReader::from_map(&map.detector),
+            tls.links.len(),
+            OutputFrame::ALL_RED,
+        ));
     }
     let mut trace: SignalTrace = vec![Vec::new(); sites.len()];
     let mut report = BridgeReport::default();
@@ -733,7 +886,12 @@ fn run_greenwave(
         batch.clear();
         for ((site, map), (ctl, det, n, frame)) in sites.iter().zip(&cabinets) {
             let flash = ctl.status().mode == ControllerMode::Flash;
-            batch.set_string(traci::SET_TLS, traci::VAR_TLS_STATE, &map.tls, &map.state(site, frame, flash, *n));
+            batch.set_string(
+                traci::SET_TLS,
+                traci::VAR_TLS_STATE,
+                &map.tls,
+                &map.state(site, frame, flash, *n),
+            );
             det.request(&mut batch);
         }
         batch.get(traci::GET_SIM, traci::VAR_MIN_EXPECTED, "");
@@ -772,7 +930,9 @@ fn run_greenwave(
             break;
         }
         if k > 4 * 3600 * 1000 / step_ms {
-            return Err(format!("{tag}: the network did not empty within 4 simulated hours (gridlock?)"));
+            return Err(format!(
+                "{tag}: the network did not empty within 4 simulated hours (gridlock?)"
+            ));
         }
     }
     batch.clear();
@@ -838,7 +998,13 @@ pub fn run(home: &Path, o: &CorridorOptions) -> Result<CorridorReport, String> {
     let sites_for = |pattern: Option<bool>| -> Result<Vec<(Site, SumoMap)>, String> {
         (1..=JUNCTIONS)
             .map(|k| {
-                let text = site_text(k, &vols[k - 1], &maps[k - 1], CYCLE_RANGE, pattern.map(|a| (&timing, a)));
+                let text = site_text(
+                    k,
+                    &vols[k - 1],
+                    &maps[k - 1],
+                    CYCLE_RANGE,
+                    pattern.map(|a| (&timing, a)),
+                );
                 let name = match pattern {
                     None => format!("signal{k}-free.toml"),
                     Some(false) => format!("signal{k}-coordinated.toml"),
@@ -854,7 +1020,15 @@ pub fn run(home: &Path, o: &CorridorOptions) -> Result<CorridorReport, String> {
     let seed = o.seed;
     let mut rows = Vec::new();
     // SUMO actuated, free.
-    let (trip, wall) = run_sumo(home, &cn.net_actuated, &cn.routes, &cn.detectors.display().to_string(), seed, dir, "sumo-actuated")?;
+    let (trip, wall) = run_sumo(
+        home,
+        &cn.net_actuated,
+        &cn.routes,
+        &cn.detectors.display().to_string(),
+        seed,
+        dir,
+        "sumo-actuated",
+    )?;
     rows.push(row("sumo actuated", &trip, wall)?);
     eprintln!("corridor {:<32} score {:6.1} s", "sumo actuated", rows[0].score_s);
     // SUMO static at the common cycle, offsets by tlsCoordinator.py.
@@ -908,8 +1082,9 @@ pub fn run(home: &Path, o: &CorridorOptions) -> Result<CorridorReport, String> {
     }
     if let (Some(svg), Some((fcd, trace))) = (&o.plot, trace_for_plot) {
         let tracks = read_fcd(&fcd)?;
+        // Six cycles or so from the middle of the demand period.
         let mid = f64::from(o.seconds) / 2.0;
-        let window = ((mid - 300.0).max(0.0), (mid - 300.0).max(0.0) + 600.0);
+        let window = ((mid - 180.0).max(0.0), (mid - 180.0).max(0.0) + 360.0);
         let text = time_space_svg(&trace, &tracks, window, &timing);
         std::fs::write(svg, text).map_err(|e| format!("{}: {e}", svg.display()))?;
     }
@@ -951,7 +1126,9 @@ fn read_fcd(path: &Path) -> Result<Tracks, String> {
         let t: f64 = ts.attribute("time").and_then(|v| v.parse().ok()).unwrap_or(0.0);
         for v in ts.children().filter(|n| n.has_tag_name("vehicle")) {
             let id = v.attribute("id").unwrap_or("");
-            let Some(x) = v.attribute("x").and_then(|x| x.parse::<f64>().ok()) else { continue };
+            let Some(x) = v.attribute("x").and_then(|x| x.parse::<f64>().ok()) else {
+                continue;
+            };
             if !id.starts_with("thru_") {
                 continue;
             }
@@ -970,20 +1147,31 @@ fn read_fcd(path: &Path) -> Result<Tracks, String> {
 /// arterial through vehicles' trajectories, eastbound blue, westbound purple.
 pub fn time_space_svg(trace: &SignalTrace, tracks: &Tracks, window: (f64, f64), t: &Timing) -> String {
     let (w, h) = (1200.0, 720.0);
-    let (l, r, top, bottom) = (70.0, 20.0, 40.0, 50.0);
+    let (l, r, top, bottom) = (80.0, 20.0, 46.0, 50.0);
     let (x0, x1) = (-ENTRY_M + 100.0, X_M[JUNCTIONS - 1] + ENTRY_M - 100.0);
     let px = |s: f64| l + (s - window.0) / (window.1 - window.0) * (w - l - r);
     let py = |x: f64| top + (x1 - x) / (x1 - x0) * (h - top - bottom);
     let mut s = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">
 <rect width="{w}" height="{h}" fill="white"/>
-<text x="{l}" y="20" font-size="14">Time-space diagram, greenwave coordinated: cycle {} s, offsets {:?} s; bands {:.0} s eastbound, {:.0} s westbound (lower bar eastbound, upper westbound)</text>
+<text x="{l}" y="18" font-size="14">greenwave coordinated: cycle {} s, offsets {:?} s, bands {:.0} s eastbound / {:.0} s westbound</text>
+<text x="{l}" y="34">bars: lower eastbound (phase 2), upper westbound (phase 6); trajectories of the through vehicles: eastbound blue, westbound purple</text>
 "#,
         t.cycle_s, t.offsets_s, t.eastbound_band_s, t.westbound_band_s
     );
     // Axes.
-    let _ = writeln!(s, r##"<line x1="{l}" y1="{}" x2="{}" y2="{}" stroke="#333"/>"##, h - bottom, w - r, h - bottom);
-    let _ = writeln!(s, r##"<line x1="{l}" y1="{top}" x2="{l}" y2="{}" stroke="#333"/>"##, h - bottom);
+    let _ = writeln!(
+        s,
+        r##"<line x1="{l}" y1="{}" x2="{}" y2="{}" stroke="#333"/>"##,
+        h - bottom,
+        w - r,
+        h - bottom
+    );
+    let _ = writeln!(
+        s,
+        r##"<line x1="{l}" y1="{top}" x2="{l}" y2="{}" stroke="#333"/>"##,
+        h - bottom
+    );
     let mut tick = (window.0 / 60.0).ceil() * 60.0;
     while tick <= window.1 {
         let _ = writeln!(
@@ -1004,7 +1192,13 @@ pub fn time_space_svg(trace: &SignalTrace, tracks: &Tracks, window: (f64, f64), 
         h - 10.0
     );
     for (j, x) in X_M.iter().enumerate() {
-        let _ = writeln!(s, r#"<text x="{}" y="{:.1}" text-anchor="end">J{} {x:.0} m</text>"#, l - 4.0, py(*x) + 4.0, j + 1);
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{:.1}" text-anchor="end">J{} {x:.0} m</text>"#,
+            l - 4.0,
+            py(*x) + 4.0,
+            j + 1
+        );
     }
     // Signal bars.
     let color = |c: char| match c {
@@ -1036,13 +1230,16 @@ pub fn time_space_svg(trace: &SignalTrace, tracks: &Tracks, window: (f64, f64), 
     }
     // Trajectories.
     for (east, pts) in tracks {
-        let inside: Vec<&(f64, f64)> = pts.iter().filter(|(t, _)| *t >= window.0 && *t <= window.1).collect();
+        let inside: Vec<&(f64, f64)> = pts
+            .iter()
+            .filter(|(t, x)| *t >= window.0 && *t <= window.1 && (x0..=x1).contains(x))
+            .collect();
         if inside.len() < 2 {
             continue;
         }
         let mut d = String::new();
         for (i, (t, x)) in inside.iter().enumerate() {
-            let _ = write!(d, "{}{:.1},{:.1} ", if i == 0 { "M" } else { "L" }, px(*t), py(x.clamp(x0, x1)));
+            let _ = write!(d, "{}{:.0},{:.0} ", if i == 0 { "M" } else { "L" }, px(*t), py(*x));
         }
         let _ = writeln!(
             s,

@@ -348,7 +348,12 @@ fn corridor(args: CorridorArgs) -> Result<(), String> {
         let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
         std::fs::write(j, text).map_err(|e| format!("{}: {e}", j.display()))?;
     }
-    let faults: u32 = report.scenarios.iter().flat_map(|s| &s.controllers).map(|c| c.faults).sum();
+    let faults: u32 = report
+        .scenarios
+        .iter()
+        .flat_map(|s| &s.controllers)
+        .map(|c| c.faults)
+        .sum();
     if faults > 0 {
         return Err(format!("{faults} monitor faults"));
     }

@@ -1303,6 +1303,35 @@ mod tests {
     }
 
     #[test]
+    fn time_space_diagram_draws_bars_and_trajectories_inside_the_window() {
+        let t = Timing {
+            cycle_s: 60,
+            own_cycle_s: vec![60.0; JUNCTIONS],
+            splits_s: vec![[10, 30, 0, 20, 10, 30, 0, 20]; JUNCTIONS],
+            offsets_s: vec![0; JUNCTIONS],
+            eastbound_band_s: 20.0,
+            westbound_band_s: 10.0,
+        };
+        let trace: SignalTrace = (0..JUNCTIONS)
+            .map(|_| vec![(0.0, 'G', 'G'), (30.0, 'y', 'y'), (34.0, 'r', 'r'), (60.0, 'G', 'G')])
+            .collect();
+        let tracks: Tracks = vec![
+            (true, (0..100).map(|s| (f64::from(s), f64::from(s) * 15.0)).collect()),
+            // Outside the window: not drawn.
+            (false, vec![(500.0, 1500.0), (501.0, 1485.0)]),
+        ];
+        let svg = time_space_svg(&trace, &tracks, (0.0, 90.0), &t);
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert_eq!(svg.matches("<path").count(), 1, "one trajectory in the window");
+        assert_eq!(
+            svg.matches("#f2c200").count(),
+            2 * JUNCTIONS,
+            "one yellow per signal and direction"
+        );
+        assert!(svg.contains("#1f5fbf") && !svg.contains("#8e44ad"));
+    }
+
+    #[test]
     fn design_volumes_count_every_movement() {
         let v = design_volumes();
         // Signal 1 eastbound through + right: the through flow, the eastbound turners of later

@@ -36,6 +36,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod camera;
+pub mod central;
 pub mod config;
 pub mod console;
 pub mod detect;

@@ -7,11 +7,13 @@
 //! `greenwave sim`, the cabinet's GPIO, watchdog, console and detection sources for
 //! `greenwave run`. [`realtime`] holds the operating-system side (absolute-deadline sleeps, memory
 //! locking, real-time priority, signals) and [`pace`] the mapping of controller time to it.
+//! [`central`] publishes the unit status to central management and applies its requests.
 //! [`logger`] and [`state`] write the event log and the persistent state on their own threads;
 //! [`loss`] turns their write failures into alarms the loop logs once per episode; [`summary`] is
 //! what a run prints at the end.
 
 pub mod board;
+pub mod central;
 pub mod console;
 pub mod control_loop;
 pub mod controller;

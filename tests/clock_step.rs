@@ -59,6 +59,7 @@ fn steps_of_the_wall_clock_move_the_log_not_the_signal() {
         state: None,
         snapshots: None,
         wall: Some(watch.with_reader(stepped_wall_clock)),
+        central: Default::default(),
     };
     let mut opts = LoopOptions {
         site_path: root("board/sites/nema8-4leg.toml"),

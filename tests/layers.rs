@@ -20,6 +20,7 @@ const LAYERS: &[&[&str]] = &[
     &["hal"],
     &["camera", "sim"],
     &["console"],
+    &["central"],
     &["runtime"],
     &["train", "verify", "plot", "offsets"],
 ];

@@ -94,6 +94,7 @@ fn run_with_drives_the_given_services_and_one_loop_stats() {
         state: None,
         snapshots: None,
         wall: None,
+        central: Default::default(),
     };
     let mut opts = LoopOptions {
         site_path: "board/sites/nema8-4leg.toml".into(),

@@ -3,7 +3,7 @@
 //!
 //! ## The pattern timer
 //! A pattern (`config::schedule::Pattern`) lays its splits out on the cycle
-//! ([`config::schedule::Layout`]: ring by ring, barrier group by barrier group, lagging phases
+//! ([`Layout`]: ring by ring, barrier group by barrier group, lagging phases
 //! last in their group). The **local cycle timer** is `(local time − sync reference) mod cycle`, the
 //! sync reference being local midnight (NTCIP 1202 default); the coordinated phases' reference
 //! point (start of green, or of yellow) falls where the timer equals the offset. The controller
@@ -86,6 +86,16 @@ impl CycleState {
             CycleState::Dwell => "transition (dwell)",
         }
     }
+}
+
+/// What the pattern timer is told each tick besides the engine's state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// Local time since midnight, ms (None: the wall clock is not known; the position runs on
+    /// without a target).
+    pub local_ms: Option<u64>,
+    /// The adaptive planner's green-end decisions (used by an `adaptive` pattern).
+    pub adaptive_end: PhaseSet,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -256,19 +266,17 @@ impl Coordinator {
     }
 
     /// One tick of coordinated operation: the directive for the engine, and the coordinated phases'
-    /// recall added to `demand`. `local_ms`: local time since midnight (None: the wall clock is not
-    /// known, the position runs on without a target). `adaptive_end`: the adaptive planner's
-    /// green-end decisions (used by an `adaptive` pattern). Returns None when no pattern runs.
+    /// recall added to `demand`. Returns None when no pattern runs.
     pub fn tick(
         &mut self,
         site: &Site,
         now: Instant,
-        local_ms: Option<u64>,
+        seen: Seen,
         engine: &Engine,
-        adaptive_end: PhaseSet,
         demand: &mut Demand,
         ev: &mut EventRing,
     ) -> Option<Directive> {
+        let Seen { local_ms, adaptive_end } = seen;
         let mut state = self.state;
         let mut cycles = 0;
         let directive = {

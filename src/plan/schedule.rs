@@ -83,8 +83,8 @@ pub fn in_force(cfg: &CoordConfig, now: DateTime) -> InForce {
                 .events
                 .iter()
                 .take(MAX_DAY_EVENTS)
-                .filter(|e| back > 0 || e.minute <= minute)
-                .last();
+                .rev()
+                .find(|e| back > 0 || e.minute <= minute);
             if let Some(e) = last {
                 return InForce {
                     action: e.action,
@@ -132,6 +132,85 @@ pub fn next_change(cfg: &CoordConfig, now: DateTime) -> Option<NextChange> {
         }
     }
     None
+}
+
+/// The patterns, day plans and calendar of `site` as `greenwave check` prints them (start-up
+/// tooling; allocates).
+pub fn describe(site: &crate::config::Site) -> Vec<String> {
+    use crate::config::schedule::{OffsetRef, TransitionMode};
+    let c = &site.coord;
+    let mut out = Vec::new();
+    if !c.active() && c.patterns.is_empty() {
+        return out;
+    }
+    let secs = |ms: u32| f64::from(ms) / 1000.0;
+    for p in c.patterns.iter() {
+        let coord: Vec<String> = p.coordinated.iter().map(|q| q.number().to_string()).collect();
+        let splits: Vec<String> = site
+            .phases()
+            .map(|ph| format!("{}={:.0}", ph.id.number(), secs(p.split(ph.id))))
+            .collect();
+        out.push(format!(
+            "pattern {}: cycle {:.0} s, offset {:.0} s to the {} of {}, splits {}{}{}, transition {}",
+            p.number,
+            secs(p.cycle_ms),
+            secs(p.offset_ms),
+            match p.offset_ref {
+                OffsetRef::GreenStart => "green start",
+                OffsetRef::YellowStart => "yellow start",
+            },
+            coord.join("+"),
+            splits.join(" "),
+            if p.lag.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", lagging {}",
+                    p.lag
+                        .iter()
+                        .map(|q| q.number().to_string())
+                        .collect::<Vec<_>>()
+                        .join("+")
+                )
+            },
+            if p.adaptive { ", adaptive" } else { "" },
+            match p.transition {
+                TransitionMode::ShortWay => "short way",
+                TransitionMode::Dwell => "dwell",
+            }
+        ));
+    }
+    for d in c.day_plans.iter() {
+        let events: Vec<String> = d
+            .events
+            .iter()
+            .map(|e| format!("{:02}:{:02} {}", e.minute / 60, e.minute % 60, e.action))
+            .collect();
+        out.push(format!("day plan {}: {}", d.number, events.join(", ")));
+    }
+    if let Some(cal) = &c.calendar {
+        let names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        let week: Vec<String> = names
+            .iter()
+            .zip(cal.week.iter())
+            .map(|(n, d)| match d.or(cal.default) {
+                Some(k) => format!("{n} {k}"),
+                None => format!("{n} free"),
+            })
+            .collect();
+        let mut line = format!("schedule (day plans): {}", week.join(", "));
+        for h in cal.holidays.iter() {
+            match h.year {
+                Some(y) => line.push_str(&format!("; {y:04}-{:02}-{:02} → {}", h.month, h.day, h.day_plan)),
+                None => line.push_str(&format!("; {:02}-{:02} → {}", h.month, h.day, h.day_plan)),
+            }
+        }
+        out.push(line);
+    }
+    if let Some(n) = c.fixed_pattern {
+        out.push(format!("runs pattern {n} at all times ([site] pattern)"));
+    }
+    out
 }
 
 #[cfg(test)]

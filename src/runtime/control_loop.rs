@@ -103,6 +103,8 @@ pub struct ControlLoop<R: Relays, W: Watchdog, S: Street> {
     pub stats: LoopStats,
     /// The detector snapshot of the last tick (console `detectors`).
     pub last_det: DetectorSnapshot,
+    /// The cabinet inputs of the last tick (central management's preempt and door status).
+    pub last_inputs: InputFrame,
     shown: OutputFrame,
     now: Instant,
     stop_at: Option<Instant>,
@@ -122,6 +124,7 @@ impl<R: Relays, W: Watchdog, S: Street> ControlLoop<R, W, S> {
             street,
             stats: LoopStats::default(),
             last_det: DetectorSnapshot::EMPTY,
+            last_inputs: InputFrame::default(),
             shown: OutputFrame::ALL_RED,
             now: Instant::ZERO,
             stop_at: None,
@@ -143,6 +146,7 @@ impl<R: Relays, W: Watchdog, S: Street> ControlLoop<R, W, S> {
         let (det, inputs) = self.street.read(now, &self.shown);
         let frame = self.controller.tick(now, &det, &inputs);
         self.last_det = det;
+        self.last_inputs = inputs;
         if on_time {
             self.supervisor.report(Subsystem::Loop, now);
         }
@@ -369,6 +373,7 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
         mut state,
         mut snapshots,
         mut wall,
+        mut central,
     } = services;
     if let Some(m) = opts.model.take() {
         lp.controller.planner_mut().set_model(m);
@@ -482,6 +487,32 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
                 snapshots: snapshots.as_mut(),
             };
             con.serve(now, &mut bound);
+        }
+        if !central.is_empty() {
+            let unix_ms = wall
+                .as_ref()
+                .map_or(opts.start_unix_ms, |w| w.unix_ms_at_zero())
+                .saturating_add(now.0 as i64);
+            central.publish(
+                &lp.controller,
+                &lp.last_det,
+                &lp.last_inputs,
+                &lp.stats,
+                on_time,
+                unix_ms,
+            );
+            let det = lp.last_det;
+            let mut bound = Bound {
+                controller: &mut lp.controller,
+                cameras: lp.street.cameras(),
+                detectors: &det,
+                loops: lp.street.loops(),
+                stats: lp.stats,
+                watchdog_ok: on_time,
+                now,
+                snapshots: snapshots.as_mut(),
+            };
+            central.serve(&mut bound, now);
         }
         if let Some(kept) = state.as_mut() {
             let faults = lp.controller.monitor().faults_total();
@@ -600,5 +631,13 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
         scenarios: status.scenarios,
         heap_start_bytes,
         heap_end_bytes,
+        schedule: lp.controller.site().coord.active().then(|| {
+            let (latest, changes) = lp.controller.schedule_history();
+            crate::runtime::summary::ScheduleSummary {
+                changes,
+                latest: latest.copied().collect(),
+                transitions: lp.controller.coordinator().transitions,
+            }
+        }),
     })
 }

@@ -26,7 +26,7 @@ use crate::monitor::card::MmuCard;
 use crate::monitor::{Fault, FaultKind, Monitor};
 use crate::phase::PhaseSet;
 use crate::plan::adaptive::GreenObservation;
-use crate::plan::coord::{Coordinator, CycleState};
+use crate::plan::coord::{Coordinator, CycleState, Seen};
 use crate::plan::schedule::{self, NextChange};
 use crate::plan::webster::WebsterPlan;
 use crate::plan::{CabinetCalls, PlanMode, Planner};
@@ -125,7 +125,14 @@ struct Scheduling {
     flash: SchedFlash,
     /// The planner before a scheduled fixed-time plan.
     planner_before: Option<PlannerKind>,
+    /// The latest action changes (local time, action), oldest first.
+    history: heapless::Deque<(jiff::civil::DateTime, Action), SCHEDULE_HISTORY>,
+    /// Action changes since start-up.
+    changes: u64,
 }
+
+/// Action changes kept for the run summary.
+pub const SCHEDULE_HISTORY: usize = 16;
 
 /// The time zone a schedule runs in: the site's, else the system's, else UTC. Start-up only.
 fn schedule_zone(site: &Site) -> jiff::tz::TimeZone {
@@ -151,6 +158,8 @@ impl Scheduling {
             since: None,
             flash: SchedFlash::Off,
             planner_before: None,
+            history: heapless::Deque::new(),
+            changes: 0,
         }
     }
 
@@ -284,6 +293,11 @@ impl Controller {
         let old = self.sched.action;
         self.sched.action = action;
         self.sched.since = since;
+        self.sched.changes += 1;
+        if self.sched.history.is_full() {
+            let _ = self.sched.history.pop_front();
+        }
+        let _ = self.sched.history.push_back((local, action));
         if old == Action::Flash && self.sched.flash != SchedFlash::Off {
             // Leave flash through the start-up all red; greens still running out finish first.
             if self.sched.flash == SchedFlash::On {
@@ -452,15 +466,15 @@ impl Controller {
             } else {
                 PhaseSet::EMPTY
             };
-            if let Some(d) = self.sched.coord.tick(
-                &self.site,
-                now,
-                local.map(ms_of_day),
-                &self.engine,
+            let seen = Seen {
+                local_ms: local.map(ms_of_day),
                 adaptive_end,
-                &mut demand,
-                &mut self.events,
-            ) {
+            };
+            if let Some(d) = self
+                .sched
+                .coord
+                .tick(&self.site, now, seen, &self.engine, &mut demand, &mut self.events)
+            {
                 directive = d;
             }
         }
@@ -689,6 +703,12 @@ impl Controller {
                 .filter(|_| self.site.coord.active())
                 .and_then(|t| schedule::next_change(&self.site.coord, t)),
         }
+    }
+
+    /// The latest scheduled action changes (local time, action; at most [`SCHEDULE_HISTORY`]) and
+    /// the number since start-up.
+    pub fn schedule_history(&self) -> (impl Iterator<Item = &(jiff::civil::DateTime, Action)>, u64) {
+        (self.sched.history.iter(), self.sched.changes)
     }
 
     /// The pattern timer (cycle state, transitions).

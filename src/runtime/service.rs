@@ -16,6 +16,7 @@ use crate::events::csv::{TimeBase, WallClock};
 use crate::events::persist::Counters;
 use crate::events::Event;
 use crate::hal::{Relays, Watchdog};
+use crate::runtime::central::CentralLink;
 use crate::runtime::console::{ConsolePort, ConsoleService};
 use crate::runtime::control_loop::{ControlLoop, EventLogTarget, LoopOptions, Street};
 use crate::runtime::logger::{EventSink, LogHealth};
@@ -82,6 +83,8 @@ pub struct Services {
     pub snapshots: Option<SnapshotService>,
     /// The control thread's watch on the wall clock (real time with an event log only).
     pub wall: Option<WallWatch>,
+    /// Central management's channels (NTCIP over SNMP, MQTT telemetry), empty when none runs.
+    pub central: CentralLink,
 }
 
 impl Services {
@@ -124,6 +127,7 @@ impl Services {
             state,
             snapshots: None,
             wall,
+            central: CentralLink::default(),
         })
     }
 }

@@ -87,12 +87,12 @@ impl WallWatch {
         WallWatch { read, ..self }
     }
 
-    /// The wall clock at controller instant 0 as last taken (the anchor in force).
+    /// Reads the wall clock at controller time `now` and takes it ([`WallWatch::observe`]).
+    /// The wall time (Unix ms) of controller time zero, as last followed.
     pub fn unix_ms_at_zero(&self) -> i64 {
         self.unix_ms_at_zero
     }
 
-    /// Reads the wall clock at controller time `now` and takes it ([`WallWatch::observe`]).
     pub fn observe_now(&mut self, now: Instant, ev: &mut EventRing) -> Option<i64> {
         let unix_ms = (self.read)();
         self.observe(now, unix_ms, ev)

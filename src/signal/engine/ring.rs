@@ -50,6 +50,11 @@ pub struct RingStatus {
 }
 
 impl RingStatus {
+    /// The phase chosen to time next in this ring, once the running one has been told to end.
+    pub fn next(&self) -> Option<PhaseId> {
+        self.next
+    }
+
     pub(super) const IDLE: RingStatus = RingStatus {
         phase: None,
         interval: Interval::Idle,

@@ -169,7 +169,11 @@ impl CorridorFile {
         };
         let (mut t_out, mut t_in) = (0.0, 0.0);
         for (i, x) in self.intersections.iter().enumerate() {
-            let who = format!("intersection {} ({})", i + 1, x.name);
+            let who = if x.name.is_empty() {
+                format!("intersection {}", i + 1)
+            } else {
+                format!("intersection {} ({})", i + 1, x.name)
+            };
             for (key, g) in [("green_out_s", x.green_out_s), ("green_in_s", x.green_in_s)] {
                 if !(g.is_finite() && g > 0.0 && g <= c) {
                     return Err(format!(

@@ -747,3 +747,52 @@ fn the_check_refuses_unworkable_patterns_and_schedules() {
         "both [site] pattern and a [schedule]",
     );
 }
+
+/// Omits never starve a phase: left turns called at random moments (the vehicle waits on its
+/// stop-bar detector until served) in pattern 1 are served within two cycles, whatever part of the
+/// cycle the call arrives in, and every through phase still gets its green every cycle.
+#[test]
+fn a_call_outside_its_window_waits_at_most_for_the_next_cycle() {
+    let site = fixed_pattern_site(1);
+    let mut ctl = Controller::new(&site, &MmuCard::from_geometry(&site), Instant(0));
+    ctl.set_wall(Instant(0), ny(2026, 11, 30, 10, 0));
+    let mut check = Checker::new(&site);
+    // Detector index of each left turn's stop bar, and the left turn.
+    let lefts = [(0usize, 1u8), (3, 3), (6, 5), (9, 7)];
+    let mut waiting: [Option<u64>; 4] = [None; 4];
+    let mut worst = [0u64; 4];
+    let mut served = [0u32; 4];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for k in 0..72_000u64 {
+        let now = Instant(k * 100);
+        let mut presence = if (k / 50) % 2 == 0 { 0b1001_1011_0110u32 } else { 0 };
+        for (j, (det, _)) in lefts.iter().enumerate() {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            if waiting[j].is_none() && seed.is_multiple_of(900) && now.0 > 60_000 {
+                waiting[j] = Some(now.0);
+            }
+            if waiting[j].is_some() {
+                presence |= 1 << det;
+            }
+        }
+        let f = ctl.tick(now, &detection(&site, now, presence), &InputFrame::default());
+        check.frame(&site, now.0, &f, false).unwrap();
+        while ctl.events_mut().pop().is_some() {}
+        for (j, (_, phase)) in lefts.iter().enumerate() {
+            if f.aspect(p(*phase)) == Aspect::Green {
+                if let Some(since) = waiting[j].take() {
+                    worst[j] = worst[j].max(now.0 - since);
+                    served[j] += 1;
+                }
+            }
+        }
+    }
+    for (j, (_, phase)) in lefts.iter().enumerate() {
+        assert!(served[j] >= 5, "left {phase} served {} times", served[j]);
+        assert!(worst[j] <= 2 * 90_000, "left {phase} waited {} ms", worst[j]);
+    }
+    // 80 cycles of 90 s: the four throughs each cycle, and the left turns.
+    assert!(check.greens > 4 * 78, "{} greens in two hours", check.greens);
+}

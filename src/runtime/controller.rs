@@ -698,10 +698,12 @@ impl Controller {
             coord_state: self.sched.coord.state(),
             schedule_action: self.sched.action,
             schedule_since: self.sched.since,
-            next_change: self
-                .local_time()
-                .filter(|_| self.site.coord.active())
-                .and_then(|t| schedule::next_change(&self.site.coord, t)),
+            next_change: if self.site.coord.active() {
+                self.local_time()
+                    .and_then(|t| schedule::next_change(&self.site.coord, t))
+            } else {
+                None
+            },
         }
     }
 

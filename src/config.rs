@@ -23,6 +23,7 @@ pub mod derive;
 pub mod diag;
 pub mod file;
 pub mod geometry;
+pub mod mqtt;
 pub mod site;
 
 pub use diag::ConfigError;

@@ -1,0 +1,410 @@
+//! Fleet telemetry against a real broker: Debian's `mosquitto` with a TLS listener and a password
+//! file, `greenwave sim --speed 1 --mqtt mqtts://…` publishing to it, `mosquitto_sub` (TLS, user)
+//! receiving. Status, an injected detector fault's alarm and event batches arrive; the broker is
+//! stopped for 30 s and started again: the publisher's counters show what it held and dropped, the
+//! sequence numbers received never go back except for a QoS 1 duplicate, and the loop has no
+//! overrun.
+//!
+//! Needs `mosquitto`, `mosquitto-clients` and `openssl` (.ci/run installs them); without mosquitto
+//! the test says so loudly and passes without running.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_greenwave");
+const SITE: &str = "board/sites/nema8-4leg.toml";
+/// A fault-injection seed whose schedule stalls the detection 42 s into the run, after the broker
+/// is back (detector faults, event 85, for the `alarm` topic); the event log says what it raised.
+const FAULT_SEED: &str = "11";
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool} || test -x /usr/sbin/{tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn mosquitto() -> String {
+    if Path::new("/usr/sbin/mosquitto").exists() {
+        "/usr/sbin/mosquitto".into()
+    } else {
+        "mosquitto".into()
+    }
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A CA, and a server certificate for 127.0.0.1 signed by it.
+fn certificates(dir: &Path) {
+    let p = |f: &str| dir.join(f).display().to_string();
+    run(Command::new("openssl").args([
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=greenwave test CA",
+        "-keyout",
+        &p("ca.key"),
+        "-out",
+        &p("ca.pem"),
+    ]));
+    run(Command::new("openssl").args([
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        &p("server.key"),
+        "-out",
+        &p("server.csr"),
+    ]));
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    run(Command::new("openssl").args([
+        "x509",
+        "-req",
+        "-in",
+        &p("server.csr"),
+        "-CA",
+        &p("ca.pem"),
+        "-CAkey",
+        &p("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &p("san.ext"),
+        "-out",
+        &p("server.pem"),
+    ]));
+}
+
+struct Broker {
+    conf: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Broker {
+    fn start(&mut self) {
+        let child = Command::new(mosquitto())
+            .args(["-c", &self.conf.display().to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mosquitto");
+        self.child = Some(child);
+        let t0 = Instant::now();
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "mosquitto did not listen on {}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM: mosquitto saves its persistent sessions and exits.
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::SIGTERM);
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// One received message: topic and JSON payload.
+type Received = Arc<Mutex<Vec<(String, String)>>>;
+
+/// `mosquitto_sub` with a persistent QoS 1 session (the broker keeps what arrives while it
+/// reconnects), printing `topic payload` lines.
+fn subscribe(dir: &Path, port: u16, got: &Received) -> Child {
+    let mut child = Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "--cafile"])
+        .arg(dir.join("ca.pem"))
+        .args([
+            "-u",
+            "dashboard",
+            "-P",
+            "dash-pw",
+            "-q",
+            "1",
+            "-c",
+            "-i",
+            "greenwave-test-sub",
+        ])
+        .args(["-t", "greenwave/#", "-v"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start mosquitto_sub");
+    let out = child.stdout.take().unwrap();
+    let got = got.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if let Some((t, p)) = line.split_once(' ') {
+                got.lock().unwrap().push((t.to_string(), p.to_string()));
+            }
+        }
+    });
+    child
+}
+
+/// The number after `"key":` in a JSON text.
+fn num(json: &str, key: &str) -> Option<i64> {
+    let at = json.find(&format!("\"{key}\":"))? + key.len() + 3;
+    let digits: String = json[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '-')
+        .collect();
+    digits.parse().ok()
+}
+
+/// The value of `key` in a summary line `key  value`.
+fn figure(line: &str, key: &str) -> u64 {
+    let at = line.find(key).unwrap_or_else(|| panic!("no `{key}` in {line}")) + key.len();
+    line[at..]
+        .split_whitespace()
+        .next()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no number after `{key}` in {line}"))
+}
+
+#[test]
+fn telemetry_reaches_a_tls_broker_and_survives_its_restart() {
+    if !have("mosquitto") || !have("mosquitto_sub") || !have("openssl") {
+        eprintln!(
+            "\n\n*** SKIPPED mqtt_broker: mosquitto, mosquitto-clients or openssl is not installed \
+             (apt-get install mosquitto mosquitto-clients openssl) ***\n\n"
+        );
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("greenwave-mqtt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("db")).unwrap();
+    certificates(&dir);
+    let pw = dir.join("passwd");
+    run(Command::new("mosquitto_passwd")
+        .args(["-c", "-b"])
+        .arg(&pw)
+        .args(["cabinet", "cab-pw"]));
+    run(Command::new("mosquitto_passwd")
+        .args(["-b"])
+        .arg(&pw)
+        .args(["dashboard", "dash-pw"]));
+    let port = free_port();
+    let conf = dir.join("mosquitto.conf");
+    // Started as root, mosquitto changes to the user named here (by default `mosquitto`, who could
+    // not read this test's key): stay the user running the test.
+    let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
+    std::fs::write(
+        &conf,
+        format!(
+            "listener {port} 127.0.0.1\ncafile {d}/ca.pem\ncertfile {d}/server.pem\nkeyfile {d}/server.key\n\
+             allow_anonymous false\npassword_file {pw}\npersistence true\npersistence_location {d}/db/\n\
+             log_dest none\nuser {user}\n",
+            user = user.trim(),
+            d = dir.display(),
+            pw = pw.display()
+        ),
+    )
+    .unwrap();
+    let mut broker = Broker {
+        conf,
+        port,
+        child: None,
+    };
+    broker.start();
+    let got: Received = Arc::default();
+    let mut sub = subscribe(&dir, port, &got);
+    std::thread::sleep(Duration::from_millis(500));
+
+    let secret = dir.join("cabinet.secret");
+    std::fs::write(&secret, "cab-pw\n").unwrap();
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let events = dir.join("events.csv");
+    let t0 = Instant::now();
+    let sim = Command::new(BIN)
+        .args([
+            "sim",
+            "--site",
+            SITE,
+            "--speed",
+            "1",
+            "--duration",
+            "56",
+            "--faults",
+            FAULT_SEED,
+        ])
+        .args(["--mqtt", &format!("mqtts://127.0.0.1:{port}"), "--mqtt-ca"])
+        .arg(dir.join("ca.pem"))
+        .args(["--mqtt-user", "cabinet", "--mqtt-password-file"])
+        .arg(&secret)
+        .args(["--mqtt-queue", "30", "--events"])
+        .arg(&events)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // Up for 8 s, away for 30 s, up again until the run ends.
+    std::thread::sleep(Duration::from_secs(8));
+    let before = got.lock().unwrap().len();
+    assert!(before > 0, "nothing arrived in the first 8 s");
+    broker.stop();
+    std::thread::sleep(Duration::from_secs(30));
+    broker.start();
+    let out = sim.wait_with_output().unwrap();
+    let wall = t0.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "sim failed: {stdout}\n{stderr}");
+    // What the broker still holds for the subscriber arrives now.
+    std::thread::sleep(Duration::from_secs(2));
+    let _ = sub.kill();
+    let _ = sub.wait();
+    broker.stop();
+    let msgs = got.lock().unwrap().clone();
+    eprintln!(
+        "{stdout}\n{} messages received; run took {:.1} s",
+        msgs.len(),
+        wall.as_secs_f64()
+    );
+
+    // Topics and payloads.
+    let of = |t: &str| -> Vec<&(String, String)> {
+        let want = format!("greenwave/1/{t}");
+        msgs.iter().filter(|(topic, _)| *topic == want).collect()
+    };
+    assert!(
+        msgs.iter().all(|(t, _)| t.starts_with("greenwave/1/")),
+        "device id 1 topics only"
+    );
+    let statuses = of("status");
+    assert!(statuses.len() >= 15, "{} status messages", statuses.len());
+    assert!(statuses
+        .iter()
+        .all(|(_, p)| p.contains("\"mode\":") && p.contains("\"groups\":")));
+    let batches = of("events");
+    assert!(!batches.is_empty(), "no event batch");
+    let rows: usize = batches.iter().map(|(_, p)| p.matches("\"EventId\":").count()).sum();
+    assert!(rows > 50, "{rows} event rows");
+    // The injected fault: its alarm message matches an alarm row of the CSV log.
+    let csv = std::fs::read_to_string(&events).unwrap();
+    let alarm_rows: Vec<(i64, i64)> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let (code, param) = (f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?);
+            // Detector faults, controller alarms, flash on (the clean stop's at the end).
+            ((84..=88).contains(&code) || code == 174 || (code == 173 && param == 1)).then_some((code, param))
+        })
+        .collect();
+    assert!(!alarm_rows.is_empty(), "the fault seed raised no alarm in the log");
+    let alarms = of("alarm");
+    assert!(!alarms.is_empty(), "no alarm message; log has {alarm_rows:?}");
+    for (_, p) in &alarms {
+        let key = (num(p, "EventId").unwrap(), num(p, "Parameter").unwrap());
+        assert!(alarm_rows.contains(&key), "alarm {p} is not in the log");
+    }
+    assert!(
+        alarms
+            .iter()
+            .any(|(_, p)| num(p, "EventId").is_some_and(|c| (84..=88).contains(&c))),
+        "no detector fault alarm; log has {alarm_rows:?}"
+    );
+
+    // Sequence numbers: a number not above the highest seen must be a duplicate of one seen (QoS 1
+    // resend), never a message arriving late; gaps are the drops the counters report.
+    let mut seen = BTreeSet::new();
+    let mut highest = 0;
+    let mut dups = 0;
+    for (t, p) in &msgs {
+        let seq = num(p, "seq").unwrap_or_else(|| panic!("no seq in {t} {p}"));
+        assert_eq!(num(p, "device"), Some(1));
+        if seq <= highest {
+            assert!(
+                seen.contains(&seq),
+                "seq {seq} arrived after {highest} and is not a duplicate"
+            );
+            dups += 1;
+        } else {
+            highest = seq;
+        }
+        seen.insert(seq);
+    }
+    let gaps = highest as usize - seen.len();
+
+    // The publisher's counters in the run summary.
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("mqtt "))
+        .unwrap_or_else(|| panic!("no mqtt line in the summary: {stdout}"));
+    let queued = figure(line, "queued");
+    let acked = figure(line, "acked");
+    let dropped = figure(line, "dropped oldest");
+    let reconnects = figure(line, "reconnects");
+    eprintln!(
+        "received {} distinct, highest seq {highest}, {gaps} missing, {dups} duplicates; {line}",
+        seen.len()
+    );
+    assert!(reconnects >= 1, "{line}");
+    // 30 s away with a 30-message queue: a status a second and the event batches were held, the
+    // oldest dropped.
+    assert!(dropped >= 10, "{line}");
+    assert_eq!(queued, highest as u64, "every queued message numbered: {line}");
+    assert!(acked + dropped <= queued && acked + dropped + 40 >= queued, "{line}");
+    // Every message dropped is a gap; every gap is a message the broker never acknowledged (dropped
+    // while it was away, or still unacknowledged when the run ended).
+    assert!(gaps as u64 >= dropped, "{gaps} missing but {dropped} dropped: {line}");
+    assert!(
+        gaps as u64 <= queued - acked,
+        "{gaps} missing, {} not acknowledged: {line}",
+        queued - acked
+    );
+    // No overrun: the telemetry never touched the loop's timing.
+    let ticks = stdout.lines().find(|l| l.starts_with("ticks")).unwrap();
+    assert!(ticks.contains("(0 overruns"), "{ticks}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -347,7 +347,7 @@ fn check(args: CheckArgs) -> Result<(), String> {
 }
 
 fn sim(args: SimArgs) -> Result<SimEnd, String> {
-    let mqtt = sim_mqtt(&args)?;
+    let mqtt = sim_mqtt(&args.telemetry)?;
     let events_mode = match (args.append, args.overwrite) {
         (true, _) => greenwave::events::single::OpenMode::Append,
         (_, true) => greenwave::events::single::OpenMode::Overwrite,
@@ -425,7 +425,7 @@ fn sim(args: SimArgs) -> Result<SimEnd, String> {
 }
 
 /// `greenwave sim --mqtt …`: the telemetry settings from the command line.
-fn sim_mqtt(args: &SimArgs) -> Result<Option<greenwave::config::mqtt::MqttConfig>, String> {
+fn sim_mqtt(args: &cli::SimMqttArgs) -> Result<Option<greenwave::config::mqtt::MqttConfig>, String> {
     let Some(url) = &args.mqtt else { return Ok(None) };
     let mut c = greenwave::config::mqtt::MqttConfig::from_url(url)?;
     if !c.tls && (args.mqtt_ca.is_some() || args.mqtt_cert.is_some()) {

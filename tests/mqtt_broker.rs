@@ -408,3 +408,121 @@ fn telemetry_reaches_a_tls_broker_and_survives_its_restart() {
     assert!(ticks.contains("(0 overruns"), "{ticks}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `greenwave check --board` names the broker and warns about a password file others may read;
+/// a bad `[mqtt]` table is refused with its line.
+#[test]
+fn check_warns_about_a_readable_secret() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("greenwave-mqtt-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = dir.join("mqtt.secret");
+    std::fs::write(&secret, "pw\n").unwrap();
+    let board = dir.join("board.toml");
+    let shipped = std::fs::read_to_string("board/host-fake.toml").unwrap();
+    std::fs::write(
+        &board,
+        format!(
+            "{shipped}\n[mqtt]\nurl = \"mqtts://broker.example:8883\"\nusername = \"cab\"\npassword_file = \"{}\"\n",
+            secret.display()
+        ),
+    )
+    .unwrap();
+    let check = || {
+        let out = Command::new(BIN)
+            .args(["check", "--site", SITE, "--board"])
+            .arg(&board)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let s = check();
+    assert!(
+        s.contains("mqtt: mqtts://broker.example:8883 as greenwave-1, topics greenwave/1/status|alarm|events"),
+        "{s}"
+    );
+    assert!(!s.contains("warning"), "{s}");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let s = check();
+    assert!(s.contains("is readable by everyone (mode 644): chmod 600"), "{s}");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o640)).unwrap();
+    assert!(check().contains("is readable by its group (mode 640)"));
+
+    std::fs::write(&board, format!("{shipped}\n[mqtt]\nurl = \"http://broker.example\"\n")).unwrap();
+    let out = Command::new(BIN)
+        .args(["check", "--site", SITE, "--board"])
+        .arg(&board)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("mqtt.url") && err.contains("not an MQTT broker URL"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+
+/// The loop's side of the telemetry — the status copy, every drained event handed over, the
+/// counters read — allocates nothing and never waits, whether the broker is there or not (here it
+/// is not: nothing listens on the port). A hand-off queue the publisher cannot keep up with drops
+/// and counts.
+#[test]
+fn the_loop_hands_over_without_allocating() {
+    use greenwave::config::mqtt::MqttConfig;
+    use greenwave::config::Site;
+    use greenwave::hal::sim::{SimRelays, SimWatchdog};
+    use greenwave::monitor::card::MmuCard;
+    use greenwave::runtime::central::CentralLink;
+    use greenwave::runtime::control_loop::ControlLoop;
+    use greenwave::sim::traffic::SimTraffic;
+    use greenwave::time::Instant as At;
+    use std::sync::atomic::Ordering;
+
+    let site = Site::load(Path::new(SITE)).unwrap();
+    let mut lp = ControlLoop::new(
+        &site,
+        &MmuCard::from_geometry(&site),
+        SimRelays::default(),
+        SimWatchdog::default(),
+        SimTraffic::new(&site, 2.0, 7),
+    );
+    let mut cfg = MqttConfig::from_url(&format!("mqtt://127.0.0.1:{}", free_port())).unwrap();
+    cfg.queue = 10;
+    let (link, publisher) = greenwave::central::mqtt::start(&cfg, site.device_id, None).unwrap();
+    let mut central = CentralLink::default();
+    assert!(central.status.push(publisher).is_ok());
+    central.mqtt = Some(link);
+    lp.tick(At(0), true);
+    let tick = u64::from(site.tick_ms);
+    let mut offered = 0u64;
+    let mut health = Default::default();
+    let t0 = Instant::now();
+    counting_alloc::COUNTING.store(true, Ordering::SeqCst);
+    for k in 1..=300_000u64 {
+        lp.tick(At(k * tick), true);
+        while let Some(ev) = lp.controller.events_mut().pop() {
+            central.offer_event(&ev, 1_700_000_000_000);
+            offered += 1;
+        }
+        central.publish(&lp.controller, &lp.last_det, &lp.last_inputs, &lp.stats, true, 0);
+        health = central.mqtt.as_ref().unwrap().health();
+    }
+    counting_alloc::COUNTING.store(false, Ordering::SeqCst);
+    let wall = t0.elapsed();
+    let allocs = counting_alloc::ALLOCS.load(Ordering::SeqCst);
+    assert_eq!(allocs, 0, "the hand-off allocated {allocs} times");
+    assert!(offered > 10_000, "{offered} events");
+    assert!(!health.connected);
+    eprintln!("{offered} events offered in {wall:?}: {health}");
+    // Nobody listening: status messages were queued and, past the queue's 10, the oldest dropped.
+    std::thread::sleep(Duration::from_millis(1500));
+    let end = central.mqtt.take().unwrap().finish();
+    assert!(end.queued >= 1 && end.acked == 0 && end.connect_failures >= 1, "{end}");
+    assert!(end.held <= 10 + greenwave::central::mqtt::WINDOW as u64, "{end}");
+}

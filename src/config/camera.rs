@@ -77,6 +77,12 @@ pub struct ZoneConfig {
     /// Image corners: stop-line left, stop-line right, far right, far left (pixels).
     pub quad: [(f32, f32); 4],
     pub length_m: f32,
+    /// A virtual loop this far upstream of the stop line (`loop_m`): the zone's presence is then a
+    /// vehicle over that line or a standing queue anywhere in the zone, and its count the vehicles
+    /// that crossed the line — what an advance loop plus a queue detector report, so a planner's
+    /// passage (gap) timing means the same as with loops. Without it the zone is one long
+    /// presence detector (any vehicle in it) counting vehicles across the stop line.
+    pub loop_m: Option<f32>,
 }
 
 /// One camera's configuration (a `[[camera]]` table).
@@ -132,6 +138,7 @@ struct ZoneSection {
     quad: Spanned<Vec<Spanned<Vec<Spanned<f64>>>>>,
     #[serde(default = "default_length")]
     length_m: Spanned<f64>,
+    loop_m: Option<Spanned<f64>>,
 }
 
 /// The NPU model when a camera names none: beside the site file.
@@ -313,11 +320,27 @@ impl CameraConfig {
                     "use 5 to 300 m (the distance from the stop line to the zone's far edge)",
                 ));
             }
+            let loop_m = match &z.loop_m {
+                None => None,
+                Some(l) => {
+                    let v = *l.get_ref();
+                    if !(v >= 0.0 && v < len) {
+                        return Err(src.err(
+                            l.span(),
+                            &f("loop_m"),
+                            format!("a virtual loop {v} m from the stop line is outside the {len} m zone"),
+                            "use a distance from 0 up to the zone's length_m",
+                        ));
+                    }
+                    Some(v as f32)
+                }
+            };
             c.zones
                 .push(ZoneConfig {
                     detector: det,
                     quad,
                     length_m: len as f32,
+                    loop_m,
                 })
                 .map_err(|_| {
                     src.err(

@@ -10,13 +10,26 @@
 //! at 10 fps a queue standing through a 2-minute red moves the background 14 % of the way to the
 //! vehicles, short of the foreground threshold, so no "ghost" queue stays behind when it leaves),
 //! a foreground test `|pixel − background| > 20 + background/8`, and a motion test against the
-//! previous frame. A cell is occupied when ≥ 40 % of its samples are foreground, stopped when
-//! occupied and < 15 % of its samples moved.
+//! previous frame. Backgrounds are kept relative to a camera-wide illumination gain, estimated each
+//! frame from the samples that look like road (the mean of pixel / background over them, smoothed),
+//! so a cloud or the sun's angle changes what the whole scene is expected to look like at once —
+//! including under a queue that has covered a cell for minutes, whose own background cannot learn.
+//! Without it a cell occupied while the light changed keeps the old road as its background, sees
+//! the road as a vehicle when the queue leaves, and — being "occupied" — never learns it back (a
+//! ghost that holds presence on until the detector is judged stuck). A cell is occupied when ≥ 40 % of its samples are foreground, stopped when
+//! occupied without a break for [`STOPPED_MS`] and < 15 % of its samples moved (the motion test
+//! alone takes a uniform body sliding along the lane for a standing one: its inside pixels do not
+//! change from frame to frame, least of all far from the camera where it moves a few pixels; a cell
+//! of a moving lane clears between vehicles, a queued one does not).
 //!
 //! Outputs per zone (one site detector each): presence (any occupied cell, with 2-frame on / 3-frame
-//! off hysteresis), a vehicle count (a vehicle leaving the stop-line cell), the queue length
+//! off hysteresis), a vehicle count (a vehicle leaving the stop-line cell), or with a virtual loop
+//! (`loop_m`) presence = the loop's cell occupied or a standing queue, count = vehicles leaving
+//! the loop's cell; the queue length
 //! (contiguous stopped cells from the stop line, gaps of one cell bridged) in metres, and health
-//! (Indiana 85-88 semantics): presence held > 300 s → stuck on; no presence for 30 min while other
+//! (Indiana 85-88 semantics): presence held > 300 s with no vehicle counted across the stop line
+//! in that time → stuck on (an area zone under saturated flow is occupied for minutes on end, but
+//! its vehicles keep leaving); no presence for 30 min while other
 //! zones see traffic → stuck off; more than 20 presence changes in 10 s → excessive change.
 //!
 //! Fixed-size state; [`ZoneDetector::process`] does not allocate.
@@ -30,6 +43,12 @@ pub const CELLS: usize = 16;
 pub const SAMPLES: usize = 12;
 /// Presence held longer than this is a stuck detector.
 pub const STUCK_ON_MS: u64 = 300_000;
+/// A cell counts towards the standing queue once occupied this long without a break.
+pub const STOPPED_MS: u64 = 1_500;
+/// Least number of road-looking samples in a frame for an illumination estimate.
+const GAIN_SAMPLES: u32 = 32;
+/// Smoothing of the illumination gain per frame (sensor noise averages out over ~16 frames).
+const GAIN_ALPHA: f32 = 1.0 / 16.0;
 /// No presence for this long while other zones are active is a dead detector.
 pub const STUCK_OFF_MS: u64 = 1_800_000;
 /// More presence changes than this within [`CHATTER_WINDOW_MS`] is chatter: a lane passes at most
@@ -44,7 +63,13 @@ struct ZoneState {
     /// Pixel index of every sample, cell-major.
     idx: [u32; CELLS * SAMPLES],
     bg: [f32; CELLS * SAMPLES],
+    /// What the road under each sample looked like when last seen uncovered (relative to the
+    /// illumination gain, like `bg`). `bg` keeps learning, slowly, under a vehicle; this does not,
+    /// so when a vehicle that stood for minutes leaves, the road is recognised as road at once.
+    road: [f32; CELLS * SAMPLES],
     prev: [u8; CELLS * SAMPLES],
+    /// Since when each cell has been occupied without a break (`None`: clear).
+    occupied_since: [Option<Instant>; CELLS],
     present: bool,
     on_frames: u8,
     off_frames: u8,
@@ -52,6 +77,8 @@ struct ZoneState {
     count: u16,
     queue_m: f32,
     changed_at: Instant,
+    /// When the last vehicle was counted across the stop line.
+    counted_at: Instant,
     toggles: u8,
     toggle_window: Instant,
     health: DetectorHealth,
@@ -65,6 +92,8 @@ pub struct ZoneDetector {
     last_active: Instant,
     last_good: Option<Instant>,
     bad_frames: u64,
+    /// Camera-wide illumination gain: a sample's expected value is `gain × bg`.
+    gain: f32,
 }
 
 /// The projective map from the unit square (across the lane, along it from the stop line) to a
@@ -140,7 +169,9 @@ impl ZoneDetector {
             let _ = zones.push(ZoneState {
                 idx,
                 bg: [0.0; CELLS * SAMPLES],
+                road: [0.0; CELLS * SAMPLES],
                 prev: [0; CELLS * SAMPLES],
+                occupied_since: [None; CELLS],
                 present: false,
                 on_frames: 0,
                 off_frames: 0,
@@ -148,6 +179,7 @@ impl ZoneDetector {
                 count: 0,
                 queue_m: 0.0,
                 changed_at: Instant::ZERO,
+                counted_at: Instant::ZERO,
                 toggles: 0,
                 toggle_window: Instant::ZERO,
                 health: DetectorHealth::Ok,
@@ -160,6 +192,7 @@ impl ZoneDetector {
             last_active: Instant::ZERO,
             last_good: None,
             bad_frames: 0,
+            gain: 1.0,
         }
     }
 
@@ -201,8 +234,17 @@ impl ZoneDetector {
         let first = self.frames == 0;
         self.frames += 1;
         let mut any_active = false;
+        let gain = self.gain;
+        let (mut ratio_sum, mut ratio_n) = (0.0f32, 0u32);
         for (zi, z) in self.zones.iter_mut().enumerate() {
             let len = self.cfg.zones.get(zi).map_or(80.0, |c| c.length_m);
+            // The virtual loop's cell, if the zone has one.
+            let loop_cell = self
+                .cfg
+                .zones
+                .get(zi)
+                .and_then(|c| c.loop_m)
+                .map(|m| ((m / len * CELLS as f32) as usize).min(CELLS - 1));
             let mut occupied = [false; CELLS];
             let mut stopped = [false; CELLS];
             for c in 0..CELLS {
@@ -215,12 +257,20 @@ impl ZoneDetector {
                     let p = f32::from(pixels.get(z.idx[k] as usize).copied().unwrap_or(0));
                     px[s] = p;
                     if first {
-                        z.bg[k] = p;
+                        z.bg[k] = p / gain;
+                        z.road[k] = p / gain;
                         z.prev[k] = p as u8;
                         continue;
                     }
-                    let bg = z.bg[k];
+                    let bg = z.bg[k] * gain;
                     is_fg[s] = (p - bg).abs() > 20.0 + bg / 8.0;
+                    let road = z.road[k] * gain;
+                    if is_fg[s] && (p - road).abs() <= 20.0 + road / 8.0 {
+                        // The road as it was before the background crept under a long-standing
+                        // vehicle: no vehicle here now.
+                        is_fg[s] = false;
+                        z.bg[k] = z.road[k];
+                    }
                     if is_fg[s] {
                         fg += 1;
                     }
@@ -241,15 +291,30 @@ impl ZoneDetector {
                         let alpha = if is_fg[s] || occupied[c] {
                             1.0 / 8192.0
                         } else {
+                            // Road: it tells the scene's illumination.
+                            if z.bg[k] >= 8.0 {
+                                ratio_sum += px[s] / z.bg[k];
+                                ratio_n += 1;
+                            }
+                            z.road[k] += (px[s] / gain - z.road[k]) / 64.0;
                             1.0 / 64.0
                         };
-                        z.bg[k] += (px[s] - z.bg[k]) * alpha;
+                        z.bg[k] += (px[s] / gain - z.bg[k]) * alpha;
                     }
                 }
-                stopped[c] = occupied[c] && moving * 100 < SAMPLES * 15;
+                let since = if occupied[c] {
+                    *z.occupied_since[c].get_or_insert(at)
+                } else {
+                    z.occupied_since[c] = None;
+                    at
+                };
+                stopped[c] = occupied[c] && at.since(since) >= STOPPED_MS && moving * 100 < SAMPLES * 15;
             }
             // Presence with hysteresis.
-            let raw = occupied.iter().any(|o| *o);
+            let raw = match loop_cell {
+                None => occupied.iter().any(|o| *o),
+                Some(c) => occupied[c] || stopped.iter().any(|s| *s),
+            };
             if raw {
                 z.on_frames = z.on_frames.saturating_add(1);
                 z.off_frames = 0;
@@ -271,10 +336,14 @@ impl ZoneDetector {
                 }
                 z.toggles = z.toggles.saturating_add(1);
             }
-            // Count a vehicle when the stop-line cell clears (it crossed the line).
-            let sl = occupied[0] || occupied[1];
+            // Count a vehicle when the stop-line cells (or the loop's) clear: it crossed the line.
+            let sl = match loop_cell {
+                None => occupied[0] || occupied[1],
+                Some(c) => occupied[c],
+            };
             if z.stopline_occupied && !sl {
                 z.count = z.count.wrapping_add(1);
+                z.counted_at = at;
             }
             z.stopline_occupied = sl;
             // Queue: stopped cells from the stop line, bridging single-cell gaps.
@@ -298,7 +367,7 @@ impl ZoneDetector {
             // Health.
             z.health = if z.toggles > MAX_TOGGLES {
                 DetectorHealth::ExcessiveChange
-            } else if z.present && at.since(z.changed_at) > STUCK_ON_MS {
+            } else if z.present && at.since(z.changed_at) > STUCK_ON_MS && at.since(z.counted_at) > STUCK_ON_MS {
                 DetectorHealth::StuckOn
             } else if !z.present && at.since(z.changed_at) > STUCK_OFF_MS && at.since(self.last_active) < 60_000 {
                 DetectorHealth::StuckOff
@@ -308,6 +377,10 @@ impl ZoneDetector {
         }
         if any_active {
             self.last_active = at;
+        }
+        if ratio_n >= GAIN_SAMPLES {
+            let seen = ratio_sum / ratio_n as f32;
+            self.gain = (self.gain + (seen - self.gain) * GAIN_ALPHA).clamp(0.05, 20.0);
         }
         Ok(())
     }
@@ -370,7 +443,7 @@ length_m = 80
         assert!(!snap.presence.contains(2));
         assert_eq!(snap.health[2], DetectorHealth::Ok);
         // A standing queue over the 20 rows nearest the stop line (y 40..60 of a 56-row zone).
-        for k in 10..20 {
+        for k in 10..40 {
             d.process(Instant(k * 100), &frame(40..60)).unwrap();
         }
         d.fill(&mut snap, false);
@@ -381,7 +454,7 @@ length_m = 80
             snap.queue_m[2]
         );
         // The queue leaves: one vehicle counted as the stop-line cells clear.
-        for k in 20..30 {
+        for k in 40..50 {
             d.process(Instant(k * 100), &frame(0..0)).unwrap();
         }
         d.fill(&mut snap, false);
@@ -491,5 +564,129 @@ length_m = 80
         }
         d.fill(&mut snap, false);
         assert_eq!(snap.health[2], DetectorHealth::ExcessiveChange);
+    }
+
+    /// `frame` with every pixel scaled by the scene's illumination `gain`.
+    fn lit(rows: core::ops::Range<usize>, gain: f32) -> Vec<u8> {
+        frame(rows)
+            .iter()
+            .map(|p| (f32::from(*p) * gain).min(255.0) as u8)
+            .collect()
+    }
+
+    #[test]
+    fn light_changing_under_a_standing_vehicle_leaves_no_ghost() {
+        let mut d = ZoneDetector::new(cfg());
+        let mut snap = DetectorSnapshot::EMPTY;
+        for k in 0..10 {
+            d.process(Instant(k * 100), &lit(0..0, 1.0)).unwrap();
+        }
+        // A vehicle stands over the stop-line half of the zone for 7 minutes while a cloud passes
+        // and the light comes back 40 % brighter; the far half is road throughout.
+        let n = 4200u64;
+        for k in 10..10 + n {
+            let g = 1.0 + 0.4 * (k - 10) as f32 / n as f32;
+            d.process(Instant(k * 100), &lit(32..60, g)).unwrap();
+        }
+        d.fill(&mut snap, false);
+        assert!(snap.presence.contains(2), "the standing vehicle is still seen");
+        assert_eq!(
+            snap.health[2],
+            DetectorHealth::StuckOn,
+            "7 minutes without a vehicle leaving"
+        );
+        // It leaves: the brighter road is road, not a vehicle.
+        for k in 10 + n..20 + n {
+            d.process(Instant(k * 100), &lit(0..0, 1.4)).unwrap();
+        }
+        d.fill(&mut snap, false);
+        assert!(
+            !snap.presence.contains(2),
+            "a ghost of the old light stayed (gain {})",
+            d.gain
+        );
+        assert_eq!(snap.health[2], DetectorHealth::Ok);
+    }
+
+    #[test]
+    fn a_zone_occupied_for_minutes_by_moving_traffic_is_not_stuck() {
+        let mut d = ZoneDetector::new(cfg());
+        let mut snap = DetectorSnapshot::EMPTY;
+        for k in 0..10 {
+            d.process(Instant(k * 100), &frame(0..0)).unwrap();
+        }
+        // Saturated flow for 8 minutes: the far cells always hold a vehicle, and one vehicle crosses
+        // the stop line every 2.5 s (the stop-line cells clear for half a second between them).
+        for k in 10..4810u64 {
+            let f = if k % 25 < 5 { frame(4..40) } else { frame(4..60) };
+            d.process(Instant(k * 100), &f).unwrap();
+        }
+        d.fill(&mut snap, false);
+        assert!(snap.presence.contains(2));
+        assert!(snap.counts[2] > 150, "counts {}", snap.counts[2]);
+        assert_eq!(snap.health[2], DetectorHealth::Ok, "vehicles keep leaving: not stuck");
+    }
+
+    #[test]
+    fn a_uniform_vehicle_driving_along_the_zone_is_not_a_queue() {
+        let mut d = ZoneDetector::new(cfg());
+        let mut snap = DetectorSnapshot::EMPTY;
+        for k in 0..10 {
+            d.process(Instant(k * 100), &frame(0..0)).unwrap();
+        }
+        // A 12-row vehicle of one shade drives from the far end to the stop line, one row a frame
+        // (about 8 m/s on this 80 m zone): inside it no pixel changes from frame to frame.
+        let mut worst = 0.0f32;
+        for (k, top) in (10u64..).zip(0..52usize) {
+            d.process(Instant(k * 100), &frame(top..top + 12)).unwrap();
+            d.fill(&mut snap, false);
+            assert!(snap.presence.contains(2) || top < 2);
+            worst = worst.max(snap.queue_m[2]);
+        }
+        assert_eq!(worst, 0.0, "a moving vehicle was taken for a standing queue");
+    }
+
+    #[test]
+    fn a_virtual_loop_reports_passing_vehicles_and_standing_queues_only() {
+        let text = r#"
+width = 64
+height = 64
+[[zone]]
+detector = 3
+quad = [[10, 60], [20, 60], [20, 4], [10, 4]]
+length_m = 80
+loop_m = 40
+"#;
+        let mut d = ZoneDetector::new(CameraConfig::parse(text, "camera.toml").unwrap());
+        let mut snap = DetectorSnapshot::EMPTY;
+        for k in 0..10 {
+            d.process(Instant(k * 100), &frame(0..0)).unwrap();
+        }
+        // A vehicle drives from the far end to the stop line, one row a frame: the zone's rows
+        // 4..60 are 80 m, so the loop 40 m up is around row 32.
+        let mut on = Vec::new();
+        for (k, top) in (10u64..).zip(0..52usize) {
+            d.process(Instant(k * 100), &frame(top..top + 8)).unwrap();
+            d.fill(&mut snap, false);
+            on.push(snap.presence.contains(2));
+        }
+        let first = on.iter().position(|p| *p).expect("the vehicle crossed the loop");
+        let last = on.iter().rposition(|p| *p).unwrap();
+        assert!((18..=30).contains(&first), "presence from frame {first}");
+        assert!(
+            last - first <= 14,
+            "presence only while over the loop: {first}..={last}"
+        );
+        assert!(
+            !on[on.len() - 1],
+            "no presence nearing the stop line, away from the loop"
+        );
+        assert_eq!(snap.counts[2], 1, "counted once, at the loop");
+        // A queue standing near the stop line, clear of the loop: presence once it is standing.
+        for k in 100..130 {
+            d.process(Instant(k * 100), &frame(44..60)).unwrap();
+        }
+        d.fill(&mut snap, false);
+        assert!(snap.presence.contains(2), "a standing queue is presence");
     }
 }

@@ -108,6 +108,7 @@ fn main() {
                 detector: (a * 3 + l + 1) as u8,
                 quad: q,
                 length_m: ZONE_M,
+                loop_m: None,
             });
         }
     }

@@ -44,6 +44,7 @@ pub const VAR_POSITION: u8 = 0x42;
 pub const VAR_ANGLE: u8 = 0x43;
 pub const VAR_LENGTH: u8 = 0x44;
 pub const VAR_WIDTH: u8 = 0x4D;
+pub const VAR_SPEED: u8 = 0x40;
 pub const VAR_DEPARTED_IDS: u8 = 0x74;
 
 pub const TYPE_UBYTE: u8 = 0x07;

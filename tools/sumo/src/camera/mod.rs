@@ -15,9 +15,16 @@
 //! step in the step's own reply (no extra round trip). A frame is rendered every `1000 / fps` ms
 //! of simulated time.
 //!
-//! Truth and agreement: per zone and frame, the zone is occupied when any vehicle's footprint
-//! overlaps the lane rectangle; `presence_agreement` is the share of zone-frames (zone time) in
-//! which the detector's presence equals that truth.
+//! Each zone has a virtual loop ([`CameraOptions::loop_m`]) where the E1 loop of SUMO's own
+//! detector layout is, so the camera reports what the loop-and-queue detectors it replaces report:
+//! a vehicle over the loop, or a standing queue in the zone.
+//!
+//! Truth and agreement: per zone and frame, the zone's presence is true when a vehicle's footprint
+//! overlaps the loop's strip of the lane (the zone detector's loop cell), or a halting vehicle
+//! (below [`HALTING_MPS`], the halting speed of the SUMO lane-area detector the zone replaces)
+//! overlaps the zone's lane rectangle — without a loop, when any
+//! footprint overlaps the rectangle; `presence_agreement` is the share of zone-frames (zone time)
+//! in which the detector's presence equals that truth.
 
 pub mod model;
 pub mod render;
@@ -48,12 +55,18 @@ pub struct CameraOptions {
     /// greenwave's defaults.
     pub table: String,
     pub seed: u64,
+    /// The zones' virtual loop, metres upstream of the stop line (`None`: whole-zone presence).
+    pub loop_m: Option<f64>,
 }
 
 /// Default zone length: from the stop line 40 m upstream (about six queued vehicles, three seconds
 /// of travel at 50 km/h). Over the E2 detectors' 80 m the zone of a busy through lane is occupied
 /// for minutes on end, which the zone detector rightly reports as stuck on (presence over 300 s).
 pub const ZONE_M: f64 = 40.0;
+
+/// SUMO's lane-area detector counts a vehicle as halting below this speed (its
+/// `haltingSpeedThreshold`, 5 km/h by default), m/s.
+pub const HALTING_MPS: f64 = 1.39;
 
 impl Default for CameraOptions {
     fn default() -> Self {
@@ -62,6 +75,7 @@ impl Default for CameraOptions {
             zone_m: ZONE_M,
             table: String::new(),
             seed: 1,
+            loop_m: Some(crate::scenario::E1_SETBACK_M),
         }
     }
 }
@@ -101,7 +115,7 @@ pub struct ApproachCamera {
     counters: Arc<CameraCounters>,
     cfg: CameraConfig,
     /// Per zone: site detector index (0-based) and the lane's ground rectangle.
-    zones: Vec<(usize, [(f64, f64); 4])>,
+    zones: Vec<(usize, [(f64, f64); 4], Option<[(f64, f64); 4]>)>,
 }
 
 impl ApproachCamera {
@@ -152,14 +166,28 @@ impl ApproachCamera {
                 d.1,
                 opts.zone_m
             );
-            zones.push((det, rect));
+            let strip = opts.loop_m.map(|m| {
+                let _ = writeln!(table, "loop_m = {m}");
+                // The zone detector's loop cell: [k, k + 1] × zone_m / CELLS from the stop line.
+                let cells = greenwave::detect::zone::CELLS as f64;
+                let k = (m / opts.zone_m * cells).floor().min(cells - 1.0);
+                let at = |t: f64, a: (f64, f64), b: (f64, f64)| (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
+                let (t0, t1) = (k / cells, (k + 1.0) / cells);
+                [
+                    at(t0, rect[0], rect[3]),
+                    at(t0, rect[1], rect[2]),
+                    at(t1, rect[1], rect[2]),
+                    at(t1, rect[0], rect[3]),
+                ]
+            });
+            zones.push((det, rect, strip));
         }
         let cfg = CameraConfig::parse(&table, "camera").map_err(|e| e.to_string())?;
         let ring = Arc::new(FrameRing::new(cfg.slots, cfg.width, cfg.height).map_err(|e| e.to_string())?);
         let counters = Arc::new(CameraCounters::default());
         let (publisher, reader) = hand_off();
         let mut dets = DetectorSet::EMPTY;
-        for (det, _) in &zones {
+        for (det, _, _) in &zones {
             dets.set(*det, true);
         }
         let source = CameraSource::new(reader, dets, cfg.stale_ms, None);
@@ -198,14 +226,20 @@ impl ApproachCamera {
         self.detection.run_once(now);
     }
 
-    /// The vehicle-in-zone truth: per zone, whether a footprint overlaps its lane rectangle.
-    pub fn truth(&self, vehicles: &[VehicleBox], mut on: impl FnMut(usize, bool)) {
-        for (det, rect) in &self.zones {
+    /// The presence truth per zone (module docs): `speeds[i]` is `vehicles[i]`'s speed, m/s.
+    pub fn truth(&self, vehicles: &[VehicleBox], speeds: &[f64], mut on: impl FnMut(usize, bool)) {
+        for (det, rect, strip) in &self.zones {
             let c = rect.iter().fold((0.0, 0.0), |a, p| (a.0 + p.0 / 4.0, a.1 + p.1 / 4.0));
             let reach = (rect[0].0 - rect[2].0).hypot(rect[0].1 - rect[2].1) / 2.0 + 20.0;
-            let occupied = vehicles.iter().any(|v| {
-                (v.front.0 - c.0).hypot(v.front.1 - c.1) < reach
-                    && overlap(&footprint(v.front, v.angle_deg, v.length, v.width), rect)
+            let occupied = vehicles.iter().enumerate().any(|(i, v)| {
+                if (v.front.0 - c.0).hypot(v.front.1 - c.1) >= reach {
+                    return false;
+                }
+                let f = footprint(v.front, v.angle_deg, v.length, v.width);
+                match strip {
+                    None => overlap(&f, rect),
+                    Some(s) => overlap(&f, s) || (speeds.get(i).is_some_and(|v| *v < HALTING_MPS) && overlap(&f, rect)),
+                }
             });
             on(*det, occupied);
         }
@@ -222,6 +256,8 @@ pub struct CameraLoop {
     /// Vehicles that departed in the last step: subscribed in the next message.
     pending: Vec<String>,
     vehicles: Vec<VehicleBox>,
+    /// Speed of each of `vehicles`, m/s.
+    speeds: Vec<f64>,
     frame_ms: u64,
     next_frame: Instant,
     agree: [u64; MAX_DETECTORS],
@@ -233,11 +269,12 @@ pub struct CameraLoop {
     detect: std::time::Duration,
 }
 
-const VEHICLE_VARS: [u8; 4] = [
+const VEHICLE_VARS: [u8; 5] = [
     traci::VAR_POSITION,
     traci::VAR_ANGLE,
     traci::VAR_LENGTH,
     traci::VAR_WIDTH,
+    traci::VAR_SPEED,
 ];
 
 impl CameraLoop {
@@ -272,6 +309,7 @@ impl CameraLoop {
             started: false,
             pending: Vec::new(),
             vehicles: Vec::new(),
+            speeds: Vec::new(),
             frame_ms: u64::from(1000 / fps.max(1)),
             next_frame: Instant::ZERO,
             agree: [0; MAX_DETECTORS],
@@ -304,6 +342,7 @@ impl CameraLoop {
     /// the board's loop polls its sources.
     pub fn step(&mut self, subs: &[SubResult], now: Instant) -> DetectorSnapshot {
         self.vehicles.clear();
+        self.speeds.clear();
         for s in subs {
             match s.id {
                 id if id == traci::SUB_SIM + 0x10 => {
@@ -330,6 +369,8 @@ impl CameraLoop {
                         width: w,
                         shade: shade_of(&s.obj, self.opts.seed),
                     });
+                    self.speeds
+                        .push(get(traci::VAR_SPEED).and_then(Value::as_f64).unwrap_or(f64::MAX));
                 }
                 _ => {}
             }
@@ -355,7 +396,7 @@ impl CameraLoop {
     fn agreement(&mut self, snap: &DetectorSnapshot) {
         self.frames += 1;
         for cam in &self.cams {
-            cam.truth(&self.vehicles, |det, occupied| {
+            cam.truth(&self.vehicles, &self.speeds, |det, occupied| {
                 let seen = snap.presence.contains(det);
                 if let (Some(a), Some(n), Some(o), Some(m)) = (
                     self.agree.get_mut(det),
@@ -456,7 +497,8 @@ mod tests {
             cam.capture(now, &vehicles);
             cam.detect(now);
             let snap = source.poll(now);
-            cam.truth(&vehicles, |det, occ| {
+            let speeds = vec![12.0; vehicles.len()];
+            cam.truth(&vehicles, &speeds, |det, occ| {
                 if k > 20 {
                     frames += 1;
                     agree += usize::from(snap.presence.contains(det) == occ);

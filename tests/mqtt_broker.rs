@@ -210,19 +210,12 @@ fn figure(line: &str, key: &str) -> u64 {
         .unwrap_or_else(|| panic!("no number after `{key}` in {line}"))
 }
 
-#[test]
-fn telemetry_reaches_a_tls_broker_and_survives_its_restart() {
-    if !have("mosquitto") || !have("mosquitto_sub") || !have("openssl") {
-        eprintln!(
-            "\n\n*** SKIPPED mqtt_broker: mosquitto, mosquitto-clients or openssl is not installed \
-             (apt-get install mosquitto mosquitto-clients openssl) ***\n\n"
-        );
-        return;
-    }
-    let dir = std::env::temp_dir().join(format!("greenwave-mqtt-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+/// A mosquitto configuration in `dir`: TLS listener on a free port with a test CA, password file
+/// with users `cabinet` (cab-pw) and `dashboard` (dash-pw), persistent sessions. Not started.
+fn tls_broker(dir: &Path) -> Broker {
+    let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir.join("db")).unwrap();
-    certificates(&dir);
+    certificates(dir);
     let pw = dir.join("passwd");
     run(Command::new("mosquitto_passwd")
         .args(["-c", "-b"])
@@ -249,19 +242,34 @@ fn telemetry_reaches_a_tls_broker_and_survives_its_restart() {
         ),
     )
     .unwrap();
-    let mut broker = Broker {
+    let secret = dir.join("cabinet.secret");
+    std::fs::write(&secret, "cab-pw\n").unwrap();
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    Broker {
         conf,
         port,
         child: None,
-    };
+    }
+}
+
+#[test]
+fn telemetry_reaches_a_tls_broker_and_survives_its_restart() {
+    if !have("mosquitto") || !have("mosquitto_sub") || !have("openssl") {
+        eprintln!(
+            "\n\n*** SKIPPED mqtt_broker: mosquitto, mosquitto-clients or openssl is not installed \
+             (apt-get install mosquitto mosquitto-clients openssl) ***\n\n"
+        );
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("greenwave-mqtt-{}", std::process::id()));
+    let mut broker = tls_broker(&dir);
     broker.start();
     let got: Received = Arc::default();
+    let port = broker.port;
     let mut sub = subscribe(&dir, port, &got);
     std::thread::sleep(Duration::from_millis(500));
 
     let secret = dir.join("cabinet.secret");
-    std::fs::write(&secret, "cab-pw\n").unwrap();
-    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let events = dir.join("events.csv");
     let t0 = Instant::now();
     let sim = Command::new(BIN)
@@ -525,4 +533,69 @@ fn the_loop_hands_over_without_allocating() {
     let end = central.mqtt.take().unwrap().finish();
     assert!(end.queued >= 1 && end.acked == 0 && end.connect_failures >= 1, "{end}");
     assert!(end.held <= 10 + greenwave::central::mqtt::WINDOW as u64, "{end}");
+}
+
+/// `greenwave run` starts the telemetry from the board file's `[mqtt]` table (the dry-run board):
+/// its status and events reach the broker, and its summary counts them.
+#[test]
+fn a_board_publishes_what_its_mqtt_table_says() {
+    if !have("mosquitto") || !have("mosquitto_sub") || !have("openssl") {
+        eprintln!(
+            "\n\n*** SKIPPED mqtt_broker (board): mosquitto, mosquitto-clients or openssl is not installed ***\n\n"
+        );
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("greenwave-mqtt-board-{}", std::process::id()));
+    let mut broker = tls_broker(&dir);
+    broker.start();
+    let got: Received = Arc::default();
+    let mut sub = subscribe(&dir, broker.port, &got);
+    std::thread::sleep(Duration::from_millis(500));
+    let shipped = std::fs::read_to_string("board/host-fake.toml").unwrap();
+    let board = dir.join("board.toml");
+    std::fs::write(
+        &board,
+        shipped
+            .replace(
+                "event_dir = \"target/host-fake/events\"",
+                &format!("event_dir = \"{}\"", dir.join("events").display()),
+            )
+            .replace(
+                "state_dir = \"target/host-fake/state\"",
+                &format!("state_dir = \"{}\"", dir.join("state").display()),
+            )
+            + &format!(
+                "\n[mqtt]\nurl = \"mqtts://127.0.0.1:{}\"\nusername = \"cabinet\"\npassword_file = \"{d}/cabinet.secret\"\n\
+                 ca_file = \"{d}/ca.pem\"\nclient_id = \"cabinet-main-elm\"\n",
+                broker.port,
+                d = dir.display()
+            ),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["run", "--site", SITE, "--duration", "4", "--board"])
+        .arg(&board)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let _ = sub.kill();
+    let _ = sub.wait();
+    broker.stop();
+    let msgs = got.lock().unwrap().clone();
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("mqtt "))
+        .unwrap_or_else(|| panic!("no mqtt line: {stdout}"));
+    let acked = figure(line, "acked");
+    assert!(acked >= 4 && figure(line, "dropped oldest") == 0, "{line}");
+    assert_eq!(msgs.len() as u64, acked, "{line}");
+    assert!(msgs.iter().any(|(t, _)| t == "greenwave/1/status"));
+    assert!(msgs.iter().any(|(t, _)| t == "greenwave/1/events"));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -599,3 +599,93 @@ fn a_board_publishes_what_its_mqtt_table_says() {
     assert!(msgs.iter().any(|(t, _)| t == "greenwave/1/events"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Client-certificate authentication: a broker that requires a certificate signed by its CA and
+/// takes the certificate's name as the user accepts the controller's `--mqtt-cert/--mqtt-key`.
+#[test]
+fn a_client_certificate_authenticates() {
+    if !have("mosquitto") || !have("openssl") {
+        eprintln!("\n\n*** SKIPPED mqtt_broker (certificate): mosquitto or openssl is not installed ***\n\n");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("greenwave-mqtt-cert-{}", std::process::id()));
+    let mut broker = tls_broker(&dir);
+    let p = |f: &str| dir.join(f).display().to_string();
+    run(Command::new("openssl").args([
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-subj",
+        "/CN=cabinet-0042",
+        "-keyout",
+        &p("client.key"),
+        "-out",
+        &p("client.csr"),
+    ]));
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    run(Command::new("openssl").args([
+        "x509",
+        "-req",
+        "-in",
+        &p("client.csr"),
+        "-CA",
+        &p("ca.pem"),
+        "-CAkey",
+        &p("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &p("client.ext"),
+        "-out",
+        &p("client.pem"),
+    ]));
+    // No password file on this broker: the certificate is the credential.
+    let conf = std::fs::read_to_string(&broker.conf).unwrap();
+    let conf: String = conf
+        .lines()
+        .filter(|l| !l.starts_with("password_file"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(
+        &broker.conf,
+        conf + "require_certificate true\nuse_identity_as_username true\n",
+    )
+    .unwrap();
+    broker.start();
+    let run_sim = |with_cert: bool| {
+        let mut c = Command::new(BIN);
+        c.args(["sim", "--site", SITE, "--speed", "1", "--duration", "3"])
+            .args(["--mqtt", &format!("mqtts://127.0.0.1:{}", broker.port), "--mqtt-ca"])
+            .arg(dir.join("ca.pem"));
+        if with_cert {
+            c.arg("--mqtt-cert")
+                .arg(dir.join("client.pem"))
+                .arg("--mqtt-key")
+                .arg(dir.join("client.key"));
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        stdout
+            .lines()
+            .find(|l| l.starts_with("mqtt "))
+            .unwrap_or_else(|| panic!("no mqtt line: {stdout}"))
+            .to_string()
+    };
+    let with = run_sim(true);
+    assert!(
+        figure(&with, "acked") >= 3 && figure(&with, "connect failures") == 0,
+        "{with}"
+    );
+    let without = run_sim(false);
+    assert!(
+        figure(&without, "acked") == 0 && figure(&without, "connect failures") >= 1,
+        "{without}"
+    );
+    broker.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}

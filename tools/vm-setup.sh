@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Host packages for tools/vm-test.sh: qemu-system-x86 (from bookworm-backports, whose build coexists
 # with the preinstalled qemu-utils 10; bookworm's own 7.2 package would remove it), busybox-static
-# and cpio for the initramfs, xz-utils for compressed kernel modules. Debian 12 hosts; needs root.
+# and cpio for the initramfs, binutils (strip, and strings for kernel modules' dependencies),
+# xz-utils for compressed kernel modules. Debian 12 hosts; needs root.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for pkg in busybox-static cpio xz-utils; do
+for pkg in binutils busybox-static cpio xz-utils; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ! command -v qemu-system-x86_64 >/dev/null; then

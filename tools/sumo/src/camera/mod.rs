@@ -114,9 +114,13 @@ pub struct ApproachCamera {
     detection: DetectionStage<ZoneDetector>,
     counters: Arc<CameraCounters>,
     cfg: CameraConfig,
-    /// Per zone: site detector index (0-based) and the lane's ground rectangle.
-    zones: Vec<(usize, [(f64, f64); 4], Option<[(f64, f64); 4]>)>,
+    /// Per zone: site detector index (0-based), the lane's ground rectangle and, with a virtual
+    /// loop, the loop's strip of it.
+    zones: Vec<(usize, Quad, Option<Quad>)>,
 }
+
+/// Four ground points, metres.
+type Quad = [(f64, f64); 4];
 
 impl ApproachCamera {
     /// The camera of an approach over `lanes`, its zones for `(lane index, detector index)`

@@ -353,7 +353,7 @@ fn connection(opts: rumqttc::MqttOptions, url: String, device: u16, shared: &Sha
                 log::warn!("MQTT: cannot connect to {url}: {reason} (attempt {failures_in_a_row}, retrying)");
             }
         }
-        // Capped exponential backoff, offset per device (0-25 %) so a fleet does not return at once.
+        // Capped exponential backoff, offset per device (0-22 %) so a fleet does not return at once.
         let wait = backoff + backoff * u64::from(device % 8) / 32;
         nap(wait, shared);
         backoff = (backoff * 2).min(BACKOFF_MAX_MS);

@@ -38,13 +38,14 @@ print(f"arterial 15 min: {r['vehicles']} vehicles, {r['persons']} people arrived
 sys.exit(0 if r["vehicles"] > 0 and r["persons"] > 0 and r["faults"] == 0 else 1)
 PY
 # Cameras in the loop on the 15-minute smoke demand (~30 s): rendered approach cameras through
-# greenwave's camera pipeline drive the adaptive planner; their presence must agree with SUMO's
-# vehicle-in-zone truth on at least 93 % of zone-seconds in daylight (95.2 % measured).
+# greenwave's camera pipeline drive the adaptive planner; their presence (a vehicle over the zone's
+# virtual loop, or a standing queue) must agree with SUMO's truth for the same on at least 90 % of
+# zone-seconds in daylight (93.3 % measured).
 cargo run --release -q -p greenwave-sumo -- run --scenario smoke --planner adaptive --camera \
     --out target/sumo-bench/ci-camera | tee target/sumo-bench/ci-camera.txt
 python3 - target/sumo-bench/ci-camera.txt <<'PY'
 import re, sys
 m = re.search(r"presence agreement ([0-9.]+) %", open(sys.argv[1]).read())
 print(f"smoke, cameras: presence agreement {m.group(1)} %" if m else "no camera line")
-sys.exit(0 if m and float(m.group(1)) >= 93.0 else 1)
+sys.exit(0 if m and float(m.group(1)) >= 90.0 else 1)
 PY

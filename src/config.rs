@@ -11,6 +11,8 @@
 //!   from it and `hal` builds the hardware from a validated [`board::Board`].
 //! - [`camera`]: the site file's `[camera]` table — image size, frame slots, zones over the lanes.
 //! - [`console`]: the site file's `[console]` table — the maintenance console's PIN hash.
+//! - [`schedule`]: `[[pattern]]`, `[[day_plan]]` and `[schedule]` — coordination patterns (cycle,
+//!   offset, splits) and the time-of-day calendar selecting free, a pattern, fixed time or flash.
 //! - [`file`]: the files as written (TOML with spans) and the one bounded reader of input files.
 //!
 //! Every error is a [`ConfigError`] ([`diag`]) that names the file, the line and the field, and
@@ -24,6 +26,7 @@ pub mod diag;
 pub mod file;
 pub mod geometry;
 pub mod mqtt;
+pub mod schedule;
 pub mod site;
 
 pub use diag::ConfigError;

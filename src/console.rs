@@ -108,8 +108,12 @@ pub const fn event_name(c: u8) -> &'static str {
         code::PREEMPT_ENTRY_STARTED => "preempt entry",
         code::PREEMPT_BEGIN_DWELL => "preempt dwell",
         code::PREEMPT_BEGIN_EXIT => "preempt exit",
-        code::PATTERN_CHANGE => "mode change",
+        code::PATTERN_CHANGE => "pattern/mode change",
         code::CYCLE_LENGTH_CHANGE => "cycle change",
+        code::OFFSET_LENGTH_CHANGE => "offset change",
+        134..=149 => "split change",
+        code::COORD_CYCLE_STATE => "coord cycle state",
+        code::COORD_YIELD_POINT => "coord yield point",
         code::FLASH_STATUS => "flash",
         code::ALARM => "alarm",
         _ => "-",
@@ -129,6 +133,7 @@ commands (case-insensitive):
   timing               yellow, red clearance, walk, ped clearance; the Webster plan
   events [N]           the last N hi-res events (default 10, at most 64)
   scenarios            scenario pool counters
+  schedule             scheduled action, since when, next change; coordination pattern and cycle timer
   stats                loop ticks, overruns, worst tick, allocations, memory
   log level L          off|error|warn|info|debug|trace
   unlock PIN / lock    allow / forbid the commands below
@@ -297,6 +302,7 @@ impl Console {
             Command::Zones => render_zones(o, target),
             Command::Faults => render_faults(o, target),
             Command::Timing => render_timing(o, target),
+            Command::Schedule => render_schedule(o, target),
             Command::Events(n) => {
                 let n = (n as usize).min(self.recent.len());
                 let _ = writeln!(o, "    time  code  param  event");
@@ -470,6 +476,86 @@ fn render_status<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {
                 if v.called { "V" } else { "-" },
                 if v.ped_called { "P" } else { "" }
             );
+        }
+    }
+}
+
+/// A local date and time, `2026-11-30 06:30`.
+struct Civil(jiff::civil::DateTime);
+
+impl core::fmt::Display for Civil {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let t = self.0;
+        write!(
+            f,
+            "{:04}-{:02}-{:02} {:02}:{:02}",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute()
+        )
+    }
+}
+
+fn render_schedule<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {
+    let s = t.schedule();
+    let site = t.site();
+    let source = if s.calendar {
+        "week calendar"
+    } else if site.coord.fixed_pattern.is_some() {
+        "[site] pattern"
+    } else {
+        "none (free operation)"
+    };
+    let zone = if site.time_zone.is_empty() {
+        "system"
+    } else {
+        site.time_zone.as_str()
+    };
+    let _ = writeln!(o, "schedule  {source}, time zone {zone}");
+    match s.local {
+        Some(l) => {
+            let _ = writeln!(o, "local     {}:{:02}", Civil(l), l.second());
+        }
+        None => {
+            let _ = writeln!(o, "local     unknown (no wall clock yet)");
+        }
+    }
+    let _ = write!(o, "action    {}", s.action);
+    match s.since {
+        Some(at) => {
+            let _ = writeln!(o, " since {}", Civil(at));
+        }
+        None => {
+            let _ = writeln!(o);
+        }
+    }
+    if let Some(p) = s.pattern {
+        let _ = write!(
+            o,
+            "pattern   {}: cycle {} s, offset {} s to {} of the coordinated phases, {}",
+            p.number,
+            Secs(p.cycle_ms),
+            Secs(p.offset_ms),
+            if p.yellow_start { "yellow start" } else { "green start" },
+            s.state
+        );
+        match p.cycle_timer_s {
+            Some(c) => {
+                let _ = writeln!(o, ", cycle timer {c} s");
+            }
+            None => {
+                let _ = writeln!(o);
+            }
+        }
+    }
+    match s.next {
+        Some(n) => {
+            let _ = writeln!(o, "next      {} at {}", n.action, Civil(n.at));
+        }
+        None => {
+            let _ = writeln!(o, "next      no change scheduled");
         }
     }
 }

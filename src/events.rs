@@ -61,10 +61,21 @@ pub mod code {
     pub const TSP_EARLY_GREEN: u8 = 113;
     pub const TSP_EXTEND_GREEN: u8 = 114;
     pub const TSP_CHECK_OUT: u8 = 115;
-    /// Coordination pattern change; greenwave uses it for a planner mode change (parameter = mode).
+    /// Coordination pattern change: the scheduled action (parameter = pattern number 1-16, 0 free
+    /// or fixed time, 255 flash), and a planner mode change (parameter = `plan::PlanMode`).
     pub const PATTERN_CHANGE: u8 = 131;
     /// Cycle length change (parameter = cycle in seconds, saturated to 255).
     pub const CYCLE_LENGTH_CHANGE: u8 = 132;
+    /// Offset change of the coordination pattern (parameter = offset in seconds).
+    pub const OFFSET_LENGTH_CHANGE: u8 = 133;
+    /// Split change of phase `n` is code `SPLIT_CHANGE_BASE + n` (134-149 for phases 1-16;
+    /// parameter = split in seconds).
+    pub const SPLIT_CHANGE_BASE: u8 = 133;
+    /// Coordination cycle state change (parameter: 0 free, 1 in step, 2 transition add,
+    /// 3 transition subtract, 4 transition dwell).
+    pub const COORD_CYCLE_STATE: u8 = 150;
+    /// The running cycle reached a coordinated phase's yield point (parameter = that phase).
+    pub const COORD_YIELD_POINT: u8 = 151;
     /// Flash status change (parameter: 0 = flash off, 1 = flash on).
     pub const FLASH_STATUS: u8 = 173;
     /// Controller alarm (parameter = greenwave fault number, see `fault::FaultKind`, or one of

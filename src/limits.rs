@@ -22,6 +22,14 @@ pub const SCENARIO_SLOTS: usize = 4;
 pub const FAULT_HISTORY: usize = 32;
 /// Characters of a site or phase name.
 pub const NAME_LEN: usize = 32;
+/// Coordination patterns of a site (`[[pattern]]`, numbered 1..=MAX_PATTERNS).
+pub const MAX_PATTERNS: usize = 16;
+/// Day plans of a time-of-day schedule (`[[day_plan]]`).
+pub const MAX_DAY_PLANS: usize = 16;
+/// Events (time → action) of one day plan.
+pub const MAX_DAY_EVENTS: usize = 16;
+/// Holidays of the schedule's calendar.
+pub const MAX_HOLIDAYS: usize = 32;
 
 const _: () = assert!(MAX_PHASES <= 16, "PhaseSet is a u16 bit set");
 const _: () = assert!(MAX_DETECTORS <= 32, "DetectorSet is a u32 bit set");

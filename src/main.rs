@@ -343,6 +343,9 @@ fn check(args: CheckArgs) -> Result<(), String> {
             }
         );
     }
+    for line in greenwave::plan::schedule::describe(site) {
+        out!("{line}");
+    }
     Ok(())
 }
 

@@ -18,8 +18,10 @@
 //! Pure and allocation-free: O(detectors + phases) per tick.
 
 pub mod adaptive;
+pub mod coord;
 pub mod learned;
 pub mod saturation;
+pub mod schedule;
 pub mod webster;
 
 use crate::config::{PlannerKind, Site};
@@ -145,6 +147,9 @@ pub struct Planner {
     flows_rejected: u64,
     /// Saturation flows measured at the stop line for the Webster plan.
     saturation: saturation::SaturationMeter,
+    /// A coordination pattern runs (`coord`): its own events (131 with the pattern number, 132
+    /// with its cycle) stand, so the planner's mode and Webster-cycle changes are not logged.
+    coordinated: bool,
 }
 
 impl Planner {
@@ -179,7 +184,13 @@ impl Planner {
             replans: 0,
             flows_rejected: 0,
             saturation: saturation::SaturationMeter::new(),
+            coordinated: false,
         }
+    }
+
+    /// A coordination pattern runs (true) or not: see the `coordinated` field.
+    pub fn set_coordinated(&mut self, on: bool) {
+        self.coordinated = on;
     }
 
     /// The planner for `site` replacing `old` (planning for `old_site`) at a configuration reload:
@@ -401,7 +412,9 @@ impl Planner {
         };
         if mode != self.mode {
             self.mode = mode;
-            ev.push(now, code::PATTERN_CHANGE, mode as u16);
+            if !self.coordinated {
+                ev.push(now, code::PATTERN_CHANGE, mode as u16);
+            }
         }
         if mode == PlanMode::Degraded {
             // A phase whose detector failed is called every cycle (NEMA: detector fault → recall).
@@ -498,6 +511,12 @@ impl Planner {
         self.adaptive.observe_greens(site, now, det, engine)
     }
 
+    /// The adaptive rule's green-end decisions for this tick (an adaptive coordination pattern
+    /// ends its greens by it; `coord`).
+    pub fn adaptive_end(&self, site: &Site, now: Instant, det: &DetectorSnapshot, engine: &Engine) -> PhaseSet {
+        self.adaptive.end_set(site, now, det, engine)
+    }
+
     /// The learned planner's table, when one is installed.
     pub fn model(&self) -> Option<&learned::QTable> {
         self.model.as_deref()
@@ -569,7 +588,7 @@ impl Planner {
         let finished = clock.map_or(now, |c| c.now().max(now));
         if guard.complete(finished) {
             if let Some((flows, p)) = result {
-                if p.cycle_ms / 1000 != self.plan.cycle_ms / 1000 {
+                if p.cycle_ms / 1000 != self.plan.cycle_ms / 1000 && !self.coordinated {
                     ev.push(
                         now,
                         code::CYCLE_LENGTH_CHANGE,

@@ -120,6 +120,13 @@ pub struct SiteFile {
     /// Console settings: the PIN hash ([`super::console`]).
     #[serde(default)]
     pub console: Option<Spanned<super::console::ConsoleSection>>,
+    /// Coordination patterns, day plans and the week calendar ([`super::schedule`]).
+    #[serde(default)]
+    pub pattern: Vec<Spanned<super::schedule::PatternSection>>,
+    #[serde(default)]
+    pub day_plan: Vec<Spanned<super::schedule::DayPlanSection>>,
+    #[serde(default)]
+    pub schedule: Option<Spanned<super::schedule::ScheduleSection>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,6 +166,9 @@ pub struct SiteSection {
     /// Event-log timestamps: "local" (the default; what ATSPM expects) or "utc".
     #[serde(default)]
     pub event_time: Option<Spanned<String>>,
+    /// Run this coordination pattern at all times (a site without a `[schedule]`).
+    #[serde(default)]
+    pub pattern: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -196,6 +196,8 @@ pub struct SiteData {
     pub preempts: heapless::Vec<PreemptDef, MAX_PREEMPTS>,
     /// Transit signal priority (None: disabled).
     pub transit: Option<TransitDef>,
+    /// Coordination patterns and the time-of-day schedule (empty: free operation at all times).
+    pub coord: super::schedule::CoordConfig,
 }
 
 impl SiteData {
@@ -220,14 +222,7 @@ impl SiteData {
     /// clearance stretched to cover the steady yellow arrow and red clearance of the permissive left
     /// turns that yield to `p` (they end with it).
     pub fn change_ms(&self, p: PhaseId) -> u32 {
-        let Some(ph) = self.phase(p) else { return 0 };
-        let covered = self
-            .phases()
-            .filter(|l| l.permissive == Some(p))
-            .map(|l| (l.yellow_ms + l.red_clear_ms).saturating_sub(ph.yellow_ms))
-            .max()
-            .unwrap_or(0);
-        ph.yellow_ms + ph.red_clear_ms.max(covered)
+        change_ms(&self.phases, p)
     }
 
     pub fn conflicts_with(&self, a: PhaseId, b: PhaseId) -> bool {
@@ -252,6 +247,21 @@ impl SiteData {
         }
         s
     }
+}
+
+/// [`SiteData::change_ms`] over a phase table (also used while validating, before the site exists).
+pub(super) fn change_ms(phases: &[Option<PhaseTiming>; MAX_PHASES], p: PhaseId) -> u32 {
+    let Some(ph) = phases.get(p.index()).and_then(|o| o.as_ref()) else {
+        return 0;
+    };
+    let covered = phases
+        .iter()
+        .flatten()
+        .filter(|l| l.permissive == Some(p))
+        .map(|l| (l.yellow_ms + l.red_clear_ms).saturating_sub(ph.yellow_ms))
+        .max()
+        .unwrap_or(0);
+    ph.yellow_ms + ph.red_clear_ms.max(covered)
 }
 
 /// Everything a site file configures, validated from one reading of the file: the [`Site`], the

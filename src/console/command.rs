@@ -87,6 +87,8 @@ pub enum Command {
     Timing,
     Events(u8),
     Scenarios,
+    /// The scheduled action, since when, the next change, the running pattern.
+    Schedule,
     Stats,
     LogLevel(LogLevel),
     Unlock(Pin),
@@ -187,6 +189,7 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
         w if eq(w, "faults") => bare(Command::Faults)?,
         w if eq(w, "timing") => bare(Command::Timing)?,
         w if eq(w, "scenarios") => bare(Command::Scenarios)?,
+        w if eq(w, "schedule") => bare(Command::Schedule)?,
         w if eq(w, "stats") => bare(Command::Stats)?,
         w if eq(w, "lock") => bare(Command::Lock)?,
         w if eq(w, "events") => {

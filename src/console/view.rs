@@ -28,6 +28,32 @@ pub struct StatusView {
     pub watchdog_ok: bool,
 }
 
+/// The time-of-day schedule and the running coordination pattern for `schedule`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScheduleView {
+    /// The site has a `[schedule]` (else `[site] pattern`, or neither).
+    pub calendar: bool,
+    /// Local time (None: the wall clock is not known yet).
+    pub local: Option<jiff::civil::DateTime>,
+    pub action: crate::config::schedule::Action,
+    pub since: Option<jiff::civil::DateTime>,
+    pub next: Option<crate::plan::schedule::NextChange>,
+    /// The running pattern: number, cycle, offset, its reference point, the cycle timer.
+    pub pattern: Option<PatternView>,
+    /// Coordination cycle state (`in step`, `transition …`, `free`).
+    pub state: &'static str,
+}
+
+/// The running coordination pattern.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PatternView {
+    pub number: u8,
+    pub cycle_ms: u32,
+    pub offset_ms: u32,
+    pub yellow_start: bool,
+    pub cycle_timer_s: Option<u16>,
+}
+
 /// One phase for `status` and `phases`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PhaseView {
@@ -138,6 +164,18 @@ pub trait ConsoleTarget {
     /// Fault records, newest last; `i` from 0.
     fn fault(&self, i: usize) -> Option<FaultView>;
     fn plan(&self) -> PlanView;
+    /// The schedule and coordination (none by default: free operation).
+    fn schedule(&self) -> ScheduleView {
+        ScheduleView {
+            calendar: false,
+            local: None,
+            action: crate::config::schedule::Action::Free,
+            since: None,
+            next: None,
+            pattern: None,
+            state: "free",
+        }
+    }
     fn scenarios(&self) -> ScenarioView;
     fn stats(&self) -> LoopStats;
     fn apply(&mut self, action: Action, now: Instant) -> Result<(), Refused>;

@@ -108,6 +108,31 @@ impl ConsoleTarget for Bound<'_> {
         }
     }
 
+    fn schedule(&self) -> crate::console::view::ScheduleView {
+        let s = self.controller.status();
+        let site = self.controller.site();
+        let pattern = site
+            .coord
+            .pattern(s.pattern)
+            .filter(|_| s.cycle_timer_s.is_some())
+            .map(|p| crate::console::view::PatternView {
+                number: p.number,
+                cycle_ms: p.cycle_ms,
+                offset_ms: p.offset_ms,
+                yellow_start: p.offset_ref == crate::config::schedule::OffsetRef::YellowStart,
+                cycle_timer_s: s.cycle_timer_s,
+            });
+        crate::console::view::ScheduleView {
+            calendar: site.coord.calendar.is_some(),
+            local: self.controller.local_time(),
+            action: s.schedule_action,
+            since: s.schedule_since,
+            next: s.next_change,
+            pattern,
+            state: s.coord_state.name(),
+        }
+    }
+
     fn scenarios(&self) -> ScenarioView {
         let p = self.controller.status().scenarios;
         ScenarioView {

@@ -420,6 +420,8 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
     let allocations_start = crate::runtime::heap::allocations();
     let mut reload_wanted = false;
     let mut last_reload: Option<Instant> = None;
+    // The schedule and coordination patterns run on the wall clock (controller time 0 = start).
+    lp.controller.set_wall(Instant::ZERO, opts.start_unix_ms);
     loop {
         if now.0 >= duration_ms && lp.stop_at.is_none() {
             if pace.is_none() {
@@ -553,6 +555,7 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
                     if w.observe_now(now, lp.controller.events_mut()).is_some() {
                         lp.stats.clock_steps += 1;
                     }
+                    lp.controller.set_wall(Instant::ZERO, w.unix_ms_at_zero());
                 }
                 if !on_time {
                     lp.stats.overruns += 1;
@@ -638,5 +641,13 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
         scenarios: status.scenarios,
         heap_start_bytes,
         heap_end_bytes,
+        schedule: lp.controller.site().coord.active().then(|| {
+            let (latest, changes) = lp.controller.schedule_history();
+            crate::runtime::summary::ScheduleSummary {
+                changes,
+                latest: latest.copied().collect(),
+                transitions: lp.controller.coordinator().transitions,
+            }
+        }),
     })
 }

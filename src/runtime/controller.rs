@@ -15,6 +15,7 @@
 //! every run uses. [`Controller::tick`] is `tick_with` and the planner's own decisions
 //! ([`Planned`]), which compiles to the path without a policy.
 
+use crate::config::schedule::Action;
 use crate::config::{PlannerKind, Site};
 use crate::detect::DetectorSnapshot;
 use crate::events::{code, EventRing};
@@ -25,6 +26,8 @@ use crate::monitor::card::MmuCard;
 use crate::monitor::{Fault, FaultKind, Monitor};
 use crate::phase::PhaseSet;
 use crate::plan::adaptive::GreenObservation;
+use crate::plan::coord::{Coordinator, CycleState, Seen};
+use crate::plan::schedule::{self, NextChange};
 use crate::plan::webster::WebsterPlan;
 use crate::plan::{CabinetCalls, PlanMode, Planner};
 use crate::scenario::PoolStats;
@@ -82,6 +85,97 @@ pub struct Status {
     pub replans: u64,
     /// Flow sets the planner refused as not traffic (restored from storage or counted over a cycle).
     pub flows_rejected: u64,
+    /// Running coordination pattern (NTCIP 1202 coordPatternStatus): 1-16, 0 free (or fixed
+    /// time), 255 flash.
+    pub pattern: u8,
+    /// The cycle timer of the running pattern, s (None: not coordinated).
+    pub cycle_timer_s: Option<u16>,
+    /// Coordination cycle state (in step, transition, free).
+    pub coord_state: CycleState,
+    /// The scheduled action in force.
+    pub schedule_action: Action,
+    /// When it began, local time (None: at start-up, or free without any event).
+    pub schedule_since: Option<jiff::civil::DateTime>,
+    /// The next scheduled change, local time.
+    pub next_change: Option<NextChange>,
+}
+
+/// Scheduled flash: entered once every green has run out through its clearances, left through
+/// the start-up all red.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SchedFlash {
+    Off,
+    /// Greens running out (engine stopping).
+    Entering,
+    On,
+    /// The schedule left flash while the greens were still running out: the engine restarts
+    /// through its start-up all red once they have.
+    Restart,
+}
+
+/// The time-of-day schedule as the controller runs it.
+struct Scheduling {
+    /// Wall-clock anchor: Unix ms at controller instant `.0`.
+    wall: Option<(Instant, i64)>,
+    /// The site's time zone (the system's when the site names none; UTC when unknown).
+    zone: jiff::tz::TimeZone,
+    coord: Coordinator,
+    action: Action,
+    since: Option<jiff::civil::DateTime>,
+    flash: SchedFlash,
+    /// The planner before a scheduled fixed-time plan.
+    planner_before: Option<PlannerKind>,
+    /// The latest action changes (local time, action), oldest first.
+    history: heapless::Deque<(jiff::civil::DateTime, Action), SCHEDULE_HISTORY>,
+    /// Action changes since start-up.
+    changes: u64,
+}
+
+/// Action changes kept for the run summary.
+pub const SCHEDULE_HISTORY: usize = 16;
+
+/// The time zone a schedule runs in: the site's, else the system's, else UTC. Start-up only.
+fn schedule_zone(site: &Site) -> jiff::tz::TimeZone {
+    let z = if site.time_zone.is_empty() {
+        jiff::tz::TimeZone::try_system().ok()
+    } else {
+        jiff::tz::TimeZone::get(site.time_zone.as_str()).ok()
+    };
+    z.unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+impl Scheduling {
+    fn new(site: &Site) -> Scheduling {
+        Scheduling {
+            wall: None,
+            zone: if site.coord.active() {
+                schedule_zone(site)
+            } else {
+                jiff::tz::TimeZone::UTC
+            },
+            coord: Coordinator::new(),
+            action: Action::Free,
+            since: None,
+            flash: SchedFlash::Off,
+            planner_before: None,
+            history: heapless::Deque::new(),
+            changes: 0,
+        }
+    }
+
+    /// Local civil time at controller instant `now`, when the wall clock is known.
+    fn local(&self, now: Instant) -> Option<jiff::civil::DateTime> {
+        let (at, unix_ms) = self.wall?;
+        let unix = unix_ms.saturating_add(i64::try_from(now.0).ok()? - i64::try_from(at.0).ok()?);
+        let ts = jiff::Timestamp::from_millisecond(unix).ok()?;
+        Some(self.zone.to_datetime(ts))
+    }
+}
+
+/// Milliseconds since local midnight.
+fn ms_of_day(t: jiff::civil::DateTime) -> u64 {
+    let s = u64::try_from(i64::from(t.hour()) * 3600 + i64::from(t.minute()) * 60 + i64::from(t.second())).unwrap_or(0);
+    s * 1000 + u64::try_from(t.subsec_nanosecond() / 1_000_000).unwrap_or(0)
 }
 
 /// Who ends the running greens while the planner runs adaptive or learned. In operation the
@@ -133,6 +227,10 @@ pub struct Controller {
     preempt_test: Option<(u8, Instant)>,
     /// When the planning work finished (see [`Controller::set_work_clock`]).
     work_clock: Option<Box<dyn Clock + Send>>,
+    /// Schedule, coordination pattern timer and scheduled flash.
+    sched: Scheduling,
+    /// An operator or shutdown stop was requested (a scheduled flash is not one).
+    stop_requested: bool,
 }
 
 /// How long `preempt test` holds the preempt input (the dwell then runs its own minimum).
@@ -158,6 +256,89 @@ impl Controller {
             operator_calls: PhaseSet::EMPTY,
             preempt_test: None,
             work_clock: None,
+            sched: Scheduling::new(site),
+            stop_requested: false,
+        }
+    }
+
+    /// The wall-clock anchor: the wall clock read `unix_ms` (Unix ms) at controller instant `now`.
+    /// The control loop calls it at start and whenever it follows or steps the wall clock; a
+    /// simulation calls it once with its chosen epoch. The schedule and the coordination patterns
+    /// run on local time in the site's time zone; a new anchor only moves their targets (nothing
+    /// timing is ever shortened).
+    pub fn set_wall(&mut self, now: Instant, unix_ms: i64) {
+        self.sched.wall = Some((now, unix_ms));
+    }
+
+    /// Local time at the last tick (None: the wall clock is not known).
+    pub fn local_time(&self) -> Option<jiff::civil::DateTime> {
+        self.sched.local(self.now)
+    }
+
+    /// A new engine in start-up all red (leaving scheduled flash); the cycle count goes on.
+    fn restart_engine(&mut self, now: Instant) {
+        self.cycles_before = self.cycles_before.saturating_add(self.engine.cycles());
+        self.engine = Engine::new(now);
+        self.last_cycles = 0;
+    }
+
+    /// Applies a change of the scheduled action at `now`.
+    fn apply_action(
+        &mut self,
+        action: Action,
+        local: jiff::civil::DateTime,
+        since: Option<jiff::civil::DateTime>,
+        now: Instant,
+    ) {
+        let old = self.sched.action;
+        self.sched.action = action;
+        self.sched.since = since;
+        self.sched.changes += 1;
+        if self.sched.history.is_full() {
+            let _ = self.sched.history.pop_front();
+        }
+        let _ = self.sched.history.push_back((local, action));
+        if old == Action::Flash && self.sched.flash != SchedFlash::Off {
+            // Leave flash through the start-up all red; greens still running out finish first.
+            if self.sched.flash == SchedFlash::On {
+                self.events.push(now, code::FLASH_STATUS, 0);
+            }
+            if self.engine.mode() == EngineMode::Stopped {
+                self.sched.flash = SchedFlash::Off;
+                self.restart_engine(now);
+            } else {
+                self.sched.flash = SchedFlash::Restart;
+            }
+        }
+        if old == Action::Fixed {
+            if let Some(k) = self.sched.planner_before.take() {
+                self.planner.set_kind(k);
+            }
+        }
+        self.planner.set_coordinated(matches!(action, Action::Pattern(_)));
+        match action {
+            Action::Pattern(n) => {
+                if let Some(p) = self.site.coord.pattern(n) {
+                    self.sched
+                        .coord
+                        .start(&self.site, p, now, ms_of_day(local), &mut self.events);
+                }
+            }
+            Action::Free | Action::Fixed | Action::Flash => {
+                self.sched.coord.stop(now, &mut self.events);
+                let param = if action == Action::Flash { 255 } else { 0 };
+                self.events.push(now, code::PATTERN_CHANGE, param);
+                if action == Action::Fixed {
+                    self.sched.planner_before = Some(self.planner.kind());
+                    self.planner.set_kind(PlannerKind::Webster);
+                }
+                if action == Action::Flash {
+                    // Every green runs out through its yellow and red clearance first.
+                    // (A stop already under way, or done, simply continues.)
+                    self.engine.request_stop(now);
+                    self.sched.flash = SchedFlash::Entering;
+                }
+            }
         }
     }
 
@@ -189,6 +370,7 @@ impl Controller {
         next.ticks = old.ticks;
         next.cycles_before = old.cycles_before.saturating_add(old.engine.cycles());
         next.work_clock = old.work_clock.take();
+        next.sched.wall = old.sched.wall;
         next
     }
 
@@ -257,9 +439,45 @@ impl Controller {
                 self.preempt_test = None;
             }
         }
+        // The time-of-day schedule (only for a site that has one).
+        let local = if self.site.coord.active() {
+            self.sched.local(now)
+        } else {
+            None
+        };
+        if let Some(t) = local {
+            let due = schedule::in_force(&self.site.coord, t);
+            if due.action != self.sched.action && !self.stop_requested && !self.handover {
+                self.apply_action(due.action, t, due.since, now);
+            } else {
+                self.sched.since = due.since;
+            }
+        }
         let (mut demand, mut directive) =
             self.planner
                 .tick(&self.site, now, det, &cabinet, &self.engine, &mut self.events);
+        if self.sched.coord.pattern().is_some() {
+            if self.planner.mode() == PlanMode::Fallback {
+                // Detection untrusted: every phase is served its split (coordinated fixed time).
+                demand.veh = demand.veh.union(self.site.phase_set());
+            }
+            let adaptive_end = if self.sched.coord.adaptive() {
+                self.planner.adaptive_end(&self.site, now, det, &self.engine)
+            } else {
+                PhaseSet::EMPTY
+            };
+            let seen = Seen {
+                local_ms: local.map(ms_of_day),
+                adaptive_end,
+            };
+            if let Some(d) = self
+                .sched
+                .coord
+                .tick(&self.site, now, seen, &self.engine, &mut demand, &mut self.events)
+            {
+                directive = d;
+            }
+        }
         if P::DECIDES {
             if let Directive::Adaptive { end } = &mut directive {
                 let greens = self.planner.observe_greens(&self.site, now, det, &self.engine);
@@ -281,6 +499,23 @@ impl Controller {
         }
         if let Some(fault) = self.monitor.check(now, &frame) {
             self.on_fault(now, fault.kind);
+            self.last_frame = self.monitor.flash_frame(now);
+            return self.last_frame;
+        }
+        let scheduled = !self.handover && !self.stop_requested;
+        if self.engine.mode() == EngineMode::Stopped && self.sched.flash == SchedFlash::Restart && scheduled {
+            // Left flash before it began: the greens have run out, restart through all red.
+            self.sched.flash = SchedFlash::Off;
+            self.restart_engine(now);
+            self.last_frame = frame;
+            return frame;
+        }
+        if self.engine.mode() == EngineMode::Stopped && self.sched.flash != SchedFlash::Off && scheduled {
+            // Scheduled flash, entered after every clearance.
+            if self.sched.flash == SchedFlash::Entering {
+                self.sched.flash = SchedFlash::On;
+                self.events.push(now, code::FLASH_STATUS, 1);
+            }
             self.last_frame = self.monitor.flash_frame(now);
             return self.last_frame;
         }
@@ -366,6 +601,7 @@ impl Controller {
 
     /// Clean stop: no new service; greens run out through yellow and red clearance; then flash.
     pub fn request_stop(&mut self, now: Instant) {
+        self.stop_requested = true;
         self.engine.request_stop(now);
     }
 
@@ -413,7 +649,7 @@ impl Controller {
     }
 
     pub fn mode(&self) -> ControllerMode {
-        if self.monitor.latched().is_some() {
+        if self.monitor.latched().is_some() || self.sched.flash == SchedFlash::On {
             ControllerMode::Flash
         } else {
             match self.engine.mode() {
@@ -449,6 +685,36 @@ impl Controller {
             scenarios: self.planner.pool_stats(),
             replans: self.planner.replans(),
             flows_rejected: self.planner.flows_rejected(),
+            pattern: match (self.sched.action, self.sched.coord.pattern()) {
+                (Action::Flash, _) => 255,
+                (_, Some(n)) => n,
+                _ => 0,
+            },
+            cycle_timer_s: self
+                .sched
+                .coord
+                .cycle_timer_ms()
+                .map(|ms| u16::try_from(ms / 1000).unwrap_or(u16::MAX)),
+            coord_state: self.sched.coord.state(),
+            schedule_action: self.sched.action,
+            schedule_since: self.sched.since,
+            next_change: if self.site.coord.active() {
+                self.local_time()
+                    .and_then(|t| schedule::next_change(&self.site.coord, t))
+            } else {
+                None
+            },
         }
+    }
+
+    /// The latest scheduled action changes (local time, action; at most [`SCHEDULE_HISTORY`]) and
+    /// the number since start-up.
+    pub fn schedule_history(&self) -> (impl Iterator<Item = &(jiff::civil::DateTime, Action)>, u64) {
+        (self.sched.history.iter(), self.sched.changes)
+    }
+
+    /// The pattern timer (cycle state, transitions).
+    pub fn coordinator(&self) -> &Coordinator {
+        &self.sched.coord
     }
 }

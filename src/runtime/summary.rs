@@ -45,6 +45,17 @@ pub struct RunSummary {
     /// allocator, `runtime::heap`).
     pub heap_start_bytes: u64,
     pub heap_end_bytes: u64,
+    /// Scheduled action changes (the latest, local time) and their number; coordination
+    /// transitions completed. None: the site has no schedule or pattern.
+    pub schedule: Option<ScheduleSummary>,
+}
+
+/// The time-of-day schedule over a run.
+#[derive(Clone, Debug, Default)]
+pub struct ScheduleSummary {
+    pub changes: u64,
+    pub latest: Vec<(jiff::civil::DateTime, crate::config::schedule::Action)>,
+    pub transitions: u64,
 }
 
 impl RunSummary {
@@ -92,6 +103,30 @@ impl core::fmt::Display for RunSummary {
             self.last_cycle_ms as f64 / 1000.0,
             self.plan_cycle_ms as f64 / 1000.0
         )?;
+        if let Some(s) = &self.schedule {
+            write!(f, "schedule          {} action changes", s.changes)?;
+            if s.latest.len() as u64 != s.changes {
+                write!(f, " (the last {})", s.latest.len())?;
+            }
+            for (i, (at, action)) in s.latest.iter().enumerate() {
+                write!(
+                    f,
+                    "{}{:04}-{:02}-{:02} {:02}:{:02} {action}",
+                    if i == 0 { ": " } else { ", " },
+                    at.year(),
+                    at.month(),
+                    at.day(),
+                    at.hour(),
+                    at.minute()
+                )?;
+            }
+            writeln!(f)?;
+            writeln!(
+                f,
+                "coordination      {} transitions to a new offset completed",
+                s.transitions
+            )?;
+        }
         if self.heap_start_bytes > 0 {
             writeln!(
                 f,

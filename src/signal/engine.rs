@@ -142,6 +142,37 @@ pub enum Directive {
     /// The planner decides each tick which greens may end (`end`, after min green and pedestrian
     /// intervals); max green still bounds every green.
     Adaptive { end: PhaseSet },
+    /// Coordinated operation: a pattern timer in the planner (`plan::coord`) decides from the
+    /// cycle position. `force_off`: greens that end now (split end, coordinated yield point);
+    /// `gap_out`: greens that may end for lack of demand; `omit`: phases that may not start now
+    /// (outside their permissive window); their calls stay locked and wait; `no_walk`: phases whose
+    /// walk may not start now (it would not end before the force-off). No max-out: the force-offs
+    /// bound every green (NTCIP 1202 max inhibit in coordination). Min green, walk, pedestrian
+    /// clearance, yellow and red clearance are never shortened.
+    Coordinated {
+        force_off: PhaseSet,
+        gap_out: PhaseSet,
+        omit: PhaseSet,
+        no_walk: PhaseSet,
+    },
+}
+
+impl Directive {
+    /// Phases that may not start this tick.
+    const fn omit(&self) -> PhaseSet {
+        match self {
+            Directive::Coordinated { omit, .. } => *omit,
+            _ => PhaseSet::EMPTY,
+        }
+    }
+
+    /// Phases whose walk may not start this tick.
+    const fn no_walk(&self) -> PhaseSet {
+        match self {
+            Directive::Coordinated { no_walk, .. } => *no_walk,
+            _ => PhaseSet::EMPTY,
+        }
+    }
 }
 
 /// Phase-level demand for one tick, already mapped from detectors and push buttons.
@@ -200,6 +231,11 @@ pub struct Engine {
     preempt: PreemptState,
     transit: TransitState,
     arrows: ArrowState,
+    /// This tick's [`Directive::Coordinated`] omits: not started, and their calls neither start a
+    /// barrier crossing nor end a resting green.
+    omit: PhaseSet,
+    /// This tick's [`Directive::Coordinated`] walk inhibits.
+    no_walk: PhaseSet,
 }
 
 impl Engine {
@@ -220,7 +256,14 @@ impl Engine {
             preempt: PreemptState::new(),
             transit: TransitState::new(),
             arrows: ArrowState::new(),
+            omit: PhaseSet::EMPTY,
+            no_walk: PhaseSet::EMPTY,
         }
+    }
+
+    /// Locked vehicle and pedestrian calls the sequence may serve this tick (all but the omitted).
+    fn serviceable_calls(&self) -> PhaseSet {
+        self.calls.union(self.ped_calls).difference(self.omit)
     }
 
     /// Left turns showing a flashing or the following steady yellow arrow.
@@ -312,6 +355,8 @@ impl Engine {
             self.mode = EngineMode::Run;
             self.mode_since = now;
         }
+        self.omit = directive.omit();
+        self.no_walk = directive.no_walk();
         self.arrows.expire(site, now, ev);
         self.register_calls(site, now, demand, directive, ev);
         self.update_preempt(site, nrings, now, demand, ev);

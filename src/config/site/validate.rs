@@ -470,6 +470,7 @@ impl Validator<'_> {
         };
 
         self.tick_divides_intervals(s.tick_ms.span(), tick_ms, &phases, &preempts, transit.as_ref())?;
+        let coord = self.coord(raw, &rings, &groups, &phases)?;
 
         Ok(SiteData {
             name,
@@ -491,7 +492,42 @@ impl Validator<'_> {
             detectors,
             preempts,
             transit,
+            coord,
         })
+    }
+
+    /// `[[pattern]]`, `[[day_plan]]`, `[schedule]` and `[site] pattern` against the structure.
+    fn coord(
+        &self,
+        raw: &file::SiteFile,
+        rings: &heapless::Vec<Ring, MAX_RINGS>,
+        groups: &heapless::Vec<PhaseSet, MAX_GROUPS>,
+        phases: &[Option<PhaseTiming>; MAX_PHASES],
+    ) -> Result<crate::config::schedule::CoordConfig, ConfigError> {
+        if raw.pattern.is_empty() && raw.day_plan.is_empty() && raw.schedule.is_none() && raw.site.pattern.is_none() {
+            return Ok(crate::config::schedule::CoordConfig::default());
+        }
+        // The change intervals as the engine times them (`SiteData::change_ms`).
+        let mut change_ms = [0u32; MAX_PHASES];
+        for (i, c) in change_ms.iter_mut().enumerate() {
+            if let Some(p) = PhaseId::from_index(i) {
+                *c = super::change_ms(phases, p);
+            }
+        }
+        let st = crate::config::schedule::Structure {
+            rings,
+            groups,
+            phases,
+            change_ms,
+        };
+        crate::config::schedule::validate(
+            &self.src,
+            &raw.pattern,
+            &raw.day_plan,
+            raw.schedule.as_ref(),
+            raw.site.pattern.as_ref(),
+            &st,
+        )
     }
 
     fn preempts(

@@ -31,7 +31,7 @@ impl Engine {
     pub(super) fn startable(&self, site: &Site, r: usize, q: PhaseId) -> bool {
         let in_ring = site.rings.get(r).is_some_and(|ring| ring.phases.contains(&q));
         let in_group = site.groups.get(self.group).is_some_and(|g| g.contains(q));
-        if !in_ring || !in_group || self.served.contains(q) || site.phase(q).is_none() {
+        if !in_ring || !in_group || self.served.contains(q) || self.omit.contains(q) || site.phase(q).is_none() {
             return false;
         }
         // A left turn still clearing its flashing arrow starts its green arrow only once cleared.
@@ -47,7 +47,7 @@ impl Engine {
     pub(super) fn next_in_group(&self, site: &Site, r: usize, after: Option<PhaseId>) -> Option<PhaseId> {
         let ring = site.rings.get(r)?;
         let group = *site.groups.get(self.group)?;
-        let calls = self.calls.union(self.ped_calls);
+        let calls = self.serviceable_calls();
         let n = ring.phases.len();
         let start = after
             .and_then(|a| ring.phases.iter().position(|x| *x == a))
@@ -59,7 +59,7 @@ impl Engine {
 
     /// Calls that need a barrier crossing: in another group, or already served in this visit.
     pub(super) fn barrier_demand(&self, site: &Site) -> bool {
-        let calls = self.calls.union(self.ped_calls);
+        let calls = self.serviceable_calls();
         let group = site.groups.get(self.group).copied().unwrap_or(PhaseSet::EMPTY);
         let timing = self.timing_phases();
         !calls.difference(group).is_empty()
@@ -116,7 +116,7 @@ impl Engine {
         ev: &mut EventRing,
     ) {
         let barrier_demand = self.barrier_demand(site);
-        let any_call = !self.calls.union(self.ped_calls).is_empty();
+        let any_call = !self.serviceable_calls().is_empty();
         // Per ring: Some(reason) if its green may end now.
         let mut ready: [Option<EndReason>; MAX_RINGS] = [None; MAX_RINGS];
         let mut next: [Option<PhaseId>; MAX_RINGS] = [None; MAX_RINGS];
@@ -181,7 +181,7 @@ impl Engine {
         if !self.rings.iter().take(nrings).all(|r| r.interval == Interval::Idle) {
             return;
         }
-        let calls = self.calls.union(self.ped_calls);
+        let calls = self.serviceable_calls();
         if calls.is_empty() {
             self.crossing = false;
             return;

@@ -173,6 +173,8 @@ impl Engine {
                                 let planned = u64::from(green_ms.get(p.index()).copied().unwrap_or(0));
                                 now.since(ring.since) + service <= planned
                             }
+                            // Coordinated: only where the pattern leaves room before the force-off.
+                            Directive::Coordinated { no_walk, .. } => !no_walk.contains(p),
                             Directive::Actuated | Directive::Adaptive { .. } => match ring.max_start {
                                 None => true,
                                 Some(ms) => now.since(ms) + service <= u64::from(ph.max_green_ms),
@@ -227,7 +229,8 @@ impl Engine {
 
     pub(super) fn start_green(&mut self, site: &Site, r: usize, q: PhaseId, now: Instant, ev: &mut EventRing) {
         let calls = self.calls.union(self.ped_calls);
-        let walk = self.ped_calls.contains(q) && site.phase(q).is_some_and(|ph| ph.ped.is_some());
+        let walk =
+            self.ped_calls.contains(q) && !self.no_walk.contains(q) && site.phase(q).is_some_and(|ph| ph.ped.is_some());
         let Some(ring) = self.rings.get_mut(r) else { return };
         let param = u16::from(q.number());
         *ring = RingStatus {
@@ -341,6 +344,13 @@ pub(super) fn green_may_end(
                 }
             }
             end.contains(p).then_some(EndReason::GapOut)
+        }
+        Directive::Coordinated { force_off, gap_out, .. } => {
+            if force_off.contains(p) {
+                Some(EndReason::ForceOff)
+            } else {
+                gap_out.contains(p).then_some(EndReason::GapOut)
+            }
         }
         Directive::Actuated => {
             if let Some(ms) = ring.max_start {

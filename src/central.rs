@@ -11,4 +11,5 @@
 //!   rules as an operator at the cabinet, and answers with the result.
 
 pub mod command;
+pub mod mqtt;
 pub mod status;

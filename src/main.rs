@@ -186,6 +186,47 @@ fn load_site_config(path: PathBuf) -> Result<(PathBuf, greenwave::config::SiteCo
     Ok((path, cfg))
 }
 
+/// `check --board`: the `[mqtt]` telemetry, and a warning for each secret file that the group or
+/// others may read.
+fn mqtt_check(board: &greenwave::hal::board::Board, site: &Site) -> Result<(), String> {
+    let Some(m) = &board.mqtt else {
+        out!("mqtt: off (no [mqtt] table)");
+        return Ok(());
+    };
+    out!(
+        "mqtt: {} as {}, topics greenwave/{}/status|alarm|events, queue {} messages",
+        m.url,
+        greenwave::central::mqtt::client_id(m, site.device_id),
+        site.device_id,
+        m.queue
+    );
+    for (p, mode) in m.exposed_secrets() {
+        out!(
+            "warning: {} is readable by {} (mode {mode:03o}): chmod 600 {}",
+            p.display(),
+            if mode & 0o007 != 0 { "everyone" } else { "its group" },
+            p.display()
+        );
+    }
+    for p in [
+        m.password_file.as_deref(),
+        m.ca_file.as_deref(),
+        m.client_cert.as_deref(),
+        m.client_key.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if !p.exists() {
+            out!(
+                "warning: {} does not exist (greenwave run will refuse to start)",
+                p.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 fn check(args: CheckArgs) -> Result<(), String> {
     // Everything `run` refuses, `check` refuses: every section of the site file is validated,
     // the console PIN hash and the camera zones included.
@@ -208,6 +249,7 @@ fn check(args: CheckArgs) -> Result<(), String> {
         greenwave::monitor::card::check_board(&board, site, b).map_err(|e| format!("site {}: {e}", path.display()))?;
         out!("{b}: OK — board \"{}\" fits site \"{}\"", board.name, site.name);
         loop_sources(&board, site, &cfg.cameras)?;
+        mqtt_check(&board, site)?;
     }
     out!(
         "{}: OK — site \"{}\", device {}, {} phases, {} detectors",
@@ -309,6 +351,7 @@ fn check(args: CheckArgs) -> Result<(), String> {
 }
 
 fn sim(args: SimArgs) -> Result<SimEnd, String> {
+    let mqtt = sim_mqtt(&args.telemetry)?;
     let events_mode = match (args.append, args.overwrite) {
         (true, _) => greenwave::events::single::OpenMode::Append,
         (_, true) => greenwave::events::single::OpenMode::Overwrite,
@@ -350,6 +393,7 @@ fn sim(args: SimArgs) -> Result<SimEnd, String> {
             model: None,
             planner_override: args.planner,
             reload_check: None,
+            mqtt,
         },
     };
     opts.run.model = load_model(args.model.as_deref(), &site)?;
@@ -382,6 +426,28 @@ fn sim(args: SimArgs) -> Result<SimEnd, String> {
         return Ok(SimEnd::Lossy);
     }
     Ok(SimEnd::Clean)
+}
+
+/// `greenwave sim --mqtt …`: the telemetry settings from the command line.
+fn sim_mqtt(args: &cli::SimMqttArgs) -> Result<Option<greenwave::config::mqtt::MqttConfig>, String> {
+    let Some(url) = &args.mqtt else { return Ok(None) };
+    let mut c = greenwave::config::mqtt::MqttConfig::from_url(url)?;
+    if !c.tls && (args.mqtt_ca.is_some() || args.mqtt_cert.is_some()) {
+        return Err(format!("--mqtt {url}: certificates need an mqtts:// URL"));
+    }
+    c.ca_file = args.mqtt_ca.clone();
+    c.username = args.mqtt_user.clone();
+    c.password_file = args.mqtt_password_file.clone();
+    c.client_cert = args.mqtt_cert.clone();
+    c.client_key = args.mqtt_key.clone();
+    c.client_id = args.mqtt_client_id.clone();
+    if let Some(q) = args.mqtt_queue {
+        c.queue = q as usize;
+    }
+    for (p, mode) in c.exposed_secrets() {
+        log::warn!("{} is readable by others (mode {mode:03o}): chmod 600 it", p.display());
+    }
+    Ok(Some(c))
 }
 
 /// The monitor's compatibility card for `greenwave sim`: the board file's, which must fit the site,

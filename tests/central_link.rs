@@ -35,6 +35,7 @@ fn opts(duration_s: u64) -> LoopOptions {
         model: None,
         planner_override: None,
         reload_check: None,
+        mqtt: None,
     }
 }
 

@@ -107,6 +107,7 @@ fn run_with_drives_the_given_services_and_one_loop_stats() {
         model: None,
         planner_override: None,
         reload_check: None,
+        mqtt: None,
     };
     let summary = run_with(&mut lp, &site, &mut opts, services, &Signals::unregistered()).unwrap();
     let l = summary.loop_stats;

@@ -184,6 +184,8 @@ pub struct BoardData {
     pub mmu: Option<MmuCardData>,
     /// Line of the `[mmu]` section (0 without one), for errors.
     pub mmu_line: usize,
+    /// Fleet telemetry (`[mqtt]`, `config::mqtt`); None: off.
+    pub mqtt: Option<crate::config::mqtt::MqttConfig>,
 }
 
 /// A validated board: produced only by [`Board::parse`] / [`Board::load`]; read through `Deref` to

@@ -204,6 +204,7 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Run
         lp.supervisor = crate::runtime::supervisor::Supervisor::new(site.tick_ms, Some(2 * site.tick_ms));
     }
     let board_file = opts.board_path.display().to_string();
+    let mqtt = board.mqtt.clone();
     let mut run_opts = LoopOptions {
         site_path: opts.site_path,
         duration_s: opts.duration_s,
@@ -219,6 +220,7 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Run
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         })),
+        mqtt,
     };
     let mut services = Services::start(&mut lp, site, &mut run_opts)?;
     services.snapshots = snapshots;

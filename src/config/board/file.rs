@@ -16,6 +16,8 @@ pub(super) struct BoardFile {
     pub(super) input: Vec<Spanned<InputSection>>,
     #[serde(default)]
     pub(super) mmu: Option<Spanned<super::mmu::MmuSection>>,
+    #[serde(default)]
+    pub(super) mqtt: Option<Spanned<crate::config::mqtt::MqttSection>>,
 }
 
 #[derive(Deserialize)]

@@ -471,5 +471,10 @@ pub(super) fn board(src: Source) -> Result<BoardData, BoardError> {
         snapshot_budget_mib,
         mmu: card,
         mmu_line,
+        mqtt: raw
+            .mqtt
+            .as_ref()
+            .map(|m| crate::config::mqtt::MqttConfig::from_section(src, m.get_ref()))
+            .transpose()?,
     })
 }

@@ -11,5 +11,6 @@
 //!   rules as an operator at the cabinet, and answers with the result.
 
 pub mod command;
+pub mod mqtt;
 pub mod snmp;
 pub mod status;

@@ -57,6 +57,9 @@ pub enum Cmd {
     /// Read a console PIN (4-12 digits) from standard input; print the salted hash for the site
     /// file's `[console] pin_hash`.
     PinHash,
+    /// Offsets for a coordinated corridor by two-way bandwidth maximisation (MAXBAND idea):
+    /// prints each intersection's offset and the outbound/inbound bandwidth.
+    Offsets(OffsetsArgs),
     /// Draw a camera's zones (outline, number, detector, stop line in red) over a frame from a
     /// recorded clip or the camera itself, as a PNG.
     Zones(ZonesArgs),
@@ -80,6 +83,16 @@ pub struct ZonesArgs {
     /// Where to write the picture.
     #[arg(long, value_name = "zones.png")]
     pub out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct OffsetsArgs {
+    /// Corridor file: the intersections in order, distances, speeds, cycle, through greens.
+    #[arg(long, value_name = "FILE")]
+    pub corridor: PathBuf,
+    /// Also write the offsets and bands as JSON to F.
+    #[arg(long, value_name = "F")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -163,6 +176,40 @@ pub struct SimArgs {
     /// SNMPv3 users file for --snmp (SETs need an authPriv user from it).
     #[arg(long, value_name = "FILE", requires = "snmp")]
     pub snmp_users: Option<PathBuf>,
+    /// Fleet telemetry to an MQTT broker (--mqtt …).
+    #[command(flatten)]
+    pub telemetry: Box<SimMqttArgs>,
+}
+
+/// `greenwave sim --mqtt …`: fleet telemetry from the simulated intersection.
+#[derive(Args)]
+pub struct SimMqttArgs {
+    /// Publish status, alarms and event batches to an MQTT broker: mqtts://HOST:PORT (TLS) or
+    /// mqtt://HOST:PORT, topics greenwave/<site device id>/….
+    #[arg(long, value_name = "URL")]
+    pub mqtt: Option<String>,
+    /// CA certificate (PEM) the --mqtt broker's certificate is checked against (default: the
+    /// system's CA roots).
+    #[arg(long, value_name = "FILE", requires = "mqtt")]
+    pub mqtt_ca: Option<PathBuf>,
+    /// MQTT username (with --mqtt-password-file).
+    #[arg(long, value_name = "USER", requires = "mqtt")]
+    pub mqtt_user: Option<String>,
+    /// File whose first line is the MQTT password (keep it mode 0600).
+    #[arg(long, value_name = "FILE", requires = "mqtt_user")]
+    pub mqtt_password_file: Option<PathBuf>,
+    /// Client certificate (PEM) for certificate authentication (with --mqtt-key).
+    #[arg(long, value_name = "FILE", requires = "mqtt_key")]
+    pub mqtt_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "mqtt_cert")]
+    pub mqtt_key: Option<PathBuf>,
+    /// Messages held while the broker is away (the oldest dropped beyond).
+    #[arg(long, value_name = "N", requires = "mqtt", value_parser = clap::value_parser!(u32).range(10..=100_000))]
+    pub mqtt_queue: Option<u32>,
+    /// MQTT client id (default greenwave-<device id>).
+    #[arg(long, value_name = "ID", requires = "mqtt")]
+    pub mqtt_client_id: Option<String>,
 }
 
 #[derive(Args)]

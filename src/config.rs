@@ -25,6 +25,7 @@ pub mod derive;
 pub mod diag;
 pub mod file;
 pub mod geometry;
+pub mod mqtt;
 pub mod schedule;
 pub mod site;
 pub mod snmp;

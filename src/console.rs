@@ -357,6 +357,9 @@ impl Console {
                 let _ = writeln!(o, "events dropped (ring full) {}", s.events_ring_dropped);
                 render_storage(o, &s, true);
                 render_snapshots(o, &s, true);
+                if let Some(m) = s.mqtt {
+                    let _ = writeln!(o, "mqtt: {m}");
+                }
                 let _ = writeln!(
                     o,
                     "console: lines {}  rejected {}  too long {}  wrong pins {}  truncated outputs {}",

@@ -46,6 +46,8 @@ pub mod frame;
 pub mod hal;
 pub mod limits;
 pub mod monitor;
+/// Corridor offsets by two-way bandwidth maximisation (`greenwave offsets`): a host tool.
+pub mod offsets;
 pub mod phase;
 pub mod plan;
 /// Timing diagrams (`greenwave plot`): a host tool, compiled only with the `plot` feature (on by

@@ -2,7 +2,7 @@
 //! validate the site, build the hardware, hand over to the runtime.
 
 use clap::Parser;
-use cli::{CheckArgs, Cli, Cmd, RunArgs, SimArgs, TrainArgs, VerifyArgs, ZonesArgs};
+use cli::{CheckArgs, Cli, Cmd, OffsetsArgs, RunArgs, SimArgs, TrainArgs, VerifyArgs, ZonesArgs};
 use greenwave::config::Site;
 use greenwave::plan::webster;
 use greenwave::runtime::control_loop::{EventLogTarget, LoopOptions, Speed};
@@ -75,6 +75,7 @@ fn main() -> ExitCode {
         Cmd::Run(a) => run(a),
         Cmd::Verify(a) => verify(a),
         Cmd::Zones(a) => zones(a),
+        Cmd::Offsets(a) => offsets(a),
     };
     // Anything still buffered is written now, where a failure can still be reported.
     let result = result.and_then(|()| std::io::stdout().flush().map_err(stdout_error));
@@ -185,6 +186,47 @@ fn load_site_config(path: PathBuf) -> Result<(PathBuf, greenwave::config::SiteCo
     Ok((path, cfg))
 }
 
+/// `check --board`: the `[mqtt]` telemetry, and a warning for each secret file that the group or
+/// others may read.
+fn mqtt_check(board: &greenwave::hal::board::Board, site: &Site) -> Result<(), String> {
+    let Some(m) = &board.mqtt else {
+        out!("mqtt: off (no [mqtt] table)");
+        return Ok(());
+    };
+    out!(
+        "mqtt: {} as {}, topics greenwave/{}/status|alarm|events, queue {} messages",
+        m.url,
+        greenwave::central::mqtt::client_id(m, site.device_id),
+        site.device_id,
+        m.queue
+    );
+    for (p, mode) in m.exposed_secrets() {
+        out!(
+            "warning: {} is readable by {} (mode {mode:03o}): chmod 600 {}",
+            p.display(),
+            if mode & 0o007 != 0 { "everyone" } else { "its group" },
+            p.display()
+        );
+    }
+    for p in [
+        m.password_file.as_deref(),
+        m.ca_file.as_deref(),
+        m.client_cert.as_deref(),
+        m.client_key.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if !p.exists() {
+            out!(
+                "warning: {} does not exist (greenwave run will refuse to start)",
+                p.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 fn check(args: CheckArgs) -> Result<(), String> {
     // Everything `run` refuses, `check` refuses: every section of the site file is validated,
     // the console PIN hash and the camera zones included.
@@ -218,6 +260,7 @@ fn check(args: CheckArgs) -> Result<(), String> {
             }
         }
         loop_sources(&board, site, &cfg.cameras)?;
+        mqtt_check(&board, site)?;
     }
     out!(
         "{}: OK — site \"{}\", device {}, {} phases, {} detectors",
@@ -319,6 +362,7 @@ fn check(args: CheckArgs) -> Result<(), String> {
 }
 
 fn sim(args: SimArgs) -> Result<SimEnd, String> {
+    let mqtt = sim_mqtt(&args.telemetry)?;
     let events_mode = match (args.append, args.overwrite) {
         (true, _) => greenwave::events::single::OpenMode::Append,
         (_, true) => greenwave::events::single::OpenMode::Overwrite,
@@ -371,6 +415,7 @@ fn sim(args: SimArgs) -> Result<SimEnd, String> {
             planner_override: args.planner,
             reload_check: None,
             snmp,
+            mqtt,
         },
     };
     opts.run.model = load_model(args.model.as_deref(), &site)?;
@@ -403,6 +448,28 @@ fn sim(args: SimArgs) -> Result<SimEnd, String> {
         return Ok(SimEnd::Lossy);
     }
     Ok(SimEnd::Clean)
+}
+
+/// `greenwave sim --mqtt …`: the telemetry settings from the command line.
+fn sim_mqtt(args: &cli::SimMqttArgs) -> Result<Option<greenwave::config::mqtt::MqttConfig>, String> {
+    let Some(url) = &args.mqtt else { return Ok(None) };
+    let mut c = greenwave::config::mqtt::MqttConfig::from_url(url)?;
+    if !c.tls && (args.mqtt_ca.is_some() || args.mqtt_cert.is_some()) {
+        return Err(format!("--mqtt {url}: certificates need an mqtts:// URL"));
+    }
+    c.ca_file = args.mqtt_ca.clone();
+    c.username = args.mqtt_user.clone();
+    c.password_file = args.mqtt_password_file.clone();
+    c.client_cert = args.mqtt_cert.clone();
+    c.client_key = args.mqtt_key.clone();
+    c.client_id = args.mqtt_client_id.clone();
+    if let Some(q) = args.mqtt_queue {
+        c.queue = q as usize;
+    }
+    for (p, mode) in c.exposed_secrets() {
+        log::warn!("{} is readable by others (mode {mode:03o}): chmod 600 it", p.display());
+    }
+    Ok(Some(c))
 }
 
 /// The monitor's compatibility card for `greenwave sim`: the board file's, which must fit the site,
@@ -629,6 +696,76 @@ fn verify(args: VerifyArgs) -> Result<(), String> {
     );
     if failed || conflicts + short_y + short_r + uncounted > 0 {
         return Err("the event log breaks the MMU card or loses events".into());
+    }
+    Ok(())
+}
+
+/// `greenwave offsets`: corridor offsets by two-way bandwidth maximisation (`greenwave::offsets`).
+fn offsets(args: OffsetsArgs) -> Result<(), String> {
+    use greenwave::offsets::{solve, CorridorFile};
+    let file = CorridorFile::load(&args.corridor)?;
+    let k = file.corridor()?;
+    let s = solve(&k);
+    let h = &file.corridor;
+    let c = k.cycle_s;
+    out!(
+        "{}: {} intersections, cycle {c} s, offsets on a {} s grid ({} search nodes)",
+        if h.name.is_empty() {
+            args.corridor.display().to_string()
+        } else {
+            h.name.clone()
+        },
+        k.t_out.len(),
+        k.resolution_s,
+        s.nodes
+    );
+    out!(
+        "  #  intersection            offset_s  {:>10}  {:>10}",
+        format!("{} green", h.outbound),
+        format!("{} green", h.inbound)
+    );
+    for (i, x) in file.intersections.iter().enumerate() {
+        out!(
+            "{:>3}  {:<24} {:>7.1}  {:>9.1}s  {:>9.1}s",
+            i + 1,
+            x.name,
+            s.offsets[i],
+            x.green_out_s,
+            x.green_in_s
+        );
+    }
+    let b = s.bands;
+    out!(
+        "{} bandwidth {:.1} s ({:.0} % of the cycle)",
+        h.outbound,
+        b.outbound_s,
+        100.0 * b.outbound_s / c
+    );
+    out!(
+        "{} bandwidth {:.1} s ({:.0} % of the cycle)",
+        h.inbound,
+        b.inbound_s,
+        100.0 * b.inbound_s / c
+    );
+    out!("offset = start of the outbound through green, seconds after intersection 1's (modulo the cycle)");
+    if let Some(path) = &args.json {
+        let j = serde_json::json!({
+            "corridor": h.name,
+            "cycle_s": c,
+            "resolution_s": k.resolution_s,
+            "intersections": file.intersections.iter().zip(&s.offsets).map(|(x, o)| serde_json::json!({
+                "name": x.name, "offset_s": o, "green_out_s": x.green_out_s, "green_in_s": x.green_in_s,
+                "internal_offset_s": x.internal_offset_s,
+            })).collect::<Vec<_>>(),
+            "outbound_bandwidth_s": b.outbound_s,
+            "inbound_bandwidth_s": b.inbound_s,
+            "outbound_share": b.outbound_s / c,
+            "inbound_share": b.inbound_s / c,
+            "outbound_band_start_s": b.outbound_start_s,
+            "inbound_band_start_s": b.inbound_start_s,
+        });
+        let text = serde_json::to_string_pretty(&j).map_err(|e| e.to_string())?;
+        std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(())
 }

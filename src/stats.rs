@@ -69,6 +69,8 @@ pub struct LoopStats {
     pub rss_kb: Option<u32>,
     /// Camera snapshot counters (`camera::snapshot::service`); None when no camera takes snapshots.
     pub snapshots: Option<SnapshotHealth>,
+    /// MQTT telemetry counters (`central::mqtt`); None when it does not run.
+    pub mqtt: Option<MqttHealth>,
 }
 
 impl LoopStats {
@@ -127,4 +129,49 @@ pub struct SnapshotHealth {
     pub last_fault: Option<SnapshotFault>,
     /// Draw + encode + write time of the last saved snapshot, µs.
     pub last_write_us: u32,
+}
+
+/// MQTT telemetry counters (`central::mqtt`), as the console and the summary show them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MqttHealth {
+    /// Connected to the broker now.
+    pub connected: bool,
+    /// Messages queued over the run.
+    pub queued: u64,
+    /// Messages waiting or unacknowledged now.
+    pub held: u64,
+    /// Messages handed to the client (resends included), and of those sent again after a lost
+    /// connection.
+    pub sent: u64,
+    pub resent: u64,
+    /// Messages the broker acknowledged.
+    pub acked: u64,
+    /// Messages dropped from a full queue, the oldest first.
+    pub dropped_oldest: u64,
+    /// Connections after the first.
+    pub reconnects: u64,
+    /// Connection attempts that failed.
+    pub connect_failures: u64,
+    /// Events the loop could not hand over (hand-off queue full).
+    pub events_dropped: u64,
+}
+
+impl core::fmt::Display for MqttHealth {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{}  queued {}  sent {} ({} resent)  acked {}  held {}  dropped oldest {}  reconnects {}  \
+             connect failures {}  events dropped {}",
+            if self.connected { "connected" } else { "disconnected" },
+            self.queued,
+            self.sent,
+            self.resent,
+            self.acked,
+            self.held,
+            self.dropped_oldest,
+            self.reconnects,
+            self.connect_failures,
+            self.events_dropped
+        )
+    }
 }

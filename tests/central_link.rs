@@ -36,6 +36,7 @@ fn opts(duration_s: u64) -> LoopOptions {
         planner_override: None,
         reload_check: None,
         snmp: None,
+        mqtt: None,
     }
 }
 

@@ -73,6 +73,7 @@ fn steps_of_the_wall_clock_move_the_log_not_the_signal() {
         planner_override: None,
         reload_check: None,
         snmp: None,
+        mqtt: None,
     };
     let stepper = std::thread::spawn(|| {
         std::thread::sleep(Duration::from_secs(4));

@@ -22,7 +22,7 @@ const LAYERS: &[&[&str]] = &[
     &["console"],
     &["central"],
     &["runtime"],
-    &["train", "verify", "plot"],
+    &["train", "verify", "plot", "offsets"],
 ];
 
 fn layer(module: &str) -> Option<usize> {

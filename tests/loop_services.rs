@@ -108,6 +108,7 @@ fn run_with_drives_the_given_services_and_one_loop_stats() {
         planner_override: None,
         reload_check: None,
         snmp: None,
+        mqtt: None,
     };
     let summary = run_with(&mut lp, &site, &mut opts, services, &Signals::unregistered()).unwrap();
     let l = summary.loop_stats;

@@ -179,6 +179,7 @@ fn console_preempt_and_monitor_fault_take_snapshots_without_allocating_in_the_lo
         planner_override: None,
         reload_check: None,
         snmp: None,
+        mqtt: None,
     };
     let allocs_before = ALLOCS.load(Ordering::SeqCst);
     let summary = run_with(&mut lp, &site, &mut opts, services, &Signals::unregistered()).unwrap();
@@ -290,6 +291,7 @@ fn a_snapshot_directory_that_cannot_be_written_is_a_reported_fault_and_the_loop_
         planner_override: None,
         reload_check: None,
         snmp: None,
+        mqtt: None,
     };
     let summary = run_with(&mut lp, &site, &mut opts, services, &Signals::unregistered()).unwrap();
     assert_eq!(summary.loop_stats.ticks, 3_000, "the loop ran every tick");

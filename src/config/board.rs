@@ -186,6 +186,8 @@ pub struct BoardData {
     pub mmu_line: usize,
     /// The NTCIP 1202 SNMP agent (`[snmp]`, `config::snmp`); none without the table.
     pub snmp: Option<crate::config::snmp::SnmpConfig>,
+    /// Fleet telemetry (`[mqtt]`, `config::mqtt`); None: off.
+    pub mqtt: Option<crate::config::mqtt::MqttConfig>,
 }
 
 /// A validated board: produced only by [`Board::parse`] / [`Board::load`]; read through `Deref` to

@@ -209,6 +209,7 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Run
         .as_ref()
         .map(crate::central::snmp::agent::AgentConfig::from_board)
         .transpose()?;
+    let mqtt = board.mqtt.clone();
     let mut run_opts = LoopOptions {
         site_path: opts.site_path,
         duration_s: opts.duration_s,
@@ -225,6 +226,7 @@ pub fn run_board(site: &Site, opts: RunOptions, signals: &Signals) -> Result<Run
                 .map_err(|e| e.to_string())
         })),
         snmp,
+        mqtt,
     };
     let mut services = Services::start(&mut lp, site, &mut run_opts)?;
     services.snapshots = snapshots;

@@ -4,9 +4,11 @@
 //! tick, no allocation, never waits.
 
 use crate::central::command::CommandServer;
+use crate::central::mqtt::MqttLink;
 use crate::central::status::{DetectorState, PhaseGroups, PhaseParams, StatusPublisher, UnitMode, UnitStatus};
 use crate::console::view::ConsoleTarget;
 use crate::detect::DetectorSnapshot;
+use crate::events::Event;
 use crate::frame::{lamp, ped_lamp};
 use crate::hal::InputFrame;
 use crate::runtime::console::Bound;
@@ -29,12 +31,22 @@ pub struct CentralLink {
     pub refused: u64,
     /// The SNMP agent's thread, stopped when the link is dropped at the end of the run.
     pub snmp: Option<crate::central::snmp::agent::AgentHandle>,
+    /// MQTT telemetry's event hand-off and counters (`central::mqtt`), when it runs.
+    pub mqtt: Option<MqttLink>,
 }
 
 impl CentralLink {
     /// Whether any service is attached (otherwise the loop skips the work).
     pub fn is_empty(&self) -> bool {
         self.status.is_empty() && self.commands.is_empty()
+    }
+
+    /// Hands one drained event to the telemetry (no wait, no allocation; dropped and counted when
+    /// its queue is full). `unix_ms_at_zero`: the wall-clock anchor of controller time zero.
+    pub fn offer_event(&mut self, ev: &Event, unix_ms_at_zero: i64) {
+        if let Some(m) = self.mqtt.as_mut() {
+            m.offer(ev, unix_ms_at_zero.saturating_add(ev.at.0 as i64));
+        }
     }
 
     /// Publishes this tick's status to every service.

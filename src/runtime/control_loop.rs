@@ -269,6 +269,8 @@ pub struct LoopOptions {
     pub reload_check: Option<ReloadCheck>,
     /// The NTCIP 1202 SNMP agent to start with the loop (`central::snmp`), if any.
     pub snmp: Option<crate::central::snmp::agent::AgentConfig>,
+    /// Fleet telemetry to an MQTT broker (`central::mqtt`); None: off.
+    pub mqtt: Option<crate::config::mqtt::MqttConfig>,
 }
 
 /// The current Unix time in ms (0 if the clock is before 1970), for [`LoopOptions::start_unix_ms`].
@@ -452,11 +454,13 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
             state_health.map(|h| (h.failing, h.failures)),
         );
         let wait = pace.is_none();
+        let unix_zero = wall.as_ref().map_or(opts.start_unix_ms, |w| w.unix_ms_at_zero());
         while let Some(ev) = lp.controller.events_mut().pop() {
             lp.stats.events_generated += 1;
             if let Some(con) = console.as_mut() {
                 con.record_event(&ev);
             }
+            central.offer_event(&ev, unix_zero);
             if let Some(s) = snapshots.as_mut() {
                 s.on_event(&ev);
             }
@@ -465,6 +469,7 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
             }
         }
         lp.stats.snapshots = snapshots.as_ref().map(|s| s.health());
+        lp.stats.mqtt = central.mqtt.as_ref().map(|m| m.health());
         if let Some(h) = &log_health {
             take_log(&mut lp.stats, h);
         }
@@ -597,8 +602,10 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
         );
     }
     // Events still in the ring (the last tick's, a final alarm) go to the log too.
+    let unix_zero = wall.as_ref().map_or(opts.start_unix_ms, |w| w.unix_ms_at_zero());
     while let Some(ev) = lp.controller.events_mut().pop() {
         lp.stats.events_generated += 1;
+        central.offer_event(&ev, unix_zero);
         if let Some(s) = sink.as_mut() {
             s.send(ev, true);
         }
@@ -613,6 +620,9 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
     lp.stats.loss_alarms = loss.alarms;
     if let Some(s) = snapshots.take() {
         lp.stats.snapshots = Some(s.finish());
+    }
+    if let Some(m) = central.mqtt.take() {
+        lp.stats.mqtt = Some(m.finish());
     }
     let _ = lp.watchdog.disarm();
     let status = lp.controller.status();

@@ -120,8 +120,18 @@ impl Services {
             None => None,
             Some(dir) => Some(start_state(lp, site, dir)?),
         };
-        let wall = if events.is_some() { wall } else { None };
+        let wall = if events.is_some() || opts.mqtt.is_some() {
+            wall
+        } else {
+            None
+        };
         let mut central = CentralLink::default();
+        if let Some(cfg) = &opts.mqtt {
+            let (link, status) = crate::central::mqtt::start(cfg, site.device_id, zone_of(site))?;
+            // At most MAX_SERVICES publishers: one per central service.
+            let _ = central.status.push(status);
+            central.mqtt = Some(link);
+        }
         if let Some(cfg) = opts.snmp.as_ref() {
             start_snmp(&mut central, site, cfg)?;
         }

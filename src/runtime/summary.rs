@@ -179,6 +179,9 @@ impl core::fmt::Display for RunSummary {
         if l.loss_alarms > 0 {
             writeln!(f, "storage alarms    {} (event 174, not latching flash)", l.loss_alarms)?;
         }
+        if let Some(m) = &l.mqtt {
+            writeln!(f, "mqtt              {m}")?;
+        }
         writeln!(
             f,
             "reloads           {} ({} rejected, {} unchanged)",

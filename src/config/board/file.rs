@@ -18,6 +18,7 @@ pub(super) struct BoardFile {
     pub(super) mmu: Option<Spanned<super::mmu::MmuSection>>,
     #[serde(default)]
     pub(super) snmp: Option<Spanned<crate::config::snmp::SnmpSection>>,
+    pub(super) mqtt: Option<Spanned<crate::config::mqtt::MqttSection>>,
 }
 
 #[derive(Deserialize)]

@@ -476,5 +476,10 @@ pub(super) fn board(src: Source) -> Result<BoardData, BoardError> {
             .as_ref()
             .map(|s| crate::config::snmp::SnmpConfig::from_section(src, s.get_ref()))
             .transpose()?,
+        mqtt: raw
+            .mqtt
+            .as_ref()
+            .map(|m| crate::config::mqtt::MqttConfig::from_section(src, m.get_ref()))
+            .transpose()?,
     })
 }

@@ -3,10 +3,11 @@
 //! greenwave's real controller drive SUMO's junction ([`bridge`]) through the site's `[sumo]`
 //! mapping ([`mapping`], checked against the net read by [`net`]). The `greenwave-sumo` binary
 //! runs the benchmark against SUMO's own controllers, on the reference net or the engineer's own
-//! ([`own`]).
+//! ([`own`]), and a five-signal coordinated corridor ([`corridor`]).
 
 pub mod bridge;
 pub mod camera;
+pub mod corridor;
 pub mod mapping;
 pub mod net;
 pub mod own;

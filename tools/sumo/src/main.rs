@@ -1,7 +1,7 @@
 //! `greenwave-sumo`: greenwave against Eclipse SUMO.
 //!
 //! `greenwave-sumo help` (or `greenwave-sumo COMMAND --help`) lists the commands and their
-//! options with defaults: `check`, `bench`, `run`, `transit`, `train`.
+//! options with defaults: `check`, `bench`, `run`, `transit`, `train`, `corridor`.
 //! `check`, and `run` / `bench` with `--net`, work on the engineer's own SUMO net through the site
 //! file's `[sumo]` table (`own.rs`, README "Evaluate your own intersection in SUMO").
 //! `transit` runs each demand plus a bus line (`scenario::write_buses`) twice on the same seed,
@@ -76,6 +76,28 @@ enum Cmd {
     /// Check a site's `[sumo]` mapping against a SUMO net: every link covered, detectors present,
     /// no conflicting greens.
     Check(CheckArgs),
+    /// A five-signal arterial, one greenwave controller per signal: SUMO actuated and
+    /// tlsCoordinator against greenwave adaptive, coordinated and adaptive coordinated.
+    Corridor(CorridorArgs),
+}
+
+#[derive(Args)]
+struct CorridorArgs {
+    /// Also write the report as JSON to F.
+    #[arg(long, value_name = "F")]
+    json: Option<PathBuf>,
+    /// Write the time-space diagram of the `greenwave coordinated` run (SVG) to F.
+    #[arg(long, value_name = "F.svg")]
+    plot: Option<PathBuf>,
+    /// Seconds of demand (the run lasts until every vehicle has arrived).
+    #[arg(long, value_name = "N", default_value_t = 3600, value_parser = clap::value_parser!(u32).range(60..=14400))]
+    seconds: u32,
+    /// Seed of SUMO's traffic.
+    #[arg(long, value_name = "N", default_value_t = 42)]
+    seed: u64,
+    /// Directory for the net, routes, site files and SUMO outputs [default: target/sumo-corridor].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -296,6 +318,7 @@ fn main() -> ExitCode {
         Cmd::Check(a) => own::OwnNet::load(&a.net, &a.additional, &a.site)
             .and_then(|o| o.check())
             .map(|line| println!("{line}")),
+        Cmd::Corridor(a) => corridor(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
@@ -304,6 +327,37 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `greenwave-sumo corridor` (see `corridor.rs`).
+fn corridor(args: CorridorArgs) -> Result<(), String> {
+    use greenwave_sumo::corridor;
+    let home = sumo::sumo_home()?;
+    let dir = args
+        .out
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/sumo-corridor")));
+    let opts = corridor::CorridorOptions {
+        seconds: args.seconds,
+        seed: args.seed,
+        dir,
+        plot: args.plot,
+    };
+    let report = corridor::run(&home, &opts)?;
+    corridor::print_table(&report);
+    if let Some(j) = &args.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(j, text).map_err(|e| format!("{}: {e}", j.display()))?;
+    }
+    let faults: u32 = report
+        .scenarios
+        .iter()
+        .flat_map(|s| &s.controllers)
+        .map(|c| c.faults)
+        .sum();
+    if faults > 0 {
+        return Err(format!("{faults} monitor faults"));
+    }
+    Ok(())
 }
 
 fn out_dir(args: &Common) -> Result<PathBuf, String> {

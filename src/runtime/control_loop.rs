@@ -496,10 +496,7 @@ pub fn run_with<R: Relays, W: Watchdog, S: Street>(
             con.serve(now, &mut bound);
         }
         if !central.is_empty() {
-            let unix_ms = wall
-                .as_ref()
-                .map_or(opts.start_unix_ms, |w| w.unix_ms_at_zero())
-                .saturating_add(now.0 as i64);
+            let unix_ms = unix_zero.saturating_add(now.0 as i64);
             central.publish(
                 &lp.controller,
                 &lp.last_det,

@@ -168,3 +168,79 @@ fn publishing_and_serving_requests_allocate_nothing() {
     assert_eq!(central.applied, 100);
     assert_eq!(greens_seen, 0xff, "every phase of the site was seen green");
 }
+
+#[test]
+fn a_commanded_pattern_runs_over_the_schedule_until_it_is_withdrawn() {
+    use greenwave::config::schedule::Action as Scheduled;
+    let site = Site::load(Path::new("board/sites/nema8-coordinated.toml")).unwrap();
+    let mut lp = lp(&site);
+    // Saturday 5 December 2026, 12:00 in New York: the weekend day plan runs free.
+    lp.controller.set_wall(Instant::ZERO, 1_796_490_000_000);
+    let (mut client, server) = command::channel();
+    let mut central = CentralLink::default();
+    assert!(central.commands.push(server).is_ok());
+    let tick = u64::from(site.tick_ms);
+    let mut k = 0u64;
+    let pattern_events = std::cell::RefCell::new(Vec::new());
+    let mut run = |lp: &mut ControlLoop<_, _, _>, central: &mut CentralLink, ticks: u64| {
+        for _ in 0..ticks {
+            let now = Instant(k * tick);
+            lp.tick(now, true);
+            while let Some(ev) = lp.controller.events_mut().pop() {
+                if ev.code == greenwave::events::code::PATTERN_CHANGE {
+                    pattern_events.borrow_mut().push(ev.param);
+                }
+            }
+            let det = lp.last_det;
+            let mut bound = Bound {
+                controller: &mut lp.controller,
+                cameras: None,
+                detectors: &det,
+                loops: None,
+                stats: lp.stats,
+                watchdog_ok: true,
+                now,
+                snapshots: None,
+            };
+            central.serve(&mut bound, now);
+            k += 1;
+        }
+    };
+    run(&mut lp, &mut central, 600);
+    assert_eq!(lp.controller.status().schedule_action, Scheduled::Free);
+    // A pattern the site does not define is refused, as at the console.
+    let send = |c: &mut command::CommandClient, id, n| {
+        c.send(Request {
+            id,
+            origin: Origin::Snmp,
+            action: Action::SelectPattern(n),
+        })
+        .unwrap()
+    };
+    send(&mut client, 1, Some(9));
+    send(&mut client, 2, Some(3));
+    run(&mut lp, &mut central, 3000);
+    assert_eq!(
+        client.reply(),
+        Some(Reply {
+            id: 1,
+            result: Err(Refused::NoSuchPattern)
+        })
+    );
+    assert_eq!(client.reply(), Some(Reply { id: 2, result: Ok(()) }));
+    let s = lp.controller.status();
+    assert_eq!(s.schedule_action, Scheduled::Pattern(3));
+    assert_eq!(s.pattern, 3);
+    assert!(s.cycle_timer_s.is_some());
+    assert!(
+        pattern_events.borrow().contains(&3),
+        "131 for pattern 3: {:?}",
+        pattern_events.borrow()
+    );
+    // Withdrawn: the schedule (free at this hour) is in force again.
+    send(&mut client, 3, None);
+    run(&mut lp, &mut central, 3000);
+    assert_eq!(client.reply(), Some(Reply { id: 3, result: Ok(()) }));
+    assert_eq!(lp.controller.status().schedule_action, Scheduled::Free);
+    assert_eq!(lp.controller.status().pattern, 0);
+}

@@ -113,6 +113,8 @@ pub enum Action {
     SetLogLevel(log::LevelFilter),
     /// Take a snapshot of camera `n` (1-based): not a change to the street, no PIN needed.
     Snapshot(u8),
+    /// Run coordination pattern `n` over the schedule (`None`: back to the schedule).
+    SelectPattern(Option<u8>),
     /// Place a pedestrian call on a phase (as if its push button had been pressed).
     PedCall(PhaseId),
     /// Central phase control (NTCIP 1202 `phaseControlGroup*`): the phases now held, forced off or
@@ -139,6 +141,8 @@ pub enum Refused {
     NoSuchCamera,
     /// The snapshot writer is behind; the request was dropped (and counted).
     SnapshotsBehind,
+    /// The site defines no coordination pattern with that number.
+    NoSuchPattern,
 }
 
 impl core::fmt::Display for Refused {
@@ -151,6 +155,7 @@ impl core::fmt::Display for Refused {
             Refused::NotInFlash => "the controller is not in a fault flash (a stopped controller needs a restart)",
             Refused::Unsupported => "this controller build cannot do that yet",
             Refused::NoSuchCamera => "no camera with that number is configured at this site",
+            Refused::NoSuchPattern => "the site defines no pattern with that number (see `check`)",
             Refused::SnapshotsBehind => {
                 "the snapshot writer is behind; this request was dropped (counted in `stats`), try again"
             }

@@ -205,6 +205,13 @@ impl ConsoleTarget for Bound<'_> {
                     Err(Refused::NoSuchPhase)
                 }
             }
+            Action::SelectPattern(n) => {
+                if self.controller.command_pattern(n) {
+                    Ok(())
+                } else {
+                    Err(Refused::NoSuchPattern)
+                }
+            }
             Action::PreemptTest(n) => {
                 if !self.controller.site().preempts.iter().any(|d| d.number == n) {
                     Err(Refused::NoSuchPreempt)

@@ -129,6 +129,9 @@ struct Scheduling {
     history: heapless::Deque<(jiff::civil::DateTime, Action), SCHEDULE_HISTORY>,
     /// Action changes since start-up.
     changes: u64,
+    /// A pattern commanded by central management (NTCIP 1202 `systemPatternControl`), in force
+    /// over the schedule until it is withdrawn.
+    commanded: Option<Action>,
 }
 
 /// Action changes kept for the run summary.
@@ -148,7 +151,7 @@ impl Scheduling {
     fn new(site: &Site) -> Scheduling {
         Scheduling {
             wall: None,
-            zone: if site.coord.active() {
+            zone: if site.coord.active() || !site.coord.patterns.is_empty() {
                 schedule_zone(site)
             } else {
                 jiff::tz::TimeZone::UTC
@@ -160,6 +163,7 @@ impl Scheduling {
             planner_before: None,
             history: heapless::Deque::new(),
             changes: 0,
+            commanded: None,
         }
     }
 
@@ -271,6 +275,24 @@ impl Controller {
     /// timing is ever shortened).
     pub fn set_wall(&mut self, now: Instant, unix_ms: i64) {
         self.sched.wall = Some((now, unix_ms));
+    }
+
+    /// Central management's pattern command: `Some(n)` runs pattern `n` over the schedule, `None`
+    /// hands control back to the schedule (free where the site has none). Entered and left at the
+    /// next tick exactly as a scheduled change is (a transition to the new offset, nothing
+    /// shortened). False, and nothing changes, for a pattern the site does not define.
+    pub fn command_pattern(&mut self, n: Option<u8>) -> bool {
+        match n {
+            Some(n) if self.site.coord.pattern(n).is_none() => false,
+            Some(n) => {
+                self.sched.commanded = Some(Action::Pattern(n));
+                true
+            }
+            None => {
+                self.sched.commanded = None;
+                true
+            }
+        }
     }
 
     /// Local time at the last tick (None: the wall clock is not known).
@@ -443,15 +465,16 @@ impl Controller {
             }
         }
         // The time-of-day schedule (only for a site that has one).
-        let local = if self.site.coord.active() {
+        let local = if self.site.coord.active() || self.sched.commanded.is_some() || self.sched.action != Action::Free {
             self.sched.local(now)
         } else {
             None
         };
         if let Some(t) = local {
             let due = schedule::in_force(&self.site.coord, t);
-            if due.action != self.sched.action && !self.stop_requested && !self.handover {
-                self.apply_action(due.action, t, due.since, now);
+            let want = self.sched.commanded.unwrap_or(due.action);
+            if want != self.sched.action && !self.stop_requested && !self.handover {
+                self.apply_action(want, t, due.since, now);
             } else {
                 self.sched.since = due.since;
             }

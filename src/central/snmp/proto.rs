@@ -193,6 +193,8 @@ enum Write {
     Calls(PhaseSet, bool),
     Control(PhaseControl, PhaseSet),
     Plan(PlannerKind, u8),
+    /// A coordination pattern over the schedule (`None`: back to the schedule), and the value.
+    Pattern(Option<u8>, u8),
 }
 
 impl Protocol {
@@ -417,8 +419,11 @@ impl Protocol {
                 Obj::SystemPatternControl => match v {
                     // Free: fully actuated, no cycle (NTCIP 1202 2.5.14: 254 = free).
                     mib::PATTERN_FREE => Write::Plan(PlannerKind::Actuated, v),
-                    // Remote flash is not offered (flash is the conflict monitor's alone), and the
-                    // unit has no coordination patterns to select.
+                    // Standby: no system command, the time-of-day schedule is in force again.
+                    0 => Write::Pattern(None, v),
+                    // A pattern the site defines (refused by the controller otherwise).
+                    1..=253 => Write::Pattern(Some(v), v),
+                    // Remote flash is not offered (flash is the conflict monitor's alone).
                     _ => return fail(ERR_WRONG_VALUE),
                 },
                 _ if !set.difference(configured).is_empty() => return fail(ERR_INCONSISTENT_VALUE),
@@ -447,13 +452,14 @@ impl Protocol {
                 }
                 Write::Control(kind, set) => actions.push((Action::PhaseControl(kind, set), index)),
                 Write::Plan(kind, _) => actions.push((Action::SetPlan(kind), index)),
+                Write::Pattern(n, _) => actions.push((Action::SelectPattern(n), index)),
             }
         }
         let list: Vec<Action> = actions.iter().map(|(a, _)| *a).collect();
         match cmds.apply(&list) {
             Ok(()) => {
                 for w in &writes {
-                    if let Write::Plan(_, v) = w {
+                    if let Write::Plan(_, v) | Write::Pattern(_, v) = w {
                         self.pattern_command = *v;
                     }
                 }

@@ -222,26 +222,6 @@ fn write(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
     Ok(p)
 }
 
-fn run_tool(home: &Path, cmd: &mut Command, what: &str) -> Result<String, String> {
-    let out = cmd
-        .env("SUMO_HOME", home)
-        .env("PYTHONPATH", home.join("tools"))
-        .output()
-        .map_err(|e| format!("cannot run {what}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{what} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .rev()
-                .take(6)
-                .collect::<Vec<_>>()
-                .join(" | ")
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
 /// Plain XML of the corridor (nodes, edges with their bays, connections) and the nets netconvert
 /// builds from it: static (greenwave drives it), actuated, and static at `cycle_s`.
 fn build_nets(home: &Path, dir: &Path, cycle_s: u32) -> Result<(PathBuf, PathBuf, PathBuf, PathBuf), String> {
@@ -342,7 +322,7 @@ fn build_nets(home: &Path, dir: &Path, cycle_s: u32) -> Result<(PathBuf, PathBuf
     let con = write(dir, "corridor.con.xml", &con)?;
     let build = |out: &str, extra: &[&str]| -> Result<PathBuf, String> {
         let net = dir.join(out);
-        run_tool(
+        crate::sumo::run_tool(
             home,
             Command::new(home.join("bin/netconvert"))
                 .arg("--node-files")
@@ -1033,7 +1013,7 @@ pub fn run(home: &Path, o: &CorridorOptions) -> Result<CorridorReport, String> {
     eprintln!("corridor {:<32} score {:6.1} s", "sumo actuated", rows[0].score_s);
     // SUMO static at the common cycle, offsets by tlsCoordinator.py.
     let offsets_file = dir.join("tlsCoordinator.add.xml");
-    run_tool(
+    crate::sumo::run_tool(
         home,
         Command::new("python3")
             .arg(home.join("tools/tlsCoordinator.py"))

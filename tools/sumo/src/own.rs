@@ -212,29 +212,18 @@ pub fn run_sumo_controller(
                 ));
             }
             let prog = dir.join(format!("{tag}.add.xml"));
-            let out = Command::new("python3")
-                .arg(home.join("tools/tlsCycleAdaptation.py"))
-                .arg("-n")
-                .arg(&own.net)
-                .arg("-r")
-                .arg(&routed)
-                .arg("-o")
-                .arg(&prog)
-                .env("SUMO_HOME", home)
-                .env("PYTHONPATH", home.join("tools"))
-                .output()
-                .map_err(|e| format!("cannot run tlsCycleAdaptation.py: {e}"))?;
-            if !out.status.success() {
-                return Err(format!(
-                    "tlsCycleAdaptation.py failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                        .lines()
-                        .rev()
-                        .take(5)
-                        .collect::<Vec<_>>()
-                        .join(" | ")
-                ));
-            }
+            crate::sumo::run_tool(
+                home,
+                Command::new("python3")
+                    .arg(home.join("tools/tlsCycleAdaptation.py"))
+                    .arg("-n")
+                    .arg(&own.net)
+                    .arg("-r")
+                    .arg(&routed)
+                    .arg("-o")
+                    .arg(&prog),
+                "tlsCycleAdaptation.py",
+            )?;
             let text = std::fs::read_to_string(&prog).map_err(|e| format!("{}: {e}", prog.display()))?;
             if !text.contains("<tlLogic") {
                 return Err(format!(

@@ -185,6 +185,28 @@ pub fn read_tripinfo_where(path: &Path, keep: impl Fn(&str) -> bool) -> Result<T
     Ok(s)
 }
 
+/// Runs one of SUMO's tools (`cmd`, e.g. `python3 $SUMO_HOME/tools/X.py …`) with `SUMO_HOME` and
+/// its `tools` folder on `PYTHONPATH`; its standard output, or its last stderr lines on failure.
+pub fn run_tool(home: &Path, cmd: &mut Command, what: &str) -> Result<String, String> {
+    let out = cmd
+        .env("SUMO_HOME", home)
+        .env("PYTHONPATH", home.join("tools"))
+        .output()
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .rev()
+                .take(6)
+                .collect::<Vec<_>>()
+                .join(" | ")
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,10 @@
 //! road, 1/8192 while covered, so a standing queue is not learned into the road but gradual light change is:
 //! at 10 fps a queue standing through a 2-minute red moves the background 14 % of the way to the
 //! vehicles, short of the foreground threshold, so no "ghost" queue stays behind when it leaves),
-//! a foreground test `|pixel − background| > 20 + background/8`, and a motion test against the
-//! previous frame. Backgrounds are kept relative to a camera-wide illumination gain, estimated each
+//! a foreground test `|pixel − background| >` a threshold, and a motion test against the previous
+//! frame. The threshold is `20 + background/8` on a noisy sensor (night, rain) and falls to four
+//! times the camera's measured sensor noise (plus background/16) where the sensor is quieter, so
+//! in good light a grey car on grey asphalt is still seen. Backgrounds are kept relative to a camera-wide illumination gain, estimated each
 //! frame from the samples that look like road (the mean of pixel / background over them, smoothed),
 //! so a cloud or the sun's angle changes what the whole scene is expected to look like at once —
 //! including under a queue that has covered a cell for minutes, whose own background cannot learn.
@@ -22,11 +24,21 @@
 //! change from frame to frame, least of all far from the camera where it moves a few pixels; a cell
 //! of a moving lane clears between vehicles, a queued one does not).
 //!
-//! Outputs per zone (one site detector each): presence (any occupied cell, with 2-frame on / 3-frame
+//! Parallax: a camera above and behind the stop line sees a vehicle from its front, where it meets
+//! the road (nothing of it appears nearer the stop line), up over its roof, which hides road behind
+//! it — more the farther and taller the vehicle. Each zone learns, per cell, how long a lone moving
+//! vehicle whose front is in that cell looks (a run of occupied cells with clear road on both
+//! sides); a cell past the front vehicle's footprint ([`VEHICLE_M`]) but within that apparent
+//! length shows the vehicle's body, not a vehicle over the cell, and the last vehicle of a
+//! standing queue ends a car's length past its front, not where its image ends. Until a zone has
+//! seen traffic the apparent length is the footprint alone (no correction).
+//!
+//! Outputs per zone (one site detector each): presence (any occupied cell, with 2-frame on / 2-frame
 //! off hysteresis), a vehicle count (a vehicle leaving the stop-line cell), or with a virtual loop
-//! (`loop_m`) presence = the loop's cell occupied or a standing queue, count = vehicles leaving
-//! the loop's cell; the queue length
-//! (contiguous stopped cells from the stop line, gaps of one cell bridged) in metres, and health
+//! (`loop_m`) presence = a vehicle's footprint over the loop's cell (the cell occupied, not only
+//! by the body of a vehicle whose front has passed it) or a standing queue, count = vehicles
+//! leaving the loop; the queue length (contiguous stopped cells from the stop line, gaps of one
+//! cell bridged, to the last vehicle's front plus a car's length) in metres, and health
 //! (Indiana 85-88 semantics): presence held > 300 s with no vehicle counted across the stop line
 //! in that time → stuck on (an area zone under saturated flow is occupied for minutes on end, but
 //! its vehicles keep leaving); no presence for 30 min while other
@@ -49,8 +61,21 @@ pub const STOPPED_MS: u64 = 1_500;
 const GAIN_SAMPLES: u32 = 32;
 /// Smoothing of the illumination gain per frame (sensor noise averages out over ~16 frames).
 const GAIN_ALPHA: f32 = 1.0 / 16.0;
+/// A sample is foreground when it differs from its background by more than this many times the
+/// camera's sensor noise (plus 1/16 of the background, for light that varies across the scene);
+/// never by more than the fixed rule `20 + background / 8`, never by less than [`MIN_THRESHOLD`].
+const NOISE_K: f32 = 4.0;
+/// Least foreground threshold, grey levels (quantisation and compression artefacts).
+const MIN_THRESHOLD: f32 = 10.0;
+/// Sensor noise assumed before it is measured: high enough that the fixed rule applies.
+const NOISE_START: f32 = 64.0;
 /// No presence for this long while other zones are active is a dead detector.
 pub const STUCK_OFF_MS: u64 = 1_800_000;
+/// Length of a passenger car on the road (the car of [`crate::detect::JAM_SPACING_M`]): a vehicle
+/// whose front is seen at a point covers the road this far upstream of it.
+pub const VEHICLE_M: f32 = 5.0;
+/// Learning rate of a cell's apparent vehicle length, per isolated vehicle seen with its front there.
+const APPARENT_ALPHA: f32 = 1.0 / 32.0;
 /// More presence changes than this within [`CHATTER_WINDOW_MS`] is chatter: a lane passes at most
 /// one vehicle per ~2 s (saturation headway), i.e. about one change per second.
 pub const MAX_TOGGLES: u8 = 20;
@@ -68,6 +93,10 @@ struct ZoneState {
     /// so when a vehicle that stood for minutes leaves, the road is recognised as road at once.
     road: [f32; CELLS * SAMPLES],
     prev: [u8; CELLS * SAMPLES],
+    /// Per cell: the apparent length, in cells, of a lone moving vehicle whose front (the blob's
+    /// edge nearest the stop line) is in that cell — its footprint plus the road its body hides
+    /// behind it in the image. Starts at the footprint alone ([`VEHICLE_M`]), i.e. no parallax.
+    apparent: [f32; CELLS],
     /// Since when each cell has been occupied without a break (`None`: clear).
     occupied_since: [Option<Instant>; CELLS],
     present: bool,
@@ -84,6 +113,59 @@ struct ZoneState {
     health: DetectorHealth,
 }
 
+/// Learns [`ZoneState::apparent`] from this frame's lone moving vehicles: runs of occupied cells
+/// with a clear cell on both sides (so the near edge is a vehicle's front and the far edge the end
+/// of what it hides), the front cell not standing. A step is clipped to one cell, so a platoon
+/// seen as one run, or a bus, moves the estimate little.
+fn learn_apparent(apparent: &mut [f32; CELLS], occupied: &[bool; CELLS], stopped: &[bool; CELLS]) {
+    let mut c = 0;
+    while c < CELLS {
+        if !occupied[c] {
+            c += 1;
+            continue;
+        }
+        let a = c;
+        while c < CELLS && occupied[c] {
+            c += 1;
+        }
+        if a >= 1 && c < CELLS && !stopped[a] {
+            let seen = (c - a) as f32;
+            let was = apparent[a];
+            apparent[a] = (was + (seen.clamp(was - 1.0, was + 1.0) - was) * APPARENT_ALPHA).max(1.0);
+        }
+    }
+}
+
+/// Whether occupied cell `c` is seen only through the body of the vehicle at the near edge of its
+/// run: a camera looking along the lane from above sees each vehicle from its front (where it
+/// meets the road: nothing of it appears nearer the stop line) up over its roof, which hides the
+/// road behind the vehicle — the more the farther away and the taller the vehicle. Past the
+/// front vehicle's footprint (`foot` cells, with half a cell for where in its cell the front is)
+/// but within its apparent length, the cell shows that vehicle, not one over the cell.
+fn behind_front(apparent: &[f32; CELLS], occupied: &[bool; CELLS], c: usize, foot: f32) -> bool {
+    let mut a = c;
+    while a > 0 && occupied[a - 1] {
+        a -= 1;
+    }
+    let k = (c - a) as f32;
+    k >= foot + 0.5 && k < apparent[a]
+}
+
+/// The standing queue, in cells from the stop line, from `end`, the far end of the run of stopped
+/// cells: that end is the apparent end of the queue's last vehicle, so the queue reaches from the
+/// stop line to that vehicle's front plus a car's length. The last front is the farthest cell whose
+/// apparent length ends there. A queue over the whole zone may reach past it: the zone's length.
+fn queue_cells(apparent: &[f32; CELLS], end: usize, foot: f32) -> f32 {
+    if end == 0 || end >= CELLS {
+        return end as f32;
+    }
+    let last = (1..end)
+        .rev()
+        .find(|a| *a as f32 + apparent[*a] <= end as f32 + 0.5)
+        .unwrap_or(0);
+    (last as f32 + foot).min(end as f32)
+}
+
 /// The detector for one camera.
 pub struct ZoneDetector {
     cfg: CameraConfig,
@@ -94,6 +176,17 @@ pub struct ZoneDetector {
     bad_frames: u64,
     /// Camera-wide illumination gain: a sample's expected value is `gain × bg`.
     gain: f32,
+    /// Camera-wide sensor noise (standard deviation, grey levels), measured on the samples that
+    /// look like road.
+    noise: f32,
+}
+
+/// The foreground threshold for a sample whose background is `bg` on a camera with sensor noise
+/// `noise`: a fixed rule that holds on the noisiest sensor, lowered to [`NOISE_K`] standard
+/// deviations where the sensor is quieter, so a vehicle only a little darker or lighter than the
+/// road (a grey car on grey asphalt) is still seen in good light.
+fn threshold(bg: f32, noise: f32) -> f32 {
+    (NOISE_K * noise + bg / 16.0).clamp(MIN_THRESHOLD, 20.0 + bg / 8.0)
 }
 
 /// The projective map from the unit square (across the lane, along it from the stop line) to a
@@ -171,6 +264,7 @@ impl ZoneDetector {
                 bg: [0.0; CELLS * SAMPLES],
                 road: [0.0; CELLS * SAMPLES],
                 prev: [0; CELLS * SAMPLES],
+                apparent: [(VEHICLE_M / (z.length_m / CELLS as f32).max(0.1)).max(1.0); CELLS],
                 occupied_since: [None; CELLS],
                 present: false,
                 on_frames: 0,
@@ -193,6 +287,7 @@ impl ZoneDetector {
             last_good: None,
             bad_frames: 0,
             gain: 1.0,
+            noise: NOISE_START,
         }
     }
 
@@ -235,7 +330,9 @@ impl ZoneDetector {
         self.frames += 1;
         let mut any_active = false;
         let gain = self.gain;
+        let noise = self.noise;
         let (mut ratio_sum, mut ratio_n) = (0.0f32, 0u32);
+        let mut dev_sum = 0.0f32;
         for (zi, z) in self.zones.iter_mut().enumerate() {
             let len = self.cfg.zones.get(zi).map_or(80.0, |c| c.length_m);
             // The virtual loop's cell, if the zone has one.
@@ -263,9 +360,9 @@ impl ZoneDetector {
                         continue;
                     }
                     let bg = z.bg[k] * gain;
-                    is_fg[s] = (p - bg).abs() > 20.0 + bg / 8.0;
+                    is_fg[s] = (p - bg).abs() > threshold(bg, noise);
                     let road = z.road[k] * gain;
-                    if is_fg[s] && (p - road).abs() <= 20.0 + road / 8.0 {
+                    if is_fg[s] && (p - road).abs() <= threshold(road, noise) {
                         // The road as it was before the background crept under a long-standing
                         // vehicle: no vehicle here now.
                         is_fg[s] = false;
@@ -295,6 +392,7 @@ impl ZoneDetector {
                             if z.bg[k] >= 8.0 {
                                 ratio_sum += px[s] / z.bg[k];
                                 ratio_n += 1;
+                                dev_sum += (px[s] - z.bg[k] * gain).abs();
                             }
                             z.road[k] += (px[s] / gain - z.road[k]) / 64.0;
                             1.0 / 64.0
@@ -310,10 +408,16 @@ impl ZoneDetector {
                 };
                 stopped[c] = occupied[c] && at.since(since) >= STOPPED_MS && moving * 100 < SAMPLES * 15;
             }
+            let cell_m = len / CELLS as f32;
+            let foot = (VEHICLE_M / cell_m.max(0.1)).max(1.0);
+            learn_apparent(&mut z.apparent, &occupied, &stopped);
+            // The virtual loop: its cell occupied, unless only by the body of a vehicle whose
+            // front has already passed it by more than a car's length.
+            let on_loop = loop_cell.map(|c| occupied[c] && !behind_front(&z.apparent, &occupied, c, foot));
             // Presence with hysteresis.
-            let raw = match loop_cell {
+            let raw = match on_loop {
                 None => occupied.iter().any(|o| *o),
-                Some(c) => occupied[c] || stopped.iter().any(|s| *s),
+                Some(o) => o || stopped.iter().any(|s| *s),
             };
             if raw {
                 z.on_frames = z.on_frames.saturating_add(1);
@@ -325,7 +429,7 @@ impl ZoneDetector {
             let was = z.present;
             if !z.present && z.on_frames >= 2 {
                 z.present = true;
-            } else if z.present && z.off_frames >= 3 {
+            } else if z.present && z.off_frames >= 2 {
                 z.present = false;
             }
             if z.present != was {
@@ -337,9 +441,9 @@ impl ZoneDetector {
                 z.toggles = z.toggles.saturating_add(1);
             }
             // Count a vehicle when the stop-line cells (or the loop's) clear: it crossed the line.
-            let sl = match loop_cell {
+            let sl = match on_loop {
                 None => occupied[0] || occupied[1],
-                Some(c) => occupied[c],
+                Some(o) => o,
             };
             if z.stopline_occupied && !sl {
                 z.count = z.count.wrapping_add(1);
@@ -360,7 +464,7 @@ impl ZoneDetector {
                     }
                 }
             }
-            z.queue_m = end as f32 * len / CELLS as f32;
+            z.queue_m = queue_cells(&z.apparent, end, foot) * cell_m;
             if z.present {
                 any_active = true;
             }
@@ -381,6 +485,9 @@ impl ZoneDetector {
         if ratio_n >= GAIN_SAMPLES {
             let seen = ratio_sum / ratio_n as f32;
             self.gain = (self.gain + (seen - self.gain) * GAIN_ALPHA).clamp(0.05, 20.0);
+            // Mean absolute deviation → standard deviation of Gaussian noise (× √(π/2)).
+            let sigma = 1.2533 * dev_sum / ratio_n as f32;
+            self.noise += (sigma - self.noise) * GAIN_ALPHA;
         }
         Ok(())
     }
@@ -688,5 +795,167 @@ loop_m = 40
         }
         d.fill(&mut snap, false);
         assert!(snap.presence.contains(2), "a standing queue is presence");
+    }
+
+    /// A vehicle seen the way a camera above and behind the stop line sees one: from its front
+    /// (`front_m` upstream of the stop line, where it meets the road) up over its roof, which hides
+    /// `apparent_m` of road from the front. The test zone's rows 60 → 4 are 0 → 80 m.
+    fn seen(fronts_m: &[f32], apparent_m: f32) -> Vec<u8> {
+        let mut f = vec![90u8; 64 * 64];
+        let row = |m: f32| 60.0 - m * 56.0 / 80.0;
+        for &front in fronts_m {
+            let (near, far) = (row(front), row(front + apparent_m));
+            for y in 0..64usize {
+                let yc = y as f32 + 0.5;
+                if yc <= near && yc > far {
+                    for x in 11..19 {
+                        f[y * 64 + x] = 220;
+                    }
+                }
+            }
+        }
+        f
+    }
+
+    fn loop_cfg() -> CameraConfig {
+        let text = r#"
+width = 64
+height = 64
+[[zone]]
+detector = 3
+quad = [[10, 60], [20, 60], [20, 4], [10, 4]]
+length_m = 80
+loop_m = 40
+"#;
+        CameraConfig::parse(text, "camera.toml").unwrap()
+    }
+
+    /// Lone vehicles driving the zone from the far end past the stop line, 20 m apart in the
+    /// image although 5 m long on the road.
+    fn learn_parallax(d: &mut ZoneDetector, k: &mut u64) {
+        for _ in 0..10 {
+            d.process(Instant(*k * 100), &seen(&[], 0.0)).unwrap();
+            *k += 1;
+        }
+        for _ in 0..40 {
+            let mut front = 85.0f32;
+            while front > -25.0 {
+                d.process(Instant(*k * 100), &seen(&[front], 20.0)).unwrap();
+                *k += 1;
+                front -= 1.5;
+            }
+        }
+    }
+
+    #[test]
+    fn the_loop_is_free_once_the_vehicle_over_it_has_passed_though_its_body_still_hides_it() {
+        let mut d = ZoneDetector::new(loop_cfg());
+        let mut snap = DetectorSnapshot::EMPTY;
+        let mut k = 0;
+        learn_parallax(&mut d, &mut k);
+        // The next one: its footprint (front .. front + 5 m) is over the loop's cell (40..45 m)
+        // while its front is between 35 and 45 m; its image covers the cell down to a front at 20 m.
+        let mut front = 85.0f32;
+        let mut on_at = Vec::new();
+        while front > -25.0 {
+            d.process(Instant(k * 100), &seen(&[front], 20.0)).unwrap();
+            d.fill(&mut snap, false);
+            if snap.presence.contains(2) {
+                on_at.push(front);
+            }
+            k += 1;
+            front -= 1.5;
+        }
+        assert!(!on_at.is_empty(), "the vehicle crossed the loop");
+        let last = on_at.iter().copied().fold(f32::MAX, f32::min);
+        assert!(
+            last > 26.0,
+            "presence held until the front was {last} m from the stop line: the loop was free from 35 m"
+        );
+    }
+
+    #[test]
+    fn a_standing_queue_is_measured_to_its_last_front_not_to_the_end_of_its_image() {
+        let mut d = ZoneDetector::new(loop_cfg());
+        let mut snap = DetectorSnapshot::EMPTY;
+        let mut k = 0;
+        learn_parallax(&mut d, &mut k);
+        // Two cars stand at the stop line, the second's front 7 m up: the queue is 12 m, its
+        // image 27 m.
+        for _ in 0..40 {
+            d.process(Instant(k * 100), &seen(&[0.0, 7.0], 20.0)).unwrap();
+            k += 1;
+        }
+        d.fill(&mut snap, false);
+        assert!(snap.presence.contains(2));
+        assert!(
+            (10.0..=16.0).contains(&snap.queue_m[2]),
+            "queue {} m for two cars",
+            snap.queue_m[2]
+        );
+    }
+
+    #[test]
+    fn presence_ends_two_frames_after_the_vehicle_has_gone() {
+        let mut d = ZoneDetector::new(cfg());
+        let mut snap = DetectorSnapshot::EMPTY;
+        for k in 0..10 {
+            d.process(Instant(k * 100), &frame(0..0)).unwrap();
+        }
+        for k in 10..15 {
+            d.process(Instant(k * 100), &frame(20..40)).unwrap();
+        }
+        d.fill(&mut snap, false);
+        assert!(snap.presence.contains(2));
+        for k in 15..17 {
+            d.process(Instant(k * 100), &frame(0..0)).unwrap();
+        }
+        d.fill(&mut snap, false);
+        assert!(!snap.presence.contains(2), "presence lingered past two empty frames");
+    }
+
+    /// A 64 × 64 frame: road at 90 with a car of grey `car` over rows 30..50, plus uniform noise
+    /// of ± `amp` grey levels (a fixed pseudo-random sequence).
+    fn noisy(car: u8, amp: i32, seed: &mut u32) -> Vec<u8> {
+        (0..64 * 64usize)
+            .map(|i| {
+                *seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let n = (*seed >> 16) as i32 % (2 * amp + 1) - amp;
+                let (x, y) = (i % 64, i / 64);
+                let v = if (30..50).contains(&y) && (11..19).contains(&x) {
+                    car
+                } else {
+                    90
+                };
+                (i32::from(v) + n).clamp(0, 255) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_car_close_to_the_road_grey_is_seen_by_a_quiet_sensor_and_a_noisy_one_sees_no_ghosts() {
+        let mut seed = 1u32;
+        // Good light: ± 3 levels of noise; a car 24 levels lighter than the asphalt.
+        let mut d = ZoneDetector::new(cfg());
+        let mut snap = DetectorSnapshot::EMPTY;
+        for k in 0..200 {
+            d.process(Instant(k * 100), &noisy(90, 3, &mut seed)).unwrap();
+        }
+        for k in 200..210 {
+            d.process(Instant(k * 100), &noisy(114, 3, &mut seed)).unwrap();
+        }
+        d.fill(&mut snap, false);
+        assert!(
+            snap.presence.contains(2),
+            "the grey car was not seen (noise {})",
+            d.noise
+        );
+        // Night: ± 15 levels on the empty road is noise, never a vehicle.
+        let mut d = ZoneDetector::new(cfg());
+        for k in 0..600 {
+            d.process(Instant(k * 100), &noisy(90, 15, &mut seed)).unwrap();
+            d.fill(&mut snap, false);
+            assert!(!snap.presence.contains(2), "noise taken for a vehicle at frame {k}");
+        }
     }
 }

@@ -19,7 +19,10 @@
 //! Without it a cell occupied while the light changed keeps the old road as its background, sees
 //! the road as a vehicle when the queue leaves, and — being "occupied" — never learns it back (a
 //! ghost that holds presence on until the detector is judged stuck). A cell is occupied when ≥ 40 % of its samples are foreground, stopped when
-//! occupied without a break for [`STOPPED_MS`] and < 15 % of its samples moved (the motion test
+//! occupied without a break for [`STOPPED_MS`], unchanged (< 15 % of its samples differ from how it
+//! looked when it last changed) for [`STILL_MS`] — a vehicle rolling slowly changes little from
+//! one frame to the next, but its edges cross the samples within a second — and < 15 % of its
+//! samples moved since the last frame (the motion test
 //! alone takes a uniform body sliding along the lane for a standing one: its inside pixels do not
 //! change from frame to frame, least of all far from the camera where it moves a few pixels; a cell
 //! of a moving lane clears between vehicles, a queued one does not).
@@ -57,6 +60,8 @@ pub const SAMPLES: usize = 12;
 pub const STUCK_ON_MS: u64 = 300_000;
 /// A cell counts towards the standing queue once occupied this long without a break.
 pub const STOPPED_MS: u64 = 1_500;
+/// ... and unchanged this long (a vehicle that has come to rest, not one rolling slowly).
+pub const STILL_MS: u64 = 1_000;
 /// Least number of road-looking samples in a frame for an illumination estimate.
 const GAIN_SAMPLES: u32 = 32;
 /// Smoothing of the illumination gain per frame (sensor noise averages out over ~16 frames).
@@ -76,6 +81,8 @@ pub const STUCK_OFF_MS: u64 = 1_800_000;
 pub const VEHICLE_M: f32 = 5.0;
 /// Learning rate of a cell's apparent vehicle length, per isolated vehicle seen with its front there.
 const APPARENT_ALPHA: f32 = 1.0 / 32.0;
+/// Share of lone vehicles whose image a cell's [`ZoneState::reach`] covers.
+const REACH_QUANTILE: f32 = 0.8;
 /// More presence changes than this within [`CHATTER_WINDOW_MS`] is chatter: a lane passes at most
 /// one vehicle per ~2 s (saturation headway), i.e. about one change per second.
 pub const MAX_TOGGLES: u8 = 20;
@@ -97,8 +104,15 @@ struct ZoneState {
     /// edge nearest the stop line) is in that cell — its footprint plus the road its body hides
     /// behind it in the image. Starts at the footprint alone ([`VEHICLE_M`]), i.e. no parallax.
     apparent: [f32; CELLS],
+    /// Per cell: the apparent length that [`REACH_QUANTILE`] of those vehicles stay within (a light
+    /// car stands out against the road to the end of its roof, a dark or grey one less far).
+    reach: [f32; CELLS],
     /// Since when each cell has been occupied without a break (`None`: clear).
     occupied_since: [Option<Instant>; CELLS],
+    /// Since when each occupied cell has looked the same (`None`: clear).
+    still_since: [Option<Instant>; CELLS],
+    /// What each sample looked like at `still_since` (relative to the illumination gain).
+    still: [f32; CELLS * SAMPLES],
     present: bool,
     on_frames: u8,
     off_frames: u8,
@@ -117,7 +131,12 @@ struct ZoneState {
 /// with a clear cell on both sides (so the near edge is a vehicle's front and the far edge the end
 /// of what it hides), the front cell not standing. A step is clipped to one cell, so a platoon
 /// seen as one run, or a bus, moves the estimate little.
-fn learn_apparent(apparent: &mut [f32; CELLS], occupied: &[bool; CELLS], stopped: &[bool; CELLS]) {
+fn learn_apparent(
+    apparent: &mut [f32; CELLS],
+    reach: &mut [f32; CELLS],
+    occupied: &[bool; CELLS],
+    stopped: &[bool; CELLS],
+) {
     let mut c = 0;
     while c < CELLS {
         if !occupied[c] {
@@ -132,6 +151,16 @@ fn learn_apparent(apparent: &mut [f32; CELLS], occupied: &[bool; CELLS], stopped
             let seen = (c - a) as f32;
             let was = apparent[a];
             apparent[a] = (was + (seen.clamp(was - 1.0, was + 1.0) - was) * APPARENT_ALPHA).max(1.0);
+            // Quantile tracking: up by q·α when the vehicle looks longer, down by (1 − q)·α when
+            // shorter.
+            let r = reach[a];
+            reach[a] = if seen > r {
+                r + REACH_QUANTILE * APPARENT_ALPHA
+            } else if seen < r {
+                (r - (1.0 - REACH_QUANTILE) * APPARENT_ALPHA).max(1.0)
+            } else {
+                r
+            };
         }
     }
 }
@@ -141,14 +170,15 @@ fn learn_apparent(apparent: &mut [f32; CELLS], occupied: &[bool; CELLS], stopped
 /// meets the road: nothing of it appears nearer the stop line) up over its roof, which hides the
 /// road behind the vehicle — the more the farther away and the taller the vehicle. Past the
 /// front vehicle's footprint (`foot` cells, with half a cell for where in its cell the front is)
-/// but within its apparent length, the cell shows that vehicle, not one over the cell.
-fn behind_front(apparent: &[f32; CELLS], occupied: &[bool; CELLS], c: usize, foot: f32) -> bool {
+/// but within the apparent length most lone vehicles there reach (`reach`), the cell shows that
+/// vehicle, not one over the cell.
+fn behind_front(reach: &[f32; CELLS], occupied: &[bool; CELLS], c: usize, foot: f32) -> bool {
     let mut a = c;
     while a > 0 && occupied[a - 1] {
         a -= 1;
     }
     let k = (c - a) as f32;
-    k >= foot + 0.5 && k < apparent[a]
+    k >= foot + 0.5 && k < reach[a]
 }
 
 /// The standing queue, in cells from the stop line, from `end`, the far end of the run of stopped
@@ -161,7 +191,7 @@ fn queue_cells(apparent: &[f32; CELLS], end: usize, foot: f32) -> f32 {
     }
     let last = (1..end)
         .rev()
-        .find(|a| *a as f32 + apparent[*a] <= end as f32 + 0.5)
+        .find(|a| *a as f32 + apparent[*a] <= end as f32)
         .unwrap_or(0);
     (last as f32 + foot).min(end as f32)
 }
@@ -265,7 +295,10 @@ impl ZoneDetector {
                 road: [0.0; CELLS * SAMPLES],
                 prev: [0; CELLS * SAMPLES],
                 apparent: [(VEHICLE_M / (z.length_m / CELLS as f32).max(0.1)).max(1.0); CELLS],
+                reach: [(VEHICLE_M / (z.length_m / CELLS as f32).max(0.1)).max(1.0); CELLS],
                 occupied_since: [None; CELLS],
+                still_since: [None; CELLS],
+                still: [0.0; CELLS * SAMPLES],
                 present: false,
                 on_frames: 0,
                 off_frames: 0,
@@ -400,20 +433,46 @@ impl ZoneDetector {
                         z.bg[k] += (px[s] / gain - z.bg[k]) * alpha;
                     }
                 }
+                // Samples that changed since the cell was last seen to change: a vehicle creeping
+                // or rolling slowly changes little from one frame to the next (its body is uniform
+                // inside), but its edges cross the samples over a second or two.
+                let changed = (0..SAMPLES)
+                    .filter(|s| {
+                        let was = z.still[c * SAMPLES + s] * gain;
+                        (px[*s] - was).abs() > threshold(was, noise)
+                    })
+                    .count();
+                let still = match (occupied[c], z.still_since[c]) {
+                    (false, _) => {
+                        z.still_since[c] = None;
+                        at
+                    }
+                    (true, Some(t)) if changed * 100 < SAMPLES * 15 => t,
+                    (true, _) => {
+                        z.still_since[c] = Some(at);
+                        for s in 0..SAMPLES {
+                            z.still[c * SAMPLES + s] = px[s] / gain;
+                        }
+                        at
+                    }
+                };
                 let since = if occupied[c] {
                     *z.occupied_since[c].get_or_insert(at)
                 } else {
                     z.occupied_since[c] = None;
                     at
                 };
-                stopped[c] = occupied[c] && at.since(since) >= STOPPED_MS && moving * 100 < SAMPLES * 15;
+                stopped[c] = occupied[c]
+                    && at.since(since) >= STOPPED_MS
+                    && at.since(still) >= STILL_MS
+                    && moving * 100 < SAMPLES * 15;
             }
             let cell_m = len / CELLS as f32;
             let foot = (VEHICLE_M / cell_m.max(0.1)).max(1.0);
-            learn_apparent(&mut z.apparent, &occupied, &stopped);
+            learn_apparent(&mut z.apparent, &mut z.reach, &occupied, &stopped);
             // The virtual loop: its cell occupied, unless only by the body of a vehicle whose
             // front has already passed it by more than a car's length.
-            let on_loop = loop_cell.map(|c| occupied[c] && !behind_front(&z.apparent, &occupied, c, foot));
+            let on_loop = loop_cell.map(|c| occupied[c] && !behind_front(&z.reach, &occupied, c, foot));
             // Presence with hysteresis.
             let raw = match on_loop {
                 None => occupied.iter().any(|o| *o),

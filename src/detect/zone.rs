@@ -416,6 +416,11 @@ impl ZoneDetector {
                 // vehicles walk the background away from the road, step by step, until the empty
                 // road itself looks like a vehicle.
                 if !first {
+                    // The road reference learns only where no vehicle is near: a grey car whose
+                    // body matches the road within the threshold in a cell it only partly covers
+                    // would otherwise become "the road", and the real road a ghost once it leaves.
+                    let near_clear =
+                        (c == 0 || !occupied[c - 1]) && z.occupied_since.get(c + 1).is_none_or(|t| t.is_none());
                     for s in 0..SAMPLES {
                         let k = c * SAMPLES + s;
                         let alpha = if is_fg[s] || occupied[c] {
@@ -427,7 +432,9 @@ impl ZoneDetector {
                                 ratio_n += 1;
                                 dev_sum += (px[s] - z.bg[k] * gain).abs();
                             }
-                            z.road[k] += (px[s] / gain - z.road[k]) / 64.0;
+                            if near_clear {
+                                z.road[k] += (px[s] / gain - z.road[k]) / 64.0;
+                            }
                             1.0 / 64.0
                         };
                         z.bg[k] += (px[s] / gain - z.bg[k]) * alpha;
@@ -1089,5 +1096,36 @@ loop_m = 40
             worst = worst.max(snap.queue_m[2]);
         }
         assert_eq!(worst, 0.0, "a rolling vehicle was taken for a standing queue");
+    }
+
+    #[test]
+    fn grey_cars_beside_bright_ones_do_not_walk_the_road_away() {
+        let mut d = ZoneDetector::new(cfg());
+        let mut snap = DetectorSnapshot::EMPTY;
+        for k in 0..10 {
+            d.process(Instant(k * 100), &frame(0..0)).unwrap();
+        }
+        // A queue stands for four minutes, its vehicles changing each minute: a bright body over
+        // rows 0..42, and behind it (rows 42..47, one cell) a grey part each time a little lighter,
+        // always within the foreground threshold of the one before, never of the road's 90.
+        let mut k = 10;
+        for grey in [99u8, 108, 117, 126] {
+            let mut f = vec![90u8; 64 * 64];
+            for y in 0..47 {
+                for x in 11..19 {
+                    f[y * 64 + x] = if y < 42 { 220 } else { grey };
+                }
+            }
+            for _ in 0..600 {
+                d.process(Instant(k * 100), &f).unwrap();
+                k += 1;
+            }
+        }
+        for _ in 0..10 {
+            d.process(Instant(k * 100), &frame(0..0)).unwrap();
+            k += 1;
+        }
+        d.fill(&mut snap, false);
+        assert!(!snap.presence.contains(2), "the empty road is taken for a vehicle");
     }
 }

@@ -191,6 +191,13 @@ pub struct PhaseSection {
     pub name: Option<Spanned<String>>,
     pub min_green_s: Spanned<f64>,
     pub max_green_s: Spanned<f64>,
+    /// Dynamic max limit (NTCIP 1202 v03 `phaseDynamicMaxLimit`): the running max green may grow
+    /// up to this after successive max-outs. With `dynamic_step_s`; absent = off.
+    #[serde(default)]
+    pub dynamic_max_s: Option<Spanned<f64>>,
+    /// Dynamic max step (NTCIP 1202 v03 `phaseDynamicMaxStep`).
+    #[serde(default)]
+    pub dynamic_step_s: Option<Spanned<f64>>,
     pub passage_s: Spanned<f64>,
     #[serde(default = "default_recall")]
     pub recall: Spanned<String>,

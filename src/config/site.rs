@@ -100,6 +100,11 @@ pub struct PhaseTiming {
     pub name: heapless::String<NAME_LEN>,
     pub min_green_ms: u32,
     pub max_green_ms: u32,
+    /// Dynamic max limit (NTCIP 1202 v03 `phaseDynamicMaxLimit`): how far the running max green may
+    /// grow over `max_green_ms` after successive max-outs; equal to `max_green_ms` when off.
+    pub dynamic_max_ms: u32,
+    /// Dynamic max step (NTCIP 1202 v03 `phaseDynamicMaxStep`); 0 = dynamic max off.
+    pub dynamic_step_ms: u32,
     /// Passage (vehicle extension, unit extension) time: the gap that ends an actuated green.
     pub passage_ms: u32,
     pub recall: Recall,

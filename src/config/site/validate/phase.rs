@@ -32,6 +32,43 @@ impl Validator<'_> {
                 "make max_green_s >= min_green_s",
             ));
         }
+        let (dynamic_max_ms, dynamic_step_ms) = match (&p.dynamic_max_s, &p.dynamic_step_s) {
+            (None, None) => (max_green_ms, 0),
+            (Some(limit), Some(step)) => {
+                let limit_ms = self.secs(limit, &f("dynamic_max_s"), 2.0, 255.0)?;
+                let step_ms = self.secs(step, &f("dynamic_step_s"), 0.1, 60.0)?;
+                if limit_ms <= max_green_ms {
+                    return Err(self.err(
+                        limit.span(),
+                        &f("dynamic_max_s"),
+                        "the dynamic max limit is not above max green",
+                        "make dynamic_max_s longer than max_green_s, or remove both dynamic_* keys",
+                    ));
+                }
+                if step_ms > limit_ms - max_green_ms {
+                    return Err(self.err(
+                        step.span(),
+                        &f("dynamic_step_s"),
+                        "the dynamic max step is larger than the room between max green and the limit",
+                        "use a step of at most dynamic_max_s - max_green_s",
+                    ));
+                }
+                (limit_ms, step_ms)
+            }
+            (Some(v), None) | (None, Some(v)) => {
+                let key = if p.dynamic_max_s.is_some() {
+                    "dynamic_max_s"
+                } else {
+                    "dynamic_step_s"
+                };
+                return Err(self.err(
+                    v.span(),
+                    &f(key),
+                    "dynamic max needs both a limit and a step",
+                    "give both dynamic_max_s and dynamic_step_s, or neither",
+                ));
+            }
+        };
         let passage_ms = self.secs(&p.passage_s, &f("passage_s"), 0.0, 10.0)?;
         let recall = match p.recall.get_ref().as_str() {
             "none" => Recall::None,
@@ -188,6 +225,8 @@ impl Validator<'_> {
             name,
             min_green_ms,
             max_green_ms,
+            dynamic_max_ms,
+            dynamic_step_ms,
             passage_ms,
             recall,
             yellow_ms,

@@ -148,6 +148,10 @@ struct BenchArgs {
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = own::SUMO_CONTROLLERS,
           default_values = own::SUMO_CONTROLLERS)]
     controllers: Vec<String>,
+    /// With --net: score `webster` without the warm-up (from the design volumes and design
+    /// saturation flow, learning as it runs) instead of as the fail-safe after a warm-up.
+    #[arg(long)]
+    no_warmup: bool,
     #[command(flatten)]
     own: own::OwnArgs,
     #[command(flatten)]
@@ -931,6 +935,9 @@ fn own_spec(
         end_s: a.end,
         step_s: a.step_length,
         seed,
+        warm: None,
+        capture_at_s: None,
+        detection_lost: false,
     })
 }
 
@@ -1012,9 +1019,43 @@ fn bench_own(args: BenchArgs) -> Result<(), String> {
             }
         }
         for p in &planners {
-            let spec = own_spec(&args.own, spec.routes.clone(), *p, args.common.model.as_deref(), seed)?;
+            let mut spec = own_spec(&args.own, spec.routes.clone(), *p, args.common.model.as_deref(), seed)?;
             let tag = format!("{name}-greenwave-{}", p.name());
-            let row = own::run_greenwave(&home, &net, &spec, &dir, &tag)?;
+            let warm = *p == PlannerKind::Webster && !args.no_warmup;
+            if warm {
+                // The fail-safe as a city meets it: the demand runs once under the site's planner
+                // with trusted detection (the warm-up), then again with detection lost from the
+                // start, so Webster runs on the flows and saturation flows the warm-up learned.
+                let warm_planner = match net.site.planner {
+                    PlannerKind::Webster => PlannerKind::Adaptive,
+                    other => other,
+                };
+                let mut w = own_spec(
+                    &args.own,
+                    spec.routes.clone(),
+                    warm_planner,
+                    args.common.model.as_deref(),
+                    seed,
+                )?;
+                w.capture_at_s = Some(own::demand_end_s(&w.routes)?);
+                let wrow = own::run_greenwave(&home, &net, &w, &dir, &format!("{name}-warmup"))?;
+                let state = wrow.greenwave.as_ref().and_then(|r| r.warm.clone());
+                eprintln!(
+                    "{name:<11} warm-up ({}, trusted detection until {:.0} s): {}",
+                    warm_planner.name(),
+                    w.capture_at_s.unwrap_or(0.0),
+                    state.as_ref().map_or("nothing learned".to_string(), |s| {
+                        let measured = s.saturation_cycles.iter().filter(|c| **c > 0).count();
+                        format!("flows learned, saturation flow measured on {measured} phases")
+                    })
+                );
+                spec.warm = state;
+                spec.detection_lost = true;
+            }
+            let mut row = own::run_greenwave(&home, &net, &spec, &dir, &tag)?;
+            if warm {
+                row.name = "greenwave webster (fail-safe after warm-up)".to_string();
+            }
             eprintln!(
                 "{name:<11} {:<34} score {:6.1} s  people {:5.1} s  ({:.0} steps/s)",
                 row.name, row.score_s, row.ped_mean_time_loss_s, row.steps_per_s

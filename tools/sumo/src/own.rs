@@ -131,6 +131,12 @@ pub struct RunSpec {
     pub end_s: Option<u32>,
     pub step_s: f64,
     pub seed: u64,
+    /// Start from this learned state ([`BridgeOptions::warm`]).
+    pub warm: Option<bridge::WarmState>,
+    /// Keep the learned state at this second ([`BridgeOptions::capture_at_s`]).
+    pub capture_at_s: Option<f64>,
+    /// Detection is lost for the whole run: the planner runs its fail-safe on what it learned.
+    pub detection_lost: bool,
 }
 
 fn step_ms(step_s: f64) -> Result<u32, String> {
@@ -155,6 +161,9 @@ pub fn run_greenwave(home: &Path, own: &OwnNet, spec: &RunSpec, dir: &Path, tag:
         step_ms: step_ms(spec.step_s)?,
         map: Some(own.map.clone()),
         end_s: spec.end_s,
+        warm: spec.warm.clone(),
+        capture_at_s: spec.capture_at_s,
+        drop_detection: spec.detection_lost.then_some((0, u64::MAX)),
         ..BridgeOptions::default()
     };
     let (trip, rep) = bridge::run(home, &own.site, &files, &spec.routes, spec.seed, dir, tag, &opts)?;
@@ -165,6 +174,27 @@ pub fn run_greenwave(home: &Path, own: &OwnNet, spec: &RunSpec, dir: &Path, tag:
     row.faults = rep.faults;
     row.greenwave = Some(rep);
     Ok(row)
+}
+
+/// The last second at which the demand in `routes` still sends a vehicle or person: the latest
+/// `end` of a `flow` / `personFlow` and `depart` of a `vehicle`, `trip` or `person`.
+pub fn demand_end_s(routes: &[PathBuf]) -> Result<f64, String> {
+    let mut end: Option<f64> = None;
+    for r in routes {
+        let text = std::fs::read_to_string(r).map_err(|e| format!("{}: {e}", r.display()))?;
+        let doc = roxmltree::Document::parse(&text).map_err(|e| format!("{}: {e}", r.display()))?;
+        for n in doc.descendants().filter(|n| n.is_element()) {
+            let attr = match n.tag_name().name() {
+                "flow" | "personFlow" => "end",
+                "vehicle" | "trip" | "person" => "depart",
+                _ => continue,
+            };
+            if let Some(t) = n.attribute(attr).and_then(|v| v.parse::<f64>().ok()) {
+                end = Some(end.map_or(t, |e: f64| e.max(t)));
+            }
+        }
+    }
+    end.ok_or_else(|| "the demand has no timed flow, vehicle, trip or person".to_string())
 }
 
 fn join(paths: &[PathBuf]) -> String {
@@ -285,7 +315,7 @@ pub fn run_sumo_controller(
 /// The bench table: the reference bench's columns plus people.
 pub fn print_table(scenarios: &[ScenarioRows]) {
     println!(
-        "{:<11} {:<34} {:>8} {:>9} {:>9} {:>9} {:>8} {:>7} {:>9} {:>8}",
+        "{:<11} {:<44} {:>8} {:>9} {:>9} {:>9} {:>8} {:>7} {:>9} {:>8}",
         "scenario",
         "controller",
         "vehicles",
@@ -311,7 +341,7 @@ pub fn print_table(scenarios: &[ScenarioRows]) {
                 String::new()
             };
             println!(
-                "{:<11} {:<34} {:>8} {:>8.1}s {:>8.1}s {:>8.1}s {:>7.1}s {:>7} {:>8.1}s {:>8}",
+                "{:<11} {:<44} {:>8} {:>8.1}s {:>8.1}s {:>8.1}s {:>7.1}s {:>7} {:>8.1}s {:>8}",
                 s.name,
                 c.name,
                 c.vehicles,

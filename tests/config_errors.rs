@@ -228,3 +228,23 @@ fn dynamic_max_needs_a_limit_above_max_green_and_a_step_that_fits() {
     let e = err(&with("dynamic_max_s = 60\n"));
     assert!(e.contains("dynamic_max_s") && e.contains("both"), "{e}");
 }
+
+#[test]
+fn ped_clearance_placement_is_green_or_buffer() {
+    let with = |v: &str| GOOD.replacen("[site]\n", &format!("[site]\nped_clearance = \"{v}\"\n"), 1);
+    let green = Site::parse(GOOD, "site.toml").unwrap();
+    let buffer = Site::parse(&with("buffer"), "site.toml").unwrap();
+    for (g, b) in green.phases().zip(buffer.phases()) {
+        if let (Some(pg), Some(pb)) = (g.ped, b.ped) {
+            assert_eq!(pg.change_ms, pg.clearance_ms, "default: all of it in the green");
+            assert_eq!(
+                pb.clearance_ms, pg.clearance_ms,
+                "the clearance time itself never changes"
+            );
+            assert!(pb.change_ms < pb.clearance_ms);
+            assert!(pb.change_ms + b.yellow_ms + b.red_clear_ms >= pb.clearance_ms);
+        }
+    }
+    let e = err(&with("yellow"));
+    assert!(e.contains("site.ped_clearance") && e.contains("fix:"), "{e}");
+}

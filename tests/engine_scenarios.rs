@@ -463,3 +463,60 @@ fn dynamic_max_steps_up_on_successive_max_outs_and_back_on_gap_outs() {
     assert!(gaps >= 4, "{gaps} gap-outs");
     assert_eq!(e.running_max_ms(&site, p(2)), 45_000);
 }
+
+/// `ped_clearance = "buffer"` (MUTCD 4E.06, Figure 4E-2): the flashing DON'T WALK is the
+/// clearance time less the phase's yellow + red clearance, the green may end at its end, and no
+/// conflicting green starts before walk + the whole calculated clearance time has passed.
+#[test]
+fn buffer_interval_completes_the_pedestrian_clearance_before_any_conflicting_green() {
+    let text = include_str!("../board/sites/arterial-minor.toml");
+    assert!(text.contains("ped_clearance = \"buffer\""));
+    let site = Site::parse(text, "x").unwrap();
+    let green_only = Site::parse(
+        &text.replace("ped_clearance = \"buffer\"", "ped_clearance = \"green\""),
+        "x",
+    )
+    .unwrap();
+    let ph4 = site.phase(p(4)).unwrap();
+    let pd = ph4.ped.unwrap();
+    assert_eq!(pd.change_ms, pd.clearance_ms - ph4.yellow_ms - ph4.red_clear_ms);
+    assert_eq!(green_only.phase(p(4)).unwrap().ped.unwrap().change_ms, pd.clearance_ms);
+    for (s, fdw) in [(&site, pd.change_ms), (&green_only, pd.clearance_ms)] {
+        let mut e = Engine::new(Instant(0));
+        // People on 4's crosswalk press at 10 s; vehicles keep calling 2 and 6 (the arterial).
+        let evs = drive(s, &mut e, 0, 120_000, |t| Demand {
+            veh: set(&[2, 6]),
+            ped: if (10_000..10_500).contains(&t) {
+                set(&[4])
+            } else {
+                PhaseSet::EMPTY
+            },
+            ..Demand::default()
+        });
+        let walk = first(&evs, code::PED_BEGIN_WALK, 4).expect("walk served");
+        let fdw_at = first(&evs, code::PED_BEGIN_CLEARANCE, 4).unwrap();
+        let dw_at = first(&evs, code::PED_BEGIN_DONT_WALK, 4).unwrap();
+        assert_eq!(fdw_at - walk, u64::from(pd.walk_ms));
+        assert_eq!(dw_at - fdw_at, u64::from(fdw));
+        let end_green = evs
+            .iter()
+            .find(|x| x.code == code::PHASE_BEGIN_YELLOW && x.param == 4 && x.at.0 > walk)
+            .unwrap()
+            .at
+            .0;
+        assert!(end_green >= dw_at, "the green never ends before solid DON'T WALK");
+        let conflicting = evs
+            .iter()
+            .filter(|x| x.code == code::PHASE_BEGIN_GREEN && x.at.0 > walk)
+            .find(|x| [1u16, 2, 5, 6].contains(&x.param))
+            .unwrap()
+            .at
+            .0;
+        assert!(
+            conflicting - fdw_at >= u64::from(pd.clearance_ms),
+            "conflicting green {} ms after the flashing DON'T WALK began, clearance {} ms",
+            conflicting - fdw_at,
+            pd.clearance_ms
+        );
+    }
+}

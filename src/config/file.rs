@@ -163,6 +163,11 @@ pub struct SiteSection {
     /// (/etc/localtime).
     #[serde(default)]
     pub time_zone: Option<Spanned<String>>,
+    /// Where the calculated pedestrian clearance time runs: "green" (all of it as flashing DON'T
+    /// WALK inside the green) or "buffer" (the buffer interval — the steady DON'T WALK during the
+    /// phase's yellow change and red clearance — counts towards it, MUTCD 4E.06 and Figure 4E-2).
+    #[serde(default)]
+    pub ped_clearance: Option<Spanned<String>>,
     /// Event-log timestamps: "local" (the default; what ATSPM expects) or "utc".
     #[serde(default)]
     pub event_time: Option<Spanned<String>>,

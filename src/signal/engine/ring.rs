@@ -366,7 +366,7 @@ fn ped_walk_ms(site: &Site, p: PhaseId) -> u64 {
 fn ped_clear_ms(site: &Site, p: PhaseId) -> u64 {
     site.phase(p)
         .and_then(|ph| ph.ped)
-        .map_or(0, |pd| u64::from(pd.clearance_ms))
+        .map_or(0, |pd| u64::from(pd.change_ms))
 }
 
 /// Whether the green of `p` may end now, and why. Min green and the pedestrian intervals are never

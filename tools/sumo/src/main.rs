@@ -207,6 +207,11 @@ struct RunArgs {
     /// Drop all detection from FROM to TO (seconds).
     #[arg(long, value_name = "FROM:TO", value_parser = window_arg)]
     drop_detection: Option<(u64, u64)>,
+    /// With --net: run the demand once under the site's planner with trusted detection first, then
+    /// this run with detection lost from the start, on what the warm-up learned (the fail-safe as
+    /// `bench` scores it).
+    #[arg(long, requires = "net")]
+    warmup: bool,
     /// Also write the result as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<String>,
@@ -956,6 +961,10 @@ fn run_own(args: RunArgs) -> Result<(), String> {
         args.common.seed,
     )?;
     spec.events = args.events.clone();
+    if args.warmup {
+        let model = planner_opts(net.site.planner, args.common.model.as_deref())?.model;
+        own::warm_up(&home, &net, &mut spec, model, &dir, "own")?;
+    }
     let tag = format!("own-greenwave-{}", planner.name());
     let row = own::run_greenwave(&home, &net, &spec, &dir, &tag)?;
     println!(
@@ -1023,34 +1032,8 @@ fn bench_own(args: BenchArgs) -> Result<(), String> {
             let tag = format!("{name}-greenwave-{}", p.name());
             let warm = *p == PlannerKind::Webster && !args.no_warmup;
             if warm {
-                // The fail-safe as a city meets it: the demand runs once under the site's planner
-                // with trusted detection (the warm-up), then again with detection lost from the
-                // start, so Webster runs on the flows and saturation flows the warm-up learned.
-                let warm_planner = match net.site.planner {
-                    PlannerKind::Webster => PlannerKind::Adaptive,
-                    other => other,
-                };
-                let mut w = own_spec(
-                    &args.own,
-                    spec.routes.clone(),
-                    warm_planner,
-                    args.common.model.as_deref(),
-                    seed,
-                )?;
-                w.capture_at_s = Some(own::demand_end_s(&w.routes)?);
-                let wrow = own::run_greenwave(&home, &net, &w, &dir, &format!("{name}-warmup"))?;
-                let state = wrow.greenwave.as_ref().and_then(|r| r.warm.clone());
-                eprintln!(
-                    "{name:<11} warm-up ({}, trusted detection until {:.0} s): {}",
-                    warm_planner.name(),
-                    w.capture_at_s.unwrap_or(0.0),
-                    state.as_ref().map_or("nothing learned".to_string(), |s| {
-                        let measured = s.saturation_cycles.iter().filter(|c| **c > 0).count();
-                        format!("flows learned, saturation flow measured on {measured} phases")
-                    })
-                );
-                spec.warm = state;
-                spec.detection_lost = true;
+                let model = planner_opts(net.site.planner, args.common.model.as_deref())?.model;
+                own::warm_up(&home, &net, &mut spec, model, &dir, &name)?;
             }
             let mut row = own::run_greenwave(&home, &net, &spec, &dir, &tag)?;
             if warm {

@@ -14,6 +14,7 @@ impl Validator<'_> {
         &self,
         sp: &Spanned<file::PhaseSection>,
         default_flash: FlashColor,
+        ped_buffer: bool,
     ) -> Result<PhaseTiming, ConfigError> {
         let p = sp.get_ref();
         let id = self.phase_id(&p.number, "phase.number")?;
@@ -187,10 +188,12 @@ impl Validator<'_> {
                 };
                 let design_volume_pph =
                     self.number(&pd.design_volume_pph, &f("ped.design_volume_pph"), 0.0, 3600.0)? as f32;
+                let change_ms = derive::ped_change_ms(clearance_ms, ped_buffer.then_some(yellow_ms + red_clear_ms));
                 Some(PedTiming {
                     crossing_m: crossing_m as f32,
                     walk_ms,
                     clearance_ms,
+                    change_ms,
                     recall: pd.recall,
                     design_volume_pph,
                 })

@@ -217,8 +217,19 @@ pub fn warm_up(
         planner.name(),
         w.capture_at_s.unwrap_or(0.0),
         state.as_ref().map_or("nothing learned".to_string(), |s| {
-            let measured = s.saturation_cycles.iter().filter(|c| **c > 0).count();
-            format!("flows learned, saturation flow measured on {measured} phases")
+            let per_phase = |v: &[f32], unit: &str| {
+                own.site
+                    .phases()
+                    .map(|ph| format!("{} {:.0}", ph.id.number(), v.get(ph.id.index()).copied().unwrap_or(0.0)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                    + unit
+            };
+            format!(
+                "flows {}; saturation flows measured {}",
+                per_phase(&s.flows_vph, " veh/h"),
+                per_phase(&s.saturation_vphpl, " veh/h/lane (0 = design value)")
+            )
         })
     );
     spec.warm = state;

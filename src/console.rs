@@ -587,7 +587,7 @@ fn render_phases<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {
                 _ => "-",
             },
             Secs(p.min_green_ms),
-            Secs(p.max_green_ms),
+            Secs(v.map_or(p.max_green_ms, |v| v.max_ms)),
             recall_name(p.recall),
             if p.ped.is_some() { "yes" } else { "no" }
         );

@@ -313,6 +313,27 @@ fn check(args: CheckArgs) -> Result<(), String> {
             ph.red_clear_ms as f64 / 1000.0,
         );
     }
+    for ph in site.phases() {
+        let Some(pd) = ph.ped.filter(|pd| pd.change_ms < pd.clearance_ms) else {
+            continue;
+        };
+        out!(
+            "phase {}: pedestrian clearance {:.1} s = flashing DON'T WALK {:.1} s + buffer (yellow + red clearance, steady DON'T WALK) {:.1} s (MUTCD 4E.06)",
+            ph.id.number(),
+            pd.clearance_ms as f64 / 1000.0,
+            pd.change_ms as f64 / 1000.0,
+            (ph.yellow_ms + ph.red_clear_ms) as f64 / 1000.0,
+        );
+    }
+    for ph in site.phases().filter(|ph| ph.dynamic_step_ms > 0) {
+        out!(
+            "phase {}: dynamic max {:.1} s up to {:.1} s in {:.1} s steps (successive max-outs raise it, gap-outs lower it)",
+            ph.id.number(),
+            ph.max_green_ms as f64 / 1000.0,
+            ph.dynamic_max_ms as f64 / 1000.0,
+            ph.dynamic_step_ms as f64 / 1000.0,
+        );
+    }
     let plan = webster::plan(site, &webster::design_flows(site));
     out!();
     let c0 = if plan.c0_s.is_finite() {

@@ -201,3 +201,50 @@ fn time_zone_must_be_an_iana_zone() {
     let bad = GOOD.replacen("flash = \"red\"\n", "flash = \"red\"\nevent_time = \"gps\"\n", 1);
     assert!(err(&bad).contains("site.event_time"));
 }
+
+#[test]
+fn dynamic_max_needs_a_limit_above_max_green_and_a_step_that_fits() {
+    let with = |extra: &str| GOOD.replacen("max_green_s = 45\n", &format!("max_green_s = 45\n{extra}"), 1);
+    let ok = Site::parse(&with("dynamic_max_s = 60\ndynamic_step_s = 5\n"), "site.toml").unwrap();
+    let ph = ok
+        .phases()
+        .find(|ph| ph.dynamic_step_ms > 0)
+        .expect("a phase with dynamic max");
+    assert_eq!(
+        (ph.max_green_ms, ph.dynamic_max_ms, ph.dynamic_step_ms),
+        (45_000, 60_000, 5_000)
+    );
+    // Phases without it keep their max green as the limit and no step.
+    assert!(ok
+        .phases()
+        .filter(|p| p.id != ph.id)
+        .all(|p| p.dynamic_step_ms == 0 && p.dynamic_max_ms == p.max_green_ms));
+    let e = err(&with("dynamic_max_s = 40\ndynamic_step_s = 5\n"));
+    assert!(e.contains("dynamic_max_s") && e.contains("not above max green"), "{e}");
+    let e = err(&with("dynamic_max_s = 50\ndynamic_step_s = 10\n"));
+    assert!(e.contains("dynamic_step_s") && e.contains("fix:"), "{e}");
+    let e = err(&with("dynamic_step_s = 5\n"));
+    assert!(e.contains("dynamic_step_s") && e.contains("both"), "{e}");
+    let e = err(&with("dynamic_max_s = 60\n"));
+    assert!(e.contains("dynamic_max_s") && e.contains("both"), "{e}");
+}
+
+#[test]
+fn ped_clearance_placement_is_green_or_buffer() {
+    let with = |v: &str| GOOD.replacen("[site]\n", &format!("[site]\nped_clearance = \"{v}\"\n"), 1);
+    let green = Site::parse(GOOD, "site.toml").unwrap();
+    let buffer = Site::parse(&with("buffer"), "site.toml").unwrap();
+    for (g, b) in green.phases().zip(buffer.phases()) {
+        if let (Some(pg), Some(pb)) = (g.ped, b.ped) {
+            assert_eq!(pg.change_ms, pg.clearance_ms, "default: all of it in the green");
+            assert_eq!(
+                pb.clearance_ms, pg.clearance_ms,
+                "the clearance time itself never changes"
+            );
+            assert!(pb.change_ms < pb.clearance_ms);
+            assert!(pb.change_ms + b.yellow_ms + b.red_clear_ms >= pb.clearance_ms);
+        }
+    }
+    let e = err(&with("yellow"));
+    assert!(e.contains("site.ped_clearance") && e.contains("fix:"), "{e}");
+}

@@ -266,11 +266,7 @@ fn run(site: &Site, segments: &[Segment], steps: u64) -> Result<(), TestCaseErro
                 prop_assert!(g >= u64::from(min), "phase {p}: green {g} ms < min {min} at step {k}");
                 if let (Some(w), Some(pd)) = (t.served_walk_at, ph.ped) {
                     // Under preemption WALK may be cut short, but the (preempt) clearance still runs.
-                    let need = if pre {
-                        pd.clearance_ms.min(pped)
-                    } else {
-                        pd.service_ms()
-                    };
+                    let need = if pre { pd.change_ms.min(pped) } else { pd.service_ms() };
                     prop_assert!(now - w >= u64::from(need), "phase {p}: walk at {w}, green ended {now}");
                 }
                 t.served_walk_at = None;

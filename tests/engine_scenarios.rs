@@ -408,3 +408,115 @@ fn a_call_behind_the_barrier_starts_the_max_timer() {
     assert!(greens_of_1 >= 3, "phase 1 served {greens_of_1} times in 5 minutes");
     assert!(evs.iter().any(|x| x.code == code::PHASE_MAX_OUT && x.param == 6));
 }
+
+/// Dynamic max (NTCIP 1202 v03 phaseDynamicMaxLimit / phaseDynamicMaxStep): successive max-outs
+/// step the running max up to the limit, successive gap-outs step it back to max green, and a
+/// phase without it keeps its max green.
+#[test]
+fn dynamic_max_steps_up_on_successive_max_outs_and_back_on_gap_outs() {
+    // Phase 2 only: 45 s max green, limit 55 s, step 5 s.
+    let text = NEMA8.replacen(
+        "max_green_s = 45\n",
+        "max_green_s = 45\ndynamic_max_s = 55\ndynamic_step_s = 5\n",
+        1,
+    );
+    let site = Site::parse(&text, "x").unwrap();
+    let two = site.phases().find(|ph| ph.dynamic_step_ms > 0).unwrap().id;
+    assert_eq!(two, p(2));
+    let mut e = Engine::new(Instant(0));
+    // 2 and 6 extended without end, 4 and 8 always called: every arterial green maxes out.
+    let evs = drive(&site, &mut e, 0, 600_000, |_| Demand {
+        veh: set(&[4, 8]),
+        extend: set(&[2, 6]),
+        ..Demand::default()
+    });
+    let greens = |ph: u8| -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut start = None;
+        for x in evs.iter().filter(|x| x.param == u16::from(ph)) {
+            match x.code {
+                code::PHASE_BEGIN_GREEN => start = Some(x.at.0),
+                code::PHASE_MAX_OUT => out.extend(start.take().map(|s| x.at.0 - s)),
+                _ => {}
+            }
+        }
+        out
+    };
+    let g2 = greens(2);
+    // The max timer runs from the green's start (4 and 8 wait): 45, 45, then +5 per max-out.
+    assert_eq!(&g2[..5], &[45_000, 45_000, 50_000, 55_000, 55_000], "{g2:?}");
+    assert!(g2.iter().all(|g| *g <= 55_000), "never above the limit: {g2:?}");
+    // Phase 6 has no dynamic max: its running max stays 45 s (its green lasts as long as 2's,
+    // held at the barrier with its max-out latched).
+    assert_eq!(e.running_max_ms(&site, p(2)), 55_000);
+    assert_eq!(e.running_max_ms(&site, p(6)), 45_000);
+    // Now the arterial gaps out every cycle: two gap-outs in a row step the running max down, one
+    // step per further gap-out, to the configured 45 s and no lower.
+    let evs = drive(&site, &mut e, 600_000, 600_000, |_| Demand {
+        veh: set(&[4, 8]),
+        ..Demand::default()
+    });
+    let gaps = evs
+        .iter()
+        .filter(|x| x.code == code::PHASE_GAP_OUT && x.param == 2)
+        .count();
+    assert!(gaps >= 4, "{gaps} gap-outs");
+    assert_eq!(e.running_max_ms(&site, p(2)), 45_000);
+}
+
+/// `ped_clearance = "buffer"` (MUTCD 4E.06, Figure 4E-2): the flashing DON'T WALK is the
+/// clearance time less the phase's yellow + red clearance, the green may end at its end, and no
+/// conflicting green starts before walk + the whole calculated clearance time has passed.
+#[test]
+fn buffer_interval_completes_the_pedestrian_clearance_before_any_conflicting_green() {
+    let text = include_str!("../board/sites/arterial-minor.toml");
+    assert!(text.contains("ped_clearance = \"buffer\""));
+    let site = Site::parse(text, "x").unwrap();
+    let green_only = Site::parse(
+        &text.replace("ped_clearance = \"buffer\"", "ped_clearance = \"green\""),
+        "x",
+    )
+    .unwrap();
+    let ph4 = site.phase(p(4)).unwrap();
+    let pd = ph4.ped.unwrap();
+    assert_eq!(pd.change_ms, pd.clearance_ms - ph4.yellow_ms - ph4.red_clear_ms);
+    assert_eq!(green_only.phase(p(4)).unwrap().ped.unwrap().change_ms, pd.clearance_ms);
+    for (s, fdw) in [(&site, pd.change_ms), (&green_only, pd.clearance_ms)] {
+        let mut e = Engine::new(Instant(0));
+        // People on 4's crosswalk press at 10 s; vehicles keep calling 2 and 6 (the arterial).
+        let evs = drive(s, &mut e, 0, 120_000, |t| Demand {
+            veh: set(&[2, 6]),
+            ped: if (10_000..10_500).contains(&t) {
+                set(&[4])
+            } else {
+                PhaseSet::EMPTY
+            },
+            ..Demand::default()
+        });
+        let walk = first(&evs, code::PED_BEGIN_WALK, 4).expect("walk served");
+        let fdw_at = first(&evs, code::PED_BEGIN_CLEARANCE, 4).unwrap();
+        let dw_at = first(&evs, code::PED_BEGIN_DONT_WALK, 4).unwrap();
+        assert_eq!(fdw_at - walk, u64::from(pd.walk_ms));
+        assert_eq!(dw_at - fdw_at, u64::from(fdw));
+        let end_green = evs
+            .iter()
+            .find(|x| x.code == code::PHASE_BEGIN_YELLOW && x.param == 4 && x.at.0 > walk)
+            .unwrap()
+            .at
+            .0;
+        assert!(end_green >= dw_at, "the green never ends before solid DON'T WALK");
+        let conflicting = evs
+            .iter()
+            .filter(|x| x.code == code::PHASE_BEGIN_GREEN && x.at.0 > walk)
+            .find(|x| [1u16, 2, 5, 6].contains(&x.param))
+            .unwrap()
+            .at
+            .0;
+        assert!(
+            conflicting - fdw_at >= u64::from(pd.clearance_ms),
+            "conflicting green {} ms after the flashing DON'T WALK began, clearance {} ms",
+            conflicting - fdw_at,
+            pd.clearance_ms
+        );
+    }
+}

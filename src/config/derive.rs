@@ -30,6 +30,25 @@ pub const RED_CLEAR_MAX_MS: u32 = 6_000;
 pub const RED_CLEAR_MIN_MS: u32 = 1_000;
 /// MUTCD 4E.06: walk interval at least 7 s.
 pub const WALK_MIN_MS: u32 = 7_000;
+/// MUTCD 4E.06 / Figure 4E-2: the buffer interval (steady DON'T WALK before any conflicting
+/// release) is at least 3 s.
+pub const PED_BUFFER_MIN_MS: u32 = 3_000;
+/// Shortest flashing DON'T WALK greenwave shows when the buffer interval counts towards the
+/// pedestrian clearance time: the flashing warning is always shown long enough to be seen.
+pub const PED_CHANGE_MIN_MS: u32 = 3_000;
+
+/// The pedestrian change interval (flashing DON'T WALK) for a calculated pedestrian clearance time
+/// `clearance_ms`. `buffer_ms`: the buffer interval that follows it (the phase's yellow change plus
+/// red clearance, steady DON'T WALK) when the site lets it count towards the clearance time (MUTCD
+/// 4E.06: "the sum of the time of the pedestrian change interval and the buffer interval shall not
+/// be less than the calculated pedestrian clearance time"; Figure 4E-2), `None` when the whole
+/// clearance time runs inside the green. A buffer below 3 s does not count.
+pub fn ped_change_ms(clearance_ms: u32, buffer_ms: Option<u32>) -> u32 {
+    match buffer_ms {
+        Some(b) if b >= PED_BUFFER_MIN_MS => clearance_ms.saturating_sub(b).max(PED_CHANGE_MIN_MS.min(clearance_ms)),
+        _ => clearance_ms,
+    }
+}
 
 /// Seconds to milliseconds, rounded **up** to the next 100 ms.
 pub fn ceil_ms(seconds: f64) -> u32 {
@@ -102,6 +121,19 @@ mod tests {
         assert_eq!(ped_clear_ms(17.5), 16_400);
         // 10.7 m / 1.07 = 10.0 s exactly.
         assert_eq!(ped_clear_ms(10.7), 10_000);
+    }
+
+    #[test]
+    fn buffer_interval_counts_towards_the_pedestrian_clearance_time() {
+        // 16.9 s clearance, yellow 3.0 + red 2.8 = 5.8 s buffer: 11.1 s of flashing DON'T WALK.
+        assert_eq!(ped_change_ms(16_900, Some(5_800)), 11_100);
+        // Inside the green: the whole clearance flashes.
+        assert_eq!(ped_change_ms(16_900, None), 16_900);
+        // A buffer under 3 s does not count (MUTCD 4E.06: at least 3 s).
+        assert_eq!(ped_change_ms(16_900, Some(2_900)), 16_900);
+        // The flashing warning never drops below 3 s, nor above the clearance itself.
+        assert_eq!(ped_change_ms(7_500, Some(5_100)), 3_000);
+        assert_eq!(ped_change_ms(2_000, Some(5_100)), 2_000);
     }
 
     #[test]

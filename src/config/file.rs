@@ -163,6 +163,11 @@ pub struct SiteSection {
     /// (/etc/localtime).
     #[serde(default)]
     pub time_zone: Option<Spanned<String>>,
+    /// Where the calculated pedestrian clearance time runs: "green" (all of it as flashing DON'T
+    /// WALK inside the green) or "buffer" (the buffer interval — the steady DON'T WALK during the
+    /// phase's yellow change and red clearance — counts towards it, MUTCD 4E.06 and Figure 4E-2).
+    #[serde(default)]
+    pub ped_clearance: Option<Spanned<String>>,
     /// Event-log timestamps: "local" (the default; what ATSPM expects) or "utc".
     #[serde(default)]
     pub event_time: Option<Spanned<String>>,
@@ -191,6 +196,13 @@ pub struct PhaseSection {
     pub name: Option<Spanned<String>>,
     pub min_green_s: Spanned<f64>,
     pub max_green_s: Spanned<f64>,
+    /// Dynamic max limit (NTCIP 1202 v03 `phaseDynamicMaxLimit`): the running max green may grow
+    /// up to this after successive max-outs. With `dynamic_step_s`; absent = off.
+    #[serde(default)]
+    pub dynamic_max_s: Option<Spanned<f64>>,
+    /// Dynamic max step (NTCIP 1202 v03 `phaseDynamicMaxStep`).
+    #[serde(default)]
+    pub dynamic_step_s: Option<Spanned<f64>>,
     pub passage_s: Spanned<f64>,
     #[serde(default = "default_recall")]
     pub recall: Spanned<String>,

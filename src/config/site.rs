@@ -80,16 +80,22 @@ impl PlannerKind {
 pub struct PedTiming {
     pub crossing_m: f32,
     pub walk_ms: u32,
-    /// Flashing DON'T WALK (MUTCD 4E.06 pedestrian change interval).
+    /// The calculated pedestrian clearance time (MUTCD 4E.06: the crossing at 1.07 m/s, or the
+    /// site's longer `clearance_s`).
     pub clearance_ms: u32,
+    /// Flashing DON'T WALK (MUTCD 4E.06 pedestrian change interval): the whole clearance time, or
+    /// with `ped_clearance = "buffer"` the clearance time less the buffer interval that follows it
+    /// (the phase's yellow change and red clearance, steady DON'T WALK), never below
+    /// [`crate::config::derive::PED_CHANGE_MIN_MS`].
+    pub change_ms: u32,
     pub recall: bool,
     pub design_volume_pph: f32,
 }
 
 impl PedTiming {
-    /// Walk plus pedestrian clearance: the shortest green that can serve a pedestrian call.
+    /// Walk plus pedestrian change interval: the shortest green that can serve a pedestrian call.
     pub const fn service_ms(&self) -> u32 {
-        self.walk_ms + self.clearance_ms
+        self.walk_ms + self.change_ms
     }
 }
 
@@ -100,6 +106,11 @@ pub struct PhaseTiming {
     pub name: heapless::String<NAME_LEN>,
     pub min_green_ms: u32,
     pub max_green_ms: u32,
+    /// Dynamic max limit (NTCIP 1202 v03 `phaseDynamicMaxLimit`): how far the running max green may
+    /// grow over `max_green_ms` after successive max-outs; equal to `max_green_ms` when off.
+    pub dynamic_max_ms: u32,
+    /// Dynamic max step (NTCIP 1202 v03 `phaseDynamicMaxStep`); 0 = dynamic max off.
+    pub dynamic_step_ms: u32,
     /// Passage (vehicle extension, unit extension) time: the gap that ends an actuated green.
     pub passage_ms: u32,
     pub recall: Recall,

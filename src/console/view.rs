@@ -66,6 +66,9 @@ pub struct PhaseView {
     pub since_ms: u32,
     pub called: bool,
     pub ped_called: bool,
+    /// The running max green: the configured max, or where dynamic max is on, where successive
+    /// max-outs and gap-outs have moved it.
+    pub max_ms: u32,
 }
 
 /// One fault record for `faults`.

@@ -186,7 +186,7 @@ pub fn unit_status(
             yellow_ds: tenths(t.yellow_ms),
             red_clear_ds: tenths(t.red_clear_ms),
             walk_s: t.ped.map_or(0, |p| secs(p.walk_ms)),
-            ped_clear_s: t.ped.map_or(0, |p| secs(p.clearance_ms)),
+            ped_clear_s: t.ped.map_or(0, |p| secs(p.change_ms)),
             ring: site.ring_of(t.id).map_or(0, |r| r as u8 + 1),
         };
     }

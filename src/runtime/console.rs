@@ -77,6 +77,7 @@ impl ConsoleTarget for Bound<'_> {
             since_ms,
             called: s.calls.contains(p),
             ped_called: s.ped_calls.contains(p),
+            max_ms: self.controller.engine().running_max_ms(self.controller.site(), p),
         })
     }
 

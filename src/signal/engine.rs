@@ -242,6 +242,11 @@ pub struct Engine {
     omit: PhaseSet,
     /// This tick's [`Directive::Coordinated`] walk inhibits.
     no_walk: PhaseSet,
+    /// Running max green per phase under dynamic max (`engine/ring.rs`, [`Engine::running_max_ms`]);
+    /// 0 = the phase's configured max green.
+    running_max_ms: [u32; MAX_PHASES],
+    /// Successive max-outs (> 0) or gap-outs (< 0) per phase, for dynamic max.
+    max_streak: [i8; MAX_PHASES],
 }
 
 impl Engine {
@@ -270,6 +275,8 @@ impl Engine {
             },
             omit: PhaseSet::EMPTY,
             no_walk: PhaseSet::EMPTY,
+            running_max_ms: [0; MAX_PHASES],
+            max_streak: [0; MAX_PHASES],
         }
     }
 

@@ -57,6 +57,7 @@ impl ConsoleTarget for FixedController {
             since_ms: 1_000 * n as u32 + 250,
             called: n.is_multiple_of(2),
             ped_called: n == 4,
+            max_ms: self.site.phase(p).map_or(0, |ph| ph.max_green_ms),
         })
     }
 

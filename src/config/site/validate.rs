@@ -50,6 +50,7 @@ impl Validator<'_> {
             if let Some(pd) = &ph.ped {
                 add(pd.walk_ms, format_args!("phase {n} walk"));
                 add(pd.clearance_ms, format_args!("phase {n} pedestrian clearance"));
+                add(pd.change_ms, format_args!("phase {n} flashing DON'T WALK"));
             }
         }
         for pr in preempts {
@@ -206,6 +207,18 @@ impl Validator<'_> {
                     .map_err(|_| self.err(z.span(), "site.time_zone", "time zone name too long", fix))?
             }
         };
+        let ped_buffer = match s.ped_clearance.as_ref().map(|v| (v, v.get_ref().as_str())) {
+            None | Some((_, "green")) => false,
+            Some((_, "buffer")) => true,
+            Some((v, other)) => {
+                return Err(self.err(
+                    v.span(),
+                    "site.ped_clearance",
+                    format!("unknown pedestrian clearance placement `{other}`"),
+                    "use \"green\" (all of it flashing DON'T WALK in the green) or \"buffer\" (the yellow and red clearance count towards it, MUTCD 4E.06)",
+                ))
+            }
+        };
         let event_time_utc = match s.event_time.as_ref().map(|v| (v, v.get_ref().as_str())) {
             None | Some((_, "local")) => false,
             Some((_, "utc")) => true,
@@ -225,7 +238,7 @@ impl Validator<'_> {
             return Err(self.err(NO_SPAN, "phase", "no phases configured", "add [[phase]] tables"));
         }
         for sp in &raw.phase {
-            let p = self.phase(sp, default_flash)?;
+            let p = self.phase(sp, default_flash, ped_buffer)?;
             let slot = &mut phases[p.id.index()];
             if slot.is_some() {
                 return Err(self.err(

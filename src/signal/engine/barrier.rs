@@ -129,9 +129,10 @@ impl Engine {
                 continue;
             };
             let Some(ph) = site.phase(p) else { continue };
-            let reason = ring.end.or_else(|| green_may_end(ring, ph, p, now, directive));
+            let max_ms = self.running_max_ms(site, p);
+            let reason = ring.end.or_else(|| green_may_end(ring, ph, p, max_ms, now, directive));
             let reason = self.transit.end_reason(site, r, ring, reason, now, ev);
-            let reason = self.central_end(ring, ph, p, now, reason);
+            let reason = self.central_end(ring, max_ms, p, now, reason);
             if let (Some(slot), Some(n)) = (ready.get_mut(r), next.get_mut(r)) {
                 *slot = reason;
                 *n = self.next_in_group(site, r, Some(p));

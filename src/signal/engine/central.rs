@@ -15,7 +15,6 @@
 //! (phase omit on/off) and 48/49 (pedestrian omit on/off); a force-off shows as the green's end
 //! reason (code 6).
 
-use crate::config::PhaseTiming;
 use crate::events::{code, EventRing};
 use crate::phase::{PhaseId, PhaseSet};
 use crate::time::Instant;
@@ -94,11 +93,12 @@ impl Engine {
 
     /// The end of green `p` in `ring` with central control applied to `reason` (what the plan and
     /// the detectors decided): a hold keeps the green unless its max is reached, a force-off ends
-    /// it as soon as min green and the pedestrian intervals allow.
+    /// it as soon as min green and the pedestrian intervals allow. `max_ms`: the phase's running
+    /// max green.
     pub(super) fn central_end(
         &self,
         ring: &RingStatus,
-        ph: &PhaseTiming,
+        max_ms: u32,
         p: PhaseId,
         now: Instant,
         reason: Option<EndReason>,
@@ -107,9 +107,7 @@ impl Engine {
             return reason; // already decided: the ring is waiting at the barrier
         }
         let legal = ring.min_done && ring.ped == PedInterval::DontWalk;
-        let maxed = ring
-            .max_start
-            .is_some_and(|ms| now.since(ms) >= u64::from(ph.max_green_ms));
+        let maxed = ring.max_start.is_some_and(|ms| now.since(ms) >= u64::from(max_ms));
         if self.central.hold.contains(p) {
             return if legal && maxed { Some(EndReason::MaxOut) } else { None };
         }

@@ -8,6 +8,13 @@
 //!   max timer that starts with the first conflicting call (or call waiting behind the barrier),
 //!   force-off on a fixed-time plan's split ([`green_may_end`]; which greens actually end is
 //!   decided across the rings in `barrier.rs`).
+//! - **Dynamic max** (NTCIP 1202 v03 `phaseDynamicMaxLimit` / `phaseDynamicMaxStep`, NEMA TS 2
+//!   "dynamic maximum"), where a phase configures it: after a phase maxes out twice in a row, and
+//!   at every further successive max-out, its running max grows by one step up to the limit; after
+//!   two successive gap-outs, and every further one, it shrinks by one step back towards the
+//!   configured max green. A gap-out followed by a max-out (or the reverse) leaves it unchanged;
+//!   force-offs do not count. Under sustained oversaturation of one movement the controller thus
+//!   lengthens that green within the engineer's limit instead of cutting the same queue every cycle.
 //! - **Pedestrians** (MUTCD 4E.06): WALK, then flashing DON'T WALK for the pedestrian clearance,
 //!   then solid DON'T WALK — all inside the green, which cannot end before solid DON'T WALK; a
 //!   button pressed during a green long enough for the crossing recycles the walk.
@@ -135,6 +142,11 @@ impl Engine {
         let crossing_needed = self.barrier_demand(site);
         let preempting = self.preempt.run().is_some();
         let entry = self.preempt.entry_def(site);
+        let running_max = self
+            .rings
+            .get(r)
+            .and_then(|ring| ring.phase)
+            .map_or(0, |p| self.running_max_ms(site, p));
         let Some(ring) = self.rings.get_mut(r) else { return };
         let Some(p) = ring.phase else { return };
         let Some(ph) = site.phase(p) else { return };
@@ -179,7 +191,7 @@ impl Engine {
                             Directive::Coordinated { no_walk, .. } => !no_walk.contains(p),
                             Directive::Actuated | Directive::Adaptive { .. } => match ring.max_start {
                                 None => true,
-                                Some(ms) => now.since(ms) + service <= u64::from(ph.max_green_ms),
+                                Some(ms) => now.since(ms) + service <= u64::from(running_max),
                             },
                         };
                         if fits {
@@ -279,6 +291,7 @@ impl Engine {
             return;
         }
         let hold = self.arrows.clear_until(site, p, now);
+        self.dynamic_max(site, p, reason);
         let Some(ring) = self.rings.get_mut(r) else { return };
         ring.red_hold_until = hold;
         let param = u16::from(p.number());
@@ -289,6 +302,41 @@ impl Engine {
         ring.since = now;
         ring.end = Some(reason);
         ring.next = next;
+    }
+
+    /// Dynamic max bookkeeping at the end of a green of `p` (module docs).
+    fn dynamic_max(&mut self, site: &Site, p: PhaseId, reason: EndReason) {
+        let Some(ph) = site.phase(p) else { return };
+        let running = self.running_max_ms(site, p);
+        let (Some(streak), Some(max)) = (
+            self.max_streak.get_mut(p.index()),
+            self.running_max_ms.get_mut(p.index()),
+        ) else {
+            return;
+        };
+        *streak = match reason {
+            EndReason::MaxOut => (*streak).max(0).saturating_add(1),
+            EndReason::GapOut => (*streak).min(0).saturating_sub(1),
+            EndReason::ForceOff => *streak,
+        };
+        if ph.dynamic_step_ms == 0 {
+            return;
+        }
+        if *streak >= 2 {
+            *max = running.saturating_add(ph.dynamic_step_ms).min(ph.dynamic_max_ms);
+        } else if *streak <= -2 {
+            *max = running.saturating_sub(ph.dynamic_step_ms).max(ph.max_green_ms);
+        }
+    }
+
+    /// The running max green of `p`: its configured max green, or under dynamic max the value the
+    /// successive max-outs and gap-outs have moved it to (module docs).
+    pub fn running_max_ms(&self, site: &Site, p: PhaseId) -> u32 {
+        let configured = site.phase(p).map_or(0, |ph| ph.max_green_ms);
+        match self.running_max_ms.get(p.index()).copied() {
+            Some(ms) if ms > 0 => ms,
+            _ => configured,
+        }
     }
 
     /// Stopping: end each green as soon as min green and pedestrian intervals are complete.
@@ -318,7 +366,7 @@ fn ped_walk_ms(site: &Site, p: PhaseId) -> u64 {
 fn ped_clear_ms(site: &Site, p: PhaseId) -> u64 {
     site.phase(p)
         .and_then(|ph| ph.ped)
-        .map_or(0, |pd| u64::from(pd.clearance_ms))
+        .map_or(0, |pd| u64::from(pd.change_ms))
 }
 
 /// Whether the green of `p` may end now, and why. Min green and the pedestrian intervals are never
@@ -327,6 +375,7 @@ pub(super) fn green_may_end(
     ring: &RingStatus,
     ph: &PhaseTiming,
     p: PhaseId,
+    max_ms: u32,
     now: Instant,
     directive: &Directive,
 ) -> Option<EndReason> {
@@ -341,7 +390,7 @@ pub(super) fn green_may_end(
         }
         Directive::Adaptive { end } => {
             if let Some(ms) = ring.max_start {
-                if now.since(ms) >= u64::from(ph.max_green_ms) {
+                if now.since(ms) >= u64::from(max_ms) {
                     return Some(EndReason::MaxOut);
                 }
             }
@@ -356,7 +405,7 @@ pub(super) fn green_may_end(
         }
         Directive::Actuated => {
             if let Some(ms) = ring.max_start {
-                if now.since(ms) >= u64::from(ph.max_green_ms) {
+                if now.since(ms) >= u64::from(max_ms) {
                     return Some(EndReason::MaxOut);
                 }
             }

@@ -79,6 +79,32 @@ pub struct BridgeOptions {
     /// Cameras in the loop: the detectors come from rendered camera frames through greenwave's
     /// zone detection instead of SUMO's E1/E2 (`camera`).
     pub camera: Option<crate::camera::CameraOptions>,
+    /// Start the planner from what an earlier run learned (flows and saturation flows), as a
+    /// board restores them from its state directory after a restart.
+    pub warm: Option<WarmState>,
+    /// Keep the planner's learned state as it stands at this simulated second (or at the end of
+    /// the run if it ends first) in [`BridgeReport::warm`].
+    pub capture_at_s: Option<f64>,
+}
+
+/// What the planner learned from trusted detection: the flows per phase and the stop-line
+/// saturation flows per lane (with the cycles behind each), as `greenwave run` persists them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WarmState {
+    pub flows_vph: [f32; greenwave::limits::MAX_PHASES],
+    pub saturation_vphpl: [f32; greenwave::limits::MAX_PHASES],
+    pub saturation_cycles: [u32; greenwave::limits::MAX_PHASES],
+}
+
+impl WarmState {
+    fn of(ctl: &Controller) -> WarmState {
+        let p = ctl.planner();
+        WarmState {
+            flows_vph: *p.flows_vph(),
+            saturation_vphpl: *p.saturation().vphpl(),
+            saturation_cycles: *p.saturation().cycles(),
+        }
+    }
 }
 
 /// What happened in the run besides the trips.
@@ -103,6 +129,9 @@ pub struct BridgeReport {
     pub ped_presses: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub camera: Option<crate::camera::CameraReport>,
+    /// The planner's learned state at [`BridgeOptions::capture_at_s`].
+    #[serde(skip)]
+    pub warm: Option<WarmState>,
 }
 
 /// Runs greenwave on the scenario until the network is empty. Returns the tripinfo path.
@@ -180,6 +209,14 @@ pub fn run(
     );
     if let Some(m) = &opts.model {
         ctl.planner_mut().set_model(m.clone());
+    }
+    if let Some(w) = &opts.warm {
+        ctl.planner_mut()
+            .set_flows(&site, &w.flows_vph)
+            .map_err(|e| format!("{tag}: the warm-up's flows were refused: {e}"))?;
+        ctl.planner_mut()
+            .set_saturation(&site, &w.saturation_vphpl, &w.saturation_cycles)
+            .map_err(|bad| format!("{tag}: the warm-up's saturation flows were refused ({bad} veh/h per lane)"))?;
     }
     let mut log = match &opts.events {
         Some(p) => {
@@ -392,6 +429,9 @@ pub fn run(
                 write_row_io(f, clock, site.device_id, &ev).map_err(|e| e.to_string())?;
             }
         }
+        if report.warm.is_none() && opts.capture_at_s.is_some_and(|c| t_s >= c) {
+            report.warm = Some(WarmState::of(&ctl));
+        }
         if (expected <= 0 && k > 10) || opts.end_s.is_some_and(|e| t_s >= f64::from(e)) {
             break;
         }
@@ -416,6 +456,9 @@ pub fn run(
     report.learned_confident = ls.confident;
     report.learned_deferred = ls.deferred;
     report.camera = cameras.map(|c| c.report());
+    if opts.capture_at_s.is_some() && report.warm.is_none() {
+        report.warm = Some(WarmState::of(&ctl));
+    }
     Ok((trip, report))
 }
 

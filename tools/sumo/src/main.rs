@@ -148,6 +148,10 @@ struct BenchArgs {
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = own::SUMO_CONTROLLERS,
           default_values = own::SUMO_CONTROLLERS)]
     controllers: Vec<String>,
+    /// With --net: score `webster` without the warm-up (from the design volumes and design
+    /// saturation flow, learning as it runs) instead of as the fail-safe after a warm-up.
+    #[arg(long)]
+    no_warmup: bool,
     #[command(flatten)]
     own: own::OwnArgs,
     #[command(flatten)]
@@ -203,6 +207,11 @@ struct RunArgs {
     /// Drop all detection from FROM to TO (seconds).
     #[arg(long, value_name = "FROM:TO", value_parser = window_arg)]
     drop_detection: Option<(u64, u64)>,
+    /// With --net: run the demand once under the site's planner with trusted detection first, then
+    /// this run with detection lost from the start, on what the warm-up learned (the fail-safe as
+    /// `bench` scores it).
+    #[arg(long, requires = "net")]
+    warmup: bool,
     /// Also write the result as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<String>,
@@ -931,6 +940,9 @@ fn own_spec(
         end_s: a.end,
         step_s: a.step_length,
         seed,
+        warm: None,
+        capture_at_s: None,
+        detection_lost: false,
     })
 }
 
@@ -949,6 +961,10 @@ fn run_own(args: RunArgs) -> Result<(), String> {
         args.common.seed,
     )?;
     spec.events = args.events.clone();
+    if args.warmup {
+        let model = planner_opts(net.site.planner, args.common.model.as_deref())?.model;
+        own::warm_up(&home, &net, &mut spec, model, &dir, "own")?;
+    }
     let tag = format!("own-greenwave-{}", planner.name());
     let row = own::run_greenwave(&home, &net, &spec, &dir, &tag)?;
     println!(
@@ -1012,9 +1028,17 @@ fn bench_own(args: BenchArgs) -> Result<(), String> {
             }
         }
         for p in &planners {
-            let spec = own_spec(&args.own, spec.routes.clone(), *p, args.common.model.as_deref(), seed)?;
+            let mut spec = own_spec(&args.own, spec.routes.clone(), *p, args.common.model.as_deref(), seed)?;
             let tag = format!("{name}-greenwave-{}", p.name());
-            let row = own::run_greenwave(&home, &net, &spec, &dir, &tag)?;
+            let warm = *p == PlannerKind::Webster && !args.no_warmup;
+            if warm {
+                let model = planner_opts(net.site.planner, args.common.model.as_deref())?.model;
+                own::warm_up(&home, &net, &mut spec, model, &dir, &name)?;
+            }
+            let mut row = own::run_greenwave(&home, &net, &spec, &dir, &tag)?;
+            if warm {
+                row.name = "greenwave webster (fail-safe after warm-up)".to_string();
+            }
             eprintln!(
                 "{name:<11} {:<34} score {:6.1} s  people {:5.1} s  ({:.0} steps/s)",
                 row.name, row.score_s, row.ped_mean_time_loss_s, row.steps_per_s

@@ -92,6 +92,10 @@ pub struct Row {
     pub ped_mean_time_loss_s: f64,
     /// Conflict-monitor faults (greenwave rows; SUMO's controllers have no monitor).
     pub faults: u32,
+    /// Vehicles SUMO teleported out of a deadlock (a vehicle stuck in the junction yielding to
+    /// people and crossing traffic for its `--time-to-teleport`): their time loss is real, but it
+    /// is the simulator's deadlock, so the row says how many.
+    pub teleports: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub greenwave: Option<BridgeReport>,
 }
@@ -110,6 +114,7 @@ impl Row {
             persons: s.persons,
             ped_mean_time_loss_s: s.ped_mean_time_loss_s,
             faults: 0,
+            teleports: 0,
             greenwave: None,
         }
     }
@@ -131,6 +136,12 @@ pub struct RunSpec {
     pub end_s: Option<u32>,
     pub step_s: f64,
     pub seed: u64,
+    /// Start from this learned state ([`BridgeOptions::warm`]).
+    pub warm: Option<bridge::WarmState>,
+    /// Keep the learned state at this second ([`BridgeOptions::capture_at_s`]).
+    pub capture_at_s: Option<f64>,
+    /// Detection is lost for the whole run: the planner runs its fail-safe on what it learned.
+    pub detection_lost: bool,
 }
 
 fn step_ms(step_s: f64) -> Result<u32, String> {
@@ -155,6 +166,9 @@ pub fn run_greenwave(home: &Path, own: &OwnNet, spec: &RunSpec, dir: &Path, tag:
         step_ms: step_ms(spec.step_s)?,
         map: Some(own.map.clone()),
         end_s: spec.end_s,
+        warm: spec.warm.clone(),
+        capture_at_s: spec.capture_at_s,
+        drop_detection: spec.detection_lost.then_some((0, u64::MAX)),
         ..BridgeOptions::default()
     };
     let (trip, rep) = bridge::run(home, &own.site, &files, &spec.routes, spec.seed, dir, tag, &opts)?;
@@ -163,8 +177,92 @@ pub fn run_greenwave(home: &Path, own: &OwnNet, spec: &RunSpec, dir: &Path, tag:
     let mut row = Row::new(format!("greenwave {}", planner.name()), &s, rep.wall_s);
     row.steps_per_s = rep.steps_per_s;
     row.faults = rep.faults;
+    row.teleports = teleports(&dir.join(format!("{tag}.sumo.log")));
     row.greenwave = Some(rep);
     Ok(row)
+}
+
+/// The warm-up before a fail-safe run ([`RunSpec::warm`]): `spec`'s demand runs once under the
+/// site's planner (adaptive if the site runs Webster) with trusted detection, the learned state is
+/// kept as it stands when the demand ends, and `spec` becomes a run from that state with detection
+/// lost from the start.
+pub fn warm_up(
+    home: &Path,
+    own: &OwnNet,
+    spec: &mut RunSpec,
+    model: Option<greenwave::plan::learned::QTable>,
+    dir: &Path,
+    name: &str,
+) -> Result<(), String> {
+    let planner = match own.site.planner {
+        PlannerKind::Webster => PlannerKind::Adaptive,
+        other => other,
+    };
+    let w = RunSpec {
+        routes: spec.routes.clone(),
+        planner: Some(planner),
+        model,
+        events: None,
+        end_s: spec.end_s,
+        step_s: spec.step_s,
+        seed: spec.seed,
+        warm: None,
+        capture_at_s: Some(demand_end_s(&spec.routes)?),
+        detection_lost: false,
+    };
+    let row = run_greenwave(home, own, &w, dir, &format!("{name}-warmup"))?;
+    let state = row.greenwave.as_ref().and_then(|r| r.warm.clone());
+    eprintln!(
+        "{name:<11} warm-up ({}, trusted detection until {:.0} s): {}",
+        planner.name(),
+        w.capture_at_s.unwrap_or(0.0),
+        state.as_ref().map_or("nothing learned".to_string(), |s| {
+            let per_phase = |v: &[f32], unit: &str| {
+                own.site
+                    .phases()
+                    .map(|ph| format!("{} {:.0}", ph.id.number(), v.get(ph.id.index()).copied().unwrap_or(0.0)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                    + unit
+            };
+            format!(
+                "flows {}; saturation flows measured {}",
+                per_phase(&s.flows_vph, " veh/h"),
+                per_phase(&s.saturation_vphpl, " veh/h/lane (0 = design value)")
+            )
+        })
+    );
+    spec.warm = state;
+    spec.detection_lost = true;
+    Ok(())
+}
+
+/// The last second at which the demand in `routes` still sends a vehicle or person: the latest
+/// `end` of a `flow` / `personFlow` and `depart` of a `vehicle`, `trip` or `person`.
+pub fn demand_end_s(routes: &[PathBuf]) -> Result<f64, String> {
+    let mut end: Option<f64> = None;
+    for r in routes {
+        let text = std::fs::read_to_string(r).map_err(|e| format!("{}: {e}", r.display()))?;
+        let doc = roxmltree::Document::parse(&text).map_err(|e| format!("{}: {e}", r.display()))?;
+        for n in doc.descendants().filter(|n| n.is_element()) {
+            let attr = match n.tag_name().name() {
+                "flow" | "personFlow" => "end",
+                "vehicle" | "trip" | "person" => "depart",
+                _ => continue,
+            };
+            if let Some(t) = n.attribute(attr).and_then(|v| v.parse::<f64>().ok()) {
+                end = Some(end.map_or(t, |e: f64| e.max(t)));
+            }
+        }
+    }
+    end.ok_or_else(|| "the demand has no timed flow, vehicle, trip or person".to_string())
+}
+
+/// Vehicles SUMO teleported in a run, from its log (0 when the log cannot be read).
+pub fn teleports(log: &Path) -> u64 {
+    std::fs::read_to_string(log)
+        .map(|t| t.lines().filter(|l| l.contains("Teleporting vehicle")).count() as u64)
+        .unwrap_or(0)
 }
 
 fn join(paths: &[PathBuf]) -> String {
@@ -279,13 +377,15 @@ pub fn run_sumo_controller(
     let mut p = SumoProcess::spawn(home, &args, &dir.join(format!("{tag}.sumo.log")))?;
     p.wait(std::time::Duration::from_secs(1800))?;
     let s = net::read_trip_summary(&trip)?;
-    Ok(Some(Row::new(name, &s, start.elapsed().as_secs_f64())))
+    let mut row = Row::new(name, &s, start.elapsed().as_secs_f64());
+    row.teleports = teleports(&dir.join(format!("{tag}.sumo.log")));
+    Ok(Some(row))
 }
 
 /// The bench table: the reference bench's columns plus people.
 pub fn print_table(scenarios: &[ScenarioRows]) {
     println!(
-        "{:<11} {:<34} {:>8} {:>9} {:>9} {:>9} {:>8} {:>7} {:>9} {:>8}",
+        "{:<11} {:<44} {:>8} {:>9} {:>9} {:>9} {:>8} {:>7} {:>9} {:>8} {:>5}",
         "scenario",
         "controller",
         "vehicles",
@@ -295,7 +395,8 @@ pub fn print_table(scenarios: &[ScenarioRows]) {
         "score",
         "persons",
         "ped loss",
-        "vs best"
+        "vs best",
+        "tele"
     );
     for s in scenarios {
         let best = s
@@ -311,7 +412,7 @@ pub fn print_table(scenarios: &[ScenarioRows]) {
                 String::new()
             };
             println!(
-                "{:<11} {:<34} {:>8} {:>8.1}s {:>8.1}s {:>8.1}s {:>7.1}s {:>7} {:>8.1}s {:>8}",
+                "{:<11} {:<44} {:>8} {:>8.1}s {:>8.1}s {:>8.1}s {:>7.1}s {:>7} {:>8.1}s {:>8} {:>5}",
                 s.name,
                 c.name,
                 c.vehicles,
@@ -321,7 +422,8 @@ pub fn print_table(scenarios: &[ScenarioRows]) {
                 c.score_s,
                 c.persons,
                 c.ped_mean_time_loss_s,
-                ratio
+                ratio,
+                c.teleports
             );
         }
     }

@@ -135,3 +135,47 @@ fn a_sumo_that_fails_on_an_own_net_is_reported_with_its_log() {
     assert!(err.contains("SUMO exited") && err.contains("Error"), "{err}");
     assert!(t.elapsed().as_secs() < 20);
 }
+
+/// The bench's fail-safe row: a warm-up under trusted detection keeps what the planner learned at
+/// the end of the demand, and the Webster run starts from it with detection lost throughout.
+#[test]
+fn the_webster_fail_safe_starts_from_what_the_warm_up_learned() {
+    let Some(home) = home() else { return };
+    let (d, net) = build_net(&home, "warm");
+    let own = OwnNet::load(&net, &[arterial().join("arterial.det.xml")], &site_file()).unwrap();
+    let routes = vec![arterial().join("smoke.rou.xml")];
+    let end = own::demand_end_s(&routes).unwrap();
+    assert_eq!(end, 900.0);
+    let warm = RunSpec {
+        routes: routes.clone(),
+        planner: Some(PlannerKind::Adaptive),
+        step_s: 0.1,
+        seed: 7,
+        capture_at_s: Some(end),
+        ..RunSpec::default()
+    };
+    let row = own::run_greenwave(&home, &own, &warm, &d, "warmup").unwrap();
+    let state = row.greenwave.as_ref().and_then(|r| r.warm.clone()).expect("state kept");
+    let design = greenwave::plan::webster::design_flows(&own.site);
+    assert_ne!(state.flows_vph, design, "the flows were learned from the counts");
+    assert!(state.flows_vph.iter().any(|f| *f > 0.0));
+    let fail_safe = RunSpec {
+        routes,
+        planner: Some(PlannerKind::Webster),
+        step_s: 0.1,
+        seed: 7,
+        warm: Some(state),
+        detection_lost: true,
+        ..RunSpec::default()
+    };
+    let row = own::run_greenwave(&home, &own, &fail_safe, &d, "fail-safe").unwrap();
+    assert_eq!(row.faults, 0);
+    assert!(row.vehicles > 300, "{row:?}");
+    // Flows that cannot be traffic are refused, not run.
+    let mut bad = fail_safe.clone();
+    if let Some(w) = bad.warm.as_mut() {
+        w.flows_vph[1] = f32::NAN;
+    }
+    let err = own::run_greenwave(&home, &own, &bad, &d, "bad").unwrap_err();
+    assert!(err.contains("flows were refused"), "{err}");
+}

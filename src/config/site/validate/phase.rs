@@ -14,6 +14,7 @@ impl Validator<'_> {
         &self,
         sp: &Spanned<file::PhaseSection>,
         default_flash: FlashColor,
+        ped_buffer: bool,
     ) -> Result<PhaseTiming, ConfigError> {
         let p = sp.get_ref();
         let id = self.phase_id(&p.number, "phase.number")?;
@@ -32,6 +33,43 @@ impl Validator<'_> {
                 "make max_green_s >= min_green_s",
             ));
         }
+        let (dynamic_max_ms, dynamic_step_ms) = match (&p.dynamic_max_s, &p.dynamic_step_s) {
+            (None, None) => (max_green_ms, 0),
+            (Some(limit), Some(step)) => {
+                let limit_ms = self.secs(limit, &f("dynamic_max_s"), 2.0, 255.0)?;
+                let step_ms = self.secs(step, &f("dynamic_step_s"), 0.1, 60.0)?;
+                if limit_ms <= max_green_ms {
+                    return Err(self.err(
+                        limit.span(),
+                        &f("dynamic_max_s"),
+                        "the dynamic max limit is not above max green",
+                        "make dynamic_max_s longer than max_green_s, or remove both dynamic_* keys",
+                    ));
+                }
+                if step_ms > limit_ms - max_green_ms {
+                    return Err(self.err(
+                        step.span(),
+                        &f("dynamic_step_s"),
+                        "the dynamic max step is larger than the room between max green and the limit",
+                        "use a step of at most dynamic_max_s - max_green_s",
+                    ));
+                }
+                (limit_ms, step_ms)
+            }
+            (Some(v), None) | (None, Some(v)) => {
+                let key = if p.dynamic_max_s.is_some() {
+                    "dynamic_max_s"
+                } else {
+                    "dynamic_step_s"
+                };
+                return Err(self.err(
+                    v.span(),
+                    &f(key),
+                    "dynamic max needs both a limit and a step",
+                    "give both dynamic_max_s and dynamic_step_s, or neither",
+                ));
+            }
+        };
         let passage_ms = self.secs(&p.passage_s, &f("passage_s"), 0.0, 10.0)?;
         let recall = match p.recall.get_ref().as_str() {
             "none" => Recall::None,
@@ -150,10 +188,12 @@ impl Validator<'_> {
                 };
                 let design_volume_pph =
                     self.number(&pd.design_volume_pph, &f("ped.design_volume_pph"), 0.0, 3600.0)? as f32;
+                let change_ms = derive::ped_change_ms(clearance_ms, ped_buffer.then_some(yellow_ms + red_clear_ms));
                 Some(PedTiming {
                     crossing_m: crossing_m as f32,
                     walk_ms,
                     clearance_ms,
+                    change_ms,
                     recall: pd.recall,
                     design_volume_pph,
                 })
@@ -188,6 +228,8 @@ impl Validator<'_> {
             name,
             min_green_ms,
             max_green_ms,
+            dynamic_max_ms,
+            dynamic_step_ms,
             passage_ms,
             recall,
             yellow_ms,

@@ -457,8 +457,8 @@ impl ZoneDetector {
                     (true, Some(t)) if changed * 100 < SAMPLES * 15 => t,
                     (true, _) => {
                         z.still_since[c] = Some(at);
-                        for s in 0..SAMPLES {
-                            z.still[c * SAMPLES + s] = px[s] / gain;
+                        for (still, p) in z.still[c * SAMPLES..(c + 1) * SAMPLES].iter_mut().zip(px) {
+                            *still = p / gain;
                         }
                         at
                     }
@@ -1085,7 +1085,11 @@ loop_m = 40
             for y in 0..64usize {
                 let back = front - (y as f32 + 0.5);
                 if (0.0..12.0).contains(&back) {
-                    let shade = if (back / 2.0) as u32 % 2 == 0 { 220 } else { 150 };
+                    let shade = if ((back / 2.0) as u32).is_multiple_of(2) {
+                        220
+                    } else {
+                        150
+                    };
                     for x in 11..19 {
                         f[y * 64 + x] = shade;
                     }

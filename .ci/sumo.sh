@@ -41,7 +41,7 @@ PY
 # Cameras in the loop on the 15-minute smoke demand (~30 s): rendered approach cameras through
 # greenwave's camera pipeline drive the adaptive planner; their presence (a vehicle over the zone's
 # virtual loop, or a standing queue) must agree with SUMO's truth for the same on at least 90 % of
-# zone-seconds in daylight (93.3 % measured).
+# zone-seconds in daylight (95.8 % measured).
 cargo run --release -q -p greenwave-sumo -- run --scenario smoke --planner adaptive --camera \
     --out target/sumo-bench/ci-camera | tee target/sumo-bench/ci-camera.txt
 python3 - target/sumo-bench/ci-camera.txt <<'PY'

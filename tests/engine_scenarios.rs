@@ -520,3 +520,61 @@ fn buffer_interval_completes_the_pedestrian_clearance_before_any_conflicting_gre
         );
     }
 }
+
+/// The Webster fail-safe runs each phase's vehicle split; a pressed push button lengthens that
+/// phase's green in that cycle to walk + pedestrian change interval, and only that phase's.
+#[test]
+fn fixed_time_serves_a_pressed_crossing_in_full_and_no_more() {
+    use greenwave::plan::webster;
+    let site = Site::parse(NEMA8, "x").unwrap();
+    let plan = webster::plan(&site, &webster::design_flows(&site));
+    let split = plan.green(p(2));
+    let pd = site.phase(p(2)).unwrap().ped.unwrap();
+    assert!(
+        split < pd.service_ms(),
+        "the split alone does not carry the crossing: {split}"
+    );
+    let mut e = Engine::new(Instant(0));
+    let mut ev = EventRing::new();
+    let mut evs = Vec::new();
+    let directive = Directive::Fixed {
+        green_ms: plan.green_ms,
+    };
+    for k in 0..3_000u64 {
+        let t = k * 100;
+        // Somebody presses 2's button once, at 100 s; every vehicle phase is called (fixed time).
+        let demand = Demand {
+            veh: set(&[1, 2, 3, 4, 5, 6, 7, 8]),
+            ped: if (100_000..100_100).contains(&t) {
+                set(&[2])
+            } else {
+                PhaseSet::EMPTY
+            },
+            ..Demand::default()
+        };
+        e.step(&site, Instant(t), &demand, &directive, &mut ev);
+        while let Some(x) = ev.pop() {
+            evs.push(x);
+        }
+    }
+    // Green lengths of phase 2, in order.
+    let mut greens = Vec::new();
+    let mut start = None;
+    for x in evs.iter().filter(|x| x.param == 2) {
+        match x.code {
+            code::PHASE_BEGIN_GREEN => start = Some(x.at.0),
+            code::PHASE_BEGIN_YELLOW => greens.extend(start.take().map(|s| (s, x.at.0 - s))),
+            _ => {}
+        }
+    }
+    let walk = first(&evs, code::PED_BEGIN_WALK, 2).expect("the crossing is served");
+    assert!(walk > 100_000);
+    for (s, g) in &greens {
+        if *s == walk {
+            assert!(*g >= u64::from(pd.service_ms()), "served cycle: {g} ms");
+        } else {
+            assert_eq!(*g, u64::from(split), "cycle at {s}: the split");
+        }
+    }
+    assert!(greens.len() >= 3, "{greens:?}");
+}

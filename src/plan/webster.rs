@@ -18,13 +18,8 @@
 //!
 //! The plan then respects the site's limits, in this order (NEMA TS2 phase timing: min and max
 //! green bound every green, fixed time included):
-//! 1. every green lies within [min green, max green]: a split above max green is cut to it, one
-//!    below min green raised. Pedestrian service is not built into every cycle: the push buttons
-//!    keep working when vehicle detection is lost, and a cycle in which somebody pressed lengthens
-//!    that phase's green to walk + pedestrian change interval (the engine never ends a green before
-//!    solid DON'T WALK, docs/safety.md 3). A split that would always carry the crossing made the
-//!    fail-safe's cycle a third longer at the reference intersection, for people who are not there
-//!    most cycles;
+//! 1. every green lies within [min green (with walk + pedestrian clearance for a phase with a
+//!    crossing), max green]: a split above max green is cut to it, one below the minimum raised;
 //! 2. a group lasts as long as its longest ring, but no longer than its shortest ring can run at max
 //!    green, and within each group the rings reach the barrier together (the shorter ring's phases
 //!    share the slack by `y`, up to their max greens);
@@ -223,7 +218,7 @@ pub fn plan_with(site: &Site, flows_vph: &[f32; MAX_PHASES], sat_vphpl: &[f32; M
                 }
                 let i = ph.id.index();
                 cell.idx[k] = i;
-                cell.lo[k] = ph.min_green_ms;
+                cell.lo[k] = ph.min_green_with_ped_ms();
                 cell.hi[k] = ph.max_green_ms.max(cell.lo[k]);
                 cell.y[k] = y.get(i).copied().unwrap_or(0.0);
                 cell.lost_ms += site.change_ms(ph.id);
@@ -368,14 +363,13 @@ mod tests {
         assert_eq!(p.lost_ms, 22_000);
         assert!((p.c0_s - 61.62).abs() < 0.01, "C0 = {}", p.c0_s);
         // Group time at C = 61.62: green (61.62 − 22.0)/2 = 19.81 s per group; phase 1 gets
-        // 19.81 × 0.05/0.19167 = 5.17 → 5.2 s, phase 2 19.81 × 0.14167/0.19167 = 14.64 → 14.6 s
-        // (above its 10 s min green; a served crossing lengthens it to walk 7 + clearance 16.4 =
-        // 23.4 s in that cycle, in the engine), so the group is 5.2 + 14.6 + 11.0 = 30.8 s.
+        // 19.81 × 0.05/0.19167 = 5.17 → 5.2 s; phase 2 would get 14.6 s but its crossing needs
+        // walk 7 + clearance 16.4 = 23.4 s, so the group grows to 5.2 + 23.4 + 11.0 = 39.6 s.
         let p1 = PhaseId::new(1).unwrap();
         let p2 = PhaseId::new(2).unwrap();
         assert_eq!(p.green(p1), 5_200);
-        assert_eq!(p.green(p2), 14_600);
-        assert_eq!(p.cycle_ms, 2 * 30_800);
+        assert_eq!(p.green(p2), 23_400);
+        assert_eq!(p.cycle_ms, 2 * 39_600);
     }
 
     /// Oversaturation (Y ≥ 0.95) takes the maximum cycle.
@@ -404,10 +398,9 @@ mod tests {
         }
         let p = plan(&s, &f);
         assert!((p.c0_s - 39.09).abs() < 0.01, "C0 = {}", p.c0_s);
-        // Lefts get only their min green (5 s); throughs at least their 10 s min green.
+        // Lefts get only their min green (5 s); throughs at least walk + ped clearance.
         assert_eq!(p.green(PhaseId::new(1).unwrap()), 5_000);
-        assert!(p.green(PhaseId::new(2).unwrap()) >= 10_000);
-        assert!(p.cycle_ms >= s.cycle_min_ms);
+        assert!(p.green(PhaseId::new(2).unwrap()) >= 23_400);
     }
 
     /// Asymmetric rings: the shorter ring's phases absorb the slack so both reach the barrier
@@ -436,16 +429,16 @@ mod tests {
         }
     }
 
-    /// Every configured phase's green within [min green, max green]; the cycle within
-    /// [cycle_min, cycle_max] (the nema8 minima fit: 2 × (5 + 10 + 11) = 52 s ≤ 120 s).
+    /// Every configured phase's green within [min with pedestrians, max green]; the cycle within
+    /// [cycle_min, cycle_max] (the nema8 minima fit: 2 × (5 + 23.4 + 11) = 78.8 s ≤ 120 s).
     fn assert_within_limits(s: &Site, p: &WebsterPlan) {
         for ph in s.phases() {
             let g = p.green(ph.id);
             assert!(
-                (ph.min_green_ms..=ph.max_green_ms).contains(&g),
+                (ph.min_green_with_ped_ms()..=ph.max_green_ms).contains(&g),
                 "phase {} green {g} outside [{}, {}]: {p:?}",
                 ph.id.number(),
-                ph.min_green_ms,
+                ph.min_green_with_ped_ms(),
                 ph.max_green_ms
             );
         }
@@ -489,9 +482,8 @@ mod tests {
         assert_within_limits(&s, &p);
         assert_eq!(p.green(PhaseId::new(1).unwrap()), 20_000);
         assert_eq!(p.green(PhaseId::new(2).unwrap()), 45_000);
-        // Group 1 = 20 + 45 + 11 = 76 s on both rings; group 2 keeps its split 5.9 + 16.7 + 11.
-        assert_eq!(p.green(PhaseId::new(4).unwrap()), 16_700);
-        assert_eq!(p.cycle_ms, 76_000 + 33_600);
+        // Group 1 = 20 + 45 + 11 = 76 s on both rings; group 2 keeps its split 5.9 + 23.4 + 11.
+        assert_eq!(p.cycle_ms, 76_000 + 40_300);
         let c = p.capped.expect("capped");
         assert_eq!(c.cycle_wanted_ms, 224_300);
         assert_eq!((c.green_wanted_ms[0], c.green_max_ms[0]), (26_200, 20_000));

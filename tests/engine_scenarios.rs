@@ -450,6 +450,10 @@ fn dynamic_max_steps_up_on_successive_max_outs_and_back_on_gap_outs() {
     // held at the barrier with its max-out latched).
     assert_eq!(e.running_max_ms(&site, p(2)), 55_000);
     assert_eq!(e.running_max_ms(&site, p(6)), 45_000);
+    // A reloaded site bounds the running max at once: a lower limit, or no dynamic max at all.
+    let lower = Site::parse(&text.replace("dynamic_max_s = 55", "dynamic_max_s = 50"), "x").unwrap();
+    assert_eq!(e.running_max_ms(&lower, p(2)), 50_000);
+    assert_eq!(e.running_max_ms(&Site::parse(NEMA8, "x").unwrap(), p(2)), 45_000);
     // Now the arterial gaps out every cycle: two gap-outs in a row step the running max down, one
     // step per further gap-out, to the configured 45 s and no lower.
     let evs = drive(&site, &mut e, 600_000, 600_000, |_| Demand {

@@ -153,8 +153,8 @@ impl Engine {
         let param = u16::from(p.number());
         // During preempt entry a crossing being ended may clear in the preempt's shorter time.
         let ped_clear_limit = match entry {
-            Some(d) if !d.dwell_phases.contains(p) => ped_clear_ms(site, p).min(u64::from(d.ped_clear_ms)),
-            _ => ped_clear_ms(site, p),
+            Some(d) if !d.dwell_phases.contains(p) => ped_change_ms(site, p).min(u64::from(d.ped_clear_ms)),
+            _ => ped_change_ms(site, p),
         };
         match ring.interval {
             Interval::Idle => {}
@@ -330,12 +330,14 @@ impl Engine {
     }
 
     /// The running max green of `p`: its configured max green, or under dynamic max the value the
-    /// successive max-outs and gap-outs have moved it to (module docs).
+    /// successive max-outs and gap-outs have moved it to (module docs), always within the site's
+    /// current [max green, dynamic max limit] — a reloaded site with a lower limit, or without
+    /// dynamic max, bounds it at once.
     pub fn running_max_ms(&self, site: &Site, p: PhaseId) -> u32 {
-        let configured = site.phase(p).map_or(0, |ph| ph.max_green_ms);
+        let Some(ph) = site.phase(p) else { return 0 };
         match self.running_max_ms.get(p.index()).copied() {
-            Some(ms) if ms > 0 => ms,
-            _ => configured,
+            Some(ms) if ms > 0 && ph.dynamic_step_ms > 0 => ms.clamp(ph.max_green_ms, ph.dynamic_max_ms),
+            _ => ph.max_green_ms,
         }
     }
 
@@ -363,7 +365,7 @@ fn ped_walk_ms(site: &Site, p: PhaseId) -> u64 {
         .map_or(0, |pd| u64::from(pd.walk_ms))
 }
 
-fn ped_clear_ms(site: &Site, p: PhaseId) -> u64 {
+fn ped_change_ms(site: &Site, p: PhaseId) -> u64 {
     site.phase(p)
         .and_then(|ph| ph.ped)
         .map_or(0, |pd| u64::from(pd.change_ms))

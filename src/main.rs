@@ -348,6 +348,14 @@ fn check(args: CheckArgs) -> Result<(), String> {
         plan.cycle_ms as f64 / 1000.0
     );
     for ph in site.phases() {
+        if plan.permissive_only.contains(ph.id) {
+            out!(
+                "  phase {} permissive-only: no green arrow in fixed time, the flashing yellow arrow runs with phase {}",
+                ph.id.number(),
+                ph.permissive.map_or(0, |o| o.number())
+            );
+            continue;
+        }
         out!(
             "  phase {} green {:5.1} s  (y = {:.3})",
             ph.id.number(),

@@ -19,6 +19,7 @@
 
 pub mod adaptive;
 pub mod coord;
+pub mod hour;
 pub mod learned;
 pub mod saturation;
 pub mod schedule;
@@ -147,6 +148,9 @@ pub struct Planner {
     flows_rejected: u64,
     /// Saturation flows measured at the stop line for the Webster plan.
     saturation: saturation::SaturationMeter,
+    /// The counts of the last hour of trusted detection: the Webster plan is designed on the
+    /// larger of the hour's flows and the learned flows (`hour`).
+    hour: hour::HourFlows,
     /// A coordination pattern runs (`coord`): its own events (131 with the pattern number, 132
     /// with its cycle) stand, so the planner's mode and Webster-cycle changes are not logged.
     coordinated: bool,
@@ -184,8 +188,15 @@ impl Planner {
             replans: 0,
             flows_rejected: 0,
             saturation: saturation::SaturationMeter::new(),
+            hour: hour::HourFlows::default(),
             coordinated: false,
         }
+    }
+
+    /// The Webster plan from the learned flows, the flows of the last hour and the measured
+    /// saturation flows.
+    fn replan(&self, site: &Site) -> WebsterPlan {
+        webster::plan_with(site, &self.hour.design(&self.flows_vph), self.saturation.vphpl())
     }
 
     /// A coordination pattern runs (true) or not: see the `coordinated` field.
@@ -220,7 +231,21 @@ impl Planner {
         if flows != p.flows_vph && webster::check_flows(site, &flows).is_ok() {
             p.flows_vph = flows;
         }
-        p.plan = webster::plan_with(site, &p.flows_vph, p.saturation.vphpl());
+        // The hour's counts carry over for the phases that count the same traffic; the others
+        // start again.
+        let mut history = old.hour;
+        for b in history.bins.iter_mut().chain(core::iter::once(&mut history.current)) {
+            for (i, c) in b.counts.iter_mut().enumerate() {
+                let same = crate::phase::PhaseId::from_index(i).is_some_and(|id| same_traffic(old_site, site, id));
+                if !same {
+                    *c = 0;
+                }
+            }
+        }
+        if webster::check_flows(site, &history.hour_vph()).is_ok() {
+            p.hour = history;
+        }
+        p.plan = p.replan(site);
         p
     }
 
@@ -253,7 +278,30 @@ impl Planner {
             return Err(e);
         }
         self.flows_vph = *flows_vph;
-        self.plan = webster::plan_with(site, &self.flows_vph, self.saturation.vphpl());
+        self.plan = self.replan(site);
+        Ok(())
+    }
+
+    /// The last hour's counts in 15-minute bins (`hour`).
+    pub fn hour(&self) -> &hour::HourFlows {
+        &self.hour
+    }
+
+    /// Restores the last hour's counts kept from an earlier run, and replans. A history that is not
+    /// consistent, or whose rates cannot be traffic, is refused whole (counted, logged at WARN).
+    pub fn set_hour(&mut self, site: &Site, history: &hour::HourFlows) -> Result<(), hour::HourError> {
+        let checked = if history.is_consistent() {
+            webster::check_flows(site, &history.hour_vph()).map_err(hour::HourError::Flow)
+        } else {
+            Err(hour::HourError::Inconsistent)
+        };
+        if let Err(e) = checked {
+            self.flows_rejected += 1;
+            log::warn!("restored hourly flows refused, the plan keeps its flows: {e}");
+            return Err(e);
+        }
+        self.hour = *history;
+        self.plan = self.replan(site);
         Ok(())
     }
 
@@ -275,7 +323,7 @@ impl Planner {
             log::warn!("restored saturation flows refused ({bad} veh/h per lane), the design value stays");
             return Err(bad);
         }
-        self.plan = webster::plan_with(site, &self.flows_vph, self.saturation.vphpl());
+        self.plan = self.replan(site);
         Ok(())
     }
 
@@ -568,6 +616,7 @@ impl Planner {
             log::warn!("measured flows refused, the plan keeps its flows: {e}");
             return;
         }
+        self.hour.record(&counts, u32::try_from(cycle_ms).unwrap_or(u32::MAX));
         let old = self.flows_vph;
         let Some(mut guard) = self.pool.acquire(now.plus_ms(budget_ms), |ctx| {
             for ((f, o), m) in ctx.flows_vph.iter_mut().zip(old.iter()).zip(measured.iter()) {
@@ -580,7 +629,7 @@ impl Planner {
         guard.start();
         let sat = *self.saturation.vphpl();
         let result = guard.ctx().map(|mut ctx| {
-            let p = webster::plan_with(site, &ctx.flows_vph, &sat);
+            let p = webster::plan_with(site, &self.hour.design(&ctx.flows_vph), &sat);
             ctx.plan = Some(p);
             (ctx.flows_vph, p)
         });
@@ -606,6 +655,7 @@ impl Planner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::phase::PhaseId;
 
     fn site() -> Site {
         Site::parse(include_str!("../board/sites/nema8-4leg.toml"), "nema8-4leg.toml").unwrap()
@@ -671,5 +721,43 @@ mod tests {
         p.cycle_boundary(&s, Instant(180_000), 100, &mut ev, None);
         assert_eq!(p.pool_stats().timed_out, 1);
         assert_eq!(p.replans(), 2);
+    }
+
+    /// Detection lost in a lull after a busy quarter hour: the learned flows have followed the
+    /// lull, but the fail-safe plan is designed on no less than the last hour's flows, so its cycle
+    /// carries the busy traffic when it returns. The hour's counts survive a restore.
+    #[test]
+    fn the_fail_safe_plan_keeps_the_last_hours_flows_through_a_lull() {
+        let s = site();
+        let mut p = Planner::new(&s);
+        let mut ev = EventRing::new();
+        let mut t = 0u64;
+        p.cycle_boundary(&s, Instant(t), 100, &mut ev, None);
+        // 15 trusted 60 s cycles at 900 veh/h on each through phase (15 per cycle), 90 on lefts.
+        let busy = [2u32, 15, 2, 15, 2, 15, 2, 15];
+        let lull = [0u32, 3, 0, 3, 0, 3, 0, 3];
+        for counts in core::iter::repeat_n(busy, 15).chain(core::iter::repeat_n(lull, 10)) {
+            p.cycle_counts = counts;
+            t += 60_000;
+            p.cycle_boundary(&s, Instant(t), 100, &mut ev, None);
+        }
+        assert_eq!(p.hour().completed().len(), 1);
+        let through = PhaseId::new(2).unwrap().index();
+        assert!(p.flows_vph()[through] < 300.0, "learned: {:?}", p.flows_vph());
+        assert!((p.hour().hour_vph()[through] - 900.0).abs() < 1.0);
+        // The plan's flow ratio for the through is the hour's 900 veh/h over 2 × 1800.
+        assert!((p.plan().y[through] - 0.25).abs() < 1e-3, "{:?}", p.plan());
+        let kept = *p.plan();
+        // After a reboot: learned flows and the hour restored give the same plan.
+        let mut q = Planner::new(&s);
+        q.set_flows(&s, p.flows_vph()).unwrap();
+        q.set_hour(&s, p.hour()).unwrap();
+        assert_eq!(*q.plan(), kept);
+        // A history that cannot have been recorded is refused whole and counted.
+        let mut bad = *p.hour();
+        bad.bins[0].ms = 5;
+        assert_eq!(q.set_hour(&s, &bad), Err(hour::HourError::Inconsistent));
+        assert_eq!(q.flows_rejected(), 1);
+        assert_eq!(*q.plan(), kept);
     }
 }

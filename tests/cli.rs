@@ -23,7 +23,15 @@ fn check_prints_derived_timings_and_plan() {
     assert!(s.contains("OK"), "{s}");
     assert!(s.contains("3.3"), "yellow 3.3 s: {s}");
     assert!(s.contains("16.4"), "ped clearance 16.4 s: {s}");
-    assert!(s.contains("C0 = 61.6 s"), "{s}");
+    // The design volumes' lefts run permissive-only in fixed time (plan::webster::lefts): L is the
+    // throughs' 4 × 5.5 s, Y = 2 × 510 / 3600, C0 = (1.5 × 11 + 5) / (1 − 0.2833) = 30.0 s.
+    assert!(s.contains("C0 = 30.0 s, cycle run = 40.0 s"), "{s}");
+    assert!(
+        s.contains(
+            "phase 1 permissive-only: no green arrow in fixed time, the flashing yellow arrow runs with phase 2"
+        ),
+        "{s}"
+    );
     assert!(
         s.contains("permissive left 1 yields to 2: cross product 45900 within the guideline"),
         "{s}"

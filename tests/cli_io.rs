@@ -329,7 +329,13 @@ fn check_says_when_the_demand_does_not_fit() {
     let text = std::fs::read_to_string(SITE)
         .unwrap()
         .replacen("design_volume_vph = 90\n", "design_volume_vph = 400\n", 1)
-        .replacen("design_volume_vph = 510\n", "design_volume_vph = 1500\n", 1);
+        .replacen("design_volume_vph = 510\n", "design_volume_vph = 1500\n", 1)
+        // Every left on its arrow, sized for all its turners: Webster's arithmetic as computed.
+        .replacen(
+            "flash = \"red\"\n",
+            "flash = \"red\"\nfixed_time_lefts = \"protected\"\n",
+            1,
+        );
     std::fs::write(&site, text).unwrap();
     let out = Command::new(BIN).args(["check", "--site"]).arg(&site).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

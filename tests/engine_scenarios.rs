@@ -194,57 +194,90 @@ fn detection_failure_switches_to_webster_within_one_tick_and_recovers() {
     assert_eq!(c.status().faults_total, 0);
 }
 
+/// Fixed time on the Webster plan from the first green (detection untrusted): every phase the plan
+/// gives time is served at least its split and forced off; a left the plan runs permissive-only
+/// (`plan::webster::lefts`) never shows its green arrow but flashes its yellow arrow whenever its
+/// opposing through is green; both rings meet at every barrier; the monitor sees no conflict.
+/// With `fixed_time_lefts = "protected"` every left is served on its arrow.
 #[test]
 fn fixed_time_serves_every_phase_at_its_split() {
-    let site = Site::parse(NEMA8, "x").unwrap();
-    let mut c = Controller::new(
-        &site,
-        &greenwave::monitor::card::MmuCard::from_geometry(&site),
-        Instant(0),
-    );
-    let inputs = InputFrame::default();
-    let mut evs = Vec::new();
-    let mut t = 0;
-    // Untrusted from the start (health Unknown): Webster fixed time from the first green.
-    while t < 400_000 {
-        c.tick(Instant(t), &snapshot(t, DetectorHealth::Unknown), &inputs);
-        while let Some(e) = c.events_mut().pop() {
-            evs.push(e);
-        }
-        t += 100;
-    }
-    assert_eq!(c.status().plan_mode, PlanMode::Fallback);
-    let plan = c.status().plan;
-    for q in site.phases() {
-        let n = q.id.number();
-        let starts: Vec<u64> = evs
-            .iter()
-            .filter(|e| e.code == code::PHASE_BEGIN_GREEN && e.param == u16::from(n))
-            .map(|e| e.at.0)
-            .collect();
-        let ends: Vec<u64> = evs
-            .iter()
-            .filter(|e| e.code == code::PHASE_BEGIN_YELLOW && e.param == u16::from(n))
-            .map(|e| e.at.0)
-            .collect();
-        assert!(starts.len() >= 4, "phase {n} served {} times", starts.len());
-        let g = ends[1] - starts[1];
-        assert!(
-            g >= u64::from(plan.green(q.id)),
-            "phase {n}: green {g} < split {}",
-            plan.green(q.id)
+    for text in [
+        NEMA8.to_string(),
+        NEMA8.replace(
+            "flash = \"red\"\n",
+            "flash = \"red\"\nfixed_time_lefts = \"protected\"\n",
+        ),
+    ] {
+        let site = Site::parse(&text, "x").unwrap();
+        let mut c = Controller::new(
+            &site,
+            &greenwave::monitor::card::MmuCard::from_geometry(&site),
+            Instant(0),
         );
-        assert!(evs
+        let inputs = InputFrame::default();
+        let mut evs = Vec::new();
+        let mut flashing_with_opposing = 0u32;
+        let mut t = 0;
+        // Untrusted from the start (health Unknown): Webster fixed time from the first green.
+        while t < 400_000 {
+            let f = c.tick(Instant(t), &snapshot(t, DetectorHealth::Unknown), &inputs);
+            for q in site.phases() {
+                if let Some(o) = q.permissive {
+                    let fya = f.aspect(q.id) == Aspect::FlashingYellow;
+                    assert!(
+                        !fya || f.aspect(o) == Aspect::Green,
+                        "phase {} flashes without {o}",
+                        q.id
+                    );
+                    flashing_with_opposing += u32::from(fya);
+                }
+            }
+            while let Some(e) = c.events_mut().pop() {
+                evs.push(e);
+            }
+            t += 100;
+        }
+        assert_eq!(c.status().plan_mode, PlanMode::Fallback);
+        assert_eq!(c.status().faults_total, 0);
+        let plan = c.status().plan;
+        let by_volume = !text.contains("fixed_time_lefts");
+        assert_eq!(plan.permissive_only.is_empty(), !by_volume, "{plan:?}");
+        assert!(flashing_with_opposing > 0);
+        for q in site.phases() {
+            let n = q.id.number();
+            let starts: Vec<u64> = evs
+                .iter()
+                .filter(|e| e.code == code::PHASE_BEGIN_GREEN && e.param == u16::from(n))
+                .map(|e| e.at.0)
+                .collect();
+            if plan.permissive_only.contains(q.id) {
+                assert!(starts.is_empty(), "phase {n} runs permissive-only: {starts:?}");
+                continue;
+            }
+            let ends: Vec<u64> = evs
+                .iter()
+                .filter(|e| e.code == code::PHASE_BEGIN_YELLOW && e.param == u16::from(n))
+                .map(|e| e.at.0)
+                .collect();
+            assert!(starts.len() >= 4, "phase {n} served {} times", starts.len());
+            let g = ends[1] - starts[1];
+            assert!(
+                g >= u64::from(plan.green(q.id)),
+                "phase {n}: green {g} < split {}",
+                plan.green(q.id)
+            );
+            assert!(evs
+                .iter()
+                .any(|e| e.code == code::PHASE_FORCE_OFF && e.param == u16::from(n)));
+        }
+        // Cycle = the plan's cycle (both rings balanced at the barriers).
+        let c2: Vec<u64> = evs
             .iter()
-            .any(|e| e.code == code::PHASE_FORCE_OFF && e.param == u16::from(n)));
+            .filter(|e| e.code == code::PHASE_BEGIN_GREEN && e.param == 2)
+            .map(|e| e.at.0)
+            .collect();
+        assert_eq!(c2[2] - c2[1], u64::from(plan.cycle_ms));
     }
-    // Cycle = the plan's cycle (both rings balanced at the barriers).
-    let c1: Vec<u64> = evs
-        .iter()
-        .filter(|e| e.code == code::PHASE_BEGIN_GREEN && e.param == 1)
-        .map(|e| e.at.0)
-        .collect();
-    assert_eq!(c1[2] - c1[1], u64::from(plan.cycle_ms));
 }
 
 #[test]
@@ -523,4 +556,62 @@ fn buffer_interval_completes_the_pedestrian_clearance_before_any_conflicting_gre
             pd.clearance_ms
         );
     }
+}
+
+/// The Webster fail-safe runs each phase's vehicle split; a pressed push button lengthens that
+/// phase's green in that cycle to walk + pedestrian change interval, and only that phase's.
+#[test]
+fn fixed_time_serves_a_pressed_crossing_in_full_and_no_more() {
+    use greenwave::plan::webster;
+    let site = Site::parse(NEMA8, "x").unwrap();
+    let plan = webster::plan(&site, &webster::design_flows(&site));
+    let split = plan.green(p(2));
+    let pd = site.phase(p(2)).unwrap().ped.unwrap();
+    assert!(
+        split < pd.service_ms(),
+        "the split alone does not carry the crossing: {split}"
+    );
+    let mut e = Engine::new(Instant(0));
+    let mut ev = EventRing::new();
+    let mut evs = Vec::new();
+    let directive = Directive::Fixed {
+        green_ms: plan.green_ms,
+    };
+    for k in 0..3_000u64 {
+        let t = k * 100;
+        // Somebody presses 2's button once, at 100 s; every vehicle phase is called (fixed time).
+        let demand = Demand {
+            veh: set(&[1, 2, 3, 4, 5, 6, 7, 8]),
+            ped: if (100_000..100_100).contains(&t) {
+                set(&[2])
+            } else {
+                PhaseSet::EMPTY
+            },
+            ..Demand::default()
+        };
+        e.step(&site, Instant(t), &demand, &directive, &mut ev);
+        while let Some(x) = ev.pop() {
+            evs.push(x);
+        }
+    }
+    // Green lengths of phase 2, in order.
+    let mut greens = Vec::new();
+    let mut start = None;
+    for x in evs.iter().filter(|x| x.param == 2) {
+        match x.code {
+            code::PHASE_BEGIN_GREEN => start = Some(x.at.0),
+            code::PHASE_BEGIN_YELLOW => greens.extend(start.take().map(|s| (s, x.at.0 - s))),
+            _ => {}
+        }
+    }
+    let walk = first(&evs, code::PED_BEGIN_WALK, 2).expect("the crossing is served");
+    assert!(walk > 100_000);
+    for (s, g) in &greens {
+        if *s == walk {
+            assert!(*g >= u64::from(pd.service_ms()), "served cycle: {g} ms");
+        } else {
+            assert_eq!(*g, u64::from(split), "cycle at {s}: the split");
+        }
+    }
+    assert!(greens.len() >= 3, "{greens:?}");
 }

@@ -4,6 +4,7 @@
 
 use greenwave::events::persist::{Counters, Damage, FaultHistory, LearnedFlows, LoadOutcome, Store};
 use greenwave::monitor::{Fault, FaultKind};
+use greenwave::plan::hour::HourFlows;
 use greenwave::signal::frame::OutputFrame;
 use greenwave::signal::phase::PhaseId;
 use greenwave::time::Instant;
@@ -57,6 +58,15 @@ fn round_trip_of_every_record() {
     assert_eq!(faults.load(), (history(), LoadOutcome::Loaded));
     assert_eq!(counters.load(), (c, LoadOutcome::Loaded));
     assert_eq!(flows.load(), (l, LoadOutcome::Loaded));
+    // The last hour of trusted counts, four full bins and one being filled.
+    let mut hour: Store<HourFlows> = Store::new(&d).unwrap();
+    let mut h = HourFlows::default();
+    for k in 0..75u32 {
+        h.record(&[1 + k % 3, 14, 2, 12, 1, 15, 2, 11], 60_000);
+    }
+    assert_eq!(h.completed().len(), 4);
+    hour.save(&h).unwrap();
+    assert_eq!(hour.load(), (h, LoadOutcome::Loaded));
     let size = std::fs::metadata(faults.path()).unwrap().len();
     println!("fault history of 32 faults: {size} bytes on disk");
     let _ = std::fs::remove_dir_all(&d);

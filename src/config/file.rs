@@ -168,6 +168,11 @@ pub struct SiteSection {
     /// phase's yellow change and red clearance — counts towards it, MUTCD 4E.06 and Figure 4E-2).
     #[serde(default)]
     pub ped_clearance: Option<Spanned<String>>,
+    /// Protected/permissive left turns in the fixed-time (Webster) plan: "by-volume" (the default:
+    /// a left light enough to be served on its flashing yellow arrow runs permissive-only, the
+    /// others protected every cycle) or "protected" (every protected left every cycle).
+    #[serde(default)]
+    pub fixed_time_lefts: Option<Spanned<String>>,
     /// Event-log timestamps: "local" (the default; what ATSPM expects) or "utc".
     #[serde(default)]
     pub event_time: Option<Spanned<String>>,

@@ -196,6 +196,10 @@ pub struct SiteData {
     pub time_zone: heapless::String<64>,
     /// Event-log timestamps in UTC instead of local time.
     pub event_time_utc: bool,
+    /// The fixed-time plan runs every protected left every cycle (`fixed_time_lefts =
+    /// "protected"`); otherwise a left with a permissive display may run permissive-only when its
+    /// volume allows (`plan::webster`).
+    pub fixed_time_protected_lefts: bool,
     pub rings: heapless::Vec<Ring, MAX_RINGS>,
     /// Barrier groups in service order.
     pub groups: heapless::Vec<PhaseSet, MAX_GROUPS>,
@@ -331,6 +335,16 @@ impl Site {
     /// planner can run every valid site, so nothing needs validating again.
     pub fn with_planner(self, planner: PlannerKind) -> Site {
         Site(SiteData { planner, ..self.0 })
+    }
+
+    /// The same site with every protected left in its fixed-time plan every cycle, sized for all its
+    /// turners (`fixed_time_lefts = "protected"`): a fixed-time program built on the site's full
+    /// phase structure (SUMO's static baseline, a coordination pattern's splits).
+    pub fn with_protected_lefts_in_fixed_time(self) -> Site {
+        Site(SiteData {
+            fixed_time_protected_lefts: true,
+            ..self.0
+        })
     }
 
     /// The same site on another control tick (the SUMO bridge steps at SUMO's step length). The

@@ -206,6 +206,12 @@ pub fn start_state<R: Relays, W: Watchdog, S: Street>(
     {
         log::info!("Webster fail-safe plan timed with saturation flows measured before the restart");
     }
+    if !loaded.hour.completed().is_empty() && lp.controller.planner_mut().set_hour(site, &loaded.hour).is_ok() {
+        log::info!(
+            "Webster fail-safe plan designed on no less than the flows of the {} min of trusted detection before the restart",
+            loaded.hour.completed().len() as u32 * (crate::plan::hour::BIN_MS / 60_000)
+        );
+    }
     Ok(Kept {
         store: Box::new(keeper),
         base: loaded.counters,

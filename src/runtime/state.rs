@@ -4,7 +4,8 @@
 //! At start-up [`StateKeeper::start`] loads each record (a damaged or truncated file is reported and
 //! replaced by defaults, `events::persist`), and the learned flows seed the Webster fail-safe plan:
 //! after a reboot the fixed-time plan reflects the traffic measured before it, not only the design
-//! volumes. While running, the control thread offers snapshots through a fixed SPSC queue; the
+//! volumes, and never on less than the flows of the last hour of trusted detection
+//! (`plan::hour`). While running, the control thread offers snapshots through a fixed SPSC queue; the
 //! thread writes them atomically. Each file is saved on its own, so one that cannot be written
 //! (disk full, read-only medium, a directory in its place) does not keep the others from being
 //! saved. Every failed file is counted (here, and in the saved counters' `persist_failures`) and
@@ -14,6 +15,7 @@
 use crate::events::persist::{
     Counters, FaultHistory, LearnedFlows, LoadOutcome, PersistError, Record, SaturationFlows, Store,
 };
+use crate::plan::hour::HourFlows;
 use crate::runtime::controller::Controller;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
@@ -28,6 +30,7 @@ pub const STATE_QUEUE: usize = 4;
 pub struct StateSnapshot {
     pub flows: LearnedFlows,
     pub saturation: SaturationFlows,
+    pub hour: HourFlows,
     pub counters: Counters,
     pub faults: FaultHistory,
 }
@@ -51,6 +54,7 @@ impl StateSnapshot {
                 vphpl: *c.planner().saturation().vphpl(),
                 cycles: *c.planner().saturation().cycles(),
             },
+            hour: *c.planner().hour(),
             counters: Counters {
                 boots: base.boots,
                 ticks: base.ticks + s.ticks,
@@ -70,11 +74,12 @@ impl StateSnapshot {
 pub struct Loaded {
     pub flows: LearnedFlows,
     pub saturation: SaturationFlows,
+    pub hour: HourFlows,
     pub counters: Counters,
     pub faults: FaultHistory,
     /// One line per record: loaded / missing / damaged (why), with the level to log it at
     /// (damage is a warning: learned state was lost).
-    pub report: [(log::Level, String); 4],
+    pub report: [(log::Level, String); 5],
 }
 
 /// The state writer's counters, per file save. `Copy`, read without locks.
@@ -167,14 +172,17 @@ impl StateKeeper {
         let mut counters_store = Store::<Counters>::new(dir)?;
         let mut faults_store = Store::<FaultHistory>::new(dir)?;
         let mut saturation_store = Store::<SaturationFlows>::new(dir)?;
+        let mut hour_store = Store::<HourFlows>::new(dir)?;
         let (flows, fo) = flows_store.load();
         let (saturation, so) = saturation_store.load();
+        let (hour, po) = hour_store.load();
         let (mut counters, co) = counters_store.load();
         let (faults, ho) = faults_store.load();
         counters.boots += 1;
         let loaded = Loaded {
             flows,
             saturation,
+            hour,
             counters,
             faults,
             report: [
@@ -182,6 +190,7 @@ impl StateKeeper {
                 describe("counters", &counters_store, co),
                 describe("fault history", &faults_store, ho),
                 describe("saturation flows", &saturation_store, so),
+                describe("hourly flows", &hour_store, po),
             ],
         };
         // Allocated once at start-up and shared for the life of the process.
@@ -199,12 +208,14 @@ impl StateKeeper {
                     // Each file on its own: one that cannot be written does not stop the others.
                     save_file(&mut flows_store, &snap.flows, &sh);
                     save_file(&mut saturation_store, &snap.saturation, &sh);
+                    save_file(&mut hour_store, &snap.hour, &sh);
                     save_file(&mut faults_store, &snap.faults, &sh);
                     // The counters go last so they carry this run's failed saves, this round's too.
                     snap.counters.persist_failures += sh.failures.load(Ordering::Relaxed);
                     save_file(&mut counters_store, &snap.counters, &sh);
                     let failing = flows_store.fault().is_some()
                         || saturation_store.fault().is_some()
+                        || hour_store.fault().is_some()
                         || faults_store.fault().is_some()
                         || counters_store.fault().is_some();
                     sh.failing.store(failing, Ordering::Release);

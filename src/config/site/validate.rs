@@ -219,6 +219,18 @@ impl Validator<'_> {
                 ))
             }
         };
+        let fixed_time_protected_lefts = match s.fixed_time_lefts.as_ref().map(|v| (v, v.get_ref().as_str())) {
+            None | Some((_, "by-volume")) => false,
+            Some((_, "protected")) => true,
+            Some((v, other)) => {
+                return Err(self.err(
+                    v.span(),
+                    "site.fixed_time_lefts",
+                    format!("unknown fixed-time left-turn mode `{other}`"),
+                    "use \"by-volume\" (a light left with a flashing yellow arrow runs permissive-only in the fixed-time plan) or \"protected\" (every protected left every cycle)",
+                ))
+            }
+        };
         let event_time_utc = match s.event_time.as_ref().map(|v| (v, v.get_ref().as_str())) {
             None | Some((_, "local")) => false,
             Some((_, "utc")) => true,
@@ -498,6 +510,7 @@ impl Validator<'_> {
             detector_stale_ms,
             time_zone,
             event_time_utc,
+            fixed_time_protected_lefts,
             rings,
             groups,
             conflicts,

@@ -100,8 +100,10 @@ impl Engine {
         for ph in site.phases() {
             let p = ph.id;
             let green = greens.contains(p);
+            // Fixed time calls every phase the plan gives time; a phase planned at 0 (a left the
+            // plan runs permissive-only, `plan::webster::lefts`) is served only on a real call.
             let recall_call = matches!(ph.recall, Recall::Min | Recall::Max | Recall::Ped)
-                || matches!(directive, Directive::Fixed { .. });
+                || matches!(directive, Directive::Fixed { green_ms } if green_ms.get(p.index()).is_some_and(|g| *g > 0));
             // A button pressed while this crossing shows WALK needs no new service (the pedestrian
             // may go now); pressed during flashing DON'T WALK it is kept for the next service
             // (MUTCD 4E.06). Pedestrian recall calls only while the phase is not green.

@@ -94,6 +94,8 @@ pub struct WarmState {
     pub flows_vph: [f32; greenwave::limits::MAX_PHASES],
     pub saturation_vphpl: [f32; greenwave::limits::MAX_PHASES],
     pub saturation_cycles: [u32; greenwave::limits::MAX_PHASES],
+    /// The last hour's counts in 15-minute bins (the fail-safe never plans below the hour's flows).
+    pub hour: greenwave::plan::hour::HourFlows,
 }
 
 impl WarmState {
@@ -103,6 +105,7 @@ impl WarmState {
             flows_vph: *p.flows_vph(),
             saturation_vphpl: *p.saturation().vphpl(),
             saturation_cycles: *p.saturation().cycles(),
+            hour: *p.hour(),
         }
     }
 }
@@ -217,6 +220,9 @@ pub fn run(
         ctl.planner_mut()
             .set_saturation(&site, &w.saturation_vphpl, &w.saturation_cycles)
             .map_err(|bad| format!("{tag}: the warm-up's saturation flows were refused ({bad} veh/h per lane)"))?;
+        ctl.planner_mut()
+            .set_hour(&site, &w.hour)
+            .map_err(|e| format!("{tag}: the warm-up's peak flows were refused: {e}"))?;
     }
     let mut log = match &opts.events {
         Some(p) => {

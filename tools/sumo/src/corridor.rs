@@ -442,7 +442,7 @@ fn site_text(k: usize, vol: &[f64; 8], map: &str, cycle_range: (u32, u32), patte
     let mut s = format!(
         "# Main Street & {k}th Ave: signal {k} of the SUMO corridor (greenwave-sumo corridor), generated.\n\
          [site]\nname = \"Main St & {k}th Ave\"\ndevice_id = {k}\ntick_ms = 100\nrest = \"green\"\nplanner = \"adaptive\"\ntime_zone = \"UTC\"\n\
-         cycle_min_s = {}\ncycle_max_s = {}\nstartup_red_s = 4\nsaturation_flow_vphpl = 1800\nflash = \"red\"\ndetector_stale_s = 2\n\n\
+         cycle_min_s = {}\ncycle_max_s = {}\nstartup_red_s = 4\nsaturation_flow_vphpl = 1800\nflash = \"red\"\nfixed_time_lefts = \"protected\"\ndetector_stale_s = 2\n\n\
          [structure]\nrings = [[1, 2, 4], [5, 6, 8]]\nbarriers = [[1, 2, 5, 6], [4, 8]]\n\n",
         cycle_range.0, cycle_range.1
     );

@@ -549,7 +549,11 @@ fn bench(args: BenchArgs) -> Result<(), String> {
         };
         // SUMO's own controllers on the same phase structure. The fixed-time one is timed by
         // Webster from this demand (fair); actuated / delay_based use the site's min/max greens.
-        let plan = webster::plan(&site, &scenario::phase_flows(d));
+        // The static program keeps the site's phase structure: every protected left every cycle.
+        let plan = webster::plan(
+            &site.clone().with_protected_lefts_in_fixed_time(),
+            &scenario::phase_flows(d),
+        );
         let mut green = [0.0; 8];
         let mut min = [0.0; 8];
         let mut maxg = [0.0; 8];

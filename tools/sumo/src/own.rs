@@ -226,8 +226,9 @@ pub fn warm_up(
                     + unit
             };
             format!(
-                "flows {}; saturation flows measured {}",
+                "flows {}; flows of the last hour {}; saturation flows measured {}",
                 per_phase(&s.flows_vph, " veh/h"),
+                per_phase(&s.hour.hour_vph(), " veh/h"),
                 per_phase(&s.saturation_vphpl, " veh/h/lane (0 = design value)")
             )
         })

@@ -24,6 +24,9 @@
 //!
 //!    where `v_o` is the opposing flow (veh/h, all its lanes).
 //!
+//! A left that keeps its arrow also turns on the flashing arrow: its protected phase is sized for
+//! its flow less its permissive capacity in the plan ([`protected_residual`]).
+//!
 //! While the left is permissive-only, its flow ratio `q / s_p` counts towards the opposing through's
 //! green (both are served by it). A site that wants every protected left every cycle sets
 //! `fixed_time_lefts = "protected"`.
@@ -156,8 +159,10 @@ pub fn short_of_capacity(
 }
 
 /// The flows with each protected/permissive left (one with a permissive display that `plan` keeps
-/// protected, i.e. not in `omit`) reduced by the part its permissive period carries in `plan`, at
-/// most [`X_MAX`] of its permissive capacity. The others are unchanged.
+/// protected, i.e. not in `omit`) reduced by its permissive capacity in `plan`: HCM 2016 ch. 31
+/// credits the permitted period of a protected-permitted left in full. Unlike a permissive-only
+/// left (held to [`X_MAX`]), a turner the flashing period does not carry still has the arrow of
+/// the next cycle. The others are unchanged.
 pub fn protected_residual(
     site: &Site,
     flows_vph: &[f32; MAX_PHASES],
@@ -170,7 +175,7 @@ pub fn protected_residual(
         let Some(o) = ph.permissive else { continue };
         let cap = permissive_capacity_vph(site, flows_vph, sat_vphpl, plan, ph.id, o);
         if let Some(q) = out.get_mut(ph.id.index()) {
-            *q = (flow(flows_vph, ph.id) - X_MAX * cap).max(0.0);
+            *q = (flow(flows_vph, ph.id) - cap).max(0.0);
         }
     }
     out

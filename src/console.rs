@@ -800,6 +800,12 @@ fn render_timing<W: Write, T: ConsoleTarget + ?Sized>(o: &mut W, t: &T) {
             let _ = write!(o, " {}:{}", PhaseId::from_index(i).map_or(0, |p| p.number()), Secs(*ms));
         }
     }
+    if !plan.permissive_only.is_empty() {
+        let _ = write!(o, "; flashing arrow only:");
+        for p in plan.permissive_only.iter() {
+            let _ = write!(o, " {}", p.number());
+        }
+    }
     let _ = writeln!(o);
     if let Some(c) = plan.capped {
         let _ = writeln!(o, "{c}");

@@ -88,6 +88,8 @@ fn console_on_the_running_controller() {
         "mode run  planner webster",
         "NB through",
         "webster plan (actuated): cycle",
+        // The reference site's design-volume lefts run on their flashing arrow in fixed time.
+        "; flashing arrow only: 1 3 5 7",
         "begin yellow",
         "fya yellow",
         "slots 0/",

@@ -87,6 +87,8 @@ pub struct PlanView {
     pub cycle_ms: u32,
     /// Green split per phase index (0 for phases not in the plan).
     pub split_ms: [u32; MAX_PHASES],
+    /// Protected/permissive lefts the plan runs on their flashing yellow arrow only.
+    pub permissive_only: crate::phase::PhaseSet,
     /// What the planner is doing with it (`actuated`, `webster`, `webster (fail-safe: …)`).
     pub source: &'static str,
     /// Why the plan is not Webster's own (the demand did not fit the site's limits), if so.

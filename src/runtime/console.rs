@@ -104,6 +104,7 @@ impl ConsoleTarget for Bound<'_> {
         PlanView {
             cycle_ms: s.plan.cycle_ms,
             split_ms: s.plan.green_ms,
+            permissive_only: s.plan.permissive_only,
             source: s.plan_mode.name(),
             capped: s.plan.capped,
         }

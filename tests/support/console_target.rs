@@ -102,6 +102,7 @@ impl ConsoleTarget for FixedController {
         PlanView {
             cycle_ms: 84_000,
             split_ms,
+            permissive_only: greenwave::signal::phase::PhaseSet::EMPTY,
             source: "design volumes",
             capped: None,
         }

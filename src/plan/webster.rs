@@ -127,9 +127,8 @@ pub fn plan_with(site: &Site, flows_vph: &[f32; MAX_PHASES], sat_vphpl: &[f32; M
     let mut omit = lefts::candidates(site, flows_vph);
     // Each round returns a left that the plan cannot carry to protected service: at most one round
     // per phase.
-    let mut p = plan_omitting(site, flows_vph, sat_vphpl, PhaseSet::EMPTY);
+    let mut p = plan_omitting(site, flows_vph, sat_vphpl, omit);
     for _ in 0..MAX_PHASES {
-        p = plan_omitting(site, flows_vph, sat_vphpl, omit);
         let short = lefts::short_of_capacity(site, flows_vph, sat_vphpl, &p, omit);
         if short.is_empty() {
             break;

@@ -141,6 +141,24 @@ impl Validator<'_> {
         })
     }
 
+    /// A two-way keyword: absent or `words[0]` is false, `words[1]` true; anything else is refused
+    /// as an unknown `what`.
+    fn either(
+        &self,
+        v: &Option<Spanned<String>>,
+        field: &str,
+        words: [&str; 2],
+        what: &str,
+        fix: &str,
+    ) -> Result<bool, ConfigError> {
+        let Some(v) = v else { return Ok(false) };
+        match v.get_ref().as_str() {
+            w if w == words[0] => Ok(false),
+            w if w == words[1] => Ok(true),
+            other => Err(self.err(v.span(), field, format!("unknown {what} `{other}`"), fix)),
+        }
+    }
+
     fn flash(&self, v: &Spanned<String>, field: &str) -> Result<FlashColor, ConfigError> {
         match v.get_ref().as_str() {
             "red" => Ok(FlashColor::Red),
@@ -207,42 +225,27 @@ impl Validator<'_> {
                     .map_err(|_| self.err(z.span(), "site.time_zone", "time zone name too long", fix))?
             }
         };
-        let ped_buffer = match s.ped_clearance.as_ref().map(|v| (v, v.get_ref().as_str())) {
-            None | Some((_, "green")) => false,
-            Some((_, "buffer")) => true,
-            Some((v, other)) => {
-                return Err(self.err(
-                    v.span(),
-                    "site.ped_clearance",
-                    format!("unknown pedestrian clearance placement `{other}`"),
-                    "use \"green\" (all of it flashing DON'T WALK in the green) or \"buffer\" (the yellow and red clearance count towards it, MUTCD 4E.06)",
-                ))
-            }
-        };
-        let fixed_time_protected_lefts = match s.fixed_time_lefts.as_ref().map(|v| (v, v.get_ref().as_str())) {
-            None | Some((_, "by-volume")) => false,
-            Some((_, "protected")) => true,
-            Some((v, other)) => {
-                return Err(self.err(
-                    v.span(),
-                    "site.fixed_time_lefts",
-                    format!("unknown fixed-time left-turn mode `{other}`"),
-                    "use \"by-volume\" (a light left with a flashing yellow arrow runs permissive-only in the fixed-time plan) or \"protected\" (every protected left every cycle)",
-                ))
-            }
-        };
-        let event_time_utc = match s.event_time.as_ref().map(|v| (v, v.get_ref().as_str())) {
-            None | Some((_, "local")) => false,
-            Some((_, "utc")) => true,
-            Some((v, other)) => {
-                return Err(self.err(
-                    v.span(),
-                    "site.event_time",
-                    format!("unknown event time `{other}`"),
-                    "use \"local\" (the controller's local time, what ATSPM expects) or \"utc\"",
-                ))
-            }
-        };
+        let ped_buffer = self.either(
+            &s.ped_clearance,
+            "site.ped_clearance",
+            ["green", "buffer"],
+            "pedestrian clearance placement",
+            "use \"green\" (all of it flashing DON'T WALK in the green) or \"buffer\" (the yellow and red clearance count towards it, MUTCD 4E.06)",
+        )?;
+        let fixed_time_protected_lefts = self.either(
+            &s.fixed_time_lefts,
+            "site.fixed_time_lefts",
+            ["by-volume", "protected"],
+            "fixed-time left-turn mode",
+            "use \"by-volume\" (a light left with a flashing yellow arrow runs permissive-only in the fixed-time plan) or \"protected\" (every protected left every cycle)",
+        )?;
+        let event_time_utc = self.either(
+            &s.event_time,
+            "site.event_time",
+            ["local", "utc"],
+            "event time",
+            "use \"local\" (the controller's local time, what ATSPM expects) or \"utc\"",
+        )?;
 
         // Phases.
         let mut phases: [Option<PhaseTiming>; MAX_PHASES] = Default::default();

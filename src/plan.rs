@@ -149,7 +149,8 @@ pub struct Planner {
     /// Saturation flows measured at the stop line for the Webster plan.
     saturation: saturation::SaturationMeter,
     /// The counts of the last hour of trusted detection: the Webster plan is designed on the
-    /// larger of the hour's flows and the learned flows (`hour`).
+    /// larger of the hour's flows and the most recent quarter hour's (`hour`; the learned flows
+    /// until a quarter hour has completed).
     hour: hour::HourFlows,
     /// A coordination pattern runs (`coord`): its own events (131 with the pattern number, 132
     /// with its cycle) stand, so the planner's mode and Webster-cycle changes are not logged.

@@ -1,18 +1,24 @@
-//! The flows of the last hour of trusted detection: the fixed-time plan's longer memory.
+//! The flows of the last hour of trusted detection: the fixed-time plan's memory.
 //!
 //! The learned flows follow the last few trusted cycles (exponential smoothing). That is the right
-//! picture of the traffic *now*, but a fixed-time plan has to carry the traffic that comes after
-//! it too: when detection is lost in a lull, a Webster cycle planned on the lull overflows as soon
-//! as the demand rises again, and a cycle that is too short costs far more delay than one that is
-//! a little long (Webster's delay grows without bound as the degree of saturation nears 1, and
-//! only linearly with the cycle). Webster planned on hourly flows; so the plan is designed on, per
-//! phase, the larger of the learned flow and the flow of the last hour of trusted detection
-//! ([`HourFlows::design`]).
+//! picture of the traffic *now* for the planners that react every cycle, but a fixed-time plan has
+//! to carry the traffic that comes after it too, and three cycles of counts are noisy: a Webster
+//! plan designed on them takes every random burst for demand (a left turn counted at 341 veh/h
+//! where 227 veh/h arrived), and when detection is lost in a lull, a cycle planned on the lull
+//! overflows as soon as the demand rises again. A cycle that is too short costs far more delay
+//! than one that is a little long (Webster's delay grows without bound as the degree of saturation
+//! nears 1, and only linearly with the cycle).
+//!
+//! So the fixed-time plan is designed the way HCM 6th ed. ch. 19 sizes a signal, on 15-minute flow
+//! rates: per phase, the larger of the **last hour's** flow and the flow of the **most recent
+//! quarter hour** (the bin being filled once it covers [`RECENT_MS`], else the last completed
+//! bin) — the hour keeps a lull from shortening the cycle, the quarter hour lets a rising peak
+//! lengthen it ([`HourFlows::design`]). Until the first bin completes, the learned flows are all
+//! there is, and they are used.
 //!
 //! The history counts vehicles per phase over bins of [`BIN_MS`] of *trusted* time (a cycle with
 //! untrusted detection adds nothing, so a dead camera cannot age the memory) and keeps the last
-//! [`BINS`] completed bins, so the hour rolls on in quarter-hour steps. Until a bin completes, only
-//! the learned flows count.
+//! [`BINS`] completed bins, so the hour rolls on in quarter-hour steps.
 //!
 //! Fixed size, no allocation; O(phases × bins) per cycle.
 
@@ -23,6 +29,8 @@ use serde::{Deserialize, Serialize};
 pub const BIN_MS: u32 = 15 * 60 * 1000;
 /// Completed bins kept: one hour.
 pub const BINS: usize = 4;
+/// Trusted time after which the bin being filled stands for the most recent quarter hour.
+pub const RECENT_MS: u32 = 5 * 60 * 1000;
 
 /// Vehicles counted per phase over one bin of trusted time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,13 +134,28 @@ impl HourFlows {
         f
     }
 
-    /// The flows a fixed-time plan is designed on: per phase, the larger of the learned flow and
-    /// the flow of the last hour.
+    /// The most recent quarter hour: the bin being filled once it covers [`RECENT_MS`], else the
+    /// last completed bin (none before the first bin completes).
+    pub fn recent(&self) -> Option<&Bin> {
+        let last = self.completed().last()?;
+        Some(if self.current.ms >= RECENT_MS {
+            &self.current
+        } else {
+            last
+        })
+    }
+
+    /// The flows a fixed-time plan is designed on: per phase, the larger of the flow of the last
+    /// hour and that of the most recent quarter hour; the learned flows until a bin completes.
     pub fn design(&self, learned_vph: &[f32; MAX_PHASES]) -> [f32; MAX_PHASES] {
+        let Some(recent) = self.recent() else {
+            return *learned_vph;
+        };
         let mut f = self.hour_vph();
-        for (d, l) in f.iter_mut().zip(learned_vph.iter()) {
-            if l.is_finite() && *l > *d {
-                *d = *l;
+        for (i, d) in f.iter_mut().enumerate() {
+            let r = recent.rate_vph(i);
+            if r > *d {
+                *d = r;
             }
         }
         f
@@ -158,32 +181,43 @@ mod tests {
         c
     }
 
-    /// 60 s cycles: 15 cycles make a bin. The hour's flow averages the completed bins, the plan
-    /// never goes below it, and only the last hour is kept.
+    /// 60 s cycles: 15 cycles make a bin. The hour's flow averages the completed bins; the plan
+    /// never goes below it nor below the most recent quarter hour, and only the last hour is kept.
     #[test]
     fn the_plan_never_goes_below_the_last_hours_flow() {
         let mut h = HourFlows::default();
-        // 10 veh per minute = 600 veh/h for 14 minutes: no bin complete yet.
+        // 10 veh per minute = 600 veh/h for 14 minutes: no bin complete yet, the learned flows
+        // are all there is.
         for _ in 0..14 {
             h.record(&counts(10), 60_000);
         }
         assert_eq!(h.hour_vph()[1], 0.0);
+        assert!(h.recent().is_none());
         assert_eq!(h.design(&counts_f(300.0))[1], 300.0);
         h.record(&counts(10), 60_000);
         assert_eq!(h.completed().len(), 1);
         assert!((h.hour_vph()[1] - 600.0).abs() < 0.01);
-        // A busier quarter (15 veh/min = 900 veh/h), then a lull (5 veh/min = 300 veh/h).
-        for _ in 0..15 {
+        // Once a bin has completed, a burst in the last few cycles (the learned flow) no longer
+        // sizes the plan: the quarter hours do.
+        assert!((h.design(&counts_f(1_000.0))[1] - 600.0).abs() < 0.01);
+        // A busier quarter (15 veh/min = 900 veh/h): 4 minutes into it the last completed bin is
+        // still the recent one, from 5 minutes on the busy bin being filled is.
+        for _ in 0..4 {
             h.record(&counts(15), 60_000);
         }
+        assert!((h.design(&counts_f(0.0))[1] - 600.0).abs() < 0.01);
+        h.record(&counts(15), 60_000);
+        assert!((h.design(&counts_f(0.0))[1] - 900.0).abs() < 0.01);
+        for _ in 0..10 {
+            h.record(&counts(15), 60_000);
+        }
+        // Then a lull (5 veh/min = 300 veh/h).
         for _ in 0..15 {
             h.record(&counts(5), 60_000);
         }
         assert!((h.hour_vph()[1] - 600.0).abs() < 0.01);
-        // The lull's learned flow (300) does not size the plan; the hour does.
+        // The lull's quarter hour (300) does not size the plan; the hour does.
         assert!((h.design(&counts_f(300.0))[1] - 600.0).abs() < 0.01);
-        // A learned flow above the hour's wins.
-        assert_eq!(h.design(&counts_f(1_000.0))[1], 1_000.0);
         // Three more quiet quarters push the busy ones out of the hour.
         for _ in 0..45 {
             h.record(&counts(5), 60_000);

@@ -225,11 +225,18 @@ pub fn warm_up(
                     .join(", ")
                     + unit
             };
+            let design = s.hour.design(&s.flows_vph);
+            let plan = greenwave::plan::webster::plan_with(&own.site, &design, &s.saturation_vphpl);
+            let greens: Vec<f32> = plan.green_ms.iter().map(|g| *g as f32).collect();
             format!(
-                "flows {}; flows of the last hour {}; saturation flows measured {}",
+                "flows {}; flows of the last hour {}; saturation flows measured {}; \
+                 the fail-safe plan: designed on {}, cycle {:.1} s, greens {}",
                 per_phase(&s.flows_vph, " veh/h"),
                 per_phase(&s.hour.hour_vph(), " veh/h"),
-                per_phase(&s.saturation_vphpl, " veh/h/lane (0 = design value)")
+                per_phase(&s.saturation_vphpl, " veh/h/lane (0 = design value)"),
+                per_phase(&design, " veh/h"),
+                plan.cycle_ms as f32 / 1000.0,
+                per_phase(&greens.iter().map(|g| g / 1000.0).collect::<Vec<_>>(), " s")
             )
         })
     );

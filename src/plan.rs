@@ -197,7 +197,7 @@ impl Planner {
     /// The Webster plan from the learned flows, the flows of the last hour and the measured
     /// saturation flows.
     fn replan(&self, site: &Site) -> WebsterPlan {
-        webster::plan_with(site, &self.hour.design(&self.flows_vph), self.saturation.vphpl())
+        webster::plan_with(site, &self.hour.design(&self.flows_vph), &self.saturation.for_plan())
     }
 
     /// A coordination pattern runs (true) or not: see the `coordinated` field.
@@ -628,7 +628,7 @@ impl Planner {
             return; // exhaustion is counted by the pool; the old plan stays
         };
         guard.start();
-        let sat = *self.saturation.vphpl();
+        let sat = self.saturation.for_plan();
         let result = guard.ctx().map(|mut ctx| {
             let p = webster::plan_with(site, &self.hour.design(&ctx.flows_vph), &sat);
             ctx.plan = Some(p);

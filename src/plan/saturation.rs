@@ -13,7 +13,19 @@
 //!   while the headway stays at most [`MAX_SATURATED_HEADWAY_MS`] (a longer gap means the queue
 //!   has discharged and arrivals, not saturation, set the pace — the measurement of that green
 //!   ends there);
-//! - a green with at least [`MIN_HEADWAYS`] such headways gives one sample per lane.
+//! - a green with at least [`MIN_HEADWAYS`] such headways gives one sample per lane;
+//! - **a green that stays saturated to its end** — it lasted at least [`MIN_FULL_GREEN_MS`] and a
+//!   queue of more than one vehicle still stands on the lane when it ends (a camera zone or
+//!   lane-area detector sees the queue; a loop alone cannot) — gives instead the lane's discharge
+//!   over the whole green: `h = (g − l1) / n` for the `n` vehicles it counted in the green `g`,
+//!   with HCM's start-up lost time `l1` = [`STARTUP_LOST_MS`]. The first rule stops at the first
+//!   long gap; in a shared lane that gap is a turner waiting for a gap in the opposing flow or
+//!   for people on the crosswalk with the queue held behind it, so the first rule measures only
+//!   the through vehicles' headways (a shared side-street lane measured at 1,750-1,850 veh/h while
+//!   it discharged about half of that). Over a green that never ran out of queue every such wait
+//!   is in the count: this is the prevailing saturation flow of the lane with its turning and
+//!   pedestrian effects (what HCM 6th ed. ch. 19's `f_LT`, `f_RT` and `f_Lpb`/`f_Rpb` model),
+//!   which is what the Webster plan needs.
 //!
 //! At each cycle boundary whose cycle had fully trusted detection, the phase's samples are averaged,
 //! checked against [`SAT_MIN_VPHPL`]..=[`MAX_FLOW_VPHPL`] (outside is a counting fault, refused and
@@ -26,7 +38,7 @@
 
 use super::webster::MAX_FLOW_VPHPL;
 use crate::config::Site;
-use crate::detect::DetectorSnapshot;
+use crate::detect::{DetectorSnapshot, JAM_SPACING_M};
 use crate::limits::{MAX_DETECTORS, MAX_PHASES};
 use crate::phase::PhaseId;
 use crate::signal::engine::{Engine, Interval};
@@ -38,6 +50,17 @@ pub const STARTUP_VEHICLES: u16 = 4;
 pub const MAX_SATURATED_HEADWAY_MS: u64 = 3_500;
 /// Headways one green must give before it counts as a sample.
 pub const MIN_HEADWAYS: u16 = 3;
+/// A green this long that ends over a standing queue measures the lane's discharge over the whole
+/// green.
+pub const MIN_FULL_GREEN_MS: u64 = 20_000;
+/// Start-up lost time of a green, ms (HCM 6th ed. ch. 19 default `l1`).
+pub const STARTUP_LOST_MS: u64 = 2_000;
+/// Standing vehicles above which a lane still holds a queue.
+pub const QUEUED_VEHICLES: f32 = 1.0;
+/// Trusted cycles with samples before a phase's measured figure replaces the design value: one
+/// green is an anecdote (a single saturated green on a light side street is the one in which
+/// somebody crossed in front of the first turner).
+pub const MIN_CYCLES: u32 = 3;
 /// Lowest believable saturation flow per lane, veh/h: a shared lane whose turners yield to heavy
 /// opposing flow and to pedestrians still discharges several hundred vehicles an hour.
 pub const SAT_MIN_VPHPL: f32 = 400.0;
@@ -47,8 +70,10 @@ pub const SAT_MIN_VPHPL: f32 = 400.0;
 struct Lane {
     /// The green being measured (its start), if it started over a waiting vehicle.
     green: Option<Instant>,
-    /// Vehicles crossed since the green started.
+    /// Vehicles crossed since the green started, while measuring headways.
     crossed: u16,
+    /// Every vehicle crossed in the green.
+    all: u16,
     last_cross: Instant,
     /// Sum and number of saturated headways in this green (vehicles after the start-up ones).
     sum_ms: u64,
@@ -101,6 +126,11 @@ impl SaturationMeter {
     /// Trusted cycles that measured each phase.
     pub fn cycles(&self) -> &[u32; MAX_PHASES] {
         &self.cycles
+    }
+
+    /// The figures the plan uses ([`for_plan`]).
+    pub fn for_plan(&self) -> [f32; MAX_PHASES] {
+        for_plan(&self.vphpl, &self.cycles)
     }
 
     /// Cycle figures refused as not traffic.
@@ -169,12 +199,14 @@ impl SaturationMeter {
             } else {
                 0
             };
+            let queue_m = det.queue_m.get(i).copied().unwrap_or(0.0);
+            let queued = queue_m.is_finite() && queue_m / JAM_SPACING_M > QUEUED_VEHICLES;
             match (green_since, lane.green) {
                 (Some(since), Some(g)) if since == g => {}
                 (Some(since), _) => {
                     // A new green: measured only if a vehicle waits at the line as it starts.
                     if lane.green.is_some() {
-                        finish(lane, d.phase, &mut self.cycle_sum_ms, &mut self.cycle_n);
+                        finish(lane, now, queued, d.phase, &mut self.cycle_sum_ms, &mut self.cycle_n);
                     }
                     *lane = Lane::default();
                     if det.presence.contains(i) && now.since(since) <= 1_000 {
@@ -183,30 +215,15 @@ impl SaturationMeter {
                     }
                 }
                 (None, Some(_)) => {
-                    finish(lane, d.phase, &mut self.cycle_sum_ms, &mut self.cycle_n);
+                    finish(lane, now, queued, d.phase, &mut self.cycle_sum_ms, &mut self.cycle_n);
                     *lane = Lane::default();
                 }
                 (None, None) => {}
             }
-            if lane.green.is_some() && !lane.done && crossed > 0 {
-                // Vehicles that crossed within this tick share its time evenly.
-                let span = now.since(lane.last_cross);
-                let each = span / u64::from(crossed);
-                for _ in 0..crossed.min(64) {
-                    lane.crossed = lane.crossed.saturating_add(1);
-                    if lane.crossed > STARTUP_VEHICLES {
-                        if each > MAX_SATURATED_HEADWAY_MS {
-                            lane.done = true;
-                            break;
-                        }
-                        lane.sum_ms += each;
-                        lane.headways = lane.headways.saturating_add(1);
-                    }
-                }
-                lane.last_cross = now;
-            } else if lane.green.is_some() && !lane.done && now.since(lane.last_cross) > MAX_SATURATED_HEADWAY_MS {
-                lane.done = lane.crossed > 0;
+            if lane.green.is_some() {
+                lane.all = lane.all.saturating_add(crossed);
             }
+            lane.step(now, crossed);
         }
         self.last_counts = det.counts;
         self.counts_valid = true;
@@ -242,13 +259,74 @@ impl SaturationMeter {
     }
 }
 
-/// Ends a green's measurement: a lane with enough saturated headways gives a sample.
-fn finish(lane: &Lane, phase: PhaseId, sums: &mut [f64; MAX_PHASES], ns: &mut [u32; MAX_PHASES]) {
-    if lane.headways >= MIN_HEADWAYS {
-        if let (Some(s), Some(n)) = (sums.get_mut(phase.index()), ns.get_mut(phase.index())) {
-            *s += lane.sum_ms as f64 / f64::from(lane.headways);
-            *n += 1;
+/// Measured figures by phase index as the plan uses them: 0 (the design value) for a phase
+/// measured in fewer than [`MIN_CYCLES`] trusted cycles.
+pub fn for_plan(vphpl: &[f32; MAX_PHASES], cycles: &[u32; MAX_PHASES]) -> [f32; MAX_PHASES] {
+    let mut out = [0.0; MAX_PHASES];
+    for ((o, v), c) in out.iter_mut().zip(vphpl.iter()).zip(cycles.iter()) {
+        if *c >= MIN_CYCLES {
+            *o = *v;
         }
+    }
+    out
+}
+
+impl Lane {
+    /// One tick of a measured green: `crossed` vehicles crossed the counter since the last tick.
+    /// Headways are measured from the fifth vehicle on, until the first gap over
+    /// [`MAX_SATURATED_HEADWAY_MS`].
+    fn step(&mut self, now: Instant, crossed: u16) {
+        if self.green.is_none() || self.done {
+            return;
+        }
+        if crossed > 0 {
+            // Vehicles that crossed within this tick share its time evenly.
+            let span = now.since(self.last_cross);
+            let each = span / u64::from(crossed);
+            for _ in 0..crossed.min(64) {
+                self.crossed = self.crossed.saturating_add(1);
+                if self.crossed > STARTUP_VEHICLES {
+                    if each > MAX_SATURATED_HEADWAY_MS {
+                        self.done = true;
+                        break;
+                    }
+                    self.sum_ms += each;
+                    self.headways = self.headways.saturating_add(1);
+                }
+            }
+            self.last_cross = now;
+        } else if now.since(self.last_cross) > MAX_SATURATED_HEADWAY_MS {
+            self.done = self.crossed > 0;
+        }
+    }
+
+    /// The mean saturated headway of the green that ends at `end`, ms, if it gives a sample:
+    /// `queued` = a queue still stands on the lane as it ends.
+    fn sample_ms(&self, end: Instant, queued: bool) -> Option<f64> {
+        let g = end.since(self.green?);
+        if queued && g >= MIN_FULL_GREEN_MS && self.all > 0 {
+            return Some((g - STARTUP_LOST_MS) as f64 / f64::from(self.all));
+        }
+        (self.headways >= MIN_HEADWAYS).then(|| self.sum_ms as f64 / f64::from(self.headways))
+    }
+}
+
+/// Ends a green's measurement at `end`: a lane that gives a sample adds it to its phase's.
+fn finish(
+    lane: &Lane,
+    end: Instant,
+    queued: bool,
+    phase: PhaseId,
+    sums: &mut [f64; MAX_PHASES],
+    ns: &mut [u32; MAX_PHASES],
+) {
+    if let (Some(h), Some(s), Some(n)) = (
+        lane.sample_ms(end, queued),
+        sums.get_mut(phase.index()),
+        ns.get_mut(phase.index()),
+    ) {
+        *s += h;
+        *n += 1;
     }
 }
 
@@ -269,6 +347,68 @@ mod tests {
         assert!(m.restore(&v, &[0; MAX_PHASES]).is_err());
         assert_eq!(m.rejected(), 2);
         assert_eq!(m.vphpl()[1], 1_650.0, "a refused set leaves the figures as they were");
+    }
+
+    /// A shared lane's green: 4 start-up vehicles, then through vehicles at 2 s with a turner
+    /// holding the queue for 10 s as every 5th. `queued_at_end`: whether the queue still stands
+    /// as the green ends, 40 s after it began.
+    fn shared_lane_green(queued_at_end: bool) -> Option<f64> {
+        let mut lane = Lane {
+            green: Some(Instant::ZERO),
+            last_cross: Instant::ZERO,
+            ..Lane::default()
+        };
+        let mut t = 0u64;
+        let mut k = 0u32;
+        while t < 40_000 {
+            k += 1;
+            let h = if k <= 4 {
+                2_500
+            } else if (k - 4).is_multiple_of(5) {
+                10_000
+            } else {
+                2_000
+            };
+            if t + h > 40_000 {
+                break;
+            }
+            // 100 ms ticks through the gap, then the crossing (what `observe` does per lane).
+            for tick in (t + 100..t + h).step_by(100) {
+                lane.step(Instant(tick), 0);
+            }
+            t += h;
+            lane.all = lane.all.saturating_add(1);
+            lane.step(Instant(t), 1);
+        }
+        lane.sample_ms(Instant(40_000), queued_at_end)
+    }
+
+    #[test]
+    fn a_green_saturated_to_its_end_measures_the_shared_lanes_discharge() {
+        // Over the whole green: 13 vehicles crossed in 40 s (4 at 2.5 s, then 2-s headways and a
+        // 10-s wait as every 5th). h = (40 − 2) / 13 = 2.923 s: 1,232 veh/h/ln, what the lane
+        // carried.
+        let full = shared_lane_green(true).unwrap();
+        assert!((full - 38_000.0 / 13.0).abs() < 1.0, "{full}");
+        // The queue had gone at the end: the headway rule, which stops at the first long gap and
+        // sees only the through vehicles' 2 s (1,800 veh/h/ln).
+        assert_eq!(shared_lane_green(false), Some(2_000.0));
+    }
+
+    #[test]
+    fn a_figure_from_fewer_than_three_cycles_is_not_planned_on() {
+        let mut m = SaturationMeter::new();
+        m.cycle_sum_ms[3] = 4_500.0; // 800 veh/h/ln from one saturated green
+        m.cycle_n[3] = 1;
+        m.cycle_boundary(true, 0.2);
+        assert_eq!(m.vphpl()[3], 800.0);
+        assert_eq!(m.for_plan()[3], 0.0, "the design value until three cycles measured it");
+        for _ in 0..2 {
+            m.cycle_sum_ms[3] = 4_500.0;
+            m.cycle_n[3] = 1;
+            m.cycle_boundary(true, 0.2);
+        }
+        assert_eq!(m.for_plan()[3], 800.0);
     }
 
     #[test]

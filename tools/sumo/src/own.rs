@@ -226,7 +226,8 @@ pub fn warm_up(
                     + unit
             };
             let design = s.hour.design(&s.flows_vph);
-            let plan = greenwave::plan::webster::plan_with(&own.site, &design, &s.saturation_vphpl);
+            let sat = greenwave::plan::saturation::for_plan(&s.saturation_vphpl, &s.saturation_cycles);
+            let plan = greenwave::plan::webster::plan_with(&own.site, &design, &sat);
             let greens: Vec<f32> = plan.green_ms.iter().map(|g| *g as f32).collect();
             format!(
                 "flows {}; flows of the last hour {}; saturation flows measured {}; \

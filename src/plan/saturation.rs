@@ -36,6 +36,7 @@
 //! Fixed-size state; [`SaturationMeter::observe`] does constant work per detector and allocates
 //! nothing.
 
+use super::adaptive::QUEUED_VEHICLES;
 use super::webster::MAX_FLOW_VPHPL;
 use crate::config::Site;
 use crate::detect::{DetectorSnapshot, JAM_SPACING_M};
@@ -55,8 +56,6 @@ pub const MIN_HEADWAYS: u16 = 3;
 pub const MIN_FULL_GREEN_MS: u64 = 20_000;
 /// Start-up lost time of a green, ms (HCM 6th ed. ch. 19 default `l1`).
 pub const STARTUP_LOST_MS: u64 = 2_000;
-/// Standing vehicles above which a lane still holds a queue.
-pub const QUEUED_VEHICLES: f32 = 1.0;
 /// Trusted cycles with samples before a phase's measured figure replaces the design value: one
 /// green is an anecdote (a single saturated green on a light side street is the one in which
 /// somebody crossed in front of the first turner).

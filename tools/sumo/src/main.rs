@@ -47,9 +47,61 @@ struct ScenarioResult {
     controllers: Vec<ControllerResult>,
 }
 
+/// One seed's scenarios, when the bench ran on several.
+#[derive(Serialize)]
+struct SeedReport {
+    seed: u64,
+    scenarios: Vec<ScenarioResult>,
+}
+
 #[derive(Serialize)]
 struct Report {
+    /// The means over `seeds` (the one seed's rows when only one ran).
     scenarios: Vec<ScenarioResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    seeds: Vec<SeedReport>,
+}
+
+impl own::SeedRow for ControllerResult {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Means of the per-seed means; wall time totalled; camera presence agreement averaged.
+    fn mean(rows: &[&ControllerResult]) -> ControllerResult {
+        let mean = |f: fn(&ControllerResult) -> f64| own::field_mean(rows, f);
+        let cameras: Vec<&ControllerResult> = rows
+            .iter()
+            .copied()
+            .filter(|r| r.presence_agreement.is_some())
+            .collect();
+        ControllerResult {
+            name: rows.first().map(|r| r.name.clone()).unwrap_or_default(),
+            vehicles: mean(|r| r.vehicles as f64).round() as u64,
+            mean_time_loss_s: mean(|r| r.mean_time_loss_s),
+            mean_depart_delay_s: mean(|r| r.mean_depart_delay_s),
+            mean_waiting_s: mean(|r| r.mean_waiting_s),
+            score_s: mean(|r| r.score_s),
+            wall_s: rows.iter().map(|r| r.wall_s).sum(),
+            steps_per_s: mean(|r| r.steps_per_s),
+            greenwave: None,
+            presence_agreement: (!cameras.is_empty())
+                .then(|| own::field_mean(&cameras, |r| r.presence_agreement.unwrap_or(0.0))),
+        }
+    }
+}
+
+impl own::SeedScenario for ScenarioResult {
+    type Row = ControllerResult;
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn rows(&self) -> &[ControllerResult] {
+        &self.controllers
+    }
+    fn with_rows(name: String, controllers: Vec<ControllerResult>) -> Self {
+        ScenarioResult { name, controllers }
+    }
 }
 
 /// greenwave against Eclipse SUMO: reference scenarios, benchmark, training
@@ -152,12 +204,27 @@ struct BenchArgs {
     /// saturation flow, learning as it runs) instead of as the fail-safe after a warm-up.
     #[arg(long)]
     no_warmup: bool,
+    /// Run the whole bench once per seed and add the table of the means: SUMO's traffic is
+    /// random, one seed is one draw of each demand [default: --seed].
+    #[arg(long, value_name = "N[,N..]", value_delimiter = ',', conflicts_with = "seed")]
+    seeds: Vec<u64>,
     #[command(flatten)]
     own: own::OwnArgs,
     #[command(flatten)]
     camera: CameraArgs,
     #[command(flatten)]
     common: Common,
+}
+
+impl BenchArgs {
+    /// The seeds to run: `--seeds`, else the one `--seed`.
+    fn seeds(&self) -> Vec<u64> {
+        if self.seeds.is_empty() {
+            vec![self.common.seed]
+        } else {
+            self.seeds.clone()
+        }
+    }
 }
 
 /// Cameras in the loop.
@@ -523,7 +590,6 @@ fn bench(args: BenchArgs) -> Result<(), String> {
         &files.additional(),
     )?;
     let links = scenario::links(&files.net)?;
-    let seed = args.common.seed;
     let which = args.scenario.as_str();
     let all = scenario::demands();
     let chosen: Vec<_> = if which == "all" {
@@ -540,44 +606,52 @@ fn bench(args: BenchArgs) -> Result<(), String> {
     };
     let planners = &args.planners;
     let baselines = &args.baselines;
-    let mut report = Report { scenarios: Vec::new() };
-    for d in &chosen {
-        let routes = scenario::write_routes(d, &dir)?;
-        let mut res = ScenarioResult {
-            name: d.name.to_string(),
-            controllers: Vec::new(),
-        };
-        // SUMO's own controllers on the same phase structure. The fixed-time one is timed by
-        // Webster from this demand (fair); actuated / delay_based use the site's min/max greens.
-        // The static program keeps the site's phase structure: every protected left every cycle.
-        let plan = webster::plan(
-            &site.clone().with_protected_lefts_in_fixed_time(),
-            &scenario::phase_flows(d),
-        );
-        let mut green = [0.0; 8];
-        let mut min = [0.0; 8];
-        let mut maxg = [0.0; 8];
-        let mut yellow = [0.0; 8];
-        let mut red = [0.0; 8];
-        let mut perm = [None; 8];
-        for ph in site.phases() {
-            let i = ph.id.index();
-            perm[i] = ph.permissive.map(|o| o.number());
-            green[i] = f64::from(plan.green_ms[i]) / 1000.0;
-            min[i] = f64::from(ph.min_green_ms) / 1000.0;
-            maxg[i] = f64::from(ph.max_green_ms) / 1000.0;
-            yellow[i] = f64::from(ph.yellow_ms) / 1000.0;
-            red[i] = f64::from(ph.red_clear_ms) / 1000.0;
+    let seeds = args.seeds();
+    let multi = seeds.len() > 1;
+    let mut per_seed = Vec::new();
+    for &seed in &seeds {
+        let seeded = |tag: String| if multi { format!("{tag}-seed{seed}") } else { tag };
+        if multi {
+            eprintln!("seed {seed}");
         }
-        // SUMO's controllers run the site's heads: protected/permissive left turns where the site
-        // has flashing-yellow-arrow heads.
-        let site_lefts = if perm.iter().any(Option::is_some) {
-            scenario::Lefts::ProtectedPermissive(perm)
-        } else {
-            scenario::Lefts::Protected
-        };
-        for b in baselines {
-            let prog = match b.as_str() {
+        let mut report = Vec::new();
+        for d in &chosen {
+            let routes = scenario::write_routes(d, &dir)?;
+            let mut res = ScenarioResult {
+                name: d.name.to_string(),
+                controllers: Vec::new(),
+            };
+            // SUMO's own controllers on the same phase structure. The fixed-time one is timed by
+            // Webster from this demand (fair); actuated / delay_based use the site's min/max greens.
+            // The static program keeps the site's phase structure: every protected left every cycle.
+            let plan = webster::plan(
+                &site.clone().with_protected_lefts_in_fixed_time(),
+                &scenario::phase_flows(d),
+            );
+            let mut green = [0.0; 8];
+            let mut min = [0.0; 8];
+            let mut maxg = [0.0; 8];
+            let mut yellow = [0.0; 8];
+            let mut red = [0.0; 8];
+            let mut perm = [None; 8];
+            for ph in site.phases() {
+                let i = ph.id.index();
+                perm[i] = ph.permissive.map(|o| o.number());
+                green[i] = f64::from(plan.green_ms[i]) / 1000.0;
+                min[i] = f64::from(ph.min_green_ms) / 1000.0;
+                maxg[i] = f64::from(ph.max_green_ms) / 1000.0;
+                yellow[i] = f64::from(ph.yellow_ms) / 1000.0;
+                red[i] = f64::from(ph.red_clear_ms) / 1000.0;
+            }
+            // SUMO's controllers run the site's heads: protected/permissive left turns where the site
+            // has flashing-yellow-arrow heads.
+            let site_lefts = if perm.iter().any(Option::is_some) {
+                scenario::Lefts::ProtectedPermissive(perm)
+            } else {
+                scenario::Lefts::Protected
+            };
+            for b in baselines {
+                let prog = match b.as_str() {
                 "static" => scenario::program(&links, "static", site_lefts, &green, &min, &yellow, &red),
                 "actuated" | "delay_based" => scenario::program(&links, b, site_lefts, &maxg, &min, &yellow, &red),
                 "actuated_protected" => scenario::program(
@@ -604,101 +678,125 @@ fn bench(args: BenchArgs) -> Result<(), String> {
                     ))
                 }
             };
-            let pf = dir.join(format!("{}-{b}.add.xml", d.name));
-            std::fs::write(&pf, prog).map_err(|e| e.to_string())?;
-            let tag = format!("{}-sumo-{b}", d.name);
-            let (trip, wall) = run_baseline(&home, &files, &routes, &pf, seed, &dir, &tag)?;
-            let s = sumo::read_tripinfo(&trip)?;
-            let name = match b.as_str() {
-                "static" => "sumo static (Webster)".to_string(),
-                "actuated_protected" => "sumo actuated, protected lefts".to_string(),
-                "actuated_permissive" => "sumo actuated, permissive lefts".to_string(),
-                _ => format!("sumo {b}"),
-            };
-            eprintln!(
-                "{:<11} {:<26} score {:6.1} s",
-                d.name,
-                name,
-                s.mean_time_loss_s + s.mean_depart_delay_s
-            );
-            res.controllers.push(ControllerResult {
-                name,
-                vehicles: s.vehicles,
-                mean_time_loss_s: s.mean_time_loss_s,
-                mean_depart_delay_s: s.mean_depart_delay_s,
-                mean_waiting_s: s.mean_waiting_s,
-                score_s: s.mean_time_loss_s + s.mean_depart_delay_s,
-                wall_s: wall,
-                steps_per_s: 0.0,
-                greenwave: None,
-                presence_agreement: None,
-            });
-        }
-        let variants: &[bool] = if args.camera.camera { &[false, true] } else { &[false] };
-        for (p, cam) in planners.iter().flat_map(|p| variants.iter().map(move |c| (p, *c))) {
-            let mut opts = planner_opts(*p, args.common.model.as_deref())?;
-            let suffix = if cam { " camera" } else { "" };
-            if cam {
-                opts.camera = args.camera.options(seed);
-            }
-            let tag = format!("{}-greenwave-{}{}", d.name, p.name(), suffix.replace(' ', "-"));
-            let (trip, rep) = bridge::run(
-                &home,
-                &site,
-                &files,
-                std::slice::from_ref(&routes),
-                seed,
-                &dir,
-                &tag,
-                &opts,
-            )?;
-            let s = sumo::read_tripinfo(&trip)?;
-            eprintln!(
-                "{:<11} {:<26} score {:6.1} s  ({:.0} steps/s)",
-                d.name,
-                format!("greenwave {}{suffix}", p.name()),
-                s.mean_time_loss_s + s.mean_depart_delay_s,
-                rep.steps_per_s
-            );
-            if let Some(c) = &rep.camera {
+                let pf = dir.join(format!("{}-{b}.add.xml", d.name));
+                std::fs::write(&pf, prog).map_err(|e| e.to_string())?;
+                let tag = seeded(format!("{}-sumo-{b}", d.name));
+                let (trip, wall) = run_baseline(&home, &files, &routes, &pf, seed, &dir, &tag)?;
+                let s = sumo::read_tripinfo(&trip)?;
+                let name = match b.as_str() {
+                    "static" => "sumo static (Webster)".to_string(),
+                    "actuated_protected" => "sumo actuated, protected lefts".to_string(),
+                    "actuated_permissive" => "sumo actuated, permissive lefts".to_string(),
+                    _ => format!("sumo {b}"),
+                };
                 eprintln!(
-                    "{:<11} {:<26} cameras ({}) presence agreement {:.1} %",
+                    "{:<11} {:<26} score {:6.1} s",
                     d.name,
-                    "",
-                    c.conditions,
-                    100.0 * c.presence_agreement
+                    name,
+                    s.mean_time_loss_s + s.mean_depart_delay_s
                 );
+                res.controllers.push(ControllerResult {
+                    name,
+                    vehicles: s.vehicles,
+                    mean_time_loss_s: s.mean_time_loss_s,
+                    mean_depart_delay_s: s.mean_depart_delay_s,
+                    mean_waiting_s: s.mean_waiting_s,
+                    score_s: s.mean_time_loss_s + s.mean_depart_delay_s,
+                    wall_s: wall,
+                    steps_per_s: 0.0,
+                    greenwave: None,
+                    presence_agreement: None,
+                });
             }
-            if *p == PlannerKind::Learned {
-                let n = (rep.learned_confident + rep.learned_deferred).max(1);
+            let variants: &[bool] = if args.camera.camera { &[false, true] } else { &[false] };
+            for (p, cam) in planners.iter().flat_map(|p| variants.iter().map(move |c| (p, *c))) {
+                let mut opts = planner_opts(*p, args.common.model.as_deref())?;
+                let suffix = if cam { " camera" } else { "" };
+                if cam {
+                    opts.camera = args.camera.options(seed);
+                }
+                let tag = seeded(format!("{}-greenwave-{}{}", d.name, p.name(), suffix.replace(' ', "-")));
+                let (trip, rep) = bridge::run(
+                    &home,
+                    &site,
+                    &files,
+                    std::slice::from_ref(&routes),
+                    seed,
+                    &dir,
+                    &tag,
+                    &opts,
+                )?;
+                let s = sumo::read_tripinfo(&trip)?;
                 eprintln!(
-                    "{:<11} {:<26} table decided {:.0} % of {} green-ticks (adaptive the rest)",
+                    "{:<11} {:<26} score {:6.1} s  ({:.0} steps/s)",
                     d.name,
-                    "",
-                    100.0 * rep.learned_confident as f64 / n as f64,
-                    rep.learned_confident + rep.learned_deferred
+                    format!("greenwave {}{suffix}", p.name()),
+                    s.mean_time_loss_s + s.mean_depart_delay_s,
+                    rep.steps_per_s
                 );
+                if let Some(c) = &rep.camera {
+                    eprintln!(
+                        "{:<11} {:<26} cameras ({}) presence agreement {:.1} %",
+                        d.name,
+                        "",
+                        c.conditions,
+                        100.0 * c.presence_agreement
+                    );
+                }
+                if *p == PlannerKind::Learned {
+                    let n = (rep.learned_confident + rep.learned_deferred).max(1);
+                    eprintln!(
+                        "{:<11} {:<26} table decided {:.0} % of {} green-ticks (adaptive the rest)",
+                        d.name,
+                        "",
+                        100.0 * rep.learned_confident as f64 / n as f64,
+                        rep.learned_confident + rep.learned_deferred
+                    );
+                }
+                if rep.faults > 0 {
+                    return Err(format!("{tag}: {} monitor faults", rep.faults));
+                }
+                let presence_agreement = rep.camera.as_ref().map(|c| c.presence_agreement);
+                res.controllers.push(ControllerResult {
+                    name: format!("greenwave {}{suffix}", p.name()),
+                    vehicles: s.vehicles,
+                    mean_time_loss_s: s.mean_time_loss_s,
+                    mean_depart_delay_s: s.mean_depart_delay_s,
+                    mean_waiting_s: s.mean_waiting_s,
+                    score_s: s.mean_time_loss_s + s.mean_depart_delay_s,
+                    wall_s: rep.wall_s,
+                    steps_per_s: rep.steps_per_s,
+                    greenwave: Some(rep),
+                    presence_agreement,
+                });
             }
-            if rep.faults > 0 {
-                return Err(format!("{tag}: {} monitor faults", rep.faults));
-            }
-            let presence_agreement = rep.camera.as_ref().map(|c| c.presence_agreement);
-            res.controllers.push(ControllerResult {
-                name: format!("greenwave {}{suffix}", p.name()),
-                vehicles: s.vehicles,
-                mean_time_loss_s: s.mean_time_loss_s,
-                mean_depart_delay_s: s.mean_depart_delay_s,
-                mean_waiting_s: s.mean_waiting_s,
-                score_s: s.mean_time_loss_s + s.mean_depart_delay_s,
-                wall_s: rep.wall_s,
-                steps_per_s: rep.steps_per_s,
-                greenwave: Some(rep),
-                presence_agreement,
-            });
+            report.push(res);
         }
-        report.scenarios.push(res);
+        if multi {
+            println!("seed {seed}");
+        }
+        print_table(&report);
+        per_seed.push(report);
     }
-    print_table(&report);
+    let report = if multi {
+        let scenarios = own::mean_over_seeds(&per_seed);
+        let list: Vec<String> = seeds.iter().map(u64::to_string).collect();
+        println!("mean over seeds {}", list.join(", "));
+        print_table(&scenarios);
+        Report {
+            scenarios,
+            seeds: seeds
+                .iter()
+                .zip(per_seed)
+                .map(|(&seed, scenarios)| SeedReport { seed, scenarios })
+                .collect(),
+        }
+    } else {
+        Report {
+            scenarios: per_seed.into_iter().next().unwrap_or_default(),
+            seeds: Vec::new(),
+        }
+    };
     if let Some(j) = &args.json {
         let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
         std::fs::write(j, text).map_err(|e| format!("{j}: {e}"))?;
@@ -706,12 +804,12 @@ fn bench(args: BenchArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn print_table(r: &Report) {
+fn print_table(r: &[ScenarioResult]) {
     println!(
         "{:<11} {:<32} {:>8} {:>9} {:>9} {:>9} {:>8} {:>10}",
         "scenario", "controller", "vehicles", "timeloss", "depdelay", "waiting", "score", "vs actuated"
     );
-    for s in &r.scenarios {
+    for s in r {
         let base = s
             .controllers
             .iter()
@@ -998,7 +1096,6 @@ fn bench_own(args: BenchArgs) -> Result<(), String> {
     let net = own_net(&args.own)?;
     eprintln!("{}", net.check()?);
     let dir = out_dir(&args.common)?;
-    let seed = args.common.seed;
     // The learned planner's table is trained on the reference site: not run here unless asked.
     let default_planners = [
         PlannerKind::Actuated,
@@ -1011,56 +1108,101 @@ fn bench_own(args: BenchArgs) -> Result<(), String> {
     } else {
         args.planners.clone()
     };
-    let mut scenarios = Vec::new();
-    for (name, routes) in args.own.demands()? {
-        let mut rows = own::ScenarioRows {
-            name: name.clone(),
-            controllers: Vec::new(),
-        };
-        let spec = own_spec(&args.own, routes, PlannerKind::Actuated, None, seed)?;
-        for c in &args.controllers {
-            let tag = format!("{name}-sumo-{c}");
-            match own::run_sumo_controller(&home, &net, c, &spec, &dir, &tag)? {
-                Some(row) => {
-                    eprintln!(
-                        "{name:<11} {:<34} score {:6.1} s  people {:5.1} s",
-                        row.name, row.score_s, row.ped_mean_time_loss_s
-                    );
-                    rows.controllers.push(row);
+    let seeds = args.seeds();
+    let multi = seeds.len() > 1;
+    let mut per_seed = Vec::new();
+    for &seed in &seeds {
+        // One seed keeps the plain file names; several name each run's files after their seed.
+        let seeded = |tag: String| if multi { format!("{tag}-seed{seed}") } else { tag };
+        if multi {
+            eprintln!("seed {seed}");
+        }
+        let mut scenarios = Vec::new();
+        for (name, routes) in args.own.demands()? {
+            let mut rows = own::ScenarioRows {
+                name: name.clone(),
+                controllers: Vec::new(),
+            };
+            let spec = own_spec(&args.own, routes, PlannerKind::Actuated, None, seed)?;
+            for c in &args.controllers {
+                let tag = seeded(format!("{name}-sumo-{c}"));
+                match own::run_sumo_controller(&home, &net, c, &spec, &dir, &tag)? {
+                    Some(row) => {
+                        eprintln!(
+                            "{name:<11} {:<34} score {:6.1} s  people {:5.1} s",
+                            row.name, row.score_s, row.ped_mean_time_loss_s
+                        );
+                        rows.controllers.push(row);
+                    }
+                    None => eprintln!("{name:<11} sumo {c}: netconvert cannot build it for this junction, skipped"),
                 }
-                None => eprintln!("{name:<11} sumo {c}: netconvert cannot build it for this junction, skipped"),
             }
+            for p in &planners {
+                let mut spec = own_spec(&args.own, spec.routes.clone(), *p, args.common.model.as_deref(), seed)?;
+                let tag = seeded(format!("{name}-greenwave-{}", p.name()));
+                let warm = *p == PlannerKind::Webster && !args.no_warmup;
+                if warm {
+                    let model = planner_opts(net.site.planner, args.common.model.as_deref())?.model;
+                    own::warm_up(&home, &net, &mut spec, model, &dir, &seeded(name.clone()))?;
+                }
+                let mut row = own::run_greenwave(&home, &net, &spec, &dir, &tag)?;
+                if warm {
+                    row.name = "greenwave webster (fail-safe after warm-up)".to_string();
+                }
+                eprintln!(
+                    "{name:<11} {:<34} score {:6.1} s  people {:5.1} s  ({:.0} steps/s)",
+                    row.name, row.score_s, row.ped_mean_time_loss_s, row.steps_per_s
+                );
+                if row.faults > 0 {
+                    return Err(format!("{tag}: {} monitor faults", row.faults));
+                }
+                rows.controllers.push(row);
+            }
+            scenarios.push(rows);
         }
-        for p in &planners {
-            let mut spec = own_spec(&args.own, spec.routes.clone(), *p, args.common.model.as_deref(), seed)?;
-            let tag = format!("{name}-greenwave-{}", p.name());
-            let warm = *p == PlannerKind::Webster && !args.no_warmup;
-            if warm {
-                let model = planner_opts(net.site.planner, args.common.model.as_deref())?.model;
-                own::warm_up(&home, &net, &mut spec, model, &dir, &name)?;
-            }
-            let mut row = own::run_greenwave(&home, &net, &spec, &dir, &tag)?;
-            if warm {
-                row.name = "greenwave webster (fail-safe after warm-up)".to_string();
-            }
-            eprintln!(
-                "{name:<11} {:<34} score {:6.1} s  people {:5.1} s  ({:.0} steps/s)",
-                row.name, row.score_s, row.ped_mean_time_loss_s, row.steps_per_s
-            );
-            if row.faults > 0 {
-                return Err(format!("{tag}: {} monitor faults", row.faults));
-            }
-            rows.controllers.push(row);
+        if multi {
+            println!("seed {seed}");
         }
-        scenarios.push(rows);
+        own::print_table(&scenarios);
+        per_seed.push(scenarios);
     }
-    own::print_table(&scenarios);
+    // Several seeds: the means; one seed: its rows as they are (with greenwave's run reports).
+    let mean = if multi {
+        own::mean_over_seeds(&per_seed)
+    } else {
+        per_seed.first().cloned().unwrap_or_default()
+    };
+    if multi {
+        let list: Vec<String> = seeds.iter().map(u64::to_string).collect();
+        println!("mean over seeds {}", list.join(", "));
+        own::print_table(&mean);
+    }
     if let Some(j) = &args.json {
         #[derive(Serialize)]
-        struct OwnReport<'a> {
+        struct SeedRows<'a> {
+            seed: u64,
             scenarios: &'a [own::ScenarioRows],
         }
-        let text = serde_json::to_string_pretty(&OwnReport { scenarios: &scenarios }).map_err(|e| e.to_string())?;
+        #[derive(Serialize)]
+        struct OwnReport<'a> {
+            /// The means over `seeds` (the one seed's rows when only one ran).
+            scenarios: &'a [own::ScenarioRows],
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            seeds: Vec<SeedRows<'a>>,
+        }
+        let report = OwnReport {
+            scenarios: &mean,
+            seeds: if multi {
+                seeds
+                    .iter()
+                    .zip(&per_seed)
+                    .map(|(&seed, scenarios)| SeedRows { seed, scenarios })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        };
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
         std::fs::write(j, text).map_err(|e| format!("{j}: {e}"))?;
     }
     Ok(())

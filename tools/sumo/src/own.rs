@@ -126,6 +126,96 @@ pub struct ScenarioRows {
     pub controllers: Vec<Row>,
 }
 
+/// One controller's row of a bench, averaged over seeds by [`mean_over_seeds`].
+pub trait SeedRow: Sized {
+    fn name(&self) -> &str;
+    /// The row of the same controller over the seeds (`rows` is never empty).
+    fn mean(rows: &[&Self]) -> Self;
+}
+
+/// One demand's rows of a bench.
+pub trait SeedScenario: Sized {
+    type Row: SeedRow;
+    fn name(&self) -> &str;
+    fn rows(&self) -> &[Self::Row];
+    fn with_rows(name: String, rows: Vec<Self::Row>) -> Self;
+}
+
+/// The mean of the same bench over several seeds (each seed one draw of the random demand): per
+/// demand and controller, in the first seed's order, the row [`SeedRow::mean`] makes of that
+/// controller's rows. A row is kept only where every seed has it.
+pub fn mean_over_seeds<S: SeedScenario>(per_seed: &[Vec<S>]) -> Vec<S> {
+    let Some(first) = per_seed.first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .map(|scenario| {
+            let rows = scenario
+                .rows()
+                .iter()
+                .filter_map(|c| {
+                    let same: Vec<&S::Row> = per_seed
+                        .iter()
+                        .filter_map(|run| {
+                            run.iter()
+                                .find(|s| s.name() == scenario.name())
+                                .and_then(|s| s.rows().iter().find(|r| r.name() == c.name()))
+                        })
+                        .collect();
+                    (same.len() == per_seed.len()).then(|| S::Row::mean(&same))
+                })
+                .collect();
+            S::with_rows(scenario.name().to_string(), rows)
+        })
+        .collect()
+}
+
+/// The mean of the per-seed values of one field.
+pub fn field_mean<R>(rows: &[&R], f: impl Fn(&R) -> f64) -> f64 {
+    rows.iter().map(|r| f(r)).sum::<f64>() / rows.len().max(1) as f64
+}
+
+impl SeedRow for Row {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Means of the per-seed means (time loss, depart delay, waiting, score, people's time loss;
+    /// vehicles and people rounded), total wall time, monitor faults and teleported vehicles.
+    fn mean(rows: &[&Row]) -> Row {
+        let mean = |f: fn(&Row) -> f64| field_mean(rows, f);
+        Row {
+            name: rows.first().map(|r| r.name.clone()).unwrap_or_default(),
+            vehicles: mean(|r| r.vehicles as f64).round() as u64,
+            mean_time_loss_s: mean(|r| r.mean_time_loss_s),
+            mean_depart_delay_s: mean(|r| r.mean_depart_delay_s),
+            mean_waiting_s: mean(|r| r.mean_waiting_s),
+            score_s: mean(|r| r.score_s),
+            wall_s: rows.iter().map(|r| r.wall_s).sum(),
+            steps_per_s: mean(|r| r.steps_per_s),
+            persons: mean(|r| r.persons as f64).round() as u64,
+            ped_mean_time_loss_s: mean(|r| r.ped_mean_time_loss_s),
+            faults: rows.iter().map(|r| r.faults).sum(),
+            teleports: rows.iter().map(|r| r.teleports).sum(),
+            greenwave: None,
+        }
+    }
+}
+
+impl SeedScenario for ScenarioRows {
+    type Row = Row;
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn rows(&self) -> &[Row] {
+        &self.controllers
+    }
+    fn with_rows(name: String, controllers: Vec<Row>) -> Self {
+        ScenarioRows { name, controllers }
+    }
+}
+
 /// What a greenwave run on an own net takes besides the net.
 #[derive(Clone, Debug, Default)]
 pub struct RunSpec {
@@ -482,5 +572,64 @@ impl OwnArgs {
                 (name, files)
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, score_s: f64, people_s: f64, teleports: u64) -> Row {
+        Row {
+            name: name.to_string(),
+            vehicles: 100,
+            mean_time_loss_s: score_s - 1.0,
+            mean_depart_delay_s: 1.0,
+            mean_waiting_s: score_s / 2.0,
+            score_s,
+            wall_s: 2.0,
+            steps_per_s: 3000.0,
+            persons: 10,
+            ped_mean_time_loss_s: people_s,
+            faults: 0,
+            teleports,
+            greenwave: None,
+        }
+    }
+
+    fn run(rows: Vec<Row>) -> Vec<ScenarioRows> {
+        vec![ScenarioRows {
+            name: "surge".into(),
+            controllers: rows,
+        }]
+    }
+
+    #[test]
+    fn the_mean_over_seeds_averages_each_controller_and_totals_the_teleports() {
+        let per_seed = vec![
+            run(vec![
+                row("sumo webster", 80.0, 30.0, 0),
+                row("greenwave adaptive", 40.0, 34.0, 1),
+            ]),
+            // Another order, and a row only this seed has.
+            run(vec![
+                row("greenwave adaptive", 110.0, 42.0, 2),
+                row("sumo webster", 74.0, 36.0, 0),
+                row("sumo nema", 90.0, 30.0, 0),
+            ]),
+        ];
+        let mean = mean_over_seeds(&per_seed);
+        let s = mean.first().expect("one demand");
+        let names: Vec<&str> = s.controllers.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["sumo webster", "greenwave adaptive"]);
+        let gw = s.controllers.get(1).expect("greenwave row");
+        assert!((gw.score_s - 75.0).abs() < 1e-9);
+        assert!((gw.mean_time_loss_s - 74.0).abs() < 1e-9);
+        assert!((gw.ped_mean_time_loss_s - 38.0).abs() < 1e-9);
+        assert_eq!(gw.teleports, 3);
+        assert!((gw.wall_s - 4.0).abs() < 1e-9);
+        let sumo = s.controllers.first().expect("sumo row");
+        assert!((sumo.score_s - 77.0).abs() < 1e-9);
+        assert!(mean_over_seeds::<ScenarioRows>(&[]).is_empty());
     }
 }

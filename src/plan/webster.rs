@@ -25,7 +25,10 @@
 //! The plan then respects the site's limits, in this order (NEMA TS2 phase timing: min and max
 //! green bound every green, fixed time included):
 //! 1. every green lies within [min green, max green]: a split above max green is cut to it, one
-//!    below min green raised. Pedestrian service is not built into every cycle: the push buttons
+//!    below min green raised. Where the phase has a dynamic max (NTCIP 1202 v03
+//!    `phaseDynamicMaxLimit`), its limit is the bound instead: the longest green the engineer lets
+//!    the phase grow to under sustained demand, which is what a plan designed on measured demand
+//!    states (a surging side street would otherwise be starved at its max green every cycle). Pedestrian service is not built into every cycle: the push buttons
 //!    keep working when vehicle detection is lost, and a cycle in which somebody pressed lengthens
 //!    that phase's green to walk + pedestrian change interval (the engine never ends a green before
 //!    solid DON'T WALK, docs/safety.md 3). A split that would always carry the crossing made the
@@ -286,7 +289,7 @@ fn plan_omitting(
                 let i = ph.id.index();
                 cell.idx[k] = i;
                 cell.lo[k] = ph.min_green_ms;
-                cell.hi[k] = ph.max_green_ms.max(cell.lo[k]);
+                cell.hi[k] = ph.max_green_ms.max(ph.dynamic_max_ms).max(cell.lo[k]);
                 cell.y[k] = y.get(i).copied().unwrap_or(0.0);
                 cell.lost_ms += site.change_ms(ph.id);
                 cell.n += 1;
@@ -523,12 +526,12 @@ mod tests {
                 assert!(ph.permissive.is_some() && g == 0, "phase {}: {p:?}", ph.id.number());
                 continue;
             }
+            let hi = ph.max_green_ms.max(ph.dynamic_max_ms);
             assert!(
-                (ph.min_green_ms..=ph.max_green_ms).contains(&g),
-                "phase {} green {g} outside [{}, {}]: {p:?}",
+                (ph.min_green_ms..=hi).contains(&g),
+                "phase {} green {g} outside [{}, {hi}]: {p:?}",
                 ph.id.number(),
                 ph.min_green_ms,
-                ph.max_green_ms
             );
         }
         assert!(
@@ -591,6 +594,35 @@ mod tests {
             text.contains("phase 2 green 49.2 s capped to 45 s (max green)"),
             "{text}"
         );
+    }
+
+    /// The same peak where the throughs have a dynamic max up to 60 s. Group 1 keeps Webster's
+    /// 26.2 + 49.2 + 11 = 86.4 s: ring 2 shares it by y (phase 5 19.7 s, phase 6 55.7 s, under 60 s
+    /// now instead of cut to 45), and ring 1, whose phase 1 is cut to its 20 s max green (no dynamic
+    /// max), gives the slack to phase 2: 86.4 − 11 − 20 = 55.4 s. Cycle 86.4 + 33.6 = 120 s.
+    #[test]
+    fn a_dynamic_max_limit_bounds_the_split_instead_of_max_green() {
+        let text = protected(NEMA8).replace(
+            "max_green_s = 45\n",
+            "max_green_s = 45\ndynamic_max_s = 60\ndynamic_step_s = 5\n",
+        );
+        let s = Site::parse(&text, "nema8-4leg.toml").unwrap();
+        assert_eq!(
+            s.phase(PhaseId::new(2).unwrap()).map(|ph| ph.dynamic_max_ms),
+            Some(60_000)
+        );
+        let mut f = design_flows(&s);
+        f[0] = 400.0;
+        f[1] = 1500.0;
+        let p = plan(&s, &f);
+        assert_within_limits(&s, &p);
+        assert_eq!(p.green(PhaseId::new(2).unwrap()), 55_400);
+        assert_eq!(p.green(PhaseId::new(1).unwrap()), 20_000);
+        assert_eq!(p.cycle_ms, 86_400 + 33_600);
+        assert_eq!(p.green(PhaseId::new(5).unwrap()), 19_700);
+        assert_eq!(p.green(PhaseId::new(6).unwrap()), 55_700);
+        let c = p.capped.expect("phase 1 still capped");
+        assert_eq!((c.green_wanted_ms[1], c.green_max_ms[1]), (0, 0));
     }
 
     /// Oversaturation is reported, and the splits at the maximum cycle still fit max green.

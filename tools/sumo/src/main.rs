@@ -216,6 +216,16 @@ struct BenchArgs {
     common: Common,
 }
 
+/// A run's file tag: one seed keeps the plain names; several name each run's files after their
+/// seed.
+fn seeded_tag(tag: String, seed: u64, multi: bool) -> String {
+    if multi {
+        format!("{tag}-seed{seed}")
+    } else {
+        tag
+    }
+}
+
 impl BenchArgs {
     /// The seeds to run: `--seeds`, else the one `--seed`.
     fn seeds(&self) -> Vec<u64> {
@@ -610,10 +620,10 @@ fn bench(args: BenchArgs) -> Result<(), String> {
     let multi = seeds.len() > 1;
     let mut per_seed = Vec::new();
     for &seed in &seeds {
-        let seeded = |tag: String| if multi { format!("{tag}-seed{seed}") } else { tag };
         if multi {
             eprintln!("seed {seed}");
         }
+        let seeded = |tag: String| seeded_tag(tag, seed, multi);
         let mut report = Vec::new();
         for d in &chosen {
             let routes = scenario::write_routes(d, &dir)?;
@@ -1112,11 +1122,10 @@ fn bench_own(args: BenchArgs) -> Result<(), String> {
     let multi = seeds.len() > 1;
     let mut per_seed = Vec::new();
     for &seed in &seeds {
-        // One seed keeps the plain file names; several name each run's files after their seed.
-        let seeded = |tag: String| if multi { format!("{tag}-seed{seed}") } else { tag };
         if multi {
             eprintln!("seed {seed}");
         }
+        let seeded = |tag: String| seeded_tag(tag, seed, multi);
         let mut scenarios = Vec::new();
         for (name, routes) in args.own.demands()? {
             let mut rows = own::ScenarioRows {

@@ -28,8 +28,9 @@
 //!    below min green raised. Where the phase has a dynamic max (NTCIP 1202 v03
 //!    `phaseDynamicMaxLimit`), its limit is the bound instead: the longest green the engineer lets
 //!    the phase grow to under sustained demand, which is what a plan designed on measured demand
-//!    states (a surging side street would otherwise be starved at its max green every cycle). Pedestrian service is not built into every cycle: the push buttons
-//!    keep working when vehicle detection is lost, and a cycle in which somebody pressed lengthens
+//!    states (a surging side street would otherwise be starved at its max green every cycle).
+//!    Pedestrian service is not built into every cycle: the push buttons keep working when vehicle
+//!    detection is lost, and a cycle in which somebody pressed lengthens
 //!    that phase's green to walk + pedestrian change interval (the engine never ends a green before
 //!    solid DON'T WALK, docs/safety.md 3). A split that would always carry the crossing made the
 //!    fail-safe's cycle a third longer at the reference intersection, for people who are not there

@@ -94,6 +94,8 @@ struct RingGroup {
     idx: [usize; MAX_PHASES],
     lo: [u32; MAX_PHASES],
     hi: [u32; MAX_PHASES],
+    /// `hi` is the phase's dynamic max limit rather than its max green.
+    dynamic: [bool; MAX_PHASES],
     y: [f32; MAX_PHASES],
     green: [u32; MAX_PHASES],
     lost_ms: u32,
@@ -254,6 +256,7 @@ fn plan_omitting(
         idx: [0; MAX_PHASES],
         lo: [0; MAX_PHASES],
         hi: [0; MAX_PHASES],
+        dynamic: [false; MAX_PHASES],
         y: [0.0; MAX_PHASES],
         green: [0; MAX_PHASES],
         lost_ms: 0,
@@ -291,6 +294,7 @@ fn plan_omitting(
                 cell.idx[k] = i;
                 cell.lo[k] = ph.min_green_ms;
                 cell.hi[k] = ph.max_green_ms.max(ph.dynamic_max_ms).max(cell.lo[k]);
+                cell.dynamic[k] = ph.dynamic_max_ms > ph.max_green_ms.max(cell.lo[k]);
                 cell.y[k] = y.get(i).copied().unwrap_or(0.0);
                 cell.lost_ms += site.change_ms(ph.id);
                 cell.n += 1;
@@ -308,12 +312,14 @@ fn plan_omitting(
                 };
                 let g_ms = round_100(ring_green_s * share * 1000.0);
                 if g_ms > cell.hi[k] {
-                    if let (Some(w), Some(m)) = (
+                    if let (Some(w), Some(m), Some(d)) = (
                         capped.green_wanted_ms.get_mut(cell.idx[k]),
                         capped.green_max_ms.get_mut(cell.idx[k]),
+                        capped.green_cap_dynamic.get_mut(cell.idx[k]),
                     ) {
                         *w = g_ms;
                         *m = cell.hi[k];
+                        *d = cell.dynamic[k];
                     }
                 }
                 cell.green[k] = g_ms.clamp(cell.lo[k], cell.hi[k]);
@@ -624,6 +630,41 @@ mod tests {
         assert_eq!(p.green(PhaseId::new(6).unwrap()), 55_700);
         let c = p.capped.expect("phase 1 still capped");
         assert_eq!((c.green_wanted_ms[1], c.green_max_ms[1]), (0, 0));
+        assert!(!c.green_cap_dynamic[0], "phase 1 has no dynamic max");
+        assert!(
+            c.to_string()
+                .contains("phase 1 green 26.2 s capped to 20 s (max green)"),
+            "{c}"
+        );
+    }
+
+    /// A split above the dynamic max limit is capped to the limit, and the plan's explanation
+    /// names the limit it hit rather than max green.
+    #[test]
+    fn a_split_above_the_dynamic_max_limit_says_so() {
+        let text = protected(NEMA8).replace(
+            "max_green_s = 45\n",
+            "max_green_s = 45\ndynamic_max_s = 50\ndynamic_step_s = 5\n",
+        );
+        let s = Site::parse(&text, "nema8-4leg.toml").unwrap();
+        let mut f = design_flows(&s);
+        f[0] = 400.0;
+        f[1] = 1500.0;
+        let p = plan(&s, &f);
+        assert_within_limits(&s, &p);
+        assert_eq!(p.green(PhaseId::new(6).unwrap()), 50_000);
+        let c = p.capped.expect("capped");
+        assert_eq!((c.green_wanted_ms[5], c.green_max_ms[5]), (55_700, 50_000));
+        assert_eq!((c.green_cap_dynamic[5], c.green_cap_dynamic[0]), (true, false));
+        let text = c.to_string();
+        assert!(
+            text.contains("phase 6 green 55.7 s capped to 50 s (dynamic max limit)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("phase 1 green 26.2 s capped to 20 s (max green)"),
+            "{text}"
+        );
     }
 
     /// Oversaturation is reported, and the splits at the maximum cycle still fit max green.

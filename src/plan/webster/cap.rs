@@ -20,6 +20,9 @@ pub struct CapReason {
     pub green_wanted_ms: [u32; MAX_PHASES],
     /// Per phase index: the max green it was capped to (else 0).
     pub green_max_ms: [u32; MAX_PHASES],
+    /// Per phase index: the cap was the phase's dynamic max limit (NTCIP 1202
+    /// `phaseDynamicMaxLimit`) rather than its max green.
+    pub green_cap_dynamic: [bool; MAX_PHASES],
     /// Minimum greens, pedestrian service and change intervals alone need this cycle, above
     /// cycle_max (0 when they fit). The minima win: they are never cut short.
     pub minima_ms: u32,
@@ -31,6 +34,7 @@ impl CapReason {
         cycle_max_ms: 0,
         green_wanted_ms: [0; MAX_PHASES],
         green_max_ms: [0; MAX_PHASES],
+        green_cap_dynamic: [false; MAX_PHASES],
         minima_ms: 0,
     };
 
@@ -55,7 +59,7 @@ impl core::fmt::Display for Tenths {
 
 impl core::fmt::Display for CapReason {
     /// e.g. `demand does not fit: Webster cycle 142.7 s capped to 120 s; phase 2 green 54.1 s
-    /// capped to 45 s (max green)`.
+    /// capped to 45 s (max green)`; a phase with a dynamic max says `(dynamic max limit)`.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("demand does not fit:")?;
         let mut sep = " ";
@@ -75,11 +79,13 @@ impl core::fmt::Display for CapReason {
             )?;
             sep = "; ";
         }
-        for (i, (w, m)) in self.green_wanted_ms.iter().zip(self.green_max_ms.iter()).enumerate() {
+        let caps = self.green_wanted_ms.iter().zip(self.green_max_ms.iter());
+        for (i, ((w, m), dynamic)) in caps.zip(self.green_cap_dynamic.iter()).enumerate() {
             if *w > 0 {
+                let limit = if *dynamic { "dynamic max limit" } else { "max green" };
                 write!(
                     f,
-                    "{sep}phase {} green {} s capped to {} s (max green)",
+                    "{sep}phase {} green {} s capped to {} s ({limit})",
                     i + 1,
                     Tenths(*w),
                     Tenths(*m)

@@ -27,6 +27,15 @@
 //!   pedestrian effects (what HCM 6th ed. ch. 19's `f_LT`, `f_RT` and `f_Lpb`/`f_Rpb` model),
 //!   which is what the Webster plan needs.
 //!
+//! - **a lane shared with left turns that yield on the circular green** (a phase with a
+//!   `left_yield` movement) is measured by the whole-green rule only. Its first rule sees the
+//!   through vehicles between two turners and nothing of the turners' waits, so the figure it gives
+//!   is the through lane's, not the shared lane's: in SUMO's arterial surge the same side-street
+//!   lane came out anywhere between 486 and 1,831 veh/h/ln after an hour, depending on whether its
+//!   last greens had run out of queue, and the fail-safe planned on the high figures starved it.
+//!   A shared lane whose greens never stay saturated to their end is not measured and keeps the
+//!   design value: it has the capacity the plan needs.
+//!
 //! At each cycle boundary whose cycle had fully trusted detection, the phase's samples are averaged,
 //! checked against [`SAT_MIN_VPHPL`]..=[`MAX_FLOW_VPHPL`] (outside is a counting fault, refused and
 //! counted) and smoothed into the phase's measured saturation flow with the same weight as the
@@ -38,6 +47,7 @@
 
 use super::adaptive::QUEUED_VEHICLES;
 use super::webster::MAX_FLOW_VPHPL;
+use crate::config::geometry::Movement;
 use crate::config::Site;
 use crate::detect::{DetectorSnapshot, JAM_SPACING_M};
 use crate::limits::{MAX_DETECTORS, MAX_PHASES};
@@ -198,6 +208,9 @@ impl SaturationMeter {
             } else {
                 0
             };
+            let shared = site
+                .phase(d.phase)
+                .is_some_and(|ph| ph.approach.movements.contains(Movement::LeftYield));
             let queue_m = det.queue_m.get(i).copied().unwrap_or(0.0);
             let queued = queue_m.is_finite() && queue_m / JAM_SPACING_M > QUEUED_VEHICLES;
             match (green_since, lane.green) {
@@ -205,7 +218,14 @@ impl SaturationMeter {
                 (Some(since), _) => {
                     // A new green: measured only if a vehicle waits at the line as it starts.
                     if lane.green.is_some() {
-                        finish(lane, now, queued, d.phase, &mut self.cycle_sum_ms, &mut self.cycle_n);
+                        finish(
+                            lane,
+                            now,
+                            queued,
+                            (d.phase, shared),
+                            &mut self.cycle_sum_ms,
+                            &mut self.cycle_n,
+                        );
                     }
                     *lane = Lane::default();
                     if det.presence.contains(i) && now.since(since) <= 1_000 {
@@ -214,7 +234,14 @@ impl SaturationMeter {
                     }
                 }
                 (None, Some(_)) => {
-                    finish(lane, now, queued, d.phase, &mut self.cycle_sum_ms, &mut self.cycle_n);
+                    finish(
+                        lane,
+                        now,
+                        queued,
+                        (d.phase, shared),
+                        &mut self.cycle_sum_ms,
+                        &mut self.cycle_n,
+                    );
                     *lane = Lane::default();
                 }
                 (None, None) => {}
@@ -301,12 +328,15 @@ impl Lane {
 
     /// The mean saturated headway of the green that ends at `end`, ms, if it gives a sample:
     /// `queued` = a queue still stands on the lane as it ends.
-    fn sample_ms(&self, end: Instant, queued: bool) -> Option<f64> {
+    /// The green's mean saturated headway, ms: over the whole green if it ended saturated, else
+    /// from the headways before the first long gap — except on a lane `shared` with yielding left
+    /// turns, where only the whole green tells (module doc).
+    fn sample_ms(&self, end: Instant, queued: bool, shared: bool) -> Option<f64> {
         let g = end.since(self.green?);
         if queued && g >= MIN_FULL_GREEN_MS && self.all > 0 {
             return Some((g - STARTUP_LOST_MS) as f64 / f64::from(self.all));
         }
-        (self.headways >= MIN_HEADWAYS).then(|| self.sum_ms as f64 / f64::from(self.headways))
+        (!shared && self.headways >= MIN_HEADWAYS).then(|| self.sum_ms as f64 / f64::from(self.headways))
     }
 }
 
@@ -315,12 +345,12 @@ fn finish(
     lane: &Lane,
     end: Instant,
     queued: bool,
-    phase: PhaseId,
+    (phase, shared): (PhaseId, bool),
     sums: &mut [f64; MAX_PHASES],
     ns: &mut [u32; MAX_PHASES],
 ) {
     if let (Some(h), Some(s), Some(n)) = (
-        lane.sample_ms(end, queued),
+        lane.sample_ms(end, queued, shared),
         sums.get_mut(phase.index()),
         ns.get_mut(phase.index()),
     ) {
@@ -352,6 +382,12 @@ mod tests {
     /// holding the queue for 10 s as every 5th. `queued_at_end`: whether the queue still stands
     /// as the green ends, 40 s after it began.
     fn shared_lane_green(queued_at_end: bool) -> Option<f64> {
+        shared_lane_green_as(queued_at_end, false)
+    }
+
+    /// As [`shared_lane_green`], on a lane the site declares shared with yielding left turns
+    /// (`shared`) or not.
+    fn shared_lane_green_as(queued_at_end: bool, shared: bool) -> Option<f64> {
         let mut lane = Lane {
             green: Some(Instant::ZERO),
             last_cross: Instant::ZERO,
@@ -379,7 +415,7 @@ mod tests {
             lane.all = lane.all.saturating_add(1);
             lane.step(Instant(t), 1);
         }
-        lane.sample_ms(Instant(40_000), queued_at_end)
+        lane.sample_ms(Instant(40_000), queued_at_end, shared)
     }
 
     #[test]
@@ -392,6 +428,81 @@ mod tests {
         // The queue had gone at the end: the headway rule, which stops at the first long gap and
         // sees only the through vehicles' 2 s (1,800 veh/h/ln).
         assert_eq!(shared_lane_green(false), Some(2_000.0));
+    }
+
+    #[test]
+    fn a_lane_shared_with_yielding_lefts_is_measured_over_saturated_greens_only() {
+        // Saturated to its end: the same whole-green figure as on any lane.
+        let full = shared_lane_green_as(true, true).unwrap();
+        assert!((full - 38_000.0 / 13.0).abs() < 1.0, "{full}");
+        // The queue had gone: the through vehicles' 2 s headways are not the lane's discharge,
+        // so the green gives no sample instead of 1,800 veh/h/ln.
+        assert_eq!(shared_lane_green_as(false, true), None);
+    }
+
+    /// Through the meter and a real engine: the arterial site's side street (phase 4, one lane)
+    /// gets a green over a standing queue; 14 vehicles cross, 4 at 2.5 s then 2 s apart, and the
+    /// queue is gone before the green ends. Declared without yielding lefts, the lane measures its
+    /// 2 s headways (1,800 veh/h/ln); declared `left_yield`, as the site has it, it gives nothing.
+    #[test]
+    fn the_meter_asks_the_site_which_lanes_are_shared() {
+        use crate::events::EventRing;
+        use crate::phase::PhaseSet;
+        use crate::signal::engine::{Demand, Directive};
+        let text = include_str!("../../board/sites/arterial-minor.toml");
+        let shared = "movements = [\"left_yield\", \"through\", \"right\"]";
+        assert!(text.contains(shared));
+        let through_only = text.replacen(shared, "movements = [\"through\", \"right\"]", 1);
+        let four = PhaseId::new(4).unwrap();
+        for (text, expect) in [(text.to_string(), 0.0), (through_only, 1_800.0)] {
+            let site = Site::parse(&text, "arterial-minor.toml").unwrap();
+            let det_i = site
+                .detectors
+                .iter()
+                .position(|d| d.is_some_and(|d| d.phase == four))
+                .unwrap();
+            let mut m = SaturationMeter::new();
+            let mut engine = Engine::new(Instant::ZERO);
+            let mut ev = EventRing::new();
+            let mut det = DetectorSnapshot::default();
+            let mut crossed = 0u16;
+            let mut next: Option<u64> = None;
+            for k in 0..1_200u64 {
+                let now = Instant(k * 100);
+                let green = engine
+                    .rings()
+                    .iter()
+                    .any(|r| r.phase == Some(four) && r.interval == Interval::Green);
+                if green && next.is_none() {
+                    next = Some(now.0 + 2_500);
+                }
+                if next.is_some_and(|t| now.0 >= t) && crossed < 14 {
+                    crossed += 1;
+                    next = Some(now.0 + if crossed < 4 { 2_500 } else { 2_000 });
+                }
+                det.counts[det_i] = crossed;
+                det.presence.set(det_i, crossed < 14);
+                m.observe(&site, now, &det, &engine, true);
+                let mut calls = PhaseSet::EMPTY;
+                if crossed < 14 {
+                    calls.insert(four);
+                }
+                let demand = Demand {
+                    veh: calls,
+                    extend: calls,
+                    ..Demand::default()
+                };
+                engine.step(&site, now, &demand, &Directive::Actuated, &mut ev);
+                while ev.pop().is_some() {}
+            }
+            assert_eq!(crossed, 14, "the queue discharged in the green");
+            m.cycle_boundary(true, 1.0);
+            assert!(
+                (m.vphpl()[four.index()] - expect).abs() < 1.0,
+                "{}",
+                m.vphpl()[four.index()]
+            );
+        }
     }
 
     #[test]

@@ -34,7 +34,7 @@
 //!   lane came out anywhere between 486 and 1,831 veh/h/ln after an hour, depending on whether its
 //!   last greens had run out of queue, and the fail-safe planned on the high figures starved it.
 //!   A shared lane whose greens never stay saturated to their end is not measured and keeps the
-//!   design value: it has the capacity the plan needs.
+//!   design value (its greens have always cleared their queue).
 //!
 //! At each cycle boundary whose cycle had fully trusted detection, the phase's samples are averaged,
 //! checked against [`SAT_MIN_VPHPL`]..=[`MAX_FLOW_VPHPL`] (outside is a counting fault, refused and
@@ -222,7 +222,8 @@ impl SaturationMeter {
                             lane,
                             now,
                             queued,
-                            (d.phase, shared),
+                            d.phase,
+                            shared,
                             &mut self.cycle_sum_ms,
                             &mut self.cycle_n,
                         );
@@ -238,7 +239,8 @@ impl SaturationMeter {
                         lane,
                         now,
                         queued,
-                        (d.phase, shared),
+                        d.phase,
+                        shared,
                         &mut self.cycle_sum_ms,
                         &mut self.cycle_n,
                     );
@@ -327,9 +329,8 @@ impl Lane {
     }
 
     /// The mean saturated headway of the green that ends at `end`, ms, if it gives a sample:
-    /// `queued` = a queue still stands on the lane as it ends.
-    /// The green's mean saturated headway, ms: over the whole green if it ended saturated, else
-    /// from the headways before the first long gap — except on a lane `shared` with yielding left
+    /// over the whole green if a queue still stands on the lane as it ends (`queued`), else from
+    /// the headways before the first long gap — except on a lane `shared` with yielding left
     /// turns, where only the whole green tells (module doc).
     fn sample_ms(&self, end: Instant, queued: bool, shared: bool) -> Option<f64> {
         let g = end.since(self.green?);
@@ -345,7 +346,8 @@ fn finish(
     lane: &Lane,
     end: Instant,
     queued: bool,
-    (phase, shared): (PhaseId, bool),
+    phase: PhaseId,
+    shared: bool,
     sums: &mut [f64; MAX_PHASES],
     ns: &mut [u32; MAX_PHASES],
 ) {

@@ -208,33 +208,15 @@ impl SaturationMeter {
             } else {
                 0
             };
-            let shared = site
-                .phase(d.phase)
-                .is_some_and(|ph| ph.approach.movements.contains(Movement::LeftYield));
             let queue_m = det.queue_m.get(i).copied().unwrap_or(0.0);
             let queued = queue_m.is_finite() && queue_m / JAM_SPACING_M > QUEUED_VEHICLES;
-            match (green_since, lane.green) {
-                (Some(since), Some(g)) if since == g => {}
-                (Some(since), _) => {
-                    // A new green: measured only if a vehicle waits at the line as it starts.
-                    if lane.green.is_some() {
-                        finish(
-                            lane,
-                            now,
-                            queued,
-                            d.phase,
-                            shared,
-                            &mut self.cycle_sum_ms,
-                            &mut self.cycle_n,
-                        );
-                    }
-                    *lane = Lane::default();
-                    if det.presence.contains(i) && now.since(since) <= 1_000 {
-                        lane.green = Some(since);
-                        lane.last_cross = since;
-                    }
-                }
-                (None, Some(_)) => {
+            if lane.green != green_since {
+                // The measured green ended (or another began): its sample, then a new measurement,
+                // taken only if a vehicle waits at the line as the new green starts.
+                if lane.green.is_some() {
+                    let shared = site
+                        .phase(d.phase)
+                        .is_some_and(|ph| ph.approach.movements.contains(Movement::LeftYield));
                     finish(
                         lane,
                         now,
@@ -244,9 +226,14 @@ impl SaturationMeter {
                         &mut self.cycle_sum_ms,
                         &mut self.cycle_n,
                     );
-                    *lane = Lane::default();
                 }
-                (None, None) => {}
+                *lane = Lane::default();
+                if let Some(since) = green_since {
+                    if det.presence.contains(i) && now.since(since) <= 1_000 {
+                        lane.green = Some(since);
+                        lane.last_cross = since;
+                    }
+                }
             }
             if lane.green.is_some() {
                 lane.all = lane.all.saturating_add(crossed);

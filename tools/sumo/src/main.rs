@@ -60,6 +60,9 @@ struct Report {
     scenarios: Vec<ScenarioResult>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     seeds: Vec<SeedReport>,
+    /// Over several seeds: each greenwave row against the best SUMO row, paired by seed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    paired: Vec<own::Paired>,
 }
 
 impl own::SeedRow for ControllerResult {
@@ -88,6 +91,10 @@ impl own::SeedRow for ControllerResult {
             presence_agreement: (!cameras.is_empty())
                 .then(|| own::field_mean(&cameras, |r| r.presence_agreement.unwrap_or(0.0))),
         }
+    }
+
+    fn score_s(&self) -> f64 {
+        self.score_s
     }
 }
 
@@ -793,8 +800,11 @@ fn bench(args: BenchArgs) -> Result<(), String> {
         let list: Vec<String> = seeds.iter().map(u64::to_string).collect();
         println!("mean over seeds {}", list.join(", "));
         print_table(&scenarios);
+        let paired = own::paired_vs_sumo(&per_seed, &scenarios);
+        own::print_paired(&paired);
         Report {
             scenarios,
+            paired,
             seeds: seeds
                 .iter()
                 .zip(per_seed)
@@ -805,6 +815,7 @@ fn bench(args: BenchArgs) -> Result<(), String> {
         Report {
             scenarios: per_seed.into_iter().next().unwrap_or_default(),
             seeds: Vec::new(),
+            paired: Vec::new(),
         }
     };
     if let Some(j) = &args.json {
@@ -1186,6 +1197,12 @@ fn bench_own(args: BenchArgs) -> Result<(), String> {
         println!("mean over seeds {}", list.join(", "));
         own::print_table(&mean);
     }
+    let paired = if multi {
+        own::paired_vs_sumo(&per_seed, &mean)
+    } else {
+        Vec::new()
+    };
+    own::print_paired(&paired);
     if let Some(j) = &args.json {
         #[derive(Serialize)]
         struct SeedRows<'a> {
@@ -1198,9 +1215,14 @@ fn bench_own(args: BenchArgs) -> Result<(), String> {
             scenarios: &'a [own::ScenarioRows],
             #[serde(skip_serializing_if = "<[_]>::is_empty")]
             seeds: Vec<SeedRows<'a>>,
+            /// Over several seeds: each greenwave row against the best SUMO row (score) and
+            /// against SUMO NEMA (people), paired by seed.
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            paired: &'a [own::Paired],
         }
         let report = OwnReport {
             scenarios: &mean,
+            paired: &paired,
             seeds: if multi {
                 seeds
                     .iter()

@@ -131,6 +131,12 @@ pub trait SeedRow: Sized {
     fn name(&self) -> &str;
     /// The row of the same controller over the seeds (`rows` is never empty).
     fn mean(rows: &[&Self]) -> Self;
+    /// Mean time loss + mean depart delay per vehicle, s.
+    fn score_s(&self) -> f64;
+    /// People's mean time loss, s, where the bench has people.
+    fn ped_loss_s(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// One demand's rows of a bench.
@@ -171,6 +177,140 @@ pub fn mean_over_seeds<S: SeedScenario>(per_seed: &[Vec<S>]) -> Vec<S> {
         .collect()
 }
 
+/// Two-sided 95 % quantiles of Student's t for 1 to 30 degrees of freedom.
+const T95: [f64; 30] = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
+    2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
+
+/// The two-sided 95 % quantile of Student's t with `df` degrees of freedom (`df` ≥ 1); above 30
+/// the Cornish–Fisher expansion to the second order, z + (z³ + z) / 4ν + (5z⁵ + 16z³ + 3z) / 96ν²
+/// (Abramowitz & Stegun 26.7.5), within 0.001 of the exact value there.
+pub fn t95(df: usize) -> f64 {
+    match T95.get(df.wrapping_sub(1)) {
+        Some(t) => *t,
+        None => {
+            let z: f64 = 1.959_964;
+            let v = df.max(1) as f64;
+            z + (z.powi(3) + z) / (4.0 * v) + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * v * v)
+        }
+    }
+}
+
+/// One greenwave controller against a SUMO controller over the same seeds (the same demand draws):
+/// the ratio of the two means with a 95 % interval from the paired per-seed differences.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Paired {
+    pub scenario: String,
+    pub controller: String,
+    /// What is compared: `score` (vehicles) or `people` (people's mean time loss).
+    pub metric: &'static str,
+    pub against: String,
+    pub seeds: usize,
+    pub ratio: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// The ratio of means `Σg / Σb` of paired per-seed values with its 95 % interval: Student's t on
+/// the differences `g − b` (n − 1 degrees of freedom), divided by the baseline's mean. Pairing
+/// removes what a seed's demand draw does to both controllers alike, which is most of the spread
+/// between seeds. `None` for fewer than two pairs or a baseline mean of zero.
+pub fn paired_ratio(pairs: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
+    let n = pairs.len();
+    if n < 2 {
+        return None;
+    }
+    let nf = n as f64;
+    let mean_g = pairs.iter().map(|p| p.0).sum::<f64>() / nf;
+    let mean_b = pairs.iter().map(|p| p.1).sum::<f64>() / nf;
+    if mean_b.abs() < 1e-9 {
+        return None;
+    }
+    let mean_d = mean_g - mean_b;
+    let var_d = pairs.iter().map(|p| (p.0 - p.1 - mean_d).powi(2)).sum::<f64>() / (nf - 1.0);
+    let half = t95(n - 1) * (var_d / nf).sqrt() / mean_b;
+    let ratio = mean_g / mean_b;
+    Some((ratio, ratio - half, ratio + half))
+}
+
+/// Every greenwave row of a multi-seed bench paired against the SUMO controller with the best mean
+/// score of its demand (`score`); greenwave's `webster` (the fail-safe) also against SUMO's
+/// Webster-timed program; and, where the bench has people and a `sumo nema` row, people's time
+/// loss against NEMA's (`people`): the comparisons the bench's targets are set on.
+pub fn paired_vs_sumo<S: SeedScenario>(per_seed: &[Vec<S>], means: &[S]) -> Vec<Paired> {
+    let mut out = Vec::new();
+    for scenario in means {
+        let best = scenario
+            .rows()
+            .iter()
+            .filter(|r| r.name().starts_with("sumo"))
+            .min_by(|a, b| a.score_s().total_cmp(&b.score_s()));
+        let nema = scenario.rows().iter().find(|r| r.name() == "sumo nema");
+        let row = |run: &[S], name: &str| -> Option<(f64, Option<f64>)> {
+            let r = run
+                .iter()
+                .find(|s| s.name() == scenario.name())?
+                .rows()
+                .iter()
+                .find(|r| r.name() == name)?;
+            Some((r.score_s(), r.ped_loss_s()))
+        };
+        let webster = scenario.rows().iter().find(|r| r.name().starts_with("sumo webster"));
+        for g in scenario.rows().iter().filter(|r| r.name().starts_with("greenwave")) {
+            // The fail-safe is also held against SUMO's Webster-timed program, where that is not
+            // the best already.
+            let fixed = webster
+                .filter(|w| g.name().starts_with("greenwave webster") && best.is_some_and(|b| b.name() != w.name()));
+            let comparisons = [("score", best), ("score", fixed), ("people", nema)];
+            for (metric, against) in comparisons {
+                let Some(against) = against else { continue };
+                let pairs: Vec<(f64, f64)> = per_seed
+                    .iter()
+                    .filter_map(|run| {
+                        let (gs, gp) = row(run, g.name())?;
+                        let (bs, bp) = row(run, against.name())?;
+                        match metric {
+                            "score" => Some((gs, bs)),
+                            _ => Some((gp?, bp?)),
+                        }
+                    })
+                    .collect();
+                if pairs.len() != per_seed.len() {
+                    continue;
+                }
+                if let Some((ratio, low, high)) = paired_ratio(&pairs) {
+                    out.push(Paired {
+                        scenario: scenario.name().to_string(),
+                        controller: g.name().to_string(),
+                        metric,
+                        against: against.name().to_string(),
+                        seeds: pairs.len(),
+                        ratio,
+                        low,
+                        high,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Prints [`paired_vs_sumo`]'s comparisons under the table of the means.
+pub fn print_paired(paired: &[Paired]) {
+    if paired.is_empty() {
+        return;
+    }
+    println!("paired over the seeds (ratio of means, 95 % interval from the per-seed differences):");
+    for p in paired {
+        println!(
+            "{:<11} {:<32} {:<6} vs {:<34} {:.2}x [{:.2}, {:.2}]",
+            p.scenario, p.controller, p.metric, p.against, p.ratio, p.low, p.high
+        );
+    }
+}
+
 /// The mean of the per-seed values of one field.
 pub fn field_mean<R>(rows: &[&R], f: impl Fn(&R) -> f64) -> f64 {
     rows.iter().map(|r| f(r)).sum::<f64>() / rows.len().max(1) as f64
@@ -200,6 +340,14 @@ impl SeedRow for Row {
             teleports: rows.iter().map(|r| r.teleports).sum(),
             greenwave: None,
         }
+    }
+
+    fn score_s(&self) -> f64 {
+        self.score_s
+    }
+
+    fn ped_loss_s(&self) -> Option<f64> {
+        (self.persons > 0).then_some(self.ped_mean_time_loss_s)
     }
 }
 
@@ -631,5 +779,87 @@ mod tests {
         let sumo = s.controllers.first().expect("sumo row");
         assert!((sumo.score_s - 77.0).abs() < 1e-9);
         assert!(mean_over_seeds::<ScenarioRows>(&[]).is_empty());
+    }
+
+    #[test]
+    fn the_paired_interval_is_students_t_on_the_per_seed_differences() {
+        // g = 40, 50, 60 against b = 80, 70, 90: ratio 50 / 80; differences −40, −20, −30 with
+        // standard deviation 10, so the half width is t(2) · 10 / √3 / 80 = 4.303 · 5.7735 / 80.
+        let (ratio, low, high) = paired_ratio(&[(40.0, 80.0), (50.0, 70.0), (60.0, 90.0)]).expect("three pairs");
+        assert!((ratio - 0.625).abs() < 1e-12);
+        let half = 4.303 * 10.0 / 3f64.sqrt() / 80.0;
+        assert!((low - (0.625 - half)).abs() < 1e-12 && (high - (0.625 + half)).abs() < 1e-12);
+        // A seed that is hard for both controllers alike widens nothing: equal differences give a
+        // zero-width interval however far apart the seeds are.
+        let (ratio, low, high) = paired_ratio(&[(40.0, 50.0), (90.0, 100.0), (140.0, 150.0)]).expect("pairs");
+        assert!((ratio - 0.9).abs() < 1e-12 && (high - low).abs() < 1e-12);
+        assert_eq!(paired_ratio(&[(40.0, 80.0)]), None, "one seed has no spread to measure");
+        assert_eq!(paired_ratio(&[(1.0, 0.0), (1.0, 0.0)]), None);
+        // Tabled and approximated quantiles of t.
+        assert!((t95(1) - 12.706).abs() < 1e-9 && (t95(30) - 2.042).abs() < 1e-9);
+        assert!((t95(31) - 2.0395).abs() < 0.001 && (t95(120) - 1.9799).abs() < 0.001);
+    }
+
+    #[test]
+    fn greenwave_is_paired_against_the_best_sumo_mean_and_against_nema_for_people() {
+        let per_seed = vec![
+            run(vec![
+                row("sumo webster", 80.0, 36.0, 0),
+                row("sumo nema", 110.0, 30.0, 0),
+                row("greenwave adaptive", 40.0, 34.0, 0),
+            ]),
+            run(vec![
+                row("sumo webster", 70.0, 34.0, 0),
+                row("sumo nema", 60.0, 31.0, 0),
+                row("greenwave adaptive", 50.0, 35.0, 0),
+            ]),
+        ];
+        let mean = mean_over_seeds(&per_seed);
+        let paired = paired_vs_sumo(&per_seed, &mean);
+        assert_eq!(paired.len(), 2, "{paired:?}");
+        let score = paired.iter().find(|p| p.metric == "score").expect("score");
+        // Best on the mean: webster 75 against NEMA 85, although NEMA wins seed 1.
+        assert_eq!(score.against, "sumo webster");
+        assert_eq!((score.controller.as_str(), score.seeds), ("greenwave adaptive", 2));
+        assert!((score.ratio - 45.0 / 75.0).abs() < 1e-12);
+        // Differences −40 and −20: half width t(1) · 10 / 75.
+        assert!((score.high - score.ratio - 12.706 * 10.0 / 75.0).abs() < 1e-9);
+        let people = paired.iter().find(|p| p.metric == "people").expect("people");
+        assert_eq!(people.against, "sumo nema");
+        assert!((people.ratio - 34.5 / 30.5).abs() < 1e-12);
+        // The fail-safe against SUMO's Webster program as well as against the best.
+        let mut with_failsafe = per_seed.clone();
+        for (run, (nema, failsafe)) in with_failsafe.iter_mut().zip([(50.0, 90.0), (60.0, 80.0)]) {
+            for s in run.iter_mut() {
+                s.controllers.retain(|c| c.name != "sumo nema");
+                s.controllers.push(row("sumo nema", nema, 30.0, 0));
+                s.controllers.push(row("greenwave webster", failsafe, 40.0, 0));
+            }
+        }
+        let paired = paired_vs_sumo(&with_failsafe, &mean_over_seeds(&with_failsafe));
+        let failsafe: Vec<(&str, f64)> = paired
+            .iter()
+            .filter(|p| p.controller == "greenwave webster" && p.metric == "score")
+            .map(|p| (p.against.as_str(), p.ratio))
+            .collect();
+        assert_eq!(failsafe, [("sumo nema", 85.0 / 55.0), ("sumo webster", 85.0 / 75.0)]);
+        assert!(paired
+            .iter()
+            .filter(|p| p.controller == "greenwave adaptive")
+            .all(|p| p.against != "sumo webster"));
+        // Without a NEMA row there is no people comparison; a greenwave row a seed lacks is not
+        // paired at all.
+        let mut no_nema = per_seed.clone();
+        for run in &mut no_nema {
+            for s in run.iter_mut() {
+                s.controllers.retain(|c| c.name != "sumo nema");
+            }
+        }
+        if let Some(s) = no_nema.get_mut(1).and_then(|r| r.first_mut()) {
+            s.controllers.push(row("greenwave actuated", 60.0, 40.0, 0));
+        }
+        let paired = paired_vs_sumo(&no_nema, &mean_over_seeds(&no_nema));
+        assert_eq!(paired.len(), 1, "{paired:?}");
+        assert_eq!(paired.first().map(|p| p.metric), Some("score"));
     }
 }

@@ -3,8 +3,9 @@
 # tests against the real SUMO (TraCI codec on captured bytes, greenwave driving SUMO, fail-safe on
 # lost detection, emergency preemption, transit priority, learned-table training, SUMO failure
 # handling, the [sumo] mapping check) and one reference benchmark, checked against the adaptive
-# planner's goal; then 15 minutes of the second reference site with people on the crosswalks, and
-# five minutes of the coordinated corridor.
+# planner's goal; then 15 minutes of the second reference site with people on the crosswalks (one
+# run, and a bench over two seeds with its paired intervals), and five minutes of the coordinated
+# corridor.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUMO_HOME=$(bash tools/setup-sumo.sh)
@@ -37,6 +38,23 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 print(f"arterial 15 min: {r['vehicles']} vehicles, {r['persons']} people arrived, {r['faults']} monitor faults")
 sys.exit(0 if r["vehicles"] > 0 and r["persons"] > 0 and r["faults"] == 0 else 1)
+PY
+# The bench over two seeds on the same 15 minutes (~20 s): the means, and greenwave paired by seed
+# against the best SUMO controller and against SUMO NEMA for people, each with its interval.
+"${GW[@]}" bench --net "$OUT/arterial.net.xml" --routes "$ART/smoke.rou.xml" --additional "$ART/arterial.det.xml" \
+    --site board/sites/arterial-minor.toml --controllers static,nema --planners adaptive --seeds 7,8 \
+    --out "$OUT/seeds" --json "$OUT/ci-seeds.json"
+python3 - "$OUT/ci-seeds.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+pairs = {(p["metric"], p["against"]) for p in r["paired"]}
+sumo = [c for c in r["scenarios"][0]["controllers"] if c["name"].startswith("sumo")]
+best = min(sumo, key=lambda c: c["score_s"])["name"]
+ok = len(r["seeds"]) == 2 and pairs == {("score", best), ("people", "sumo nema")}
+for p in r["paired"]:
+    print(f"arterial 15 min, seeds 7 and 8: greenwave adaptive {p['metric']} vs {p['against']} {p['ratio']:.2f}x [{p['low']:.2f}, {p['high']:.2f}]")
+    ok = ok and p["seeds"] == 2 and p["low"] <= p["ratio"] <= p["high"]
+sys.exit(0 if ok else 1)
 PY
 # Cameras in the loop on the 15-minute smoke demand (~30 s): rendered approach cameras through
 # greenwave's camera pipeline drive the adaptive planner; their presence (a vehicle over the zone's

@@ -215,7 +215,8 @@ pub struct Paired {
 /// The ratio of means `Σg / Σb` of paired per-seed values with its 95 % interval: Student's t on
 /// the differences `g − b` (n − 1 degrees of freedom), divided by the baseline's mean. Pairing
 /// removes what a seed's demand draw does to both controllers alike, which is most of the spread
-/// between seeds. `None` for fewer than two pairs or a baseline mean of zero.
+/// between seeds. The lower end is held at 0 (a delay ratio is not negative). `None` for fewer
+/// than two pairs or a baseline mean of zero.
 pub fn paired_ratio(pairs: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
     let n = pairs.len();
     if n < 2 {
@@ -231,7 +232,7 @@ pub fn paired_ratio(pairs: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
     let var_d = pairs.iter().map(|p| (p.0 - p.1 - mean_d).powi(2)).sum::<f64>() / (nf - 1.0);
     let half = t95(n - 1) * (var_d / nf).sqrt() / mean_b;
     let ratio = mean_g / mean_b;
-    Some((ratio, ratio - half, ratio + half))
+    Some((ratio, (ratio - half).max(0.0), ratio + half))
 }
 
 /// Every greenwave row of a multi-seed bench paired against the SUMO controller with the best mean
@@ -794,6 +795,8 @@ mod tests {
         let (ratio, low, high) = paired_ratio(&[(40.0, 50.0), (90.0, 100.0), (140.0, 150.0)]).expect("pairs");
         assert!((ratio - 0.9).abs() < 1e-12 && (high - low).abs() < 1e-12);
         assert_eq!(paired_ratio(&[(40.0, 80.0)]), None, "one seed has no spread to measure");
+        let (_, low, _) = paired_ratio(&[(10.0, 80.0), (90.0, 70.0)]).expect("pairs");
+        assert_eq!(low, 0.0, "a wide interval stops at zero");
         assert_eq!(paired_ratio(&[(1.0, 0.0), (1.0, 0.0)]), None);
         // Tabled and approximated quantiles of t.
         assert!((t95(1) - 12.706).abs() < 1e-9 && (t95(30) - 2.042).abs() < 1e-9);

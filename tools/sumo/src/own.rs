@@ -197,14 +197,32 @@ pub fn t95(df: usize) -> f64 {
     }
 }
 
+/// What a paired comparison compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// Vehicles: mean time loss + mean depart delay.
+    Score,
+    /// People's mean time loss.
+    People,
+}
+
+impl core::fmt::Display for Metric {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.pad(match self {
+            Metric::Score => "score",
+            Metric::People => "people",
+        })
+    }
+}
+
 /// One greenwave controller against a SUMO controller over the same seeds (the same demand draws):
 /// the ratio of the two means with a 95 % interval from the paired per-seed differences.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Paired {
     pub scenario: String,
     pub controller: String,
-    /// What is compared: `score` (vehicles) or `people` (people's mean time loss).
-    pub metric: &'static str,
+    pub metric: Metric,
     pub against: String,
     pub seeds: usize,
     pub ratio: f64,
@@ -263,7 +281,7 @@ pub fn paired_vs_sumo<S: SeedScenario>(per_seed: &[Vec<S>], means: &[S]) -> Vec<
             // the best already.
             let fixed = webster
                 .filter(|w| g.name().starts_with("greenwave webster") && best.is_some_and(|b| b.name() != w.name()));
-            let comparisons = [("score", best), ("score", fixed), ("people", nema)];
+            let comparisons = [(Metric::Score, best), (Metric::Score, fixed), (Metric::People, nema)];
             for (metric, against) in comparisons {
                 let Some(against) = against else { continue };
                 let pairs: Vec<(f64, f64)> = per_seed
@@ -272,8 +290,8 @@ pub fn paired_vs_sumo<S: SeedScenario>(per_seed: &[Vec<S>], means: &[S]) -> Vec<
                         let (gs, gp) = row(run, g.name())?;
                         let (bs, bp) = row(run, against.name())?;
                         match metric {
-                            "score" => Some((gs, bs)),
-                            _ => Some((gp?, bp?)),
+                            Metric::Score => Some((gs, bs)),
+                            Metric::People => Some((gp?, bp?)),
                         }
                     })
                     .collect();
@@ -820,14 +838,14 @@ mod tests {
         let mean = mean_over_seeds(&per_seed);
         let paired = paired_vs_sumo(&per_seed, &mean);
         assert_eq!(paired.len(), 2, "{paired:?}");
-        let score = paired.iter().find(|p| p.metric == "score").expect("score");
+        let score = paired.iter().find(|p| p.metric == Metric::Score).expect("score");
         // Best on the mean: webster 75 against NEMA 85, although NEMA wins seed 1.
         assert_eq!(score.against, "sumo webster");
         assert_eq!((score.controller.as_str(), score.seeds), ("greenwave adaptive", 2));
         assert!((score.ratio - 45.0 / 75.0).abs() < 1e-12);
         // Differences −40 and −20: half width t(1) · 10 / 75.
         assert!((score.high - score.ratio - 12.706 * 10.0 / 75.0).abs() < 1e-9);
-        let people = paired.iter().find(|p| p.metric == "people").expect("people");
+        let people = paired.iter().find(|p| p.metric == Metric::People).expect("people");
         assert_eq!(people.against, "sumo nema");
         assert!((people.ratio - 34.5 / 30.5).abs() < 1e-12);
         // The fail-safe against SUMO's Webster program as well as against the best.
@@ -842,7 +860,7 @@ mod tests {
         let paired = paired_vs_sumo(&with_failsafe, &mean_over_seeds(&with_failsafe));
         let failsafe: Vec<(&str, f64)> = paired
             .iter()
-            .filter(|p| p.controller == "greenwave webster" && p.metric == "score")
+            .filter(|p| p.controller == "greenwave webster" && p.metric == Metric::Score)
             .map(|p| (p.against.as_str(), p.ratio))
             .collect();
         assert_eq!(failsafe, [("sumo nema", 85.0 / 55.0), ("sumo webster", 85.0 / 75.0)]);
@@ -863,6 +881,6 @@ mod tests {
         }
         let paired = paired_vs_sumo(&no_nema, &mean_over_seeds(&no_nema));
         assert_eq!(paired.len(), 1, "{paired:?}");
-        assert_eq!(paired.first().map(|p| p.metric), Some("score"));
+        assert_eq!(paired.first().map(|p| p.metric), Some(Metric::Score));
     }
 }

@@ -60,7 +60,8 @@ struct Report {
     scenarios: Vec<ScenarioResult>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     seeds: Vec<SeedReport>,
-    /// Over several seeds: each greenwave row against the best SUMO row, paired by seed.
+    /// Over several seeds: [`own::paired_vs_sumo`]'s comparisons (each greenwave row against the
+    /// best SUMO row, the fail-safe also against SUMO's Webster program), paired by seed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     paired: Vec<own::Paired>,
 }
@@ -1215,8 +1216,9 @@ fn bench_own(args: BenchArgs) -> Result<(), String> {
             scenarios: &'a [own::ScenarioRows],
             #[serde(skip_serializing_if = "<[_]>::is_empty")]
             seeds: Vec<SeedRows<'a>>,
-            /// Over several seeds: each greenwave row against the best SUMO row (score) and
-            /// against SUMO NEMA (people), paired by seed.
+            /// Over several seeds: [`own::paired_vs_sumo`]'s comparisons (each greenwave row
+            /// against the best SUMO row, the fail-safe also against SUMO's Webster program, people
+            /// against SUMO NEMA), paired by seed.
             #[serde(skip_serializing_if = "<[_]>::is_empty")]
             paired: &'a [own::Paired],
         }

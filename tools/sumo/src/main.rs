@@ -60,8 +60,9 @@ struct Report {
     scenarios: Vec<ScenarioResult>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     seeds: Vec<SeedReport>,
-    /// Over several seeds: [`own::paired_vs_sumo`]'s comparisons (each greenwave row against the
-    /// best SUMO row, the fail-safe also against SUMO's Webster program), paired by seed.
+    /// Over several seeds: [`own::paired_vs_sumo`]'s comparisons, paired by seed. The reference
+    /// scenarios have no `sumo webster` or `sumo nema` row, so here each greenwave row is held
+    /// against the best SUMO row only.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     paired: Vec<own::Paired>,
 }

@@ -48,6 +48,7 @@ class Breakdown:
         self.free_score = collections.Counter()
         self.stopped_score = collections.Counter()
         self.street = collections.Counter()
+        self.street_lefts = collections.Counter()
 
     def add(self, vid, time_loss, depart_delay, waiting):
         parts = vid.split("_")
@@ -57,6 +58,8 @@ class Breakdown:
         s = time_loss + depart_delay
         self.n[m] += 1
         self.street[street] += 1
+        if m == "l":
+            self.street_lefts[street] += 1
         self.score[m] += s
         if waiting > 0.0:
             self.stopped[m] += 1
@@ -103,7 +106,7 @@ def floor(b, min_green, yellow, all_red, sat_vphpl, hours, through_lanes=2):
     # Flow per through lane (through and right share the lanes; lefts have their own lane).
     y = {}
     for s in ("NS", "EW"):
-        lane_vph = b.street[s] * (1.0 - b.n["l"] / n) / hours / (2 * through_lanes)
+        lane_vph = (b.street[s] - b.street_lefts[s]) / hours / (2 * through_lanes)
         y[s] = lane_vph / sat_vphpl
     def loss(g_ns, g_ew):
         c = g_ns + g_ew + 2 * (yellow + all_red)

@@ -22,18 +22,18 @@ ratio = score["greenwave adaptive"] / score["sumo actuated"]
 print(f"balanced: greenwave adaptive {ratio:.2f}x SUMO actuated")
 sys.exit(0 if ratio <= 0.75 else 1)
 PY
-# The floor analysis (tools/sumo/floor.py): its model on hand-made trips, then the same run's
-# files, whose mean score must be the bench's own figure for that row.
+# Per-movement stops and waits (tools/sumo/movements.py): its tallies on hand-made trips, then the
+# same run's files, whose mean score must be the bench's own figure for that row.
 python3 -m unittest discover -s tools/sumo -p 'test_*.py'
-python3 tools/sumo/floor.py target/sumo-bench/balanced-sumo-actuated_permissive.tripinfo.xml \
-    target/sumo-bench/balanced-greenwave-adaptive.tripinfo.xml | tee target/sumo-bench/ci-floor.txt
-python3 - target/sumo-bench/ci-balanced.json target/sumo-bench/ci-floor.txt <<'PY'
+python3 tools/sumo/movements.py target/sumo-bench/balanced-sumo-actuated_permissive.tripinfo.xml \
+    target/sumo-bench/balanced-greenwave-adaptive.tripinfo.xml | tee target/sumo-bench/ci-movements.txt
+python3 - target/sumo-bench/ci-balanced.json target/sumo-bench/ci-movements.txt <<'PY'
 import json, re, sys
 sc = json.load(open(sys.argv[1]))["scenarios"][0]
 score = {c["name"]: c["score_s"] for c in sc["controllers"]}
-got = [float(m[0]) for m in re.findall(r"score ([0-9.]+) s   floor ([0-9.]+) s", open(sys.argv[2]).read())]
+got = [float(x) for x in re.findall(r"tripinfo\.xml: score ([0-9.]+) s", open(sys.argv[2]).read())]
 want = [score["sumo actuated, permissive lefts"], score["greenwave adaptive"]]
-print(f"floor.py scores {got}, bench {want}")
+print(f"movements.py scores {got}, bench {want}")
 sys.exit(0 if len(got) == 2 and all(abs(g - w) < 0.01 for g, w in zip(got, want)) else 1)
 PY
 # The second reference site (arterial & minor street, people on four crosswalks): its [sumo]

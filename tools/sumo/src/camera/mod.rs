@@ -15,9 +15,9 @@
 //! step in the step's own reply (no extra round trip). A frame is rendered every `1000 / fps` ms
 //! of simulated time.
 //!
-//! Each zone has a virtual loop ([`CameraOptions::loop_m`]) where the E1 loop of SUMO's own
-//! detector layout is, so the camera reports what the loop-and-queue detectors it replaces report:
-//! a vehicle over the loop, or a standing queue in the zone.
+//! Each zone has a virtual loop ([`CameraOptions::loop_m`], [`LOOP_M`] by default) inside it, so
+//! the camera reports what the loop-and-queue detectors it replaces report: a vehicle over the
+//! loop, or a standing queue in the zone.
 //!
 //! Truth and agreement: per zone and frame, the zone's presence is true when a vehicle's footprint
 //! overlaps the loop's strip of the lane (the zone detector's loop cell), or a halting vehicle
@@ -63,6 +63,10 @@ pub struct CameraOptions {
 /// of travel at 50 km/h). Over the E2 detectors' 80 m the zone of a busy through lane is occupied
 /// for minutes on end, which the zone detector rightly reports as stuck on (presence over 300 s).
 pub const ZONE_M: f64 = 40.0;
+/// Default virtual loop, metres before the stop line: inside the default zone, where a pole
+/// camera 6 m past the stop line still resolves a vehicle (the advance loops of SUMO's layout,
+/// [`crate::scenario::E1_SETBACK_M`], lie beyond the zone).
+pub const LOOP_M: f64 = 30.0;
 
 /// SUMO's lane-area detector counts a vehicle as halting below this speed (its
 /// `haltingSpeedThreshold`, 5 km/h by default), m/s.
@@ -75,7 +79,7 @@ impl Default for CameraOptions {
             zone_m: ZONE_M,
             table: String::new(),
             seed: 1,
-            loop_m: Some(crate::scenario::E1_SETBACK_M),
+            loop_m: Some(LOOP_M),
         }
     }
 }

@@ -4,8 +4,8 @@
 //! Geometry: four 300 m approaches at 50 km/h (13.89 m/s) into junction `C`; per approach lane 0 is
 //! through + right, lane 1 through, lane 2 left only (the site's 2 through + 1 left-turn lane).
 //! Detectors per approach lane: an E2 over the last 80 m (`e2_<edge>_<lane>`, a camera zone) and an
-//! E1 [`E1_SETBACK_M`] (41.7 m) before the stop line (`e1_<edge>_<lane>`). Site detector `n` is the lane in
-//! [`DETECTOR_LANES`]`[n-1]`, so the site's detector → phase map applies unchanged.
+//! E1 [`E1_SETBACK_M`] (41.7 m) before the stop line (`e1_<edge>_<lane>`). Site detector `n` is the
+//! lane in [`DETECTOR_LANES`]`[n-1]`, so the site's detector → phase map applies unchanged.
 //!
 //! Demands (1 h, turns 15/70/15 % left/through/right, Poisson arrivals seeded by SUMO's `--seed`):
 //! balanced 600 veh/h per approach; unbalanced N/S 900, E/W 300; peak in 10-minute slices N/S
@@ -44,7 +44,7 @@ pub const E2_LENGTH_M: f64 = 80.0;
 /// controller puts its loops at the same place on this net (41.7 m). At 30 m the loop missed the
 /// vehicles 30-46 m back that then met the yellow: 7 % of the through vehicles on `balanced`
 /// (seed 42) against 3 % under SUMO's program.
-pub const E1_SETBACK_M: f64 = 3.0 * 50.0 / 3.6;
+pub const E1_SETBACK_M: f64 = 3.0 * SPEED_MPS;
 pub const APPROACH_M: f64 = 300.0;
 pub const SPEED_MPS: f64 = 13.89;
 

@@ -68,6 +68,11 @@ ok = len(r["seeds"]) == 2 and pairs == {("score", best), ("people", "sumo nema")
 for p in r["paired"]:
     print(f"arterial 15 min, seeds 7 and 8: greenwave adaptive {p['metric']} vs {p['against']} {p['ratio']:.2f}x [{p['low']:.2f}, {p['high']:.2f}]")
     ok = ok and p["seeds"] == 2 and p["low"] <= p["ratio"] <= p["high"]
+# The longest single waits behind the means (the longest over both seeds): every row has them,
+# and none is below its own mean.
+for c in r["scenarios"][0]["controllers"]:
+    print(f"arterial 15 min, {c['name']}: longest stand {c['max_waiting_s']:.1f} s, longest person {c['ped_max_time_loss_s']:.1f} s")
+    ok = ok and c["max_waiting_s"] >= c["mean_waiting_s"] > 0 and c["ped_max_time_loss_s"] >= c["ped_mean_time_loss_s"] > 0
 sys.exit(0 if ok else 1)
 PY
 # Cameras in the loop on the 15-minute smoke demand (~30 s): rendered approach cameras through

@@ -31,6 +31,8 @@ struct ControllerResult {
     mean_time_loss_s: f64,
     mean_depart_delay_s: f64,
     mean_waiting_s: f64,
+    /// The longest any one vehicle stood, s (over several seeds: the longest in any of them).
+    max_waiting_s: f64,
     score_s: f64,
     wall_s: f64,
     steps_per_s: f64,
@@ -72,7 +74,8 @@ impl own::SeedRow for ControllerResult {
         &self.name
     }
 
-    /// Means of the per-seed means; wall time totalled; camera presence agreement averaged.
+    /// Means of the per-seed means; the longest wait of any seed; wall time totalled; camera
+    /// presence agreement averaged.
     fn mean(rows: &[&ControllerResult]) -> ControllerResult {
         let mean = |f: fn(&ControllerResult) -> f64| own::field_mean(rows, f);
         let cameras: Vec<&ControllerResult> = rows
@@ -86,6 +89,7 @@ impl own::SeedRow for ControllerResult {
             mean_time_loss_s: mean(|r| r.mean_time_loss_s),
             mean_depart_delay_s: mean(|r| r.mean_depart_delay_s),
             mean_waiting_s: mean(|r| r.mean_waiting_s),
+            max_waiting_s: rows.iter().map(|r| r.max_waiting_s).fold(0.0, f64::max),
             score_s: mean(|r| r.score_s),
             wall_s: rows.iter().map(|r| r.wall_s).sum(),
             steps_per_s: mean(|r| r.steps_per_s),
@@ -720,6 +724,7 @@ fn bench(args: BenchArgs) -> Result<(), String> {
                     mean_time_loss_s: s.mean_time_loss_s,
                     mean_depart_delay_s: s.mean_depart_delay_s,
                     mean_waiting_s: s.mean_waiting_s,
+                    max_waiting_s: s.max_waiting_s,
                     score_s: s.mean_time_loss_s + s.mean_depart_delay_s,
                     wall_s: wall,
                     steps_per_s: 0.0,
@@ -782,6 +787,7 @@ fn bench(args: BenchArgs) -> Result<(), String> {
                     mean_time_loss_s: s.mean_time_loss_s,
                     mean_depart_delay_s: s.mean_depart_delay_s,
                     mean_waiting_s: s.mean_waiting_s,
+                    max_waiting_s: s.max_waiting_s,
                     score_s: s.mean_time_loss_s + s.mean_depart_delay_s,
                     wall_s: rep.wall_s,
                     steps_per_s: rep.steps_per_s,
@@ -802,6 +808,7 @@ fn bench(args: BenchArgs) -> Result<(), String> {
         let list: Vec<String> = seeds.iter().map(u64::to_string).collect();
         println!("mean over seeds {}", list.join(", "));
         print_table(&scenarios);
+        print_longest(&scenarios);
         let paired = own::paired_vs_sumo(&per_seed, &scenarios);
         own::print_paired(&paired);
         Report {
@@ -814,6 +821,9 @@ fn bench(args: BenchArgs) -> Result<(), String> {
                 .collect(),
         }
     } else {
+        if let Some(one) = per_seed.first() {
+            print_longest(one);
+        }
         Report {
             scenarios: per_seed.into_iter().next().unwrap_or_default(),
             seeds: Vec::new(),
@@ -851,6 +861,17 @@ fn print_table(r: &[ScenarioResult]) {
                 c.score_s,
                 ratio
             );
+        }
+    }
+}
+
+/// The longest any one vehicle stood per demand and controller (over several seeds, in any of
+/// them): what a mean hides when one approach is starved.
+fn print_longest(r: &[ScenarioResult]) {
+    println!("{:<11} {:<32} {:>14}", "scenario", "controller", "longest stand");
+    for s in r {
+        for c in &s.controllers {
+            println!("{:<11} {:<32} {:>13.1}s", s.name, c.name, c.max_waiting_s);
         }
     }
 }
@@ -1199,6 +1220,7 @@ fn bench_own(args: BenchArgs) -> Result<(), String> {
         println!("mean over seeds {}", list.join(", "));
         own::print_table(&mean);
     }
+    own::print_longest(&mean);
     let paired = if multi {
         own::paired_vs_sumo(&per_seed, &mean)
     } else {

@@ -214,10 +214,15 @@ pub struct TripSummary {
     pub mean_time_loss_s: f64,
     pub mean_depart_delay_s: f64,
     pub mean_waiting_s: f64,
+    /// The longest any one vehicle stood (SUMO `waitingTime`), s.
+    pub max_waiting_s: f64,
     /// People who finished their plan.
     pub persons: u64,
     /// Mean time loss of the people's walks (summed over a person's walks), s.
     pub ped_mean_time_loss_s: f64,
+    /// The largest time loss of any one person (summed over the person's walks; mostly the wait
+    /// at the crosswalk for the walk), s.
+    pub ped_max_time_loss_s: f64,
 }
 
 impl TripSummary {
@@ -240,15 +245,19 @@ pub fn read_trip_summary(path: &Path) -> Result<TripSummary, String> {
                 s.vehicles += 1;
                 tl += t;
                 dd += num(n, "departDelay").unwrap_or(0.0);
-                wt += num(n, "waitingTime").unwrap_or(0.0);
+                let w = num(n, "waitingTime").unwrap_or(0.0);
+                wt += w;
+                s.max_waiting_s = s.max_waiting_s.max(w);
             }
             "personinfo" => {
                 s.persons += 1;
-                ptl += n
+                let loss = n
                     .children()
                     .filter(|c| c.has_tag_name("walk"))
                     .filter_map(|w| num(w, "timeLoss"))
                     .sum::<f64>();
+                ptl += loss;
+                s.ped_max_time_loss_s = s.ped_max_time_loss_s.max(loss);
             }
             _ => {}
         }
@@ -323,5 +332,8 @@ mod tests {
         assert_eq!((s.vehicles, s.persons), (2, 2));
         assert!((s.score_s() - 7.0).abs() < 1e-9);
         assert!((s.ped_mean_time_loss_s - 10.0).abs() < 1e-9);
+        // Longest: vehicle a's 4 s standing; person p0's two walks, 12.5 + 1.5 s.
+        assert!((s.max_waiting_s - 4.0).abs() < 1e-9);
+        assert!((s.ped_max_time_loss_s - 14.0).abs() < 1e-9);
     }
 }

@@ -85,11 +85,16 @@ pub struct Row {
     pub mean_time_loss_s: f64,
     pub mean_depart_delay_s: f64,
     pub mean_waiting_s: f64,
+    /// The longest any one vehicle stood (SUMO `waitingTime`), s; over several seeds the longest
+    /// in any of them.
+    pub max_waiting_s: f64,
     pub score_s: f64,
     pub wall_s: f64,
     pub steps_per_s: f64,
     pub persons: u64,
     pub ped_mean_time_loss_s: f64,
+    /// The largest time loss of any one person, s; over several seeds the largest in any of them.
+    pub ped_max_time_loss_s: f64,
     /// Conflict-monitor faults (greenwave rows; SUMO's controllers have no monitor).
     pub faults: u32,
     /// Vehicles SUMO teleported out of a deadlock (a vehicle stuck in the junction yielding to
@@ -108,11 +113,13 @@ impl Row {
             mean_time_loss_s: s.mean_time_loss_s,
             mean_depart_delay_s: s.mean_depart_delay_s,
             mean_waiting_s: s.mean_waiting_s,
+            max_waiting_s: s.max_waiting_s,
             score_s: s.score_s(),
             wall_s,
             steps_per_s: 0.0,
             persons: s.persons,
             ped_mean_time_loss_s: s.ped_mean_time_loss_s,
+            ped_max_time_loss_s: s.ped_max_time_loss_s,
             faults: 0,
             teleports: 0,
             greenwave: None,
@@ -341,7 +348,8 @@ impl SeedRow for Row {
     }
 
     /// Means of the per-seed means (time loss, depart delay, waiting, score, people's time loss;
-    /// vehicles and people rounded), total wall time, monitor faults and teleported vehicles.
+    /// vehicles and people rounded), the longest waits of any seed, total wall time, monitor
+    /// faults and teleported vehicles.
     fn mean(rows: &[&Row]) -> Row {
         let mean = |f: fn(&Row) -> f64| field_mean(rows, f);
         Row {
@@ -350,11 +358,13 @@ impl SeedRow for Row {
             mean_time_loss_s: mean(|r| r.mean_time_loss_s),
             mean_depart_delay_s: mean(|r| r.mean_depart_delay_s),
             mean_waiting_s: mean(|r| r.mean_waiting_s),
+            max_waiting_s: rows.iter().map(|r| r.max_waiting_s).fold(0.0, f64::max),
             score_s: mean(|r| r.score_s),
             wall_s: rows.iter().map(|r| r.wall_s).sum(),
             steps_per_s: mean(|r| r.steps_per_s),
             persons: mean(|r| r.persons as f64).round() as u64,
             ped_mean_time_loss_s: mean(|r| r.ped_mean_time_loss_s),
+            ped_max_time_loss_s: rows.iter().map(|r| r.ped_max_time_loss_s).fold(0.0, f64::max),
             faults: rows.iter().map(|r| r.faults).sum(),
             teleports: rows.iter().map(|r| r.teleports).sum(),
             greenwave: None,
@@ -695,6 +705,29 @@ pub fn print_table(scenarios: &[ScenarioRows]) {
     }
 }
 
+/// The longest single waits behind the table's means: a controller that starves one approach or
+/// one crosswalk can keep a good mean, so the bench shows the longest any one vehicle stood
+/// (SUMO `waitingTime`) and the largest time loss of any one person, per demand and controller.
+pub fn print_longest(scenarios: &[ScenarioRows]) {
+    println!(
+        "{:<11} {:<44} {:>14} {:>14}",
+        "scenario", "controller", "longest stand", "longest person"
+    );
+    for s in scenarios {
+        for c in &s.controllers {
+            let person = if c.persons > 0 {
+                format!("{:.1}s", c.ped_max_time_loss_s)
+            } else {
+                "-".to_string()
+            };
+            println!(
+                "{:<11} {:<44} {:>13.1}s {:>14}",
+                s.name, c.name, c.max_waiting_s, person
+            );
+        }
+    }
+}
+
 /// The command-line options of an own net (`run`, `bench`).
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct OwnArgs {
@@ -753,11 +786,13 @@ mod tests {
             mean_time_loss_s: score_s - 1.0,
             mean_depart_delay_s: 1.0,
             mean_waiting_s: score_s / 2.0,
+            max_waiting_s: score_s * 3.0,
             score_s,
             wall_s: 2.0,
             steps_per_s: 3000.0,
             persons: 10,
             ped_mean_time_loss_s: people_s,
+            ped_max_time_loss_s: people_s * 2.0,
             faults: 0,
             teleports,
             greenwave: None,
@@ -793,6 +828,9 @@ mod tests {
         assert!((gw.score_s - 75.0).abs() < 1e-9);
         assert!((gw.mean_time_loss_s - 74.0).abs() < 1e-9);
         assert!((gw.ped_mean_time_loss_s - 38.0).abs() < 1e-9);
+        // The longest waits are the longest of any seed, not a mean: 3 x 110 s and 2 x 42 s.
+        assert!((gw.max_waiting_s - 330.0).abs() < 1e-9);
+        assert!((gw.ped_max_time_loss_s - 84.0).abs() < 1e-9);
         assert_eq!(gw.teleports, 3);
         assert!((gw.wall_s - 4.0).abs() < 1e-9);
         let sumo = s.controllers.first().expect("sumo row");

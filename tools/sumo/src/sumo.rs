@@ -133,6 +133,9 @@ pub struct TripStats {
     pub mean_time_loss_s: f64,
     pub mean_depart_delay_s: f64,
     pub mean_waiting_s: f64,
+    /// The longest any one vehicle stood (SUMO `waitingTime`: time below 0.1 m/s over its trip),
+    /// s: a starved approach shows here before it moves a mean.
+    pub max_waiting_s: f64,
     /// Emergency vehicles (vClass emergency) only: count and mean time loss.
     pub emergency: u64,
     pub emergency_time_loss_s: f64,
@@ -166,7 +169,9 @@ pub fn read_tripinfo_where(path: &Path, keep: impl Fn(&str) -> bool) -> Result<T
         s.vehicles += 1;
         tl += t;
         dd += attr("departDelay").unwrap_or(0.0);
-        wt += attr("waitingTime").unwrap_or(0.0);
+        let w = attr("waitingTime").unwrap_or(0.0);
+        wt += w;
+        s.max_waiting_s = s.max_waiting_s.max(w);
         if n.attribute("vType") == Some("ev") {
             s.emergency += 1;
             etl += t;
@@ -228,6 +233,10 @@ mod tests {
         assert_eq!(s.vehicles, 2);
         assert!((s.mean_time_loss_s - 6.0).abs() < 1e-9);
         assert!((s.mean_depart_delay_s - 1.0).abs() < 1e-9);
+        assert!(
+            (s.max_waiting_s - 4.0).abs() < 1e-9,
+            "the longest single wait, not the mean"
+        );
         assert_eq!(s.emergency, 1);
         assert!((s.emergency_time_loss_s - 2.0).abs() < 1e-9);
         let (ev, rest) = read_tripinfo_split(&p, "ev_");

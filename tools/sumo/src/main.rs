@@ -1118,6 +1118,10 @@ fn run_own(args: RunArgs) -> Result<(), String> {
         planner.name(), row.vehicles, row.mean_time_loss_s, row.mean_depart_delay_s, row.mean_waiting_s, row.score_s,
         row.persons, row.ped_mean_time_loss_s, row.faults
     );
+    println!(
+        "  longest stand of one vehicle {:.1} s, largest time loss of one person {:.1} s",
+        row.max_waiting_s, row.ped_max_time_loss_s
+    );
     if let Some(r) = &row.greenwave {
         println!(
             "  {} steps in {:.1} s ({:.0} steps/s), {} events, {} pedestrian button presses",

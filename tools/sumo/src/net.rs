@@ -220,8 +220,8 @@ pub struct TripSummary {
     pub persons: u64,
     /// Mean time loss of the people's walks (summed over a person's walks), s.
     pub ped_mean_time_loss_s: f64,
-    /// The largest time loss of any one person (summed over the person's walks; mostly the wait
-    /// at the crosswalk for the walk), s.
+    /// The largest time loss of any one person (summed over the person's walks, waits at the
+    /// crosswalks included), s.
     pub ped_max_time_loss_s: f64,
 }
 

@@ -1,8 +1,8 @@
 //! Property tests of the timing engine against the safety rules (docs/safety.md 1-3), checked from
 //! the output frames alone by an independent `Monitor` plus the checks below.
 //!
-//! Random call / extension / push-button patterns and random switches between actuated and
-//! fixed-time directives drive five sites (the NEMA 8-phase site with flashing-yellow-arrow left
+//! Random call / extension / push-button patterns and random switches between actuated,
+//! fixed-time and adaptive directives (the adaptive planners' random choice of greens to end) drive five sites (the NEMA 8-phase site with flashing-yellow-arrow left
 //! turns resting in green, the same site resting in red, with lagging lefts, with protected-only lefts,
 //! and a one-ring three-phase site), with random permission for the arrows. Per frame: no conflict, no dual indication,
 //! no short yellow or red clearance (monitor); a flashing arrow only with its opposing through green,
@@ -116,6 +116,8 @@ struct Segment {
     /// Central phase control in force for the segment (NTCIP 1202 phase control group, as SNMP
     /// SETs apply it): omit, pedestrian omit, hold, force-off.
     control: [u16; 4],
+    /// Adaptive directive for the segment (when not fixed): the greens the planner ends.
+    adaptive: Option<u16>,
 }
 
 fn segment() -> impl Strategy<Value = Segment> {
@@ -129,9 +131,10 @@ fn segment() -> impl Strategy<Value = Segment> {
         prop_oneof![6 => Just(0u16), 1 => any::<u16>()],
         prop_oneof![2 => Just(0xffu16), 1 => any::<u16>()],
         prop::array::uniform4(prop_oneof![4 => Just(0u16), 1 => any::<u16>()]),
+        prop::option::weighted(0.3, any::<u16>()),
     )
         .prop_map(
-            |(ticks, veh, extend, ped, fixed, preempt, transit, permissive, control)| Segment {
+            |(ticks, veh, extend, ped, fixed, preempt, transit, permissive, control, adaptive)| Segment {
                 ticks,
                 veh,
                 extend,
@@ -141,6 +144,7 @@ fn segment() -> impl Strategy<Value = Segment> {
                 transit,
                 permissive,
                 control,
+                adaptive,
             },
         )
 }
@@ -213,10 +217,12 @@ fn run(site: &Site, segments: &[Segment], steps: u64) -> Result<(), TestCaseErro
         if s.preempt != 0 || engine.preempt().is_some() {
             preempted_since = Some(now);
         }
-        let directive = if s.fixed {
-            Directive::Fixed { green_ms: plan }
-        } else {
-            Directive::Actuated
+        let directive = match (s.fixed, s.adaptive) {
+            (true, _) => Directive::Fixed { green_ms: plan },
+            (false, Some(end)) => Directive::Adaptive {
+                end: PhaseSet(end & configured.0),
+            },
+            (false, None) => Directive::Actuated,
         };
         let f = engine.step(site, Instant(now), &demand, &directive, &mut ev);
         while ev.pop().is_some() {}

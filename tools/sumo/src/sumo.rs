@@ -154,40 +154,18 @@ pub fn read_tripinfo_split(path: &Path, prefix: &str) -> (Result<TripStats, Stri
     )
 }
 
-/// Trip means of the vehicles whose id passes `keep`.
+/// Trip means of the vehicles whose id passes `keep` (the reference scenarios have no people).
 pub fn read_tripinfo_where(path: &Path, keep: impl Fn(&str) -> bool) -> Result<TripStats, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let doc = roxmltree::Document::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut s = TripStats::default();
-    let (mut tl, mut dd, mut wt, mut etl) = (0.0, 0.0, 0.0, 0.0);
-    for n in doc.root_element().children().filter(|n| n.has_tag_name("tripinfo")) {
-        if !keep(n.attribute("id").unwrap_or("")) {
-            continue;
-        }
-        let attr = |name: &str| -> Option<f64> { n.attribute(name)?.parse().ok() };
-        let t = attr("timeLoss").ok_or_else(|| format!("{}: tripinfo without timeLoss", path.display()))?;
-        s.vehicles += 1;
-        tl += t;
-        dd += attr("departDelay").unwrap_or(0.0);
-        let w = attr("waitingTime").unwrap_or(0.0);
-        wt += w;
-        s.max_waiting_s = s.max_waiting_s.max(w);
-        if n.attribute("vType") == Some("ev") {
-            s.emergency += 1;
-            etl += t;
-        }
-    }
-    if s.vehicles == 0 {
-        return Err(format!("{}: no vehicle finished", path.display()));
-    }
-    let n = s.vehicles as f64;
-    s.mean_time_loss_s = tl / n;
-    s.mean_depart_delay_s = dd / n;
-    s.mean_waiting_s = wt / n;
-    if s.emergency > 0 {
-        s.emergency_time_loss_s = etl / s.emergency as f64;
-    }
-    Ok(s)
+    let s = crate::net::read_trip_summary_where(path, keep)?;
+    Ok(TripStats {
+        vehicles: s.vehicles,
+        mean_time_loss_s: s.mean_time_loss_s,
+        mean_depart_delay_s: s.mean_depart_delay_s,
+        mean_waiting_s: s.mean_waiting_s,
+        max_waiting_s: s.max_waiting_s,
+        emergency: s.emergency,
+        emergency_time_loss_s: s.emergency_time_loss_s,
+    })
 }
 
 /// Runs one of SUMO's tools (`cmd`, e.g. `python3 $SUMO_HOME/tools/X.py …`) with `SUMO_HOME` and

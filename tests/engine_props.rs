@@ -2,9 +2,10 @@
 //! the output frames alone by an independent `Monitor` plus the checks below.
 //!
 //! Random call / extension / push-button patterns and random switches between actuated,
-//! fixed-time and adaptive directives (the adaptive planners' random choice of greens to end) drive five sites (the NEMA 8-phase site with flashing-yellow-arrow left
-//! turns resting in green, the same site resting in red, with lagging lefts, with protected-only lefts,
-//! and a one-ring three-phase site), with random permission for the arrows. Per frame: no conflict, no dual indication,
+//! fixed-time and adaptive directives (a random choice of the greens the planner ends) drive five
+//! sites (the NEMA 8-phase site with flashing-yellow-arrow left turns resting in green, the same
+//! site resting in red, with lagging lefts, with protected-only lefts, and a one-ring three-phase
+//! site), with random permission for the arrows. Per frame: no conflict, no dual indication,
 //! no short yellow or red clearance (monitor); a flashing arrow only with its opposing through green,
 //! only where allowed and never during preemption; per phase: every green lasts at least its min green,
 //! a green that served a walk lasts at least walk + pedestrian clearance, every yellow lasts at least

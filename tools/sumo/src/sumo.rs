@@ -1,6 +1,7 @@
 //! Finding and running SUMO: the real `$SUMO_HOME/bin/sumo` binary (not the Python wrapper, so
 //! killing it kills SUMO), killed and reaped on every path by [`SumoProcess`]'s `Drop`.
 
+use crate::net::TripSummary;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -126,46 +127,18 @@ pub fn free_port() -> Result<u16, String> {
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
-/// Mean values from a `--tripinfo-output` file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
-pub struct TripStats {
-    pub vehicles: u64,
-    pub mean_time_loss_s: f64,
-    pub mean_depart_delay_s: f64,
-    pub mean_waiting_s: f64,
-    /// The longest any one vehicle stood (SUMO `waitingTime`: time below 0.1 m/s over its trip),
-    /// s: a starved approach shows here before it moves a mean.
-    pub max_waiting_s: f64,
-    /// Emergency vehicles (vClass emergency) only: count and mean time loss.
-    pub emergency: u64,
-    pub emergency_time_loss_s: f64,
-}
-
-pub fn read_tripinfo(path: &Path) -> Result<TripStats, String> {
-    read_tripinfo_where(path, |_| true)
+/// The trip means of a `--tripinfo-output` file (the reference scenarios have no people).
+pub fn read_tripinfo(path: &Path) -> Result<TripSummary, String> {
+    crate::net::read_trip_summary(path)
 }
 
 /// Trip means of the vehicles whose id starts with `prefix` and of all others, e.g. buses
 /// (`bus_`) and the general traffic. Either group may be empty (an error then).
-pub fn read_tripinfo_split(path: &Path, prefix: &str) -> (Result<TripStats, String>, Result<TripStats, String>) {
+pub fn read_tripinfo_split(path: &Path, prefix: &str) -> (Result<TripSummary, String>, Result<TripSummary, String>) {
     (
-        read_tripinfo_where(path, |id| id.starts_with(prefix)),
-        read_tripinfo_where(path, |id| !id.starts_with(prefix)),
+        crate::net::read_trip_summary_where(path, |id| id.starts_with(prefix)),
+        crate::net::read_trip_summary_where(path, |id| !id.starts_with(prefix)),
     )
-}
-
-/// Trip means of the vehicles whose id passes `keep` (the reference scenarios have no people).
-pub fn read_tripinfo_where(path: &Path, keep: impl Fn(&str) -> bool) -> Result<TripStats, String> {
-    let s = crate::net::read_trip_summary_where(path, keep)?;
-    Ok(TripStats {
-        vehicles: s.vehicles,
-        mean_time_loss_s: s.mean_time_loss_s,
-        mean_depart_delay_s: s.mean_depart_delay_s,
-        mean_waiting_s: s.mean_waiting_s,
-        max_waiting_s: s.max_waiting_s,
-        emergency: s.emergency,
-        emergency_time_loss_s: s.emergency_time_loss_s,
-    })
 }
 
 /// Runs one of SUMO's tools (`cmd`, e.g. `python3 $SUMO_HOME/tools/X.py …`) with `SUMO_HOME` and

@@ -244,6 +244,10 @@ fn segment() -> impl Strategy<Value = Segment> {
     })
 }
 
+/// Longest a controller out of flash may go without a green: the start-up all red, then the
+/// min-recall phases (2 and 6) of the coordinated site.
+const OUT_OF_FLASH_GREEN_MS: u64 = 30_000;
+
 fn run_schedule(site: &Site, start_unix_ms: i64, segments: &[Segment]) -> Result<(u64, u64, u64), TestCaseError> {
     let mut ctl = Controller::new(site, &MmuCard::from_geometry(site), Instant(0));
     let mut anchor = start_unix_ms;
@@ -252,6 +256,8 @@ fn run_schedule(site: &Site, start_unix_ms: i64, segments: &[Segment]) -> Result
     let tick = u64::from(site.tick_ms);
     let mut k = 0u64;
     let mut changes = 0u64;
+    // Since when (tick, greens counted then) the controller has been out of flash.
+    let mut out_of_flash: Option<(u64, u64)> = None;
     for s in segments {
         let now = Instant(k * tick);
         match s.step {
@@ -275,6 +281,20 @@ fn run_schedule(site: &Site, start_unix_ms: i64, segments: &[Segment]) -> Result
                 .frame(site, now.0, &f, flash)
                 .map_err(|e| TestCaseError::fail(format!("{e} (pattern {:?})", ctl.status().pattern)))?;
             prop_assert!(ctl.status().fault.is_none(), "fault latched: {:?}", ctl.status().fault);
+            // Out of flash, the start-up all red is followed by the min-recall phases' greens: a
+            // run that leaves flash for longer than OUT_OF_FLASH_GREEN_MS shows a green (a run the
+            // schedule keeps in flash shows none, and may not).
+            if flash {
+                out_of_flash = None;
+            } else {
+                let (k0, g0) = *out_of_flash.get_or_insert((k, check.greens));
+                prop_assert!(
+                    check.greens > g0 || (k - k0) * tick < OUT_OF_FLASH_GREEN_MS,
+                    "no green {} ms after leaving flash (pattern {:?})",
+                    (k - k0) * tick,
+                    ctl.status().pattern
+                );
+            }
             while let Some(ev) = ctl.events_mut().pop() {
                 if ev.code == code::PATTERN_CHANGE {
                     changes += 1;
@@ -297,9 +317,32 @@ proptest! {
     ) {
         let site = with_schedule(BUSY_SCHEDULE);
         let start = ny(2026, 11, 30, 0, 0) + start_min * 60_000;
-        let (_, greens, _) = run_schedule(&site, start, &segments)?;
-        prop_assert!(greens > 0);
+        run_schedule(&site, start, &segments)?;
     }
+}
+
+/// A clock stepped back into the schedule's flash (found by the property test above): the
+/// controller leaves flash for 4 s before 03:20 flashes again, too short for the start-up all red
+/// to end, so the run shows no green — and must not be failed for it.
+#[test]
+fn a_clock_stepped_back_into_flash_runs_no_green_and_shortens_nothing() {
+    let site = with_schedule(BUSY_SCHEDULE);
+    let seg = |ticks, presence, ped, step, small_s| Segment {
+        ticks,
+        presence,
+        ped,
+        step,
+        small_s,
+    };
+    let segments = [
+        seg(1106, 0, 0, 3, 1),
+        seg(1039, 1734, 191, 7, 272),
+        seg(1725, 3_758_378_998, 203, 4, 468),
+        seg(1840, 2_304_372_124, 183, 4, 344),
+    ];
+    let (_, greens, flashes) = run_schedule(&site, ny(2026, 11, 30, 3, 27), &segments).unwrap();
+    assert_eq!(greens, 0);
+    assert!(flashes > 0);
 }
 
 /// Daylight saving time both ways (America/New_York): spring forward at 02:00 EST and fall back at

@@ -11,7 +11,7 @@
 //! the better; insertion delay counts because queues that spill back to the network edge stop
 //! vehicles from entering at all.
 
-use greenwave_sumo::{bridge, own, scenario, sumo};
+use greenwave_sumo::{bridge, net, own, scenario, sumo};
 
 use clap::{Args, Parser, Subcommand};
 use greenwave::config::{parse_planner, PlannerKind, Site};
@@ -525,7 +525,7 @@ fn run_one(args: RunArgs) -> Result<(), String> {
         ),
         &opts,
     )?;
-    let s = sumo::read_tripinfo(&trip)?;
+    let s = net::read_trip_summary(&trip)?;
     println!("scenario {name}, greenwave {}: {} vehicles, time loss {:.1} s, depart delay {:.1} s, waiting {:.1} s, score {:.1} s",
         planner.name(), s.vehicles, s.mean_time_loss_s, s.mean_depart_delay_s, s.mean_waiting_s, s.mean_time_loss_s + s.mean_depart_delay_s);
     println!(
@@ -557,7 +557,7 @@ fn run_one(args: RunArgs) -> Result<(), String> {
         );
     }
     if opts.transit {
-        if let (Ok(b), Ok(c)) = sumo::read_tripinfo_split(&trip, "bus_") {
+        if let (Ok(b), Ok(c)) = net::read_trip_summary_split(&trip, "bus_") {
             let e = report.tsp_events;
             println!(
                 "  buses: {} (time loss {:.1} s), cars: {} (time loss {:.1} s); TSP check-ins {}, early greens {}, extensions {}",
@@ -705,7 +705,7 @@ fn bench(args: BenchArgs) -> Result<(), String> {
                 std::fs::write(&pf, prog).map_err(|e| e.to_string())?;
                 let tag = seeded(format!("{}-sumo-{b}", d.name));
                 let (trip, wall) = run_baseline(&home, &files, &routes, &pf, seed, &dir, &tag)?;
-                let s = sumo::read_tripinfo(&trip)?;
+                let s = net::read_trip_summary(&trip)?;
                 let name = match b.as_str() {
                     "static" => "sumo static (Webster)".to_string(),
                     "actuated_protected" => "sumo actuated, protected lefts".to_string(),
@@ -750,7 +750,7 @@ fn bench(args: BenchArgs) -> Result<(), String> {
                     &tag,
                     &opts,
                 )?;
-                let s = sumo::read_tripinfo(&trip)?;
+                let s = net::read_trip_summary(&trip)?;
                 eprintln!(
                     "{:<11} {:<26} score {:6.1} s  ({:.0} steps/s)",
                     d.name,
@@ -943,7 +943,7 @@ fn transit(args: TransitArgs) -> Result<(), String> {
                 if rep.faults > 0 {
                     return Err(format!("{tag}: {} monitor faults", rep.faults));
                 }
-                let (bus, car) = sumo::read_tripinfo_split(&trip, "bus_");
+                let (bus, car) = net::read_trip_summary_split(&trip, "bus_");
                 let (bus, car) = (bus?, car?);
                 runs.push(TransitRun {
                     buses: bus.vehicles,

@@ -240,6 +240,18 @@ pub fn read_trip_summary(path: &Path) -> Result<TripSummary, String> {
     read_trip_summary_where(path, |_| true)
 }
 
+/// Trip means of the vehicles whose id starts with `prefix` and of all others, e.g. buses
+/// (`bus_`) and the general traffic. Either group may be empty (an error then).
+pub fn read_trip_summary_split(
+    path: &Path,
+    prefix: &str,
+) -> (Result<TripSummary, String>, Result<TripSummary, String>) {
+    (
+        read_trip_summary_where(path, |id| id.starts_with(prefix)),
+        read_trip_summary_where(path, |id| !id.starts_with(prefix)),
+    )
+}
+
 /// The means of the vehicles whose id passes `keep`, and of all people. An error when no such
 /// vehicle finished.
 pub fn read_trip_summary_where(path: &Path, keep: impl Fn(&str) -> bool) -> Result<TripSummary, String> {
@@ -355,5 +367,38 @@ mod tests {
         // Longest: vehicle a's 4 s standing; person p0's two walks, 12.5 + 1.5 s.
         assert!((s.max_waiting_s - 4.0).abs() < 1e-9);
         assert!((s.ped_max_time_loss_s - 14.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn tripinfo_means() {
+        let dir = std::env::temp_dir().join(format!("gw-trip-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("t.xml");
+        std::fs::write(
+            &p,
+            r#"<tripinfos>
+    <tripinfo id="a" depart="1.00" departDelay="2.00" duration="30.00" waitingTime="4.00" timeLoss="10.00" vType="car"/>
+    <tripinfo id="ev_0" depart="1.00" departDelay="0.00" duration="30.00" waitingTime="0.00" timeLoss="2.00" vType="ev"/>
+</tripinfos>"#,
+        )
+        .unwrap();
+        let s = read_trip_summary(&p).unwrap();
+        assert_eq!(s.vehicles, 2);
+        assert!((s.mean_time_loss_s - 6.0).abs() < 1e-9);
+        assert!((s.mean_depart_delay_s - 1.0).abs() < 1e-9);
+        assert!(
+            (s.max_waiting_s - 4.0).abs() < 1e-9,
+            "the longest single wait, not the mean"
+        );
+        assert_eq!(s.emergency, 1);
+        assert!((s.emergency_time_loss_s - 2.0).abs() < 1e-9);
+        let (ev, rest) = read_trip_summary_split(&p, "ev_");
+        let (ev, rest) = (ev.unwrap(), rest.unwrap());
+        assert_eq!((ev.vehicles, rest.vehicles), (1, 1));
+        assert!((ev.mean_time_loss_s - 2.0).abs() < 1e-9);
+        assert!((rest.mean_time_loss_s - 10.0).abs() < 1e-9);
+        assert!(read_trip_summary_split(&p, "bus_").0.is_err(), "no bus finished");
+        std::fs::write(&p, "<tripinfos/>").unwrap();
+        assert!(read_trip_summary(&p).is_err());
     }
 }

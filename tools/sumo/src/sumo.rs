@@ -1,7 +1,6 @@
 //! Finding and running SUMO: the real `$SUMO_HOME/bin/sumo` binary (not the Python wrapper, so
 //! killing it kills SUMO), killed and reaped on every path by [`SumoProcess`]'s `Drop`.
 
-use crate::net::TripSummary;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -127,20 +126,6 @@ pub fn free_port() -> Result<u16, String> {
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
-/// The trip means of a `--tripinfo-output` file (the reference scenarios have no people).
-pub fn read_tripinfo(path: &Path) -> Result<TripSummary, String> {
-    crate::net::read_trip_summary(path)
-}
-
-/// Trip means of the vehicles whose id starts with `prefix` and of all others, e.g. buses
-/// (`bus_`) and the general traffic. Either group may be empty (an error then).
-pub fn read_tripinfo_split(path: &Path, prefix: &str) -> (Result<TripSummary, String>, Result<TripSummary, String>) {
-    (
-        crate::net::read_trip_summary_where(path, |id| id.starts_with(prefix)),
-        crate::net::read_trip_summary_where(path, |id| !id.starts_with(prefix)),
-    )
-}
-
 /// Runs one of SUMO's tools (`cmd`, e.g. `python3 $SUMO_HOME/tools/X.py …`) with `SUMO_HOME` and
 /// its `tools` folder on `PYTHONPATH`; its standard output, or its last stderr lines on failure.
 pub fn run_tool(home: &Path, cmd: &mut Command, what: &str) -> Result<String, String> {
@@ -161,42 +146,4 @@ pub fn run_tool(home: &Path, cmd: &mut Command, what: &str) -> Result<String, St
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tripinfo_means() {
-        let dir = std::env::temp_dir().join(format!("gw-trip-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("t.xml");
-        std::fs::write(
-            &p,
-            r#"<tripinfos>
-    <tripinfo id="a" depart="1.00" departDelay="2.00" duration="30.00" waitingTime="4.00" timeLoss="10.00" vType="car"/>
-    <tripinfo id="ev_0" depart="1.00" departDelay="0.00" duration="30.00" waitingTime="0.00" timeLoss="2.00" vType="ev"/>
-</tripinfos>"#,
-        )
-        .unwrap();
-        let s = read_tripinfo(&p).unwrap();
-        assert_eq!(s.vehicles, 2);
-        assert!((s.mean_time_loss_s - 6.0).abs() < 1e-9);
-        assert!((s.mean_depart_delay_s - 1.0).abs() < 1e-9);
-        assert!(
-            (s.max_waiting_s - 4.0).abs() < 1e-9,
-            "the longest single wait, not the mean"
-        );
-        assert_eq!(s.emergency, 1);
-        assert!((s.emergency_time_loss_s - 2.0).abs() < 1e-9);
-        let (ev, rest) = read_tripinfo_split(&p, "ev_");
-        let (ev, rest) = (ev.unwrap(), rest.unwrap());
-        assert_eq!((ev.vehicles, rest.vehicles), (1, 1));
-        assert!((ev.mean_time_loss_s - 2.0).abs() < 1e-9);
-        assert!((rest.mean_time_loss_s - 10.0).abs() < 1e-9);
-        assert!(read_tripinfo_split(&p, "bus_").0.is_err(), "no bus finished");
-        std::fs::write(&p, "<tripinfos/>").unwrap();
-        assert!(read_tripinfo(&p).is_err());
-    }
 }

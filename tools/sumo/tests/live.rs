@@ -3,7 +3,7 @@
 //! skipped with a message otherwise.
 
 use greenwave::config::{PlannerKind, Site};
-use greenwave_sumo::{bridge, scenario, sumo};
+use greenwave_sumo::{bridge, net, scenario, sumo};
 use std::path::{Path, PathBuf};
 
 fn home() -> Option<PathBuf> {
@@ -44,7 +44,7 @@ fn greenwave_drives_sumo_without_faults_and_logs_events() {
         ..Default::default()
     };
     let (trip, rep) = bridge::run(&home, &site(), &files, &[routes], 7, &d, "drive", &opts).unwrap();
-    let s = sumo::read_tripinfo(&trip).unwrap();
+    let s = net::read_trip_summary(&trip).unwrap();
     assert_eq!(rep.faults, 0);
     assert!(s.vehicles > 300, "{} vehicles", s.vehicles);
     // Signals really control the junction: delays are those of a signal, not free flow or gridlock.
@@ -123,7 +123,7 @@ fn emergency_vehicles_get_green_through_preemption() {
         ..Default::default()
     };
     let (trip, rep) = bridge::run(&home, &site(), &files, &routes, 7, &d, "ev", &opts).unwrap();
-    let s = sumo::read_tripinfo(&trip).unwrap();
+    let s = net::read_trip_summary(&trip).unwrap();
     assert_eq!(rep.faults, 0);
     assert_eq!(s.emergency, 2);
     assert_eq!(rep.ev_time_to_green_s.len(), 2);
@@ -184,7 +184,7 @@ fn transit_priority_checks_buses_in_and_does_not_slow_them() {
             ..Default::default()
         };
         let (trip, rep) = bridge::run(&home, &s, &files, &routes, 7, &d, tag, &opts).unwrap();
-        let (bus, car) = sumo::read_tripinfo_split(&trip, "bus_");
+        let (bus, car) = net::read_trip_summary_split(&trip, "bus_");
         let log = std::fs::read_to_string(d.join(format!("{tag}.csv"))).unwrap();
         (bus.unwrap(), car.unwrap(), rep, log)
     };

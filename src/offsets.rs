@@ -15,16 +15,18 @@
 //! 1's stop line, intersection i's outbound green is the arc
 //! `[φ_i − T_i, φ_i − T_i + g_out_i]` (T_i = outbound travel time from 1 to i) and its inbound
 //! green the arc `[φ_i + δ_i + T'_i, … + g_in_i]` (T'_i = inbound travel time from i to 1), on a
-//! circle of one cycle. A band is one contiguous arc inside every one of them; [`bandwidths`]
-//! computes the longest exactly, by intersecting the arcs.
+//! circle of one cycle. A band is one contiguous arc inside every one of them;
+//! [`bandwidths`](crate::offsets::bandwidths) computes the longest exactly, by intersecting the
+//! arcs.
 //!
-//! The search ([`solve`]) maximises MAXBAND's `b_out + k · b_in` (k = `inbound_weight`, usually
-//! the inbound / outbound volume ratio, see [`objective`]; equal values go to the more balanced
-//! pair) over offsets on a grid of `resolution_s`, with intersection 1 held
-//! at 0. It is a depth-first branch and bound that is exhaustive over the grid: it assigns the
-//! intersections in corridor order; the bands of the intersections assigned so far only shrink
-//! when more are added, so `min(band so far, narrowest green still to come)` per direction bounds
-//! every completion, and a branch whose bound cannot beat the best complete assignment is cut.
+//! The search ([`solve`](crate::offsets::solve)) maximises MAXBAND's `b_out + k · b_in`
+//! (k = `inbound_weight`, usually the inbound / outbound volume ratio, see
+//! [`objective`](crate::offsets::objective); equal values go to the more balanced pair) over
+//! offsets on a grid of `resolution_s`, with intersection 1 held at 0. It is a depth-first branch
+//! and bound that is exhaustive over the grid: it assigns the intersections in corridor order; the
+//! bands of the intersections assigned so far only shrink when more are added, so
+//! `min(band so far, narrowest green still to come)` per direction bounds every completion, and a
+//! branch whose bound cannot beat the best complete assignment is cut.
 //! Candidates are tried nearest to the ideal one-way progression first, so a good assignment is
 //! found early and the cuts are deep.
 //!

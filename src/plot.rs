@@ -8,13 +8,14 @@
 //!
 //! A host tool, not part of the control path: it allocates freely. Text needs a TrueType font,
 //! loaded at run time (DejaVu Sans from Debian's `fonts-dejavu-core`, or `GREENWAVE_FONT`). The
-//! whole module (the [`timeline`] builder included: nothing else uses it) is compiled only with the
-//! `plot` feature, on by default and left out of board builds; without it `greenwave plot` exits 1
-//! saying how to get a diagram (`src/main.rs`).
+//! whole module (the [`timeline`](crate::plot::timeline) builder included: nothing else uses it)
+//! is compiled only with the `plot` feature, on by default and left out of board builds; without
+//! it `greenwave plot` exits 1 saying how to get a diagram (`src/main.rs`).
 //!
 //! Bounded: the log is read up to [`crate::limits::EVENT_LOG_MAX_BYTES`]; a diagram holds at most
-//! [`MAX_ROWS`] rows, [`MAX_SPAN_S`] of time and [`MAX_SPANS`] bars, and a log beyond those is
-//! refused with a message saying how to narrow it (`--from`/`--to`). The image is drawn into a
+//! [`MAX_ROWS`](crate::plot::MAX_ROWS) rows, [`MAX_SPAN_S`](crate::plot::MAX_SPAN_S) of time and
+//! [`MAX_SPANS`](crate::plot::MAX_SPANS) bars, and a log beyond those is refused with a message
+//! saying how to narrow it (`--from`/`--to`). The image is drawn into a
 //! temporary file beside the output and renamed over it only when complete, so a failure never
 //! leaves a partial diagram; a panic inside the drawing library is caught and reported as an error.
 

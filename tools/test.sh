@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 cargo test --workspace
+# API documentation (`cargo doc`): every intra-doc link resolves, no rustdoc warning.
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 # Fleet telemetry: 20 simulated controllers for 10 s at 10x publish to a local mosquitto, no loss.
 bash tools/mqtt-load.sh 20 10 10
 # ATSPM (PyPI `atspm`) must ingest greenwave's event logs unmodified.

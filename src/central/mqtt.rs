@@ -8,7 +8,7 @@
 //! - the unit status, through the triple buffer every central service reads
 //!   (`central::status`); the publisher takes the newest one every `status_period_ms`;
 //! - the events it drains each tick, through a fixed single-producer, single-consumer queue
-//!   ([`EventFeed::offer`], [`EVENT_QUEUE`] entries); a full queue drops the event and counts it.
+//!   ([`MqttLink::offer`], [`EVENT_QUEUE`] entries); a full queue drops the event and counts it.
 //!
 //! Two threads do the rest, off the control path:
 //!

@@ -1,7 +1,7 @@
 //! The site file (`board/sites/*.toml`): the validated [`Site`] and the types it is made of.
 //!
 //! A site describes the ring-and-barrier structure (NEMA TS2), each phase's timing limits and
-//! geometry, pedestrian crossings and detectors. [`Site::parse`] validates it ([`validate`]) into a
+//! geometry, pedestrian crossings and detectors. [`Site::parse`] validates it (`validate`) into a
 //! value of fixed size (no heap inside), so the control loop can keep and swap it without
 //! allocating. A `Site` is read-only: its data is reached through `Deref` and cannot be assigned,
 //! so nothing can change a value after validation without validating again ([`Site::with_planner`],

@@ -23,6 +23,15 @@
 //! actuation comes from ending greens earlier under cross demand and never cutting a standing
 //! queue. Measured against SUMO's controllers with `greenwave-sumo bench` (README).
 //!
+//! Why not a schedule over approaching vehicles (the Surtrac idea: hold a green while the vehicles
+//! about to reach the stop line are worth more than the delay it costs the waiting ones): with the
+//! moving vehicles inside the 80 m zone as the look-ahead, ending a green once
+//! `waiting ≥ R × approaching` (R = 0.5, 1, 2, 4), alone or together with the gap rule, scored
+//! within the seed spread of this rule on every reference demand (R = 2, four seeds: 1.00 / 0.90 /
+//! 0.97 / 0.75 / 0.87 × SUMO actuated against 0.99 / 0.96 / 0.98 / 0.75 / 0.88 ×; balanced /
+//! unbalanced / peak / peak120 / leftheavy). At 50 km/h the zone sees ~6 s ahead, not much beyond
+//! the 3 s passage gap the advance loop already covers.
+//!
 //! 3. **Protected left turns on demand only** (with flashing-yellow-arrow heads): where the site
 //!    lets a left turn go permissive, most turners find a gap in the opposing flow, and the
 //!    protected phase — two change and clearance intervals (~10 s) for everybody else — is called

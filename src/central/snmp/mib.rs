@@ -5,7 +5,7 @@
 //! 1.3.6.1.4.1.1206.4.2.6.3; the MIB-II system group (RFC 3418) under 1.3.6.1.2.1.1. Clause
 //! numbers below are NTCIP 1202's.
 //!
-//! Lookups are a scan of [`NODES`] (a few dozen entries) and of at most 255 row numbers: bounded
+//! Lookups are a scan of `NODES` (a few dozen entries) and of at most 255 row numbers: bounded
 //! work, no allocation. GETNEXT takes the first instance after the asked OID in lexicographic
 //! order, so a walk visits every instance once and ends after the last one (`endOfMibView`).
 

@@ -9,7 +9,7 @@
 //! 2 / 6 eastbound / westbound through (coordinated), 5 / 1 their protected-permissive lefts
 //! (flashing yellow arrow), 4 / 8 the cross street from the north / south, both at once.
 //!
-//! Demand ([`DEMAND`]): arterial through traffic both ways over the whole corridor, arterial
+//! Demand ([`demand`]): arterial through traffic both ways over the whole corridor, arterial
 //! vehicles turning off at every signal, and cross-street traffic through, onto and off the
 //! arterial, Poisson arrivals for `--seconds`. Design volumes per phase come from the same
 //! origin-destination table; the timing is an engineer's: Webster's cycle of the critical

@@ -1,8 +1,9 @@
 //! A TraCI client (SUMO's Traffic Control Interface), written for one message per step.
 //!
-//! Wire format (SUMO 1.28, API 22; SUMO documentation, "TraCI/Protocol", https://sumo.dlr.de/docs/TraCI/Protocol.html): big-endian; a message is
-//! an `i32` total length followed by commands; a command is `u8 len, u8 id, payload` or, when longer
-//! than 255 bytes, `u8 0, i32 len, u8 id, payload`. Every command is answered by a status
+//! Wire format (SUMO 1.28, API 22; SUMO documentation, "TraCI/Protocol",
+//! <https://sumo.dlr.de/docs/TraCI/Protocol.html>): big-endian; a message is an `i32` total length
+//! followed by commands; a command is `u8 len, u8 id, payload` or, when longer than 255 bytes,
+//! `u8 0, i32 len, u8 id, payload`. Every command is answered by a status
 //! (`result` 0 = OK, 1 = not implemented, 0xFF = error, with a description); a GET also by a
 //! response `id + 0x10, var, object id, typed value`. Several commands may share one message and
 //! their answers come back in order, which is what makes [`Batch`] fast: the bridge sends
